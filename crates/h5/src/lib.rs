@@ -1,0 +1,1 @@
+//! h5: HDF5 in pure Rust.
