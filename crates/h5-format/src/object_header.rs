@@ -153,6 +153,10 @@ pub fn decode_chunk<'a>(
         return Err(r.err(ErrorKind::Truncated));
     }
     let end = buf.len() - 4;
+    // Verify the checksum first: a damaged chunk reports its checksum, not a symptom.
+    let mut ck = r.clone();
+    ck.seek(end)?;
+    ck.checksum(0)?;
     match kind {
         ChunkKind::First => r.seek(prefix.prefix_len)?,
         ChunkKind::Continuation => {
@@ -174,8 +178,6 @@ pub fn decode_chunk<'a>(
         let data = r.bytes(size)?;
         out.push(RawMessage { mtype, flags, creation_order, data, addr: body_addr });
     }
-    r.seek(end)?;
-    r.checksum(0)?;
     Ok(out)
 }
 
