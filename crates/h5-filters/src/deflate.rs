@@ -23,7 +23,10 @@ impl Filter for Deflate {
                         .decompress(&input[before..], &mut probe, FlushDecompress::Finish)
                         .map_err(|_| corrupt())?;
                     if d.total_out() as usize > out.len() {
-                        return Err(Error::TooLarge { id: id::DEFLATE, limit });
+                        return Err(Error::TooLarge {
+                            id: id::DEFLATE,
+                            limit,
+                        });
                     }
                     if st == Status::StreamEnd {
                         return Ok(out);
@@ -49,7 +52,10 @@ impl Filter for Deflate {
 }
 
 fn corrupt() -> Error {
-    Error::Corrupt { id: id::DEFLATE, what: "bad zlib stream" }
+    Error::Corrupt {
+        id: id::DEFLATE,
+        what: "bad zlib stream",
+    }
 }
 
 #[cfg(test)]
@@ -67,7 +73,11 @@ mod tests {
     #[test]
     fn roundtrip_and_bounds() {
         let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
-        let p = FilterParams { id: 1, client_data: &[6], element_size: 1 };
+        let p = FilterParams {
+            id: 1,
+            client_data: &[6],
+            element_size: 1,
+        };
         assert_eq!(Deflate.decode(&p, z(&data), data.len()).unwrap(), data);
         assert!(matches!(
             Deflate.decode(&p, z(&data), 1000),

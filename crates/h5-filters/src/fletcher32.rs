@@ -37,14 +37,21 @@ impl Filter for Fletcher32 {
     }
     fn decode(&self, _p: &FilterParams<'_>, mut input: Vec<u8>, _limit: usize) -> Result<Vec<u8>> {
         if input.len() < 4 {
-            return Err(Error::Corrupt { id: id::FLETCHER32, what: "chunk shorter than its checksum" });
+            return Err(Error::Corrupt {
+                id: id::FLETCHER32,
+                what: "chunk shorter than its checksum",
+            });
         }
         let n = input.len() - 4;
         let stored = u32::from_le_bytes([input[n], input[n + 1], input[n + 2], input[n + 3]]);
         let computed = fletcher32(&input[..n]);
         // Files from HDF5 1.6.0–1.6.2 stored the checksum byte-swapped.
         if stored != computed && stored != computed.swap_bytes() {
-            return Err(Error::Checksum { id: id::FLETCHER32, stored, computed });
+            return Err(Error::Checksum {
+                id: id::FLETCHER32,
+                stored,
+                computed,
+            });
         }
         input.truncate(n);
         Ok(input)
@@ -70,9 +77,19 @@ mod tests {
         let mut d = b"hello world!".to_vec();
         let c = fletcher32(&d);
         d.extend(c.to_le_bytes());
-        let p = FilterParams { id: 3, client_data: &[], element_size: 1 };
-        assert_eq!(Fletcher32.decode(&p, d.clone(), 100).unwrap(), b"hello world!");
+        let p = FilterParams {
+            id: 3,
+            client_data: &[],
+            element_size: 1,
+        };
+        assert_eq!(
+            Fletcher32.decode(&p, d.clone(), 100).unwrap(),
+            b"hello world!"
+        );
         d[0] ^= 1;
-        assert!(matches!(Fletcher32.decode(&p, d, 100), Err(Error::Checksum { .. })));
+        assert!(matches!(
+            Fletcher32.decode(&p, d, 100),
+            Err(Error::Checksum { .. })
+        ));
     }
 }

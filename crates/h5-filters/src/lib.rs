@@ -144,7 +144,9 @@ pub struct Registry {
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.filters.iter().map(|x| x.id())).finish()
+        f.debug_list()
+            .entries(self.filters.iter().map(|x| x.id()))
+            .finish()
     }
 }
 
@@ -165,7 +167,10 @@ impl Registry {
     }
     /// The filter with this id.
     pub fn get(&self, id: u16) -> Option<&dyn Filter> {
-        self.filters.iter().find(|f| f.id() == id).map(|b| b.as_ref())
+        self.filters
+            .iter()
+            .find(|f| f.id() == id)
+            .map(|b| b.as_ref())
     }
 
     /// Undo a whole pipeline (given in encoding order) on one chunk. Filters whose bit is
@@ -183,14 +188,18 @@ impl Registry {
             if i < 32 && mask & (1 << i) != 0 {
                 continue;
             }
-            let f = self
-                .get(p.id)
-                .ok_or(Error::Unsupported { id: p.id, name: name_of(p.id) })?;
+            let f = self.get(p.id).ok_or(Error::Unsupported {
+                id: p.id,
+                name: name_of(p.id),
+            })?;
             data = f.decode(p, data, limit)?;
         }
         if data.len() != expected {
             let id = pipeline.first().map_or(0, |p| p.id);
-            return Err(Error::Corrupt { id, what: "decoded chunk has the wrong size" });
+            return Err(Error::Corrupt {
+                id,
+                what: "decoded chunk has the wrong size",
+            });
         }
         Ok(data)
     }
@@ -203,9 +212,19 @@ mod tests {
     #[test]
     fn unknown_filter_names_its_id() {
         let r = Registry::with_builtins();
-        let p = [FilterParams { id: 4, client_data: &[], element_size: 4 }];
+        let p = [FilterParams {
+            id: 4,
+            client_data: &[],
+            element_size: 4,
+        }];
         let e = r.decode_chunk(&p, 0, vec![1, 2, 3], 3).unwrap_err();
-        assert_eq!(e, Error::Unsupported { id: 4, name: "szip" });
+        assert_eq!(
+            e,
+            Error::Unsupported {
+                id: 4,
+                name: "szip"
+            }
+        );
         assert_eq!(e.to_string(), "filter 4 (szip) is not supported");
         // a skipped filter is not needed at all
         assert_eq!(r.decode_chunk(&p, 1, vec![1, 2, 3], 3).unwrap(), [1, 2, 3]);

@@ -16,7 +16,9 @@ pub fn decompress(input: &[u8], limit: usize) -> Result<Vec<u8>> {
         i += 1;
         if ctrl < 32 {
             let n = ctrl + 1;
-            let lit = input.get(i..i + n).ok_or(corrupt("literal run past the end"))?;
+            let lit = input
+                .get(i..i + n)
+                .ok_or(corrupt("literal run past the end"))?;
             if out.len() + n > limit {
                 return Err(Error::TooLarge { id: id::LZF, limit });
             }
@@ -77,6 +79,9 @@ mod tests {
     fn rejects_bad_streams() {
         assert!(decompress(&[5, 1, 2], 100).is_err());
         assert!(decompress(&[0, 1, 0x20, 9], 100).is_err());
-        assert!(matches!(decompress(&[0, b'x', 0xe0, 250, 0], 10), Err(Error::TooLarge { .. })));
+        assert!(matches!(
+            decompress(&[0, b'x', 0xe0, 250, 0], 10),
+            Err(Error::TooLarge { .. })
+        ));
     }
 }

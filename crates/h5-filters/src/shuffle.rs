@@ -42,7 +42,10 @@ impl Filter for Shuffle {
         id::SHUFFLE
     }
     fn decode(&self, p: &FilterParams<'_>, input: Vec<u8>, _limit: usize) -> Result<Vec<u8>> {
-        let size = p.client_data.first().map_or(p.element_size, |&s| s as usize);
+        let size = p
+            .client_data
+            .first()
+            .map_or(p.element_size, |&s| s as usize);
         Ok(unshuffle(&input, size))
     }
 }

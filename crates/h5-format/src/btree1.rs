@@ -96,16 +96,31 @@ impl Node {
                         offset.push(r.u64()?);
                     }
                     offset.pop();
-                    keys.push(ChunkKey { size, filter_mask, offset });
+                    keys.push(ChunkKey {
+                        size,
+                        filter_mask,
+                        offset,
+                    });
                     if i < entries {
                         children.push(r.defined_offset("B-tree child address")?);
                     }
                 }
                 Keys::Chunk(keys)
             }
-            t => return Err(r.err(ErrorKind::Unsupported(alloc::format!("v1 B-tree node type {t}")))),
+            t => {
+                return Err(r.err(ErrorKind::Unsupported(alloc::format!(
+                    "v1 B-tree node type {t}"
+                ))))
+            }
         };
-        Ok(Node { node_type, level, left, right, keys, children })
+        Ok(Node {
+            node_type,
+            level,
+            left,
+            right,
+            keys,
+            children,
+        })
     }
 }
 
@@ -140,6 +155,9 @@ mod tests {
             _ => panic!(),
         }
         assert!(Node::decode(&b, 0, Sizes::DEFAULT, 2, 0).is_err());
-        assert_eq!(node_size(Sizes::DEFAULT, 0, 16, 0), 8 + 16 + 33 * 8 + 32 * 8);
+        assert_eq!(
+            node_size(Sizes::DEFAULT, 0, 16, 0),
+            8 + 16 + 33 * 8 + 32 * 8
+        );
     }
 }

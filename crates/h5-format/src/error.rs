@@ -53,7 +53,11 @@ pub enum ErrorKind {
 impl Error {
     /// Build an error.
     pub fn new(structure: &'static str, offset: u64, kind: ErrorKind) -> Self {
-        Error { structure, offset, kind }
+        Error {
+            structure,
+            offset,
+            kind,
+        }
     }
     /// An invalid-field error.
     pub fn invalid(structure: &'static str, offset: u64, what: &'static str) -> Self {
@@ -64,7 +68,13 @@ impl Error {
         Self::new(structure, offset, ErrorKind::Unsupported(what.into()))
     }
     /// A limit error.
-    pub fn limit(structure: &'static str, offset: u64, what: &'static str, value: u64, limit: u64) -> Self {
+    pub fn limit(
+        structure: &'static str,
+        offset: u64,
+        what: &'static str,
+        value: u64,
+        limit: u64,
+    ) -> Self {
         Self::new(structure, offset, ErrorKind::Limit { what, value, limit })
     }
 }
@@ -76,7 +86,10 @@ impl fmt::Display for ErrorKind {
             ErrorKind::BadSignature => f.write_str("bad signature"),
             ErrorKind::BadVersion(v) => write!(f, "unknown version {v}"),
             ErrorKind::BadChecksum { stored, computed } => {
-                write!(f, "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")
+                write!(
+                    f,
+                    "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
+                )
             }
             ErrorKind::Invalid(what) => write!(f, "invalid {what}"),
             ErrorKind::Unsupported(what) => write!(f, "unsupported: {what}"),

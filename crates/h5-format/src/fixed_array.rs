@@ -74,7 +74,12 @@ impl ChunkElement {
     ///
     /// # Errors
     /// `Truncated` when `bytes` is too short; `Invalid` when `chunk_size_len` is not 1–8.
-    pub fn decode(bytes: &[u8], sizes: Sizes, filtered: bool, chunk_size_len: usize) -> Result<Self> {
+    pub fn decode(
+        bytes: &[u8],
+        sizes: Sizes,
+        filtered: bool,
+        chunk_size_len: usize,
+    ) -> Result<Self> {
         let mut r = Reader::new(bytes, 0, sizes, "chunk index element");
         Self::read(&mut r, filtered, chunk_size_len)
     }
@@ -86,14 +91,22 @@ impl ChunkElement {
     pub fn read(r: &mut Reader<'_>, filtered: bool, chunk_size_len: usize) -> Result<Self> {
         let addr = r.offset()?;
         if !filtered {
-            return Ok(ChunkElement { addr, size: None, filter_mask: 0 });
+            return Ok(ChunkElement {
+                addr,
+                size: None,
+                filter_mask: 0,
+            });
         }
         if !(1..=8).contains(&chunk_size_len) {
             return Err(r.invalid("chunk size width"));
         }
         let size = r.uint(chunk_size_len)?;
         let filter_mask = r.u32()?;
-        Ok(ChunkElement { addr, size: Some(size), filter_mask })
+        Ok(ChunkElement {
+            addr,
+            size: Some(size),
+            filter_mask,
+        })
     }
 
     /// Whether the chunk has storage (its address is defined).
@@ -130,14 +143,22 @@ impl ElementFormat {
                 if size != o {
                     return Err(r.invalid("element size (unfiltered chunks)"));
                 }
-                Ok(ElementFormat { filtered: false, chunk_size_len: 0, size })
+                Ok(ElementFormat {
+                    filtered: false,
+                    chunk_size_len: 0,
+                    size,
+                })
             }
             CLIENT_FILTERED_CHUNKS => {
-                let len = size.checked_sub(o + 4).unwrap_or(0);
+                let len = size.saturating_sub(o + 4);
                 if !(1..=8).contains(&len) {
                     return Err(r.invalid("element size (filtered chunks)"));
                 }
-                Ok(ElementFormat { filtered: true, chunk_size_len: len, size })
+                Ok(ElementFormat {
+                    filtered: true,
+                    chunk_size_len: len,
+                    size,
+                })
             }
             other => Err(r.unsupported(alloc::format!("chunk index client ID {other}"))),
         }
@@ -174,7 +195,9 @@ pub fn page_initialised(bitmap: &[u8], i: u64) -> bool {
     let Ok(byte) = usize::try_from(i / 8) else {
         return false;
     };
-    bitmap.get(byte).is_some_and(|b| b & (0x80u8 >> (i % 8)) != 0)
+    bitmap
+        .get(byte)
+        .is_some_and(|b| b & (0x80u8 >> (i % 8)) != 0)
 }
 
 /// A decoded fixed array header (`FAHD`).
@@ -241,7 +264,15 @@ impl Header {
         let data_block_addr = r.offset()?;
         r.checksum(0)?;
         let format = ElementFormat::new(&fields, client_id, element_size)?;
-        let hdr = Header { addr, client_id, element_size, page_bits, nelmts, data_block_addr, format };
+        let hdr = Header {
+            addr,
+            client_id,
+            element_size,
+            page_bits,
+            nelmts,
+            data_block_addr,
+            format,
+        };
         if hdr.checked_total_size(sizes).is_none() {
             return Err(count_at.invalid("number of elements"));
         }
@@ -328,7 +359,9 @@ impl Header {
         if i >= self.npages() {
             return 0;
         }
-        self.page_nelmts(i).saturating_mul(self.format.size as u64).saturating_add(4)
+        self.page_nelmts(i)
+            .saturating_mul(self.format.size as u64)
+            .saturating_add(4)
     }
 
     /// File address of page `i` of the data block at `data_block_addr`: the pages follow the
@@ -338,7 +371,10 @@ impl Header {
         if i >= self.npages() {
             return None;
         }
-        let full_page = self.max_page_nelmts().checked_mul(self.format.size as u64)?.checked_add(4)?;
+        let full_page = self
+            .max_page_nelmts()
+            .checked_mul(self.format.size as u64)?
+            .checked_add(4)?;
         data_block_addr
             .checked_add(self.data_block_prefix_size(sizes))?
             .checked_add(full_page.checked_mul(i)?)
@@ -354,7 +390,10 @@ impl Header {
             return Some(ElementPosition::Direct(i));
         }
         let per = self.max_page_nelmts();
-        Some(ElementPosition::Paged { page: i / per, index: i % per })
+        Some(ElementPosition::Paged {
+            page: i / per,
+            index: i % per,
+        })
     }
 }
 
@@ -390,13 +429,17 @@ impl DataBlock {
             return Err(hdr_at.invalid("header address"));
         }
         let (page_init, elements) = if hdr.is_paged() {
-            let n = usize::try_from(hdr.page_bitmap_size()).map_err(|_| r.err(ErrorKind::Truncated))?;
+            let n =
+                usize::try_from(hdr.page_bitmap_size()).map_err(|_| r.err(ErrorKind::Truncated))?;
             (Some(r.bytes(n)?.to_vec()), Vec::new())
         } else {
             (None, hdr.format.read_all(&mut r, hdr.nelmts)?)
         };
         r.checksum(0)?;
-        Ok(DataBlock { page_init, elements })
+        Ok(DataBlock {
+            page_init,
+            elements,
+        })
     }
 
     /// Whether page `i` was initialised (always true for an unpaged block). Pages never
@@ -416,7 +459,13 @@ impl DataBlock {
 /// # Errors
 /// `Invalid` when the array is not paged or `page` is out of range; `Truncated`;
 /// `BadChecksum`.
-pub fn decode_page(buf: &[u8], addr: u64, sizes: Sizes, hdr: &Header, page: u64) -> Result<Vec<ChunkElement>> {
+pub fn decode_page(
+    buf: &[u8],
+    addr: u64,
+    sizes: Sizes,
+    hdr: &Header,
+    page: u64,
+) -> Result<Vec<ChunkElement>> {
     let mut r = Reader::new(buf, addr, sizes, PAGE_NAME);
     if page >= hdr.npages() {
         return Err(r.invalid("page index"));
@@ -433,7 +482,10 @@ pub(crate) mod tests {
     use alloc::vec;
 
     pub(crate) const S88: Sizes = Sizes::DEFAULT;
-    pub(crate) const S44: Sizes = Sizes { offset: 4, length: 4 };
+    pub(crate) const S44: Sizes = Sizes {
+        offset: 4,
+        length: 4,
+    };
 
     pub(crate) fn put(out: &mut Vec<u8>, v: u64, n: usize) {
         out.extend_from_slice(&v.to_le_bytes()[..n]);
@@ -447,6 +499,15 @@ pub(crate) mod tests {
         let c = lookup3::checksum(&out);
         out.extend_from_slice(&c.to_le_bytes());
         out
+    }
+
+    /// Bytes from a hex string (whitespace ignored).
+    pub(crate) fn hex(s: &str) -> Vec<u8> {
+        let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        digits
+            .chunks(2)
+            .map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap())
+            .collect()
     }
 
     pub(crate) fn put_elem(out: &mut Vec<u8>, sizes: Sizes, e: &ChunkElement, csl: usize) {
@@ -473,7 +534,11 @@ pub(crate) mod tests {
     }
 
     fn unfiltered(a: u64) -> ChunkElement {
-        ChunkElement { addr: Some(a), size: None, filter_mask: 0 }
+        ChunkElement {
+            addr: Some(a),
+            size: None,
+            filter_mask: 0,
+        }
     }
 
     #[test]
@@ -483,18 +548,43 @@ pub(crate) mod tests {
         put(&mut b, 0x0203, 3);
         put(&mut b, 5, 4);
         let e = ChunkElement::decode(&b, S88, true, 3).unwrap();
-        assert_eq!(e, ChunkElement { addr: Some(0x1234), size: Some(0x0203), filter_mask: 5 });
+        assert_eq!(
+            e,
+            ChunkElement {
+                addr: Some(0x1234),
+                size: Some(0x0203),
+                filter_mask: 5
+            }
+        );
         assert!(e.is_allocated());
         assert_eq!(ChunkElement::encoded_len(S88, true, 3), 15);
         assert_eq!(ChunkElement::encoded_len(S44, false, 3), 4);
 
         let e = ChunkElement::decode(&[0xff; 4], S44, false, 0).unwrap();
-        assert_eq!(e, ChunkElement { addr: None, size: None, filter_mask: 0 });
+        assert_eq!(
+            e,
+            ChunkElement {
+                addr: None,
+                size: None,
+                filter_mask: 0
+            }
+        );
         assert!(!e.is_allocated());
 
-        assert_eq!(ChunkElement::decode(&b[..14], S88, true, 3).unwrap_err().kind, ErrorKind::Truncated);
-        assert!(matches!(ChunkElement::decode(&b, S88, true, 9).unwrap_err().kind, ErrorKind::Invalid(_)));
-        assert!(matches!(ChunkElement::decode(&b, S88, true, 0).unwrap_err().kind, ErrorKind::Invalid(_)));
+        assert_eq!(
+            ChunkElement::decode(&b[..14], S88, true, 3)
+                .unwrap_err()
+                .kind,
+            ErrorKind::Truncated
+        );
+        assert!(matches!(
+            ChunkElement::decode(&b, S88, true, 9).unwrap_err().kind,
+            ErrorKind::Invalid(_)
+        ));
+        assert!(matches!(
+            ChunkElement::decode(&b, S88, true, 0).unwrap_err().kind,
+            ErrorKind::Invalid(_)
+        ));
     }
 
     #[test]
@@ -503,17 +593,37 @@ pub(crate) mod tests {
         let r = Reader::new(&buf, 0x40, S88, "t");
         assert_eq!(
             ElementFormat::new(&r, 0, 8).unwrap(),
-            ElementFormat { filtered: false, chunk_size_len: 0, size: 8 }
+            ElementFormat {
+                filtered: false,
+                chunk_size_len: 0,
+                size: 8
+            }
         );
         assert_eq!(
             ElementFormat::new(&r, 1, 20).unwrap(),
-            ElementFormat { filtered: true, chunk_size_len: 8, size: 20 }
+            ElementFormat {
+                filtered: true,
+                chunk_size_len: 8,
+                size: 20
+            }
         );
         assert_eq!(ElementFormat::new(&r, 1, 13).unwrap().chunk_size_len, 1);
-        assert!(matches!(ElementFormat::new(&r, 0, 4).unwrap_err().kind, ErrorKind::Invalid(_)));
-        assert!(matches!(ElementFormat::new(&r, 1, 12).unwrap_err().kind, ErrorKind::Invalid(_)));
-        assert!(matches!(ElementFormat::new(&r, 1, 21).unwrap_err().kind, ErrorKind::Invalid(_)));
-        assert!(matches!(ElementFormat::new(&r, 1, 0).unwrap_err().kind, ErrorKind::Invalid(_)));
+        assert!(matches!(
+            ElementFormat::new(&r, 0, 4).unwrap_err().kind,
+            ErrorKind::Invalid(_)
+        ));
+        assert!(matches!(
+            ElementFormat::new(&r, 1, 12).unwrap_err().kind,
+            ErrorKind::Invalid(_)
+        ));
+        assert!(matches!(
+            ElementFormat::new(&r, 1, 21).unwrap_err().kind,
+            ErrorKind::Invalid(_)
+        ));
+        assert!(matches!(
+            ElementFormat::new(&r, 1, 0).unwrap_err().kind,
+            ErrorKind::Invalid(_)
+        ));
         let e = ElementFormat::new(&r, 2, 8).unwrap_err();
         assert!(matches!(e.kind, ErrorKind::Unsupported(_)));
         assert_eq!(e.offset, 0x40);
@@ -521,11 +631,21 @@ pub(crate) mod tests {
 
     #[test]
     fn read_all_checks_before_allocating() {
-        let fmt = ElementFormat { filtered: false, chunk_size_len: 0, size: 8 };
+        let fmt = ElementFormat {
+            filtered: false,
+            chunk_size_len: 0,
+            size: 8,
+        };
         let buf = [0u8; 16];
         let mut r = Reader::new(&buf, 0, S88, "t");
-        assert_eq!(fmt.read_all(&mut r, u64::MAX).unwrap_err().kind, ErrorKind::Truncated);
-        assert_eq!(fmt.read_all(&mut r, 3).unwrap_err().kind, ErrorKind::Truncated);
+        assert_eq!(
+            fmt.read_all(&mut r, u64::MAX).unwrap_err().kind,
+            ErrorKind::Truncated
+        );
+        assert_eq!(
+            fmt.read_all(&mut r, 3).unwrap_err().kind,
+            ErrorKind::Truncated
+        );
         assert_eq!(fmt.read_all(&mut r, 2).unwrap().len(), 2);
         assert_eq!(r.remaining(), 0);
     }
@@ -569,13 +689,27 @@ pub(crate) mod tests {
         assert_eq!(d.page_init, None);
         assert_eq!(
             d.elements,
-            vec![unfiltered(0x1000), ChunkElement { addr: None, size: None, filter_mask: 0 }, unfiltered(0x3000)]
+            vec![
+                unfiltered(0x1000),
+                ChunkElement {
+                    addr: None,
+                    size: None,
+                    filter_mask: 0
+                },
+                unfiltered(0x3000)
+            ]
         );
         assert!(d.page_initialised(0));
 
         // Truncation anywhere in the block.
         for n in 0..db.len() {
-            assert_eq!(DataBlock::decode(&db[..n], 0x400, S88, &h).unwrap_err().kind, ErrorKind::Truncated, "{n}");
+            assert_eq!(
+                DataBlock::decode(&db[..n], 0x400, S88, &h)
+                    .unwrap_err()
+                    .kind,
+                ErrorKind::Truncated,
+                "{n}"
+            );
         }
         // Bad checksum: flip a byte of an element.
         let mut bad = db.clone();
@@ -589,11 +723,23 @@ pub(crate) mod tests {
         let e = DataBlock::decode(&bad, 0x400, S88, &h).unwrap_err();
         assert_eq!((e.kind, e.offset), (ErrorKind::BadSignature, 0x400));
         // Wrong header address / client ID.
-        let other = Header { addr: 0x208, ..h.clone() };
+        let other = Header {
+            addr: 0x208,
+            ..h.clone()
+        };
         let e = DataBlock::decode(&db, 0x400, S88, &other).unwrap_err();
-        assert_eq!((e.kind, e.offset), (ErrorKind::Invalid("header address"), 0x406));
-        let other = Header { client_id: 1, ..h.clone() };
-        assert!(matches!(DataBlock::decode(&db, 0x400, S88, &other).unwrap_err().kind, ErrorKind::Invalid(_)));
+        assert_eq!(
+            (e.kind, e.offset),
+            (ErrorKind::Invalid("header address"), 0x406)
+        );
+        let other = Header {
+            client_id: 1,
+            ..h.clone()
+        };
+        assert!(matches!(
+            DataBlock::decode(&db, 0x400, S88, &other).unwrap_err().kind,
+            ErrorKind::Invalid(_)
+        ));
     }
 
     #[test]
@@ -602,29 +748,50 @@ pub(crate) mod tests {
         assert_eq!(hb.len(), Header::size(S44));
         assert!(Header::decode(&hb, 0, S44).is_ok());
         for n in 0..hb.len() {
-            assert_eq!(Header::decode(&hb[..n], 0, S44).unwrap_err().kind, ErrorKind::Truncated);
+            assert_eq!(
+                Header::decode(&hb[..n], 0, S44).unwrap_err().kind,
+                ErrorKind::Truncated
+            );
         }
         let mut bad = hb.clone();
         bad[3] = b'B';
-        assert_eq!(Header::decode(&bad, 0, S44).unwrap_err().kind, ErrorKind::BadSignature);
+        assert_eq!(
+            Header::decode(&bad, 0, S44).unwrap_err().kind,
+            ErrorKind::BadSignature
+        );
         let mut bad = hb.clone();
         bad[9] ^= 0x80;
-        assert!(matches!(Header::decode(&bad, 0, S44).unwrap_err().kind, ErrorKind::BadChecksum { .. }));
+        assert!(matches!(
+            Header::decode(&bad, 0, S44).unwrap_err().kind,
+            ErrorKind::BadChecksum { .. }
+        ));
         let bad = seal({
             let mut b = hb[..hb.len() - 4].to_vec();
             b[4] = 1;
             b
         });
-        assert_eq!(Header::decode(&bad, 0, S44).unwrap_err().kind, ErrorKind::BadVersion(1));
+        assert_eq!(
+            Header::decode(&bad, 0, S44).unwrap_err().kind,
+            ErrorKind::BadVersion(1)
+        );
         // Element size does not match the client.
         let bad = header_bytes(S44, 0, 8, 10, 3, None);
-        assert!(matches!(Header::decode(&bad, 0, S44).unwrap_err().kind, ErrorKind::Invalid(_)));
+        assert!(matches!(
+            Header::decode(&bad, 0, S44).unwrap_err().kind,
+            ErrorKind::Invalid(_)
+        ));
         let bad = header_bytes(S44, 7, 4, 10, 3, None);
-        assert!(matches!(Header::decode(&bad, 0, S44).unwrap_err().kind, ErrorKind::Unsupported(_)));
+        assert!(matches!(
+            Header::decode(&bad, 0, S44).unwrap_err().kind,
+            ErrorKind::Unsupported(_)
+        ));
         // An element count whose data block cannot exist.
         let bad = header_bytes(S88, 0, 8, 0, u64::MAX - 1, Some(0));
         let e = Header::decode(&bad, 0x10, S88).unwrap_err();
-        assert_eq!((e.kind, e.offset), (ErrorKind::Invalid("number of elements"), 0x18));
+        assert_eq!(
+            (e.kind, e.offset),
+            (ErrorKind::Invalid("number of elements"), 0x18)
+        );
     }
 
     #[test]
@@ -635,12 +802,18 @@ pub(crate) mod tests {
         assert_eq!(h.npages(), 1 << 40);
         assert_eq!(h.page_bitmap_size(), 1 << 37);
         let db = seal(dblock_prefix(S88, 0, 0));
-        assert_eq!(DataBlock::decode(&db, 0x400, S88, &h).unwrap_err().kind, ErrorKind::Truncated);
+        assert_eq!(
+            DataBlock::decode(&db, 0x400, S88, &h).unwrap_err().kind,
+            ErrorKind::Truncated
+        );
         // Unpaged with a huge count: truncated, not an allocation.
         let hb = header_bytes(S88, 0, 8, 63, 1 << 60, Some(0x400));
         let h = Header::decode(&hb, 0, S88).unwrap();
         assert!(!h.is_paged());
-        assert_eq!(DataBlock::decode(&db, 0x400, S88, &h).unwrap_err().kind, ErrorKind::Truncated);
+        assert_eq!(
+            DataBlock::decode(&db, 0x400, S88, &h).unwrap_err().kind,
+            ErrorKind::Truncated
+        );
         // page_bits >= 64 never pages.
         let hb = header_bytes(S88, 0, 8, 200, 5, Some(0x400));
         let h = Header::decode(&hb, 0, S88).unwrap();
@@ -661,7 +834,15 @@ pub(crate) mod tests {
         assert!(h.is_paged());
         assert_eq!(h.npages(), 3);
         assert_eq!(h.page_bitmap_size(), 1);
-        assert_eq!((h.page_nelmts(0), h.page_nelmts(1), h.page_nelmts(2), h.page_nelmts(3)), (4, 4, 2, 0));
+        assert_eq!(
+            (
+                h.page_nelmts(0),
+                h.page_nelmts(1),
+                h.page_nelmts(2),
+                h.page_nelmts(3)
+            ),
+            (4, 4, 2, 0)
+        );
         assert_eq!(h.page_size(0), 44);
         assert_eq!(h.page_size(2), 24);
         let prefix = 4 + 2 + 4 + 1 + 4;
@@ -672,8 +853,14 @@ pub(crate) mod tests {
         assert_eq!(h.page_addr(0x800, sizes, 2), Some(0x800 + prefix + 88));
         assert_eq!(h.page_addr(0x800, sizes, 3), None);
         assert_eq!(h.page_addr(u64::MAX - 4, sizes, 1), None);
-        assert_eq!(h.element_position(9), Some(ElementPosition::Paged { page: 2, index: 1 }));
-        assert_eq!(h.element_position(4), Some(ElementPosition::Paged { page: 1, index: 0 }));
+        assert_eq!(
+            h.element_position(9),
+            Some(ElementPosition::Paged { page: 2, index: 1 })
+        );
+        assert_eq!(
+            h.element_position(4),
+            Some(ElementPosition::Paged { page: 1, index: 0 })
+        );
 
         // Pages 0 and 2 initialised: MSB-first bitmap 0b1010_0000.
         let mut db = dblock_prefix(sizes, 1, 0x100);
@@ -683,7 +870,14 @@ pub(crate) mod tests {
         let d = DataBlock::decode(&db, 0x800, sizes, &h).unwrap();
         assert_eq!(d.page_init.as_deref(), Some(&[0xa0u8][..]));
         assert!(d.elements.is_empty());
-        assert_eq!((d.page_initialised(0), d.page_initialised(1), d.page_initialised(2)), (true, false, true));
+        assert_eq!(
+            (
+                d.page_initialised(0),
+                d.page_initialised(1),
+                d.page_initialised(2)
+            ),
+            (true, false, true)
+        );
 
         // Build the whole image (pages back to back after the prefix) and decode page 2.
         let mut image = db.clone();
@@ -693,13 +887,20 @@ pub(crate) mod tests {
             let mut elems = Vec::new();
             for k in 0..h.page_nelmts(p) {
                 let i = p * 4 + k;
-                let e = ChunkElement { addr: Some(0x10000 + i * 0x100), size: Some(100 + i), filter_mask: i as u32 };
+                let e = ChunkElement {
+                    addr: Some(0x10000 + i * 0x100),
+                    size: Some(100 + i),
+                    filter_mask: i as u32,
+                };
                 put_elem(&mut page, sizes, &e, csl);
                 elems.push(e);
             }
             let page = seal(page);
             assert_eq!(page.len() as u64, h.page_size(p));
-            assert_eq!(0x800 + image.len() as u64, h.page_addr(0x800, sizes, p).unwrap());
+            assert_eq!(
+                0x800 + image.len() as u64,
+                h.page_addr(0x800, sizes, p).unwrap()
+            );
             image.extend_from_slice(&page);
             expect.push(elems);
         }
@@ -708,23 +909,66 @@ pub(crate) mod tests {
             let at = h.page_addr(0x800, sizes, p).unwrap();
             let off = (at - 0x800) as usize;
             let bytes = &image[off..off + h.page_size(p) as usize];
-            assert_eq!(decode_page(bytes, at, sizes, &h, p).unwrap(), expect[p as usize]);
+            assert_eq!(
+                decode_page(bytes, at, sizes, &h, p).unwrap(),
+                expect[p as usize]
+            );
         }
         let at = h.page_addr(0x800, sizes, 2).unwrap();
         let off = (at - 0x800) as usize;
         let page2 = &image[off..];
         // Truncated page, bad page checksum, page out of range.
-        assert_eq!(decode_page(&page2[..23], at, sizes, &h, 2).unwrap_err().kind, ErrorKind::Truncated);
+        assert_eq!(
+            decode_page(&page2[..23], at, sizes, &h, 2)
+                .unwrap_err()
+                .kind,
+            ErrorKind::Truncated
+        );
         let mut bad = page2.to_vec();
         bad[0] ^= 1;
         let e = decode_page(&bad, at, sizes, &h, 2).unwrap_err();
         assert!(matches!(e.kind, ErrorKind::BadChecksum { .. }));
         assert_eq!(e.offset, at + 20);
-        assert!(matches!(decode_page(page2, at, sizes, &h, 3).unwrap_err().kind, ErrorKind::Invalid(_)));
+        assert!(matches!(
+            decode_page(page2, at, sizes, &h, 3).unwrap_err().kind,
+            ErrorKind::Invalid(_)
+        ));
         // Decoding page 1's bytes as page 2 fails its checksum (wrong length).
         let at1 = h.page_addr(0x800, sizes, 1).unwrap();
         let off1 = (at1 - 0x800) as usize;
         assert!(decode_page(&image[off1..], at1, sizes, &h, 2).is_err());
+    }
+
+    /// Blocks written by libhdf5 2.0.0 (h5py, `libver="latest"`): a 5000-chunk 1-D dataset
+    /// with chunks 0, 2500, 4096 and 4999 written, so pages 0, 2 and 4 of 5 are initialised.
+    #[test]
+    fn libhdf5_paged_data_block() {
+        let hb = hex("464148440000080a881300000000000000100000000000001fef5006");
+        let h = Header::decode(&hb, 447, S88).unwrap();
+        assert_eq!(
+            (h.client_id, h.element_size, h.page_bits, h.nelmts),
+            (0, 8, 10, 5000)
+        );
+        assert_eq!(h.data_block_addr, Some(4096));
+        assert_eq!((h.npages(), h.page_nelmts(4)), (5, 5000 - 4096));
+        let db = hex("464144420000bf01000000000000a8411f8930");
+        assert_eq!(db.len() as u64, h.data_block_size(S88));
+        let d = DataBlock::decode(&db, 4096, S88, &h).unwrap();
+        // 0xa8 = 1010_1000: MSB-first bits 0, 2 and 4.
+        assert_eq!(d.page_init.as_deref(), Some(&[0xa8u8][..]));
+        let init: Vec<u64> = (0..5).filter(|&p| d.page_initialised(p)).collect();
+        assert_eq!(init, vec![0, 2, 4]);
+        assert_eq!(
+            h.element_position(2500),
+            Some(ElementPosition::Paged {
+                page: 2,
+                index: 452
+            })
+        );
+        assert_eq!(
+            h.page_addr(4096, S88, 4),
+            Some(4096 + 19 + 4 * (1024 * 8 + 4))
+        );
     }
 
     #[test]
@@ -736,6 +980,9 @@ pub(crate) mod tests {
         assert!(!h.is_paged());
         // 17 pages need a 3-byte bitmap.
         let h = Header::decode(&header_bytes(S88, 0, 8, 0, 17, Some(0)), 0, S88).unwrap();
-        assert_eq!((h.npages(), h.page_bitmap_size(), h.page_nelmts(16)), (17, 3, 1));
+        assert_eq!(
+            (h.npages(), h.page_bitmap_size(), h.page_nelmts(16)),
+            (17, 3, 1)
+        );
     }
 }

@@ -33,7 +33,11 @@ impl LocalHeap {
         let free = r.length()?;
         let free_list = if free == u64::MAX { None } else { Some(free) };
         let data_addr = r.defined_offset("local heap data address")?;
-        Ok(LocalHeap { data_size, free_list, data_addr })
+        Ok(LocalHeap {
+            data_size,
+            free_list,
+            data_addr,
+        })
     }
 }
 
@@ -41,8 +45,13 @@ impl LocalHeap {
 pub fn string_at(data: &[u8], offset: u64, data_addr: u64) -> Result<&[u8]> {
     let err = |kind| crate::Error::new("local heap", data_addr.saturating_add(offset), kind);
     let off = usize::try_from(offset).map_err(|_| err(ErrorKind::Invalid("name offset")))?;
-    let rest = data.get(off..).ok_or(err(ErrorKind::Invalid("name offset")))?;
-    let end = rest.iter().position(|&b| b == 0).ok_or(err(ErrorKind::Truncated))?;
+    let rest = data
+        .get(off..)
+        .ok_or(err(ErrorKind::Invalid("name offset")))?;
+    let end = rest
+        .iter()
+        .position(|&b| b == 0)
+        .ok_or(err(ErrorKind::Truncated))?;
     Ok(&rest[..end])
 }
 

@@ -36,7 +36,9 @@ impl Prefix {
     /// Total bytes to read for chunk 0 including the prefix (and v2 checksum).
     pub fn chunk0_total(&self) -> Option<u64> {
         let extra = if self.version == 2 { 4 } else { 0 };
-        (self.prefix_len as u64).checked_add(self.chunk0_size)?.checked_add(extra)
+        (self.prefix_len as u64)
+            .checked_add(self.chunk0_size)?
+            .checked_add(extra)
     }
     /// Whether v2 messages carry a creation-order field.
     pub fn tracks_creation_order(&self) -> bool {
@@ -61,8 +63,11 @@ impl Prefix {
             } else {
                 None
             };
-            let attr_phase_change =
-                if flags & 0x10 != 0 { Some((r.u16()?, r.u16()?)) } else { None };
+            let attr_phase_change = if flags & 0x10 != 0 {
+                Some((r.u16()?, r.u16()?))
+            } else {
+                None
+            };
             let chunk0_size = r.uint(1 << (flags & 3))?;
             Ok(Prefix {
                 version,
@@ -143,7 +148,13 @@ pub fn decode_chunk<'a>(
             r.skip(3)?;
             let body_addr = r.addr();
             let data = r.bytes(size)?;
-            out.push(RawMessage { mtype, flags, creation_order: None, data, addr: body_addr });
+            out.push(RawMessage {
+                mtype,
+                flags,
+                creation_order: None,
+                data,
+                addr: body_addr,
+            });
             r.align(8).or_else(|_| r.seek(buf.len()))?;
         }
         return Ok(out);
@@ -169,14 +180,23 @@ pub fn decode_chunk<'a>(
         let mtype = r.u8()? as u16;
         let size = r.u16()? as usize;
         let flags = r.u8()?;
-        let creation_order =
-            if prefix.tracks_creation_order() { Some(r.u16()?) } else { None };
+        let creation_order = if prefix.tracks_creation_order() {
+            Some(r.u16()?)
+        } else {
+            None
+        };
         let body_addr = r.addr();
         if size > end - r.position() {
             return Err(r.invalid("message size"));
         }
         let data = r.bytes(size)?;
-        out.push(RawMessage { mtype, flags, creation_order, data, addr: body_addr });
+        out.push(RawMessage {
+            mtype,
+            flags,
+            creation_order,
+            data,
+            addr: body_addr,
+        });
     }
     Ok(out)
 }
@@ -222,7 +242,9 @@ mod tests {
         assert_eq!(m[0].data, &[1, 2, 3, 4]);
         b[8] ^= 0xff;
         assert!(matches!(
-            decode_chunk(&b, 0, Sizes::DEFAULT, &p, ChunkKind::First).unwrap_err().kind,
+            decode_chunk(&b, 0, Sizes::DEFAULT, &p, ChunkKind::First)
+                .unwrap_err()
+                .kind,
             ErrorKind::BadChecksum { .. }
         ));
     }

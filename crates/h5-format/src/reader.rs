@@ -16,7 +16,10 @@ pub struct Sizes {
 
 impl Sizes {
     /// The sizes almost every file uses: 8 and 8.
-    pub const DEFAULT: Sizes = Sizes { offset: 8, length: 8 };
+    pub const DEFAULT: Sizes = Sizes {
+        offset: 8,
+        length: 8,
+    };
 }
 
 /// The undefined address (all bits set) decodes to `None`.
@@ -36,7 +39,13 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// A reader over `buf`, which starts at file address `addr`, decoding `structure`.
     pub fn new(buf: &'a [u8], addr: u64, sizes: Sizes, structure: &'static str) -> Self {
-        Reader { buf, pos: 0, addr, sizes, structure }
+        Reader {
+            buf,
+            pos: 0,
+            addr,
+            sizes,
+            structure,
+        }
     }
     /// The same bytes, now decoding another structure.
     pub fn structure(mut self, structure: &'static str) -> Self {
@@ -96,7 +105,13 @@ impl<'a> Reader<'a> {
     pub fn sub(&mut self, n: usize) -> Result<Reader<'a>> {
         let addr = self.addr();
         let b = self.bytes(n)?;
-        Ok(Reader { buf: b, pos: 0, addr, sizes: self.sizes, structure: self.structure })
+        Ok(Reader {
+            buf: b,
+            pos: 0,
+            addr,
+            sizes: self.sizes,
+            structure: self.structure,
+        })
     }
     /// Skip `n` bytes.
     pub fn skip(&mut self, n: usize) -> Result<()> {
@@ -182,7 +197,11 @@ impl<'a> Reader<'a> {
         let here = self.addr();
         let stored = self.u32()?;
         if stored != computed {
-            return Err(Error::new(self.structure, here, ErrorKind::BadChecksum { stored, computed }));
+            return Err(Error::new(
+                self.structure,
+                here,
+                ErrorKind::BadChecksum { stored, computed },
+            ));
         }
         Ok(())
     }
@@ -214,7 +233,10 @@ mod tests {
     #[test]
     fn reads_and_errors_carry_offsets() {
         let data = [1u8, 2, 0, 0xff, 0xff, 0xff, 0xff, b'a', 0];
-        let sizes = Sizes { offset: 4, length: 4 };
+        let sizes = Sizes {
+            offset: 4,
+            length: 4,
+        };
         let mut r = Reader::new(&data, 0x100, sizes, "test");
         assert_eq!(r.u8().unwrap(), 1);
         assert_eq!(r.u16().unwrap(), 2);

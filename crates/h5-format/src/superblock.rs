@@ -59,11 +59,20 @@ impl SymbolTableEntry {
         let mut scratch = r.sub(16)?;
         let cache = match cache_type {
             0 => EntryCache::None,
-            1 => EntryCache::Group { btree: scratch.offset()?, heap: scratch.offset()? },
-            2 => EntryCache::SoftLink { value_offset: scratch.u32()? },
+            1 => EntryCache::Group {
+                btree: scratch.offset()?,
+                heap: scratch.offset()?,
+            },
+            2 => EntryCache::SoftLink {
+                value_offset: scratch.u32()?,
+            },
             _ => return Err(r.invalid("symbol table entry cache type")),
         };
-        Ok(SymbolTableEntry { name_offset, header_addr, cache })
+        Ok(SymbolTableEntry {
+            name_offset,
+            header_addr,
+            cache,
+        })
     }
 }
 
@@ -146,7 +155,9 @@ impl Superblock {
                 }
                 let base_addr = r.offset()?.unwrap_or(0);
                 let _free_space = r.offset()?;
-                let eof_addr = r.offset()?.ok_or_else(|| r.invalid("end of file address"))?;
+                let eof_addr = r
+                    .offset()?
+                    .ok_or_else(|| r.invalid("end of file address"))?;
                 let driver_info_addr = r.offset()?;
                 let root = SymbolTableEntry::decode(&mut r)?;
                 Ok(Superblock {
@@ -170,7 +181,9 @@ impl Superblock {
                 let flags = r.u8()? as u32;
                 let base_addr = r.offset()?.unwrap_or(0);
                 let extension_addr = r.offset()?;
-                let eof_addr = r.offset()?.ok_or_else(|| r.invalid("end of file address"))?;
+                let eof_addr = r
+                    .offset()?
+                    .ok_or_else(|| r.invalid("end of file address"))?;
                 let root = r.defined_offset("root object header address")?;
                 r.checksum(0)?;
                 Ok(Superblock {
@@ -249,7 +262,13 @@ mod tests {
         assert_eq!(sb.encoded_len, 96);
         match sb.root {
             Root::Entry(e) => {
-                assert_eq!(e.cache, EntryCache::Group { btree: Some(136), heap: Some(680) })
+                assert_eq!(
+                    e.cache,
+                    EntryCache::Group {
+                        btree: Some(136),
+                        heap: Some(680)
+                    }
+                )
             }
             _ => panic!("expected entry"),
         }

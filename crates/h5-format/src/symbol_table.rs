@@ -11,7 +11,12 @@ pub fn node_size(sizes: Sizes, leaf_k: u16) -> usize {
 }
 
 /// Decode a symbol table node: its used entries.
-pub fn decode(buf: &[u8], addr: u64, sizes: Sizes, max_entries: usize) -> Result<Vec<SymbolTableEntry>> {
+pub fn decode(
+    buf: &[u8],
+    addr: u64,
+    sizes: Sizes,
+    max_entries: usize,
+) -> Result<Vec<SymbolTableEntry>> {
     let mut r = Reader::new(buf, addr, sizes, "symbol table node");
     r.signature(b"SNOD")?;
     let version = r.u8()?;

@@ -1,1 +1,54 @@
-//! h5: HDF5 in pure Rust.
+//! # h5 — HDF5 in pure Rust
+//!
+//! Read the files h5py and libhdf5 write, with no C anywhere. Files are read lazily through a
+//! positional [`Storage`] (files, memory, memory maps), so opening a 10 GB file reads a few
+//! hundred bytes; [`File`] is `Send + Sync` and many threads may read it at once.
+//!
+//! ```no_run
+//! use h5::{File, Selection};
+//! let f = File::open("data.h5")?;
+//! let ds = f.dataset("group/values")?;
+//! let all: ndarray::ArrayD<f64> = ds.read()?;
+//! let part: ndarray::ArrayD<f64> = ds.read_slice(&Selection::parse("3, 100:164, ::2")?)?;
+//! for name in f.root()?.member_names()? {
+//!     println!("{name}");
+//! }
+//! # Ok::<(), h5::Error>(())
+//! ```
+//!
+//! Features: `mmap` (default) adds [`File::open_mmap`].
+#![deny(unsafe_code)]
+
+mod attribute;
+mod chunks;
+mod convert;
+mod dataset;
+mod dense;
+mod error;
+mod file;
+mod group;
+mod limits;
+#[cfg(all(feature = "mmap", not(target_arch = "wasm32")))]
+mod mmap;
+mod object;
+mod selection;
+mod sohm;
+pub mod storage;
+mod value;
+
+pub use attribute::{Attribute, Attributes};
+pub use convert::{decode_scalar, H5Type, Scalar};
+pub use dataset::{Dataset, LayoutKind, NamedDatatype};
+pub use error::{Error, Result};
+pub use file::{File, OpenOptions};
+pub use group::{Group, Link, LinkKind, Node};
+pub use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, RefKind, StrPad};
+pub use h5_format::message::filter_pipeline::FilterInfo;
+pub use limits::Limits;
+pub use object::ObjectKind;
+pub use selection::{Selection, SliceArg};
+pub use storage::Storage;
+pub use value::{charset, is_bool, is_complex_compound, Value};
+
+/// Decoders and structures of the format itself.
+pub use h5_format as format;

@@ -59,19 +59,28 @@ impl<'a> Attribute<'a> {
         let n = &name_bytes[..name_len];
         let n = n.iter().position(|&b| b == 0).map_or(n, |e| &n[..e]);
         let name = String::from_utf8_lossy(n).into_owned();
-        let mut dt = r.sub(padded(dt_len, version))?.structure("attribute datatype");
+        let mut dt = r
+            .sub(padded(dt_len, version))?
+            .structure("attribute datatype");
         let datatype = if version > 1 && flags & 1 != 0 {
             MaybeShared::Shared(Shared::decode(&mut dt)?)
         } else {
             MaybeShared::Inline(Datatype::decode(&mut dt)?)
         };
-        let mut ds = r.sub(padded(ds_len, version))?.structure("attribute dataspace");
+        let mut ds = r
+            .sub(padded(ds_len, version))?
+            .structure("attribute dataspace");
         let dataspace = if version > 1 && flags & 2 != 0 {
             MaybeShared::Shared(Shared::decode(&mut ds)?)
         } else {
             MaybeShared::Inline(Dataspace::decode(&mut ds)?)
         };
-        Ok(Attribute { name, datatype, dataspace, data: r.rest() })
+        Ok(Attribute {
+            name,
+            datatype,
+            dataspace,
+            data: r.rest(),
+        })
     }
 }
 
@@ -93,6 +102,9 @@ mod tests {
         let a = Attribute::decode(&mut Reader::new(&b, 0, Sizes::DEFAULT, "attribute")).unwrap();
         assert_eq!(a.name, "a");
         assert_eq!(a.data, &42i32.to_le_bytes());
-        assert!(matches!(a.datatype, MaybeShared::Inline(Datatype::Integer { size: 4, .. })));
+        assert!(matches!(
+            a.datatype,
+            MaybeShared::Inline(Datatype::Integer { size: 4, .. })
+        ));
     }
 }

@@ -90,7 +90,11 @@ impl Dataspace {
                 return Err(r0.invalid("dataspace maximum dimension"));
             }
         }
-        Ok(Dataspace { kind, dims, max_dims })
+        Ok(Dataspace {
+            kind,
+            dims,
+            max_dims,
+        })
     }
 }
 

@@ -206,9 +206,9 @@ impl Datatype {
             | Datatype::Complex { size, .. }
             | Datatype::VarLenSeq { size, .. }
             | Datatype::VarLenStr { size, .. } => *size as u64,
-            Datatype::Array { base, dims } => {
-                dims.iter().fold(base.size(), |a, &d| a.saturating_mul(d as u64))
-            }
+            Datatype::Array { base, dims } => dims
+                .iter()
+                .fold(base.size(), |a, &d| a.saturating_mul(d as u64)),
         }
     }
 
@@ -323,7 +323,11 @@ fn decode(r: &mut Reader<'_>, depth: usize) -> Result<Datatype> {
         }
         2 => {
             let precision = r.u16()?;
-            Datatype::Time { size, order: order(bits), precision }
+            Datatype::Time {
+                size,
+                order: order(bits),
+                precision,
+            }
         }
         3 => Datatype::String {
             size,
@@ -334,7 +338,10 @@ fn decode(r: &mut Reader<'_>, depth: usize) -> Result<Datatype> {
             let tag_len = (bits & 0xff) as usize;
             let tag = r.bytes(tag_len)?;
             let end = tag.iter().position(|&b| b == 0).unwrap_or(tag.len());
-            Datatype::Opaque { size, tag: lossy(&tag[..end]) }
+            Datatype::Opaque {
+                size,
+                tag: lossy(&tag[..end]),
+            }
         }
         6 => {
             let n = (bits & 0xffff) as usize;
@@ -361,12 +368,19 @@ fn decode(r: &mut Reader<'_>, depth: usize) -> Result<Datatype> {
                 }
                 let mut mdt = decode(r, depth + 1)?;
                 if !old_dims.is_empty() {
-                    mdt = Datatype::Array { base: Box::new(mdt), dims: old_dims };
+                    mdt = Datatype::Array {
+                        base: Box::new(mdt),
+                        dims: old_dims,
+                    };
                 }
                 if offset.saturating_add(mdt.size()) > size as u64 {
                     return Err(bad("compound member offset"));
                 }
-                members.push(Member { name: mname, offset, dtype: mdt });
+                members.push(Member {
+                    name: mname,
+                    offset,
+                    dtype: mdt,
+                });
             }
             Datatype::Compound { size, members }
         }
@@ -379,12 +393,20 @@ fn decode(r: &mut Reader<'_>, depth: usize) -> Result<Datatype> {
                 4 => RefKind::Attribute,
                 _ => return Err(bad("reference type")),
             };
+            let min = match kind {
+                RefKind::Object => r.sizes.offset as u32,
+                RefKind::Region => r.sizes.offset as u32 + 4,
+                _ => 1,
+            };
+            if size < min {
+                return Err(bad("reference size"));
+            }
             Datatype::Reference { size, kind }
         }
         8 => {
             let n = (bits & 0xffff) as usize;
             let base = decode(r, depth + 1)?;
-            if !matches!(base, Datatype::Integer { .. }) {
+            if !matches!(base, Datatype::Integer { .. }) || base.size() != size as u64 {
                 return Err(bad("enum base type"));
             }
             let mut names = Vec::with_capacity(n.min(r.remaining()));
@@ -396,12 +418,22 @@ fn decode(r: &mut Reader<'_>, depth: usize) -> Result<Datatype> {
             for nm in names {
                 members.push((nm, r.bytes(vsize)?.to_vec()));
             }
-            Datatype::Enum { size, base: Box::new(base), members }
+            Datatype::Enum {
+                size,
+                base: Box::new(base),
+                members,
+            }
         }
         9 => {
             let base = decode(r, depth + 1)?;
+            if (size as usize) < 8 + r.sizes.offset as usize {
+                return Err(bad("variable-length element size"));
+            }
             match bits & 0xf {
-                0 => Datatype::VarLenSeq { size, base: Box::new(base) },
+                0 => Datatype::VarLenSeq {
+                    size,
+                    base: Box::new(base),
+                },
                 1 => Datatype::VarLenStr {
                     size,
                     pad: pad(bits >> 4).map_err(bad)?,
@@ -426,20 +458,37 @@ fn decode(r: &mut Reader<'_>, depth: usize) -> Result<Datatype> {
                 r.skip(4 * rank)?;
             }
             let base = decode(r, depth + 1)?;
-            Datatype::Array { base: Box::new(base), dims }
+            let total = dims
+                .iter()
+                .try_fold(base.size(), |a, &d| a.checked_mul(d as u64));
+            if total.is_none_or(|t| t != size as u64 || t > u32::MAX as u64) {
+                return Err(bad("array size"));
+            }
+            Datatype::Array {
+                base: Box::new(base),
+                dims,
+            }
         }
         11 => {
             if bits & 1 == 0 || (bits >> 1) & 3 != 0 {
                 return Err(start.unsupported("non-homogeneous or non-rectangular complex type"));
             }
             let base = decode(r, depth + 1)?;
-            if !matches!(base, Datatype::Float { .. }) {
+            if !matches!(base, Datatype::Float { .. })
+                || base.size().saturating_mul(2) != size as u64
+            {
                 return Err(bad("complex base type"));
             }
-            Datatype::Complex { size, base: Box::new(base) }
+            Datatype::Complex {
+                size,
+                base: Box::new(base),
+            }
         }
         c => return Err(start.unsupported(alloc::format!("datatype class {c}"))),
     };
+    if dt.size() == 0 {
+        return Err(bad("zero datatype size"));
+    }
     Ok(dt)
 }
 

@@ -29,7 +29,12 @@ impl FillValue {
     /// Decode the old (0x04) message: a size and the value.
     pub fn decode_old(r: &mut Reader<'_>) -> Result<Self> {
         let v = value(r)?;
-        Ok(FillValue { alloc_time: 0, write_time: 2, defined: v.is_some(), value: v })
+        Ok(FillValue {
+            alloc_time: 0,
+            write_time: 2,
+            defined: v.is_some(),
+            value: v,
+        })
     }
 
     /// Decode the new (0x05) message.
@@ -41,8 +46,17 @@ impl FillValue {
                 let alloc_time = r.u8()?;
                 let write_time = r.u8()?;
                 let defined = r.u8()? != 0;
-                let v = if version == 1 || defined { value(r)? } else { None };
-                Ok(FillValue { alloc_time, write_time, defined, value: v })
+                let v = if version == 1 || defined {
+                    value(r)?
+                } else {
+                    None
+                };
+                Ok(FillValue {
+                    alloc_time,
+                    write_time,
+                    defined,
+                    value: v,
+                })
             }
             3 => {
                 let flags = r.u8()?;

@@ -44,7 +44,11 @@ pub fn decode(r: &mut Reader<'_>) -> Result<Vec<FilterInfo>> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let id = r.u16()?;
-        let name_len = if version == 1 || id >= 256 { r.u16()? as usize } else { 0 };
+        let name_len = if version == 1 || id >= 256 {
+            r.u16()? as usize
+        } else {
+            0
+        };
         let flags = r.u16()?;
         let nvalues = r.u16()? as usize;
         let name = if name_len > 0 {
@@ -61,7 +65,12 @@ pub fn decode(r: &mut Reader<'_>) -> Result<Vec<FilterInfo>> {
         if version == 1 && nvalues % 2 == 1 {
             r.skip(4)?;
         }
-        out.push(FilterInfo { id, name, flags, client_data });
+        out.push(FilterInfo {
+            id,
+            name,
+            flags,
+            client_data,
+        });
     }
     Ok(out)
 }

@@ -110,7 +110,9 @@ pub fn decode(r: &mut Reader<'_>) -> Result<(Layout, LayoutVersion)> {
             match class {
                 0 => {
                     let n = r.u32()? as usize;
-                    Layout::Compact { data: r.bytes(n)?.to_vec() }
+                    Layout::Compact {
+                        data: r.bytes(n)?.to_vec(),
+                    }
                 }
                 1 => Layout::Contiguous { addr, size: None },
                 2 => {
@@ -131,12 +133,17 @@ pub fn decode(r: &mut Reader<'_>) -> Result<(Layout, LayoutVersion)> {
             match class {
                 0 => {
                     let n = r.u16()? as usize;
-                    Layout::Compact { data: r.bytes(n)?.to_vec() }
+                    Layout::Compact {
+                        data: r.bytes(n)?.to_vec(),
+                    }
                 }
                 1 => {
                     let addr = r.offset()?;
                     let size = r.length()?;
-                    Layout::Contiguous { addr, size: Some(size) }
+                    Layout::Contiguous {
+                        addr,
+                        size: Some(size),
+                    }
                 }
                 2 if version == 3 => {
                     let ndims = r.u8()? as usize;
@@ -205,9 +212,10 @@ pub fn decode(r: &mut Reader<'_>) -> Result<(Layout, LayoutVersion)> {
                         dont_filter_partial_edge: flags & 1 != 0,
                     })
                 }
-                3 if version >= 4 => {
-                    Layout::Virtual { heap_addr: r.offset()?, index: r.u32()? }
-                }
+                3 if version >= 4 => Layout::Virtual {
+                    heap_addr: r.offset()?,
+                    index: r.u32()?,
+                },
                 _ => return Err(start.invalid("layout class")),
             }
         }

@@ -53,7 +53,11 @@ impl Link {
         }
         let flags = r.u8()?;
         let kind = if flags & 0x08 != 0 { r.u8()? } else { 0 };
-        let creation_order = if flags & 0x04 != 0 { Some(r.u64()?) } else { None };
+        let creation_order = if flags & 0x04 != 0 {
+            Some(r.u64()?)
+        } else {
+            None
+        };
         if flags & 0x10 != 0 {
             let cs = r.u8()?;
             if cs > 1 {
@@ -81,11 +85,18 @@ impl Link {
             }
             k if k >= 65 => {
                 let n = r.u16()? as usize;
-                LinkTarget::UserDefined { kind: k, data: r.bytes(n)?.to_vec() }
+                LinkTarget::UserDefined {
+                    kind: k,
+                    data: r.bytes(n)?.to_vec(),
+                }
             }
             _ => return Err(start.invalid("link type")),
         };
-        Ok(Link { name, creation_order, target })
+        Ok(Link {
+            name,
+            creation_order,
+            target,
+        })
     }
 }
 
@@ -186,6 +197,12 @@ mod tests {
         b.extend([0, b'f', 0, b'/', b'p', 0]);
         let l = Link::decode(&mut Reader::new(&b, 0, Sizes::DEFAULT, "link")).unwrap();
         assert_eq!(l.creation_order, Some(7));
-        assert_eq!(l.target, LinkTarget::External { file: "f".into(), path: "/p".into() });
+        assert_eq!(
+            l.target,
+            LinkTarget::External {
+                file: "f".into(),
+                path: "/p".into()
+            }
+        );
     }
 }

@@ -22,11 +22,15 @@ impl Shared {
                 // type, reserved (6 bytes), address. The type byte is ignored: libhdf5 ≥ 1.8
                 // writes 2 where the spec says 0.
                 r.skip(7)?;
-                Ok(Shared::ObjectHeader(r.defined_offset("shared message address")?))
+                Ok(Shared::ObjectHeader(
+                    r.defined_offset("shared message address")?,
+                ))
             }
             2 => {
                 r.skip(1)?;
-                Ok(Shared::ObjectHeader(r.defined_offset("shared message address")?))
+                Ok(Shared::ObjectHeader(
+                    r.defined_offset("shared message address")?,
+                ))
             }
             3 => {
                 let ty = r.u8()?;
@@ -35,7 +39,9 @@ impl Shared {
                     id.copy_from_slice(r.bytes(8)?);
                     Ok(Shared::Heap(id))
                 } else {
-                    Ok(Shared::ObjectHeader(r.defined_offset("shared message address")?))
+                    Ok(Shared::ObjectHeader(
+                        r.defined_offset("shared message address")?,
+                    ))
                 }
             }
             v => Err(r.err(ErrorKind::BadVersion(v))),

@@ -1,0 +1,120 @@
+//! `h5 ls`: a tree listing like h5ls.
+
+use h5::{File, Group, LinkKind, Node};
+use std::path::Path;
+
+/// Split `FILE[/path]` at the longest prefix that is an existing file.
+fn split_target(target: &str) -> (String, String) {
+    let mut cut = target.len();
+    loop {
+        let head = &target[..cut];
+        if Path::new(head).is_file() {
+            let rest = &target[cut..];
+            return (
+                head.to_string(),
+                if rest.is_empty() {
+                    "/".into()
+                } else {
+                    rest.to_string()
+                },
+            );
+        }
+        match head.rfind('/') {
+            Some(i) if i > 0 => cut = i,
+            _ => return (target.to_string(), "/".into()),
+        }
+    }
+}
+
+/// List `target`.
+pub fn run(target: &str, recursive: bool, verbose: bool) -> h5::Result<()> {
+    let (path, inner) = split_target(target);
+    let file = File::open(&path)?;
+    match file.root()?.node(&inner)? {
+        Node::Group(g) => list_group(&g, "", recursive, verbose),
+        n => {
+            println!("{}", describe(&n, verbose)?);
+            Ok(())
+        }
+    }
+}
+
+fn list_group(g: &Group, prefix: &str, recursive: bool, verbose: bool) -> h5::Result<()> {
+    for link in g.links()? {
+        let name = format!("{prefix}{}", link.name);
+        match &link.kind {
+            LinkKind::Soft(t) => println!("{name:<24} Soft Link {{{t}}}"),
+            LinkKind::External { file, path } => {
+                println!("{name:<24} External Link {{{file}/{path}}}")
+            }
+            LinkKind::UserDefined(k) => println!("{name:<24} User-defined link type {k}"),
+            LinkKind::Hard(_) => match g.node(&link.name) {
+                Ok(n) => {
+                    println!("{name:<24} {}", describe(&n, verbose)?);
+                    if let (true, Node::Group(sub)) = (recursive, &n) {
+                        list_group(sub, &format!("{name}/"), recursive, verbose)?;
+                    }
+                }
+                Err(e) => println!("{name:<24} error: {e}"),
+            },
+        }
+    }
+    Ok(())
+}
+
+fn describe(n: &Node, verbose: bool) -> h5::Result<String> {
+    Ok(match n {
+        Node::Group(_) => "Group".into(),
+        Node::Datatype(t) => format!("Type {}", crate::dump::dtype_desc(&t.dtype()?)?),
+        Node::Dataset(d) => {
+            let shape = match d.shape() {
+                None => "NULL".to_string(),
+                Some(s) if s.is_empty() => "SCALAR".to_string(),
+                Some(s) => {
+                    let max = d.maxshape().unwrap_or_default();
+                    let parts: Vec<String> = s
+                        .iter()
+                        .zip(max)
+                        .map(|(c, m)| match m {
+                            Some(m) if m == *c => c.to_string(),
+                            Some(m) => format!("{c}/{m}"),
+                            None => format!("{c}/Inf"),
+                        })
+                        .collect();
+                    format!("{{{}}}", parts.join(", "))
+                }
+            };
+            let mut s = format!("Dataset {shape} {}", crate::dump::dtype_desc(d.dtype())?);
+            if verbose {
+                s += &format!("\n    Layout: {:?}", d.layout());
+                if let Some(c) = d.chunks() {
+                    s += &format!(" {c:?}");
+                }
+                for f in d.filters() {
+                    s += &format!(
+                        "\n    Filter: {} ({})",
+                        f.id,
+                        f.name.as_deref().unwrap_or(h5_filters_name(f.id))
+                    );
+                }
+                for a in d.attrs().names()? {
+                    s += &format!("\n    Attribute: {a}");
+                }
+            }
+            s
+        }
+    })
+}
+
+fn h5_filters_name(id: u16) -> &'static str {
+    match id {
+        1 => "deflate",
+        2 => "shuffle",
+        3 => "fletcher32",
+        4 => "szip",
+        5 => "nbit",
+        6 => "scaleoffset",
+        32000 => "lzf",
+        _ => "unknown",
+    }
+}

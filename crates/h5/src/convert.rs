@@ -1,0 +1,295 @@
+//! Numeric conversion from stored bytes to Rust types, following libhdf5's rules: byte order
+//! and bit offset/precision honoured, integers clipped on narrowing, floats truncated toward
+//! zero (and clipped) when converted to integers.
+
+use crate::error::{Error, Result};
+use crate::file::File;
+use h5_format::message::datatype::{ByteOrder, Datatype};
+
+/// A number as decoded from the file, before conversion to the caller's type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scalar {
+    /// Any integer (up to 64 bits of precision are exact; wider ones are clipped).
+    Int(i128),
+    /// Any float, as the nearest `f64`.
+    Float(f64),
+}
+
+/// Types a dataset or attribute can be read into with [`crate::Dataset::read`].
+pub trait H5Type: Clone + Default + Send + Sync + 'static {
+    /// Convert one decoded number.
+    fn from_scalar(s: Scalar) -> Self;
+}
+
+macro_rules! int_type {
+    ($($t:ty),*) => {$(
+        impl H5Type for $t {
+            fn from_scalar(s: Scalar) -> Self {
+                match s {
+                    Scalar::Int(v) => v.clamp(<$t>::MIN as i128, <$t>::MAX as i128) as $t,
+                    // `as` truncates toward zero, saturates, and maps NaN to 0.
+                    Scalar::Float(v) => v as $t,
+                }
+            }
+        }
+    )*};
+}
+int_type!(i8, i16, i32, i64, u8, u16, u32, u64, isize, usize);
+
+impl H5Type for f64 {
+    fn from_scalar(s: Scalar) -> Self {
+        match s {
+            Scalar::Int(v) => v as f64,
+            Scalar::Float(v) => v,
+        }
+    }
+}
+
+impl H5Type for f32 {
+    fn from_scalar(s: Scalar) -> Self {
+        match s {
+            Scalar::Int(v) => v as f32,
+            Scalar::Float(v) => v as f32,
+        }
+    }
+}
+
+impl H5Type for bool {
+    fn from_scalar(s: Scalar) -> Self {
+        match s {
+            Scalar::Int(v) => v != 0,
+            Scalar::Float(v) => v != 0.0,
+        }
+    }
+}
+
+fn load(bytes: &[u8], order: ByteOrder) -> u128 {
+    let mut v = 0u128;
+    match order {
+        ByteOrder::Big => {
+            for &b in bytes.iter().take(16) {
+                v = v << 8 | b as u128;
+            }
+        }
+        _ => {
+            for (i, &b) in bytes.iter().take(16).enumerate() {
+                v |= (b as u128) << (8 * i);
+            }
+        }
+    }
+    v
+}
+
+fn bits(v: u128, offset: u32, count: u32) -> u128 {
+    if count == 0 || offset >= 128 {
+        return 0;
+    }
+    let v = v >> offset;
+    if count >= 128 {
+        v
+    } else {
+        v & ((1u128 << count) - 1)
+    }
+}
+
+/// Multiply `x` by 2^`k` without intermediate overflow.
+fn ldexp(mut x: f64, mut k: i64) -> f64 {
+    while k > 1000 {
+        x *= 2f64.powi(1000);
+        k -= 1000;
+        if x.is_infinite() {
+            return x;
+        }
+    }
+    while k < -1000 {
+        x *= 2f64.powi(-1000);
+        k += 1000;
+        if x == 0.0 {
+            return x;
+        }
+    }
+    x * 2f64.powi(k as i32)
+}
+
+/// Decode one number of a numeric datatype (integer, float, bitfield, enum base).
+pub fn decode_scalar(dt: &Datatype, b: &[u8]) -> Option<Scalar> {
+    match dt {
+        Datatype::Integer {
+            order,
+            signed,
+            bit_offset,
+            precision,
+            ..
+        } => {
+            let raw = load(b, *order);
+            let p = *precision as u32;
+            let v = bits(raw, *bit_offset as u32, p);
+            let v = if *signed && p > 0 && p < 128 && v >> (p - 1) & 1 == 1 {
+                (v | !((1u128 << p) - 1)) as i128
+            } else {
+                v as i128
+            };
+            Some(Scalar::Int(v))
+        }
+        Datatype::Float {
+            size,
+            order,
+            exp_loc,
+            exp_size,
+            mant_loc,
+            mant_size,
+            exp_bias,
+            sign_loc,
+            norm,
+            ..
+        } => {
+            if *order == ByteOrder::Vax {
+                return None;
+            }
+            // Fast paths for IEEE single and double.
+            if *size == 4 && *exp_size == 8 && *mant_size == 23 && *exp_loc == 23 && *mant_loc == 0
+            {
+                let a = [b[0], b[1], b[2], b[3]];
+                let v = if *order == ByteOrder::Big {
+                    f32::from_be_bytes(a)
+                } else {
+                    f32::from_le_bytes(a)
+                };
+                return Some(Scalar::Float(v as f64));
+            }
+            if *size == 8 && *exp_size == 11 && *mant_size == 52 && *exp_loc == 52 && *mant_loc == 0
+            {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(&b[..8]);
+                let v = if *order == ByteOrder::Big {
+                    f64::from_be_bytes(a)
+                } else {
+                    f64::from_le_bytes(a)
+                };
+                return Some(Scalar::Float(v));
+            }
+            let raw = load(b, *order);
+            let neg = bits(raw, *sign_loc as u32, 1) == 1;
+            let e = bits(raw, *exp_loc as u32, *exp_size as u32) as i64;
+            let m = bits(raw, *mant_loc as u32, *mant_size as u32);
+            let emax = (1i64 << *exp_size) - 1;
+            let ms = *mant_size as i64;
+            let bias = *exp_bias as i64;
+            // Mantissa normalisation: 2 = the leading 1 is implied; 0 (none) and 1 (MSB set,
+            // as x87's explicit integer bit) store it, so the binary point follows the top
+            // mantissa bit.
+            let implied = *norm == 2;
+            let v = if e == emax {
+                let frac = if !implied && ms > 0 {
+                    bits(m, 0, (ms - 1) as u32)
+                } else {
+                    m
+                };
+                if frac == 0 {
+                    f64::INFINITY
+                } else {
+                    f64::NAN
+                }
+            } else if implied {
+                let m = if e == 0 { m } else { (1u128 << ms) | m };
+                ldexp(m as f64, e.max(1) - bias - ms)
+            } else {
+                ldexp(m as f64, e.max(1) - bias - (ms - 1))
+            };
+            Some(Scalar::Float(if neg { -v } else { v }))
+        }
+        Datatype::Enum { base, .. } => decode_scalar(base, b),
+        _ => None,
+    }
+}
+
+/// Convert stored elements of `dt` to `T`.
+pub(crate) fn convert_slice<T: H5Type>(_file: &File, dt: &Datatype, data: &[u8]) -> Result<Vec<T>> {
+    let size = dt.size() as usize;
+    if size == 0 {
+        return Ok(Vec::new());
+    }
+    if decode_scalar(dt, &vec![0u8; size]).is_none() {
+        return Err(Error::Conversion(format!(
+            "{} elements are not numbers; use read_values() for this type",
+            crate::value::describe(dt)
+        )));
+    }
+    let mut out = Vec::with_capacity(data.len() / size);
+    for chunk in data.chunks_exact(size) {
+        // decode_scalar cannot fail for a type that decoded a zero element.
+        let s = decode_scalar(dt, chunk).unwrap_or(Scalar::Int(0));
+        out.push(T::from_scalar(s));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn float(
+        size: u32,
+        exp_loc: u8,
+        exp_size: u8,
+        mant_size: u8,
+        bias: u32,
+        sign: u8,
+        norm: u8,
+    ) -> Datatype {
+        Datatype::Float {
+            size,
+            order: ByteOrder::Little,
+            bit_offset: 0,
+            precision: (size * 8) as u16,
+            exp_loc,
+            exp_size,
+            mant_loc: 0,
+            mant_size,
+            exp_bias: bias,
+            sign_loc: sign,
+            norm,
+        }
+    }
+
+    #[test]
+    fn half_and_long_double() {
+        let h = float(2, 10, 5, 10, 15, 15, 2);
+        // 1.5 in half = 0x3e00; smallest subnormal 0x0001 = 2^-24
+        assert_eq!(
+            decode_scalar(&h, &0x3e00u16.to_le_bytes()),
+            Some(Scalar::Float(1.5))
+        );
+        assert_eq!(
+            decode_scalar(&h, &0x0001u16.to_le_bytes()),
+            Some(Scalar::Float(2f64.powi(-24)))
+        );
+        assert_eq!(
+            decode_scalar(&h, &0xfc00u16.to_le_bytes()),
+            Some(Scalar::Float(f64::NEG_INFINITY))
+        );
+        // x87 80-bit extended in 16 bytes: 1.0 = exp 16383, mantissa 0x8000000000000000
+        let ld = float(16, 64, 15, 64, 16383, 79, 1);
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&0x8000_0000_0000_0000u64.to_le_bytes());
+        b[8..10].copy_from_slice(&16383u16.to_le_bytes());
+        assert_eq!(decode_scalar(&ld, &b), Some(Scalar::Float(1.0)));
+    }
+
+    #[test]
+    fn packed_integers_and_clipping() {
+        let t = Datatype::Integer {
+            size: 2,
+            order: ByteOrder::Big,
+            signed: true,
+            bit_offset: 4,
+            precision: 4,
+            bitfield: false,
+        };
+        // bits 4..8 hold 0b1111 = -1
+        assert_eq!(decode_scalar(&t, &[0x00, 0xf0]), Some(Scalar::Int(-1)));
+        assert_eq!(i8::from_scalar(Scalar::Int(1200)), 127);
+        assert_eq!(u8::from_scalar(Scalar::Int(-5)), 0);
+        assert_eq!(i32::from_scalar(Scalar::Float(-2.7)), -2);
+    }
+}

@@ -1,0 +1,727 @@
+//! [`Dataset`]: metadata and reads (whole, hyperslab, points, masks) for every layout.
+
+use crate::attribute::Attributes;
+use crate::chunks::{self, ChunkLoc, ChunkMap, Geometry};
+use crate::convert::{convert_slice, H5Type};
+use crate::error::{Error, Result};
+use crate::file::{File, FileInner};
+use crate::object::Object;
+use crate::selection::{Dim, Resolved, Selection};
+use crate::value::Value;
+use h5_format::local_heap::{self, LocalHeap};
+use h5_format::message::dataspace::{Dataspace, SpaceKind};
+use h5_format::message::datatype::Datatype;
+use h5_format::message::fill_value::FillValue;
+use h5_format::message::filter_pipeline::{self, FilterInfo};
+use h5_format::message::layout::{self, Layout};
+use h5_format::message::misc::ExternalFiles;
+use h5_format::message::MessageType;
+use ndarray::{ArrayD, IxDyn};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+/// How a dataset's data is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayoutKind {
+    /// In the object header.
+    Compact,
+    /// One block.
+    Contiguous,
+    /// Chunks.
+    Chunked,
+    /// A virtual dataset.
+    Virtual,
+}
+
+#[derive(Debug)]
+pub(crate) struct DatasetInfo {
+    pub(crate) dtype: Datatype,
+    pub(crate) space: Dataspace,
+    pub(crate) layout: Layout,
+    pub(crate) layout_version: u8,
+    pub(crate) filters: Vec<FilterInfo>,
+    pub(crate) fill: FillValue,
+    pub(crate) external: Option<ExternalFiles>,
+    chunk_map: OnceLock<Arc<ChunkMap>>,
+}
+
+/// A dataset. Cheap to clone; reads take `&self` and may run on many threads at once.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    obj: Object,
+    info: Arc<DatasetInfo>,
+}
+
+/// A committed (named) datatype.
+#[derive(Debug, Clone)]
+pub struct NamedDatatype {
+    pub(crate) obj: Object,
+}
+
+impl NamedDatatype {
+    /// The type.
+    pub fn dtype(&self) -> Result<Datatype> {
+        self.obj.datatype()
+    }
+    /// Its attributes.
+    pub fn attrs(&self) -> Attributes {
+        Attributes::new(self.obj.clone())
+    }
+    /// Path it was reached by.
+    pub fn name(&self) -> &str {
+        &self.obj.path
+    }
+}
+
+impl Dataset {
+    pub(crate) fn from_object(obj: Object) -> Result<Dataset> {
+        let info = Self::load_info(&obj).map_err(|e| e.at(&obj.path))?;
+        Ok(Dataset {
+            obj,
+            info: Arc::new(info),
+        })
+    }
+
+    fn load_info(obj: &Object) -> Result<DatasetInfo> {
+        let f = obj.f();
+        let h = &obj.header;
+        let dtype = obj.datatype()?;
+        let space = obj.dataspace()?;
+        let lm = h.find(MessageType::LAYOUT).ok_or_else(|| {
+            Error::from(h5_format::Error::invalid(
+                "object header",
+                f.offset_of(h.addr),
+                "missing layout message",
+            ))
+        })?;
+        let (layout, v) = f.dec(layout::decode(&mut lm.reader(f, "layout message")))?;
+        let filters = match h.find(MessageType::FILTER_PIPELINE) {
+            Some(m) => f.dec(filter_pipeline::decode(
+                &mut m.reader(f, "filter pipeline message"),
+            ))?,
+            None => Vec::new(),
+        };
+        let fill = if let Some(m) = h.find(MessageType::FILL_VALUE) {
+            f.dec(FillValue::decode(&mut m.reader(f, "fill value message")))?
+        } else if let Some(m) = h.find(MessageType::FILL_VALUE_OLD) {
+            f.dec(FillValue::decode_old(
+                &mut m.reader(f, "fill value message (old)"),
+            ))?
+        } else {
+            FillValue::default()
+        };
+        let external = match h.find(MessageType::EXTERNAL_FILES) {
+            Some(m) => Some(f.dec(ExternalFiles::decode(
+                &mut m.reader(f, "external files message"),
+            ))?),
+            None => None,
+        };
+        if let Layout::Chunked(c) = &layout {
+            if c.dims.len() != space.dims.len() {
+                return Err(h5_format::Error::invalid(
+                    "layout message",
+                    f.offset_of(lm.addr),
+                    "chunk rank differs from the dataspace rank",
+                )
+                .into());
+            }
+        }
+        Ok(DatasetInfo {
+            dtype,
+            space,
+            layout,
+            layout_version: v.0,
+            filters,
+            fill,
+            external,
+            chunk_map: OnceLock::new(),
+        })
+    }
+
+    fn f(&self) -> &FileInner {
+        self.obj.f()
+    }
+
+    /// Path the dataset was reached by.
+    pub fn name(&self) -> &str {
+        &self.obj.path
+    }
+    /// Object header address.
+    pub fn addr(&self) -> u64 {
+        self.obj.addr()
+    }
+    /// The file.
+    pub fn file(&self) -> &File {
+        &self.obj.file
+    }
+    /// Element type.
+    pub fn dtype(&self) -> &Datatype {
+        &self.info.dtype
+    }
+    /// Dataspace.
+    pub fn space(&self) -> &Dataspace {
+        &self.info.space
+    }
+    /// Shape (`[]` for a scalar; `None` for a null dataspace).
+    pub fn shape(&self) -> Option<Vec<u64>> {
+        match self.info.space.kind {
+            SpaceKind::Null => None,
+            _ => Some(self.info.space.dims.clone()),
+        }
+    }
+    /// Maximum shape: `None` entries are unlimited.
+    pub fn maxshape(&self) -> Option<Vec<Option<u64>>> {
+        match self.info.space.kind {
+            SpaceKind::Null => None,
+            _ => Some(
+                self.info
+                    .space
+                    .max_dims()
+                    .iter()
+                    .map(|&m| (m != u64::MAX).then_some(m))
+                    .collect(),
+            ),
+        }
+    }
+    /// Number of elements.
+    pub fn size(&self) -> u64 {
+        self.info.space.num_elements()
+    }
+    /// Storage layout.
+    pub fn layout(&self) -> LayoutKind {
+        match self.info.layout {
+            Layout::Compact { .. } => LayoutKind::Compact,
+            Layout::Contiguous { .. } => LayoutKind::Contiguous,
+            Layout::Chunked(_) => LayoutKind::Chunked,
+            Layout::Virtual { .. } => LayoutKind::Virtual,
+        }
+    }
+    /// Chunk shape when chunked.
+    pub fn chunks(&self) -> Option<Vec<u64>> {
+        match &self.info.layout {
+            Layout::Chunked(c) => Some(c.dims.clone()),
+            _ => None,
+        }
+    }
+    /// Filter pipeline, in encoding order.
+    pub fn filters(&self) -> &[FilterInfo] {
+        &self.info.filters
+    }
+    /// The fill value message.
+    pub fn fill_value(&self) -> &FillValue {
+        &self.info.fill
+    }
+    /// Layout message version.
+    pub fn layout_version(&self) -> u8 {
+        self.info.layout_version
+    }
+    /// Attributes.
+    pub fn attrs(&self) -> Attributes {
+        Attributes::new(self.obj.clone())
+    }
+
+    /// Read everything into an n-dimensional array of `T` (numeric types and bool).
+    pub fn read<T: H5Type>(&self) -> Result<ArrayD<T>> {
+        self.read_slice(&Selection::All)
+    }
+
+    /// Read everything as a flat `Vec<T>` in row-major order.
+    pub fn read_vec<T: H5Type>(&self) -> Result<Vec<T>> {
+        let (raw, _) = self.read_raw(&Selection::All)?;
+        convert_slice(&self.obj.file, &self.info.dtype, &raw).map_err(|e| e.at(self.name()))
+    }
+
+    /// Read a selection into an array (an integer index drops its dimension, as in numpy).
+    pub fn read_slice<T: H5Type>(&self, sel: &Selection) -> Result<ArrayD<T>> {
+        let (raw, shape) = self.read_raw(sel)?;
+        let v =
+            convert_slice(&self.obj.file, &self.info.dtype, &raw).map_err(|e| e.at(self.name()))?;
+        let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+        ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| Error::Selection(e.to_string()))
+    }
+
+    /// Read a selection as dynamic values (any datatype), with the result's shape.
+    pub fn read_values(&self, sel: &Selection) -> Result<(Vec<Value>, Vec<u64>)> {
+        let (raw, shape) = self.read_raw(sel)?;
+        let v = crate::value::decode_all(&self.obj.file, &self.info.dtype, &raw)
+            .map_err(|e| e.at(self.name()))?;
+        Ok((v, shape))
+    }
+
+    /// Read a selection as raw stored bytes (file byte order) and the result's shape.
+    pub fn read_raw(&self, sel: &Selection) -> Result<(Vec<u8>, Vec<u64>)> {
+        self.read_raw_inner(sel).map_err(|e| e.at(self.name()))
+    }
+
+    fn read_raw_inner(&self, sel: &Selection) -> Result<(Vec<u8>, Vec<u64>)> {
+        let info = &*self.info;
+        if info.space.kind == SpaceKind::Null {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let dims = &info.space.dims;
+        let res = sel.resolve(dims)?;
+        let es = info.dtype.size();
+        let total = res
+            .len()
+            .checked_mul(es)
+            .ok_or_else(|| Error::Selection("selection too large".into()))?;
+        let mut out = self.f().data_buffer(total)?;
+        self.fill(&mut out);
+        if res.len() == 0 {
+            return Ok((out, res.out_shape()));
+        }
+        match &info.layout {
+            Layout::Compact { data } => {
+                let need = self.dataset_bytes()?;
+                let src = data.get(..need as usize).ok_or_else(|| {
+                    Error::from(h5_format::Error::invalid(
+                        "layout message",
+                        self.f().offset_of(self.addr()),
+                        "compact data smaller than the dataset",
+                    ))
+                })?;
+                copy_selection(src, &vec![0; dims.len()], dims, &res, es as usize, &mut out);
+            }
+            Layout::Contiguous { addr, .. } => {
+                if let Some(ext) = &info.external {
+                    let data = self.read_external(ext)?;
+                    copy_selection(
+                        &data,
+                        &vec![0; dims.len()],
+                        dims,
+                        &res,
+                        es as usize,
+                        &mut out,
+                    );
+                } else if let Some(a) = addr {
+                    self.read_contiguous(*a, &res, &mut out)?;
+                }
+            }
+            Layout::Chunked(c) => {
+                let map = self.chunk_map()?;
+                self.read_chunked(c, &map, &res, &mut out)?;
+            }
+            Layout::Virtual { .. } => {
+                return Err(Error::Unsupported("virtual dataset (VDS) layout".into()));
+            }
+        }
+        Ok((out, res.out_shape()))
+    }
+
+    fn dataset_bytes(&self) -> Result<u64> {
+        self.info
+            .space
+            .num_elements()
+            .checked_mul(self.info.dtype.size())
+            .ok_or_else(|| Error::Selection("dataset size overflows".into()))
+    }
+
+    /// Fill the output with the fill value (zeros when none is defined).
+    fn fill(&self, out: &mut [u8]) {
+        let es = self.info.dtype.size() as usize;
+        if let Some(v) = &self.info.fill.value {
+            if v.len() == es
+                && v.iter().any(|&b| b != 0)
+                && !matches!(
+                    self.info.dtype,
+                    Datatype::VarLenSeq { .. } | Datatype::VarLenStr { .. }
+                )
+            {
+                for c in out.chunks_exact_mut(es) {
+                    c.copy_from_slice(v);
+                }
+            }
+        }
+    }
+
+    fn chunk_map(&self) -> Result<Arc<ChunkMap>> {
+        if let Some(m) = self.info.chunk_map.get() {
+            return Ok(m.clone());
+        }
+        let Layout::Chunked(c) = &self.info.layout else {
+            unreachable!("only chunked layouts have a chunk map")
+        };
+        let geo = Geometry {
+            chunked: c,
+            dims: &self.info.space.dims,
+            max_dims: self.info.space.max_dims(),
+            chunk_bytes: self.chunk_bytes(c)?,
+            filtered: !self.info.filters.is_empty(),
+        };
+        let m = Arc::new(chunks::chunk_map(self.f(), &geo)?);
+        Ok(self.info.chunk_map.get_or_init(|| m).clone())
+    }
+
+    fn chunk_bytes(&self, c: &h5_format::message::layout::Chunked) -> Result<u64> {
+        c.dims
+            .iter()
+            .try_fold(self.info.dtype.size(), |a, &d| a.checked_mul(d))
+            .filter(|&n| n <= u32::MAX as u64 * 16)
+            .ok_or_else(|| {
+                Error::from(h5_format::Error::invalid(
+                    "layout message",
+                    self.f().offset_of(self.addr()),
+                    "chunk size",
+                ))
+            })
+    }
+
+    /// Read and decode one chunk.
+    fn read_chunk(&self, loc: &ChunkLoc, chunk_bytes: u64) -> Result<Vec<u8>> {
+        let f = self.f();
+        if self.info.filters.is_empty() {
+            let mut buf = f.data_buffer(chunk_bytes)?;
+            f.read_data(loc.addr, &mut buf, "chunk")?;
+            return Ok(buf);
+        }
+        if loc.size > chunk_bytes.saturating_mul(2).saturating_add(1 << 20) {
+            return Err(h5_format::Error::invalid(
+                "chunk index",
+                f.offset_of(loc.addr),
+                "filtered chunk size",
+            )
+            .into());
+        }
+        let mut buf = f.data_buffer(loc.size)?;
+        f.read_data(loc.addr, &mut buf, "chunk")?;
+        let es = self.info.dtype.size() as usize;
+        let params: Vec<h5_filters::FilterParams<'_>> = self
+            .info
+            .filters
+            .iter()
+            .map(|fi| h5_filters::FilterParams {
+                id: fi.id,
+                client_data: &fi.client_data,
+                element_size: es,
+            })
+            .collect();
+        f.filters
+            .decode_chunk(&params, loc.mask, buf, chunk_bytes as usize)
+            .map_err(|source| Error::Filter {
+                source,
+                offset: f.offset_of(loc.addr),
+            })
+    }
+
+    fn read_chunked(
+        &self,
+        c: &h5_format::message::layout::Chunked,
+        map: &ChunkMap,
+        res: &Resolved,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let dims = &self.info.space.dims;
+        let es = self.info.dtype.size() as usize;
+        let cb = self.chunk_bytes(c)?;
+        let cd = &c.dims;
+        match res {
+            Resolved::Slab { dims: sel, .. } => {
+                // Chunk grid coordinates touched, per dimension.
+                let touched: Vec<Vec<u64>> = sel
+                    .iter()
+                    .zip(cd)
+                    .map(|(d, &c)| touched_chunks(d, c))
+                    .collect();
+                let rank = dims.len();
+                if rank == 0 {
+                    if let Some(loc) = map.get(&Vec::new()) {
+                        let data = self.read_chunk(loc, cb)?;
+                        out[..es].copy_from_slice(&data[..es]);
+                    }
+                    return Ok(());
+                }
+                if touched.iter().any(|t| t.is_empty()) {
+                    return Ok(());
+                }
+                let mut idx = vec![0usize; rank];
+                loop {
+                    let scaled: Vec<u64> = (0..rank).map(|d| touched[d][idx[d]]).collect();
+                    if let Some(loc) = map.get(&scaled) {
+                        let origin: Vec<u64> =
+                            scaled.iter().zip(cd).map(|(&s, &c)| s * c).collect();
+                        let data = self.read_chunk(loc, cb)?;
+                        copy_selection(&data, &origin, cd, res, es, out);
+                    }
+                    // odometer
+                    let mut d = rank;
+                    loop {
+                        if d == 0 {
+                            return Ok(());
+                        }
+                        d -= 1;
+                        idx[d] += 1;
+                        if idx[d] < touched[d].len() {
+                            break;
+                        }
+                        idx[d] = 0;
+                    }
+                }
+            }
+            Resolved::Points(pts) => {
+                let mut by_chunk: HashMap<Vec<u64>, Vec<usize>> = HashMap::new();
+                for (k, p) in pts.iter().enumerate() {
+                    let s: Vec<u64> = p.iter().zip(cd).map(|(&x, &c)| x / c).collect();
+                    by_chunk.entry(s).or_default().push(k);
+                }
+                for (scaled, ks) in by_chunk {
+                    let Some(loc) = map.get(&scaled) else {
+                        continue;
+                    };
+                    let data = self.read_chunk(loc, cb)?;
+                    for k in ks {
+                        let p = &pts[k];
+                        let off = p
+                            .iter()
+                            .zip(&scaled)
+                            .zip(cd)
+                            .fold(0u64, |a, ((&x, &s), &c)| a * c + (x - s * c))
+                            as usize
+                            * es;
+                        out[k * es..(k + 1) * es].copy_from_slice(&data[off..off + es]);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn read_contiguous(&self, addr: u64, res: &Resolved, out: &mut [u8]) -> Result<()> {
+        let f = self.f();
+        let dims = &self.info.space.dims;
+        let es = self.info.dtype.size();
+        let total = self.dataset_bytes()?;
+        if let Layout::Contiguous { size: Some(s), .. } = self.info.layout {
+            if s < total {
+                return Err(h5_format::Error::invalid(
+                    "layout message",
+                    f.offset_of(self.addr()),
+                    "contiguous size smaller than the dataset",
+                )
+                .into());
+            }
+        }
+        // Read the span of elements the selection covers, then copy out of it.
+        let strides = row_strides(dims);
+        let (lo, hi) = match res {
+            Resolved::Slab { dims: sel, .. } => {
+                let lo: u64 = sel.iter().zip(&strides).map(|(d, s)| d.coord(0) * s).sum();
+                let hi: u64 = sel
+                    .iter()
+                    .zip(&strides)
+                    .map(|(d, s)| d.coord(d.count() - 1) * s)
+                    .sum();
+                (lo, hi)
+            }
+            Resolved::Points(pts) => {
+                let lin = |p: &Vec<u64>| p.iter().zip(&strides).map(|(&x, s)| x * s).sum::<u64>();
+                (
+                    pts.iter().map(lin).min().unwrap_or(0),
+                    pts.iter().map(lin).max().unwrap_or(0),
+                )
+            }
+        };
+        let mut span = f.data_buffer((hi - lo + 1) * es)?;
+        f.read_data(addr + lo * es, &mut span, "contiguous data")?;
+        // Copy as if the span were a chunk starting at element `lo`.
+        copy_selection_offset(
+            &span,
+            lo as usize * es as usize,
+            dims,
+            res,
+            es as usize,
+            out,
+        );
+        Ok(())
+    }
+
+    fn read_external(&self, ext: &ExternalFiles) -> Result<Vec<u8>> {
+        let f = self.f();
+        let total = self.dataset_bytes()?;
+        let mut out = f.data_buffer(total)?;
+        let heap_addr = ext
+            .heap_addr
+            .ok_or_else(|| Error::Unsupported("external files without a name heap".into()))?;
+        let hb = f.read_meta(
+            heap_addr,
+            LocalHeap::header_size(f.sizes) as u64,
+            "local heap",
+        )?;
+        let heap = f.dec(LocalHeap::decode(&hb, heap_addr, f.sizes))?;
+        let names = f.read_meta(heap.data_addr, heap.data_size, "local heap data")?;
+        let mut pos = 0u64;
+        for slot in &ext.slots {
+            if pos >= total {
+                break;
+            }
+            let name = f.dec(local_heap::string_at(
+                &names,
+                slot.name_offset,
+                heap.data_addr,
+            ))?;
+            let name = String::from_utf8_lossy(name).into_owned();
+            let n = slot.size.min(total - pos);
+            let mut path = std::path::PathBuf::from(&name);
+            if !path.exists() {
+                if let Some(dir) = f.path.as_deref().and_then(|p| p.parent()) {
+                    path = dir.join(&name);
+                }
+            }
+            let file = crate::storage::FileStorage::open(&path)
+                .map_err(|e| Error::Unsupported(format!("external data file {name:?}: {e}")))?;
+            use crate::storage::Storage;
+            file.read_at(slot.file_offset, &mut out[pos as usize..(pos + n) as usize])
+                .map_err(|e| Error::Unsupported(format!("external data file {name:?}: {e}")))?;
+            pos += n;
+        }
+        Ok(out)
+    }
+}
+
+/// Row-major element strides of a shape.
+fn row_strides(dims: &[u64]) -> Vec<u64> {
+    let mut s = vec![1u64; dims.len()];
+    for d in (0..dims.len().saturating_sub(1)).rev() {
+        s[d] = s[d + 1] * dims[d + 1];
+    }
+    s
+}
+
+/// Chunk grid indices a dimension's selection touches, ascending.
+fn touched_chunks(d: &Dim, c: u64) -> Vec<u64> {
+    let n = d.count();
+    if n == 0 {
+        return Vec::new();
+    }
+    match d {
+        Dim::Range { start, step, count } if *step < c => {
+            let first = start / c;
+            let last = (start + (count - 1) * step) / c;
+            (first..=last).collect()
+        }
+        _ => {
+            let mut v: Vec<u64> = (0..n).map(|i| d.coord(i) / c).collect();
+            v.dedup();
+            v
+        }
+    }
+}
+
+/// Copy the selected elements that fall inside a block (a chunk with `origin` and shape
+/// `bdims`, row-major in `src`) into their places in `out`.
+fn copy_selection(
+    src: &[u8],
+    origin: &[u64],
+    bdims: &[u64],
+    res: &Resolved,
+    es: usize,
+    out: &mut [u8],
+) {
+    copy_block(src, 0, origin, bdims, res, es, out)
+}
+
+/// As [`copy_selection`] for a whole-dataset block whose bytes start at `skip` bytes in.
+fn copy_selection_offset(
+    src: &[u8],
+    skip: usize,
+    dims: &[u64],
+    res: &Resolved,
+    es: usize,
+    out: &mut [u8],
+) {
+    copy_block(src, skip, &vec![0; dims.len()], dims, res, es, out)
+}
+
+fn copy_block(
+    src: &[u8],
+    skip: usize,
+    origin: &[u64],
+    bdims: &[u64],
+    res: &Resolved,
+    es: usize,
+    out: &mut [u8],
+) {
+    let rank = bdims.len();
+    let bstr = row_strides(bdims);
+    let at = |coords: &mut dyn Iterator<Item = u64>| -> Option<usize> {
+        let mut off = 0u64;
+        for (d, c) in coords.enumerate() {
+            off += (c - origin[d]) * bstr[d];
+        }
+        (off as usize * es).checked_sub(skip)
+    };
+    match res {
+        Resolved::Points(pts) => {
+            for (k, p) in pts.iter().enumerate() {
+                let inside = p
+                    .iter()
+                    .zip(origin)
+                    .zip(bdims)
+                    .all(|((&x, &o), &b)| x >= o && x < o + b);
+                if inside {
+                    if let Some(s) = at(&mut p.iter().copied()) {
+                        if let Some(v) = src.get(s..s + es) {
+                            out[k * es..(k + 1) * es].copy_from_slice(v);
+                        }
+                    }
+                }
+            }
+        }
+        Resolved::Slab { dims: sel, .. } => {
+            if rank == 0 {
+                if let Some(v) = src.get(skip..skip + es) {
+                    out[..es].copy_from_slice(v);
+                }
+                return;
+            }
+            let counts: Vec<u64> = sel.iter().map(|d| d.count()).collect();
+            let ostr = row_strides(&counts);
+            let ranges: Vec<(u64, u64)> = (0..rank)
+                .map(|d| sel[d].positions_in(origin[d], origin[d] + bdims[d]))
+                .collect();
+            if ranges.iter().any(|(a, b)| a >= b) {
+                return;
+            }
+            let last = rank - 1;
+            let mut pos: Vec<u64> = ranges.iter().map(|r| r.0).collect();
+            loop {
+                // Innermost dimension: one run when the step is 1.
+                let (a, b) = ranges[last];
+                let base_src: u64 = (0..last)
+                    .map(|d| (sel[d].coord(pos[d]) - origin[d]) * bstr[d])
+                    .sum();
+                let base_dst: u64 = (0..last).map(|d| pos[d] * ostr[d]).sum();
+                if sel[last].unit_step() {
+                    let s0 = ((base_src + sel[last].coord(a) - origin[last]) as usize * es)
+                        .wrapping_sub(skip);
+                    let n = (b - a) as usize * es;
+                    let d0 = (base_dst + a) as usize * es;
+                    if let Some(v) = src.get(s0..s0.wrapping_add(n)) {
+                        out[d0..d0 + n].copy_from_slice(v);
+                    }
+                } else {
+                    for p in a..b {
+                        let s0 = ((base_src + sel[last].coord(p) - origin[last]) as usize * es)
+                            .wrapping_sub(skip);
+                        let d0 = (base_dst + p) as usize * es;
+                        if let Some(v) = src.get(s0..s0.wrapping_add(es)) {
+                            out[d0..d0 + es].copy_from_slice(v);
+                        }
+                    }
+                }
+                // odometer over the outer dimensions
+                let mut d = last;
+                loop {
+                    if d == 0 {
+                        return;
+                    }
+                    d -= 1;
+                    pos[d] += 1;
+                    if pos[d] < ranges[d].1 {
+                        break;
+                    }
+                    pos[d] = ranges[d].0;
+                }
+            }
+        }
+    }
+}

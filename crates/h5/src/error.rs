@@ -1,0 +1,105 @@
+//! The error type of `h5`.
+
+use std::fmt;
+
+/// Everything that can go wrong reading a file.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operating system failed a read.
+    Io(std::io::Error),
+    /// The file's bytes are malformed (names the structure and the file offset).
+    Format(h5_format::Error),
+    /// A filter failed on a chunk at this file offset.
+    Filter {
+        /// The filter's error.
+        source: h5_filters::Error,
+        /// File offset of the chunk.
+        offset: u64,
+    },
+    /// A valid feature we do not support yet.
+    Unsupported(String),
+    /// No object or link by that name.
+    NotFound(String),
+    /// The object is not what the call needs (a group where a dataset was asked for…).
+    WrongKind {
+        /// The path.
+        path: String,
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// A selection that does not fit the dataset.
+    Selection(String),
+    /// A type conversion that is not possible.
+    Conversion(String),
+    /// An error with the object path it happened under.
+    At {
+        /// Object path.
+        path: String,
+        /// The error.
+        source: Box<Error>,
+    },
+}
+
+impl Error {
+    /// Wrap with the object path.
+    pub fn at(self, path: &str) -> Error {
+        match self {
+            Error::At { .. } | Error::NotFound(_) | Error::WrongKind { .. } => self,
+            e => Error::At {
+                path: path.to_string(),
+                source: Box::new(e),
+            },
+        }
+    }
+    /// The innermost error (without object paths).
+    pub fn root_cause(&self) -> &Error {
+        match self {
+            Error::At { source, .. } => source.root_cause(),
+            e => e,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Format(e) => write!(f, "{e}"),
+            Error::Filter { source, offset } => write!(f, "chunk at {offset:#x}: {source}"),
+            Error::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Error::NotFound(p) => write!(f, "no object named {p:?}"),
+            Error::WrongKind { path, expected } => write!(f, "{path:?} is not a {expected}"),
+            Error::Selection(m) => write!(f, "bad selection: {m}"),
+            Error::Conversion(m) => write!(f, "cannot convert: {m}"),
+            Error::At { path, source } => write!(f, "{path}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Format(e) => Some(e),
+            Error::Filter { source, .. } => Some(source),
+            Error::At { source, .. } => Some(source.as_ref()),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<h5_format::Error> for Error {
+    fn from(e: h5_format::Error) -> Self {
+        Error::Format(e)
+    }
+}
+
+/// Result alias.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,38 @@
+//! Memory-mapped storage: the one module of `h5` that needs `unsafe`.
+#![allow(unsafe_code)]
+
+use crate::storage::Storage;
+use std::io;
+
+/// A read-only memory map of a file.
+#[derive(Debug)]
+pub struct MmapStorage {
+    map: memmap2::Mmap,
+}
+
+impl MmapStorage {
+    /// Map `path` read-only.
+    pub fn open(path: impl AsRef<std::path::Path>) -> io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        // SAFETY: the map is read-only. Another process truncating or rewriting the file
+        // while it is mapped could change the bytes under us (or fault on truncation); that is
+        // the documented caveat of this storage, which callers opt into with the `mmap`
+        // feature and `File::open_mmap`. We never create references that assume the bytes
+        // stay constant beyond a single copy in `read_at`.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(MmapStorage { map })
+    }
+}
+
+impl Storage for MmapStorage {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let err = || io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of the map");
+        let start = usize::try_from(offset).map_err(|_| err())?;
+        let end = start.checked_add(buf.len()).ok_or_else(err)?;
+        buf.copy_from_slice(self.map.get(start..end).ok_or_else(err)?);
+        Ok(())
+    }
+    fn len(&self) -> u64 {
+        self.map.len() as u64
+    }
+}

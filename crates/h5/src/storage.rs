@@ -1,0 +1,172 @@
+//! Where bytes come from: a positional, thread-safe [`Storage`] trait with implementations
+//! for files, memory and (feature `mmap`) memory maps.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A positional byte source. Reads take `&self`, so many threads read at once.
+pub trait Storage: Send + Sync + std::fmt::Debug {
+    /// Fill `buf` with the bytes at `offset`; fewer bytes available is an error
+    /// (`UnexpectedEof`).
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+    /// Total length in bytes.
+    fn len(&self) -> u64;
+    /// Whether the storage is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Bytes in memory (also the storage to use in WebAssembly).
+#[derive(Debug, Clone)]
+pub struct MemStorage {
+    data: Arc<[u8]>,
+}
+
+impl MemStorage {
+    /// Wrap bytes.
+    pub fn new(data: impl Into<Arc<[u8]>>) -> Self {
+        MemStorage { data: data.into() }
+    }
+}
+
+fn eof() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "read past the end of the storage",
+    )
+}
+
+impl Storage for MemStorage {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let start = usize::try_from(offset).map_err(|_| eof())?;
+        let end = start.checked_add(buf.len()).ok_or_else(eof)?;
+        let src = self.data.get(start..end).ok_or_else(eof)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+    fn len(&self) -> u64 {
+        self.data.len() as u64
+    }
+}
+
+/// A file on disk, read with positional reads (`pread`) — no seek, no lock.
+#[derive(Debug)]
+pub struct FileStorage {
+    file: std::fs::File,
+    len: u64,
+    #[cfg(not(any(unix, windows)))]
+    lock: std::sync::Mutex<()>,
+}
+
+impl FileStorage {
+    /// Open `path` for reading.
+    pub fn open(path: impl AsRef<std::path::Path>) -> io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(FileStorage {
+            file,
+            len,
+            #[cfg(not(any(unix, windows)))]
+            lock: std::sync::Mutex::new(()),
+        })
+    }
+}
+
+impl Storage for FileStorage {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or(|end| end > self.len)
+        {
+            return Err(eof());
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::FileExt::read_exact_at(&self.file, buf, offset)
+        }
+        #[cfg(windows)]
+        {
+            let mut done = 0;
+            while done < buf.len() {
+                let n = std::os::windows::fs::FileExt::seek_read(
+                    &self.file,
+                    &mut buf[done..],
+                    offset + done as u64,
+                )?;
+                if n == 0 {
+                    return Err(eof());
+                }
+                done += n;
+            }
+            Ok(())
+        }
+        #[cfg(not(any(unix, windows)))]
+        {
+            use std::io::{Read, Seek, SeekFrom};
+            let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+            let mut f = &self.file;
+            f.seek(SeekFrom::Start(offset))?;
+            f.read_exact(buf)
+        }
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+/// A wrapper that counts the bytes asked of the storage beneath (for tests and profiling).
+#[derive(Debug)]
+pub struct CountingStorage<S> {
+    inner: S,
+    bytes: AtomicU64,
+    reads: AtomicU64,
+}
+
+impl<S: Storage> CountingStorage<S> {
+    /// Wrap a storage.
+    pub fn new(inner: S) -> Self {
+        CountingStorage {
+            inner,
+            bytes: AtomicU64::new(0),
+            reads: AtomicU64::new(0),
+        }
+    }
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+    /// Read calls so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+    /// Reset the counters.
+    pub fn reset(&self) {
+        self.bytes.store(0, Ordering::Relaxed);
+        self.reads.store(0, Ordering::Relaxed);
+    }
+}
+
+impl<S: Storage> Storage for CountingStorage<S> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.read_at(offset, buf)
+    }
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+}
+
+impl<S: Storage + ?Sized> Storage for Arc<S> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        (**self).read_at(offset, buf)
+    }
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+}
+
+#[cfg(all(feature = "mmap", not(target_arch = "wasm32")))]
+pub use crate::mmap::MmapStorage;

@@ -1,0 +1,328 @@
+//! [`Value`]: any element of any datatype, decoded dynamically (compound, enum, strings,
+//! vlen, arrays, references, opaque).
+
+use crate::convert::{decode_scalar, Scalar};
+use crate::error::{Error, Result};
+use crate::file::{File, FileInner};
+use h5_format::global_heap;
+use h5_format::message::datatype::{Charset, Datatype, RefKind, StrPad};
+use h5_format::reader::le_uint;
+use std::collections::HashMap;
+
+/// One element, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A signed integer (also enum values, which keep their name in [`Value::Enum`]).
+    Int(i64),
+    /// An unsigned integer.
+    UInt(u64),
+    /// An integer wider than 64 bits.
+    BigInt(i128),
+    /// A float (exact for half, single and double; nearest double for wider types).
+    Float(f64),
+    /// A complex number.
+    Complex(f64, f64),
+    /// h5py's boolean (an enum of `FALSE`=0 and `TRUE`=1).
+    Bool(bool),
+    /// An enum member: its integer value and name (if the value is a member).
+    Enum {
+        /// Integer value.
+        value: i64,
+        /// Member name.
+        name: Option<String>,
+    },
+    /// A string (fixed or variable length), decoded as UTF-8 with invalid bytes replaced.
+    Str(String),
+    /// Opaque bytes.
+    Opaque(Vec<u8>),
+    /// A compound: fields in stored order.
+    Compound(Vec<(String, Value)>),
+    /// An array element (row-major, dims in the datatype) or a vlen sequence.
+    List(Vec<Value>),
+    /// An object reference: the object header address, `None` when null.
+    Ref(Option<u64>),
+    /// A region reference: the referenced object's address, `None` when null.
+    RegionRef(Option<u64>),
+}
+
+/// Whether a datatype is h5py's bool: an 8-bit integer enum of exactly FALSE=0, TRUE=1.
+pub fn is_bool(dt: &Datatype) -> bool {
+    match dt {
+        Datatype::Enum { base, members, .. } => {
+            base.size() == 1
+                && members.len() == 2
+                && members[0].0 == "FALSE"
+                && members[0].1 == [0]
+                && members[1].0 == "TRUE"
+                && members[1].1 == [1]
+        }
+        _ => false,
+    }
+}
+
+/// Whether a compound is h5py's complex: two equal floats named `r` and `i`.
+pub fn is_complex_compound(dt: &Datatype) -> bool {
+    match dt {
+        Datatype::Compound { size, members } => {
+            members.len() == 2
+                && members[0].name == "r"
+                && members[1].name == "i"
+                && matches!(members[0].dtype, Datatype::Float { .. })
+                && members[0].dtype == members[1].dtype
+                && members[0].offset == 0
+                && members[1].offset == members[0].dtype.size()
+                && *size as u64 == 2 * members[0].dtype.size()
+        }
+        _ => false,
+    }
+}
+
+/// A short human description of a datatype, for messages.
+pub fn describe(dt: &Datatype) -> &'static str {
+    match dt {
+        Datatype::Integer { bitfield: true, .. } => "bitfield",
+        Datatype::Integer { .. } => "integer",
+        Datatype::Float { .. } => "float",
+        Datatype::Time { .. } => "time",
+        Datatype::String { .. } => "fixed-length string",
+        Datatype::Opaque { .. } => "opaque",
+        Datatype::Compound { .. } => "compound",
+        Datatype::Reference { .. } => "reference",
+        Datatype::Enum { .. } => "enum",
+        Datatype::VarLenSeq { .. } => "variable-length sequence",
+        Datatype::VarLenStr { .. } => "variable-length string",
+        Datatype::Array { .. } => "array",
+        Datatype::Complex { .. } => "complex",
+    }
+}
+
+/// Decoding context: caches global heap collections for one batch of elements.
+pub(crate) struct Decoder<'a> {
+    f: &'a FileInner,
+    collections: HashMap<u64, Vec<u8>>,
+}
+
+impl<'a> Decoder<'a> {
+    pub(crate) fn new(file: &'a File) -> Self {
+        Decoder {
+            f: &file.inner,
+            collections: HashMap::new(),
+        }
+    }
+
+    fn heap_object(&mut self, addr: u64, index: u32) -> Result<Vec<u8>> {
+        let f = self.f;
+        if !self.collections.contains_key(&addr) {
+            let hlen = global_heap::collection_header_size(f.sizes) as u64;
+            let head = f.read_meta(addr, hlen, "global heap collection")?;
+            let size = f.dec(global_heap::collection_size(&head, addr, f.sizes))?;
+            // Bound by the file: a collection cannot extend past its end.
+            let buf = f.read_upto(addr, size, "global heap collection")?;
+            if self.collections.len() > 64 {
+                self.collections.clear();
+            }
+            self.collections.insert(addr, buf);
+        }
+        let buf = &self.collections[&addr];
+        f.dec(global_heap::find_object(buf, addr, f.sizes, index))
+            .map(|s| s.to_vec())
+    }
+
+    /// Decode one element of `dt` from `b` (exactly `dt.size()` bytes).
+    pub(crate) fn decode(&mut self, dt: &Datatype, b: &[u8]) -> Result<Value> {
+        Ok(match dt {
+            Datatype::Integer { signed, .. } => match decode_scalar(dt, b) {
+                Some(Scalar::Int(v)) => int_value(v, *signed),
+                _ => Value::Int(0),
+            },
+            Datatype::Float { .. } => match decode_scalar(dt, b) {
+                Some(Scalar::Float(v)) => Value::Float(v),
+                _ => return Err(Error::Unsupported("VAX floating-point data".into())),
+            },
+            Datatype::Time { .. } => {
+                return Err(Error::Unsupported("the time datatype class".into()))
+            }
+            Datatype::String { pad, .. } => Value::Str(fixed_string(b, *pad)),
+            Datatype::Opaque { .. } => Value::Opaque(b.to_vec()),
+            Datatype::Compound { members, .. } => {
+                if is_complex_compound(dt) {
+                    let n = members[0].dtype.size() as usize;
+                    return Ok(Value::Complex(
+                        self.float(&members[0].dtype, &b[..n])?,
+                        self.float(&members[1].dtype, &b[n..2 * n])?,
+                    ));
+                }
+                let mut out = Vec::with_capacity(members.len());
+                for m in members {
+                    let start = m.offset as usize;
+                    let end = start + m.dtype.size() as usize;
+                    out.push((m.name.clone(), self.decode(&m.dtype, &b[start..end])?));
+                }
+                Value::Compound(out)
+            }
+            Datatype::Complex { base, .. } => {
+                let n = base.size() as usize;
+                Value::Complex(self.float(base, &b[..n])?, self.float(base, &b[n..2 * n])?)
+            }
+            Datatype::Reference { kind, .. } => match kind {
+                RefKind::Object => {
+                    let a = le_uint(&b[..self.f.sizes.offset as usize]);
+                    Value::Ref(if a == 0 || is_undef(a, self.f.sizes.offset) {
+                        None
+                    } else {
+                        Some(a)
+                    })
+                }
+                RefKind::Region => {
+                    let o = self.f.sizes.offset as usize;
+                    let coll = le_uint(&b[..o]);
+                    let idx = le_uint(&b[o..o + 4]) as u32;
+                    if coll == 0 || is_undef(coll, self.f.sizes.offset) {
+                        Value::RegionRef(None)
+                    } else {
+                        let obj = self.heap_object(coll, idx)?;
+                        if obj.len() < o {
+                            return Err(h5_format::Error::new(
+                                "region reference",
+                                self.f.offset_of(coll),
+                                h5_format::ErrorKind::Truncated,
+                            )
+                            .into());
+                        }
+                        Value::RegionRef(Some(le_uint(&obj[..o])))
+                    }
+                }
+                other => {
+                    return Err(Error::Unsupported(format!(
+                        "revised (HDF5 1.12) references ({other:?})"
+                    )))
+                }
+            },
+            Datatype::Enum { base, members, .. } => {
+                if is_bool(dt) {
+                    return Ok(Value::Bool(b[0] != 0));
+                }
+                let v = match decode_scalar(base, b) {
+                    Some(Scalar::Int(v)) => v as i64,
+                    _ => 0,
+                };
+                let name = members
+                    .iter()
+                    .find(|(_, raw)| raw.as_slice() == b)
+                    .map(|(n, _)| n.clone());
+                Value::Enum { value: v, name }
+            }
+            Datatype::VarLenStr { pad, .. } => {
+                let bytes = self.vlen_bytes(b, 1)?;
+                Value::Str(vlen_string(&bytes, *pad))
+            }
+            Datatype::VarLenSeq { base, .. } => {
+                let esize = base.size() as usize;
+                let bytes = self.vlen_bytes(b, esize)?;
+                let mut out = Vec::with_capacity(bytes.len() / esize.max(1));
+                if esize > 0 {
+                    for e in bytes.chunks_exact(esize) {
+                        out.push(self.decode(base, e)?);
+                    }
+                }
+                Value::List(out)
+            }
+            Datatype::Array { base, .. } => {
+                let esize = base.size() as usize;
+                let mut out = Vec::new();
+                if esize > 0 {
+                    for e in b.chunks_exact(esize) {
+                        out.push(self.decode(base, e)?);
+                    }
+                }
+                Value::List(out)
+            }
+        })
+    }
+
+    fn float(&mut self, dt: &Datatype, b: &[u8]) -> Result<f64> {
+        match decode_scalar(dt, b) {
+            Some(Scalar::Float(v)) => Ok(v),
+            Some(Scalar::Int(v)) => Ok(v as f64),
+            None => Err(Error::Unsupported("VAX floating-point data".into())),
+        }
+    }
+
+    /// The bytes of a vlen element: u32 count, then a global heap ID.
+    fn vlen_bytes(&mut self, b: &[u8], esize: usize) -> Result<Vec<u8>> {
+        let o = self.f.sizes.offset as usize;
+        let count = le_uint(&b[..4]) as usize;
+        let coll = le_uint(&b[4..4 + o]);
+        let idx = le_uint(&b[4 + o..8 + o]) as u32;
+        if count == 0 || coll == 0 || is_undef(coll, self.f.sizes.offset) {
+            return Ok(Vec::new());
+        }
+        let obj = self.heap_object(coll, idx)?;
+        let need = count
+            .checked_mul(esize)
+            .filter(|&n| n <= obj.len())
+            .ok_or_else(|| {
+                Error::from(h5_format::Error::invalid(
+                    "global heap object",
+                    self.f.offset_of(coll),
+                    "variable-length element larger than its heap object",
+                ))
+            })?;
+        let mut obj = obj;
+        obj.truncate(need);
+        Ok(obj)
+    }
+}
+
+fn is_undef(a: u64, width: u8) -> bool {
+    width >= 8 && a == u64::MAX || width < 8 && a == (1u64 << (8 * width)) - 1
+}
+
+fn int_value(v: i128, signed: bool) -> Value {
+    if signed {
+        i64::try_from(v).map(Value::Int).unwrap_or(Value::BigInt(v))
+    } else {
+        u64::try_from(v)
+            .map(Value::UInt)
+            .unwrap_or(Value::BigInt(v))
+    }
+}
+
+/// A fixed-length string as libhdf5 hands it to numpy: NUL-terminated and NUL-padded strings
+/// end at the first NUL; space-padded strings lose their trailing spaces.
+fn fixed_string(b: &[u8], pad: StrPad) -> String {
+    let s = match pad {
+        StrPad::NullTerm | StrPad::NullPad => {
+            &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]
+        }
+        StrPad::SpacePad => {
+            let end = b.iter().rposition(|&c| c != b' ').map_or(0, |p| p + 1);
+            let s = &b[..end];
+            &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())]
+        }
+    };
+    String::from_utf8_lossy(s).into_owned()
+}
+
+fn vlen_string(b: &[u8], _pad: StrPad) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// The character set of a string type, if it is one.
+pub fn charset(dt: &Datatype) -> Option<Charset> {
+    match dt {
+        Datatype::String { charset, .. } | Datatype::VarLenStr { charset, .. } => Some(*charset),
+        _ => None,
+    }
+}
+
+/// Decode every element in `data`.
+pub(crate) fn decode_all(file: &File, dt: &Datatype, data: &[u8]) -> Result<Vec<Value>> {
+    let size = dt.size() as usize;
+    if size == 0 {
+        return Ok(Vec::new());
+    }
+    let mut d = Decoder::new(file);
+    data.chunks_exact(size).map(|c| d.decode(dt, c)).collect()
+}
