@@ -114,7 +114,29 @@ fn dtype_desc_inner(dt: &Datatype) -> h5::Result<Json> {
             let kind = if *signed && !*bitfield { 'i' } else { 'u' };
             Json::from(numpy_str(kind, *size as u64, *order))
         }
-        Datatype::Float { size, order, .. } => Json::from(numpy_str('f', *size as u64, *order)),
+        Datatype::Float {
+            size,
+            order,
+            exp_size,
+            mant_size,
+            ..
+        } => {
+            // h5py keeps IEEE half/single/double and x87 long double; any other layout
+            // (bfloat16, odd sizes) becomes the smallest native float that holds it.
+            let standard = [(2u32, 5u8, 10u8), (4, 8, 23), (8, 11, 52), (16, 15, 64)];
+            if standard.contains(&(*size, *exp_size, *mant_size)) {
+                Json::from(numpy_str('f', *size as u64, *order))
+            } else {
+                let fit = standard
+                    .iter()
+                    .find(|(_, e, m)| e >= exp_size && m >= mant_size);
+                Json::from(numpy_str(
+                    'f',
+                    fit.map_or(16, |s| s.0) as u64,
+                    ByteOrder::Little,
+                ))
+            }
+        }
         Datatype::Time { .. } => {
             return Err(h5::Error::Unsupported("the time datatype class".into()))
         }
@@ -336,11 +358,8 @@ impl Dumper {
                 LinkKind::External { file, path } => {
                     json!({"kind": "extlink", "file": file, "path": path})
                 }
-                LinkKind::UserDefined(k) => {
-                    return Err(h5::Error::Unsupported(format!(
-                        "{child}: user-defined link type {k}"
-                    )))
-                }
+                // Not in the contract (h5py cannot read these links); we report the type.
+                LinkKind::UserDefined(k) => json!({"kind": "udlink", "type": k}),
                 LinkKind::Hard(addr) => {
                     if let Some(first) = seen.get(addr) {
                         json!({"kind": "hardlink", "target": first})

@@ -13,7 +13,7 @@ use h5_format::message::dataspace::{Dataspace, SpaceKind};
 use h5_format::message::datatype::Datatype;
 use h5_format::message::fill_value::FillValue;
 use h5_format::message::filter_pipeline::{self, FilterInfo};
-use h5_format::message::layout::{self, Layout};
+use h5_format::message::layout::{self, Chunked, Layout};
 use h5_format::message::misc::ExternalFiles;
 use h5_format::message::MessageType;
 use ndarray::{ArrayD, IxDyn};
@@ -366,10 +366,23 @@ impl Dataset {
             })
     }
 
-    /// Read and decode one chunk.
-    fn read_chunk(&self, loc: &ChunkLoc, chunk_bytes: u64) -> Result<Vec<u8>> {
+    /// Read and decode the chunk at grid position `scaled`.
+    fn read_chunk(
+        &self,
+        c: &Chunked,
+        scaled: &[u64],
+        loc: &ChunkLoc,
+        chunk_bytes: u64,
+    ) -> Result<Vec<u8>> {
         let f = self.f();
-        if self.info.filters.is_empty() {
+        // Layout v4 flag: partial edge chunks are stored without filters.
+        let edge = c.dont_filter_partial_edge
+            && scaled
+                .iter()
+                .zip(&c.dims)
+                .zip(&self.info.space.dims)
+                .any(|((&s, &cd), &d)| (s + 1) * cd > d);
+        if self.info.filters.is_empty() || edge {
             let mut buf = f.data_buffer(chunk_bytes)?;
             f.read_data(loc.addr, &mut buf, "chunk")?;
             return Ok(buf);
@@ -425,7 +438,7 @@ impl Dataset {
                 let rank = dims.len();
                 if rank == 0 {
                     if let Some(loc) = map.get(&Vec::new()) {
-                        let data = self.read_chunk(loc, cb)?;
+                        let data = self.read_chunk(c, &[], loc, cb)?;
                         out[..es].copy_from_slice(&data[..es]);
                     }
                     return Ok(());
@@ -439,7 +452,7 @@ impl Dataset {
                     if let Some(loc) = map.get(&scaled) {
                         let origin: Vec<u64> =
                             scaled.iter().zip(cd).map(|(&s, &c)| s * c).collect();
-                        let data = self.read_chunk(loc, cb)?;
+                        let data = self.read_chunk(c, &scaled, loc, cb)?;
                         copy_selection(&data, &origin, cd, res, es, out);
                     }
                     // odometer
@@ -467,7 +480,7 @@ impl Dataset {
                     let Some(loc) = map.get(&scaled) else {
                         continue;
                     };
-                    let data = self.read_chunk(loc, cb)?;
+                    let data = self.read_chunk(c, &scaled, loc, cb)?;
                     for k in ks {
                         let p = &pts[k];
                         let off = p

@@ -116,6 +116,9 @@ impl File {
                 String::from_utf8_lossy(&id)
             )));
         }
+        if let Some(ext) = inner.superblock.extension_addr {
+            inner.check_extension(ext)?;
+        }
         if inner.superblock.root_addr().is_none() {
             return Err(
                 h5_format::Error::invalid("superblock", sb_off, "root group address").into(),
@@ -243,6 +246,29 @@ impl FileInner {
 }
 
 impl FileInner {
+    /// Decode the superblock extension's messages: a damaged one makes the file unreadable
+    /// for libhdf5 too, and a driver info message means a multi-file layout.
+    fn check_extension(&self, addr: u64) -> Result<()> {
+        use h5_format::message::{misc, MessageType};
+        let h = crate::object::ObjectHeader::load(self, addr)?;
+        for m in &h.messages {
+            match m.mtype {
+                MessageType::FILE_SPACE_INFO => {
+                    self.dec(misc::decode_file_space_info(
+                        &mut m.reader(self, "file space info message"),
+                    ))?;
+                }
+                MessageType::DRIVER_INFO => {
+                    return Err(Error::Unsupported(
+                        "file driver info in the superblock extension (multi-file layouts)".into(),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Turn a decoder result into ours, moving its offset from address space to file offset.
     pub(crate) fn dec<T>(&self, r: h5_format::Result<T>) -> Result<T> {
         r.map_err(|mut e| {

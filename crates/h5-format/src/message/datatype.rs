@@ -345,6 +345,9 @@ fn decode(r: &mut Reader<'_>, depth: usize) -> Result<Datatype> {
         }
         6 => {
             let n = (bits & 0xffff) as usize;
+            if n == 0 {
+                return Err(bad("number of compound members (0)"));
+            }
             let mut members = Vec::with_capacity(n.min(r.remaining() / 8 + 1));
             for _ in 0..n {
                 let mname = name(r, version < 3)?;

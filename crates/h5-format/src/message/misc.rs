@@ -95,3 +95,65 @@ pub fn decode_refcount(r: &mut Reader<'_>) -> Result<u32> {
     }
     r.u32()
 }
+
+/// File space info message 0x17 (superblock extension): validated, otherwise unused by
+/// readers. Returns the free-space strategy.
+pub fn decode_file_space_info(r: &mut Reader<'_>) -> Result<u8> {
+    let start = r.clone();
+    let version = r.u8()?;
+    match version {
+        0 => {
+            let strategy = r.u8()?;
+            if strategy > 4 {
+                return Err(start.invalid("file space strategy"));
+            }
+            r.length()?;
+            if strategy == 1 {
+                // "all persist": one free-space manager address per memory type.
+                for _ in 0..6 {
+                    r.offset()?;
+                }
+            }
+            Ok(strategy)
+        }
+        1 => {
+            let strategy = r.u8()?;
+            if strategy > 3 {
+                return Err(start.invalid("file space strategy"));
+            }
+            let persist = r.u8()? != 0;
+            r.length()?;
+            r.length()?;
+            r.u16()?;
+            r.offset()?;
+            if persist {
+                for _ in 0..12 {
+                    r.offset()?;
+                }
+            }
+            Ok(strategy)
+        }
+        v => Err(start.err(ErrorKind::BadVersion(v))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::Sizes;
+
+    #[test]
+    fn file_space_info_persist_needs_addresses() {
+        // v0, strategy 1 (all persist) without the six addresses: as in cve_2020_10810.h5
+        let mut b = alloc::vec![0u8, 1];
+        b.extend(1u64.to_le_bytes());
+        let e = decode_file_space_info(&mut Reader::new(&b, 0, Sizes::DEFAULT, "fsinfo"));
+        assert_eq!(e.unwrap_err().kind, ErrorKind::Truncated);
+        let mut b = alloc::vec![1u8, 0, 0];
+        b.extend([0u8; 8 + 8 + 2 + 8]);
+        assert_eq!(
+            decode_file_space_info(&mut Reader::new(&b, 0, Sizes::DEFAULT, "fsinfo")).unwrap(),
+            0
+        );
+    }
+}

@@ -19,14 +19,16 @@ impl Shared {
         let version = r.u8()?;
         match version {
             1 => {
-                // type, reserved (6 bytes), address. The type byte is ignored: libhdf5 ≥ 1.8
-                // writes 2 where the spec says 0.
+                // type, 6 reserved bytes, then (as HDF5 1.6 wrote it) a symbol table entry:
+                // link name offset, then the object header address.
                 r.skip(7)?;
+                r.skip(r.sizes.offset as usize)?;
                 Ok(Shared::ObjectHeader(
                     r.defined_offset("shared message address")?,
                 ))
             }
             2 => {
+                // The type byte is ignored: libhdf5 ≥ 1.8 writes 2 where the spec says 0.
                 r.skip(1)?;
                 Ok(Shared::ObjectHeader(
                     r.defined_offset("shared message address")?,
@@ -46,5 +48,25 @@ impl Shared {
             }
             v => Err(r.err(ErrorKind::BadVersion(v))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::Sizes;
+
+    #[test]
+    fn v1_holds_a_symbol_table_entry() {
+        // bytes from tcompound.h5 (HDF5 1.6): version 1, type 0, 6 reserved, name offset 16,
+        // header address 0x590
+        let mut b = alloc::vec![1u8, 0, 0, 0, 0, 0, 0, 0];
+        b.extend(16u64.to_le_bytes());
+        b.extend(0x590u64.to_le_bytes());
+        let s = Shared::decode(&mut Reader::new(&b, 0, Sizes::DEFAULT, "shared")).unwrap();
+        assert_eq!(s, Shared::ObjectHeader(0x590));
+        let b = [2u8, 2, 0x90, 5, 0, 0, 0, 0, 0, 0];
+        let s = Shared::decode(&mut Reader::new(&b, 0, Sizes::DEFAULT, "shared")).unwrap();
+        assert_eq!(s, Shared::ObjectHeader(0x590));
     }
 }
