@@ -52,6 +52,19 @@ pub struct Dataset {
     info: Arc<DatasetInfo>,
 }
 
+/// One stored chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// Element coordinates of the chunk's first element.
+    pub offset: Vec<u64>,
+    /// File address (relative to the base address).
+    pub addr: u64,
+    /// Bytes stored (after filters).
+    pub size: u64,
+    /// Filter mask: bit i set = filter i was skipped for this chunk.
+    pub filter_mask: u32,
+}
+
 /// A committed (named) datatype.
 #[derive(Debug, Clone)]
 pub struct NamedDatatype {
@@ -220,6 +233,26 @@ impl Dataset {
         Attributes::new(self.obj.clone())
     }
 
+    /// Where each stored chunk is, in grid order (h5py's `get_chunk_info`). Empty when the
+    /// dataset is not chunked or nothing was written.
+    pub fn chunk_info(&self) -> Result<Vec<ChunkInfo>> {
+        let Layout::Chunked(c) = &self.info.layout else {
+            return Ok(Vec::new());
+        };
+        let map = self.chunk_map().map_err(|e| e.at(self.name()))?;
+        let mut v: Vec<ChunkInfo> = map
+            .iter()
+            .map(|(scaled, loc)| ChunkInfo {
+                offset: scaled.iter().zip(&c.dims).map(|(&s, &d)| s * d).collect(),
+                addr: loc.addr,
+                size: loc.size,
+                filter_mask: loc.mask,
+            })
+            .collect();
+        v.sort_by(|a, b| a.offset.cmp(&b.offset));
+        Ok(v)
+    }
+
     /// Read everything into an n-dimensional array of `T` (numeric types and bool).
     pub fn read<T: H5Type>(&self) -> Result<ArrayD<T>> {
         self.read_slice(&Selection::All)
@@ -257,6 +290,9 @@ impl Dataset {
         let info = &*self.info;
         if info.space.kind == SpaceKind::Null {
             return Ok((Vec::new(), Vec::new()));
+        }
+        if let Layout::Virtual { .. } = info.layout {
+            return Err(Error::Unsupported("virtual dataset (VDS) layout".into()));
         }
         let dims = &info.space.dims;
         let res = sel.resolve(dims)?;

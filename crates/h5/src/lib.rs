@@ -38,7 +38,7 @@ mod value;
 
 pub use attribute::{Attribute, Attributes};
 pub use convert::{decode_scalar, H5Type, Scalar};
-pub use dataset::{Dataset, LayoutKind, NamedDatatype};
+pub use dataset::{ChunkInfo, Dataset, LayoutKind, NamedDatatype};
 pub use error::{Error, Result};
 pub use file::{File, OpenOptions};
 pub use group::{Group, Link, LinkKind, Node};
