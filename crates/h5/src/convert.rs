@@ -81,14 +81,12 @@ fn load(bytes: &[u8], order: ByteOrder) -> u128 {
 }
 
 fn bits(v: u128, offset: u32, count: u32) -> u128 {
-    if count == 0 || offset >= 128 {
+    let Some(v) = v.checked_shr(offset) else {
         return 0;
-    }
-    let v = v >> offset;
-    if count >= 128 {
-        v
-    } else {
-        v & ((1u128 << count) - 1)
+    };
+    match 1u128.checked_shl(count) {
+        Some(m) => v & (m - 1),
+        None => v,
     }
 }
 
@@ -124,7 +122,7 @@ pub fn decode_scalar(dt: &Datatype, b: &[u8]) -> Option<Scalar> {
             let raw = load(b, *order);
             let p = *precision as u32;
             let v = bits(raw, *bit_offset as u32, p);
-            let v = if *signed && p > 0 && p < 128 && v >> (p - 1) & 1 == 1 {
+            let v = if *signed && p > 0 && p < 128 && (v >> (p - 1)) & 1 == 1 {
                 (v | !((1u128 << p) - 1)) as i128
             } else {
                 v as i128
@@ -172,7 +170,9 @@ pub fn decode_scalar(dt: &Datatype, b: &[u8]) -> Option<Scalar> {
             let neg = bits(raw, *sign_loc as u32, 1) == 1;
             let e = bits(raw, *exp_loc as u32, *exp_size as u32) as i64;
             let m = bits(raw, *mant_loc as u32, *mant_size as u32);
-            let emax = (1i64 << *exp_size) - 1;
+            let emax = 1i64
+                .checked_shl(*exp_size as u32)
+                .map_or(i64::MAX, |v| v - 1);
             let ms = *mant_size as i64;
             let bias = *exp_bias as i64;
             // Mantissa normalisation: 2 = the leading 1 is implied; 0 (none) and 1 (MSB set,
@@ -191,7 +191,11 @@ pub fn decode_scalar(dt: &Datatype, b: &[u8]) -> Option<Scalar> {
                     f64::NAN
                 }
             } else if implied {
-                let m = if e == 0 { m } else { (1u128 << ms) | m };
+                let m = if e == 0 {
+                    m
+                } else {
+                    1u128.checked_shl(ms as u32).unwrap_or(0) | m
+                };
                 ldexp(m as f64, e.max(1) - bias - ms)
             } else {
                 ldexp(m as f64, e.max(1) - bias - (ms - 1))

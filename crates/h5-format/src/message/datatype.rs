@@ -276,7 +276,7 @@ fn decode(r: &mut Reader<'_>, depth: usize) -> Result<Datatype> {
         0 | 4 => {
             let bit_offset = r.u16()?;
             let precision = r.u16()?;
-            if size == 0 || precision as u64 > size as u64 * 8 {
+            if size == 0 || bit_offset as u64 + precision as u64 > size as u64 * 8 {
                 return Err(bad("fixed-point size or precision"));
             }
             Datatype::Integer {
@@ -304,7 +304,17 @@ fn decode(r: &mut Reader<'_>, depth: usize) -> Result<Datatype> {
             let mant_loc = r.u8()?;
             let mant_size = r.u8()?;
             let exp_bias = r.u32()?;
-            if size == 0 || precision as u64 > size as u64 * 8 || exp_size == 0 || exp_size > 32 {
+            let bits = size as u64 * 8;
+            let fits = |loc: u8, n: u8| loc as u64 + n as u64 <= bits;
+            if size == 0
+                || bit_offset as u64 + precision as u64 > bits
+                || exp_size == 0
+                || exp_size > 32
+                || mant_size > 127
+                || !fits(exp_loc, exp_size)
+                || !fits(mant_loc, mant_size)
+                || sign_loc as u64 >= bits
+            {
                 return Err(bad("floating-point field sizes"));
             }
             Datatype::Float {
