@@ -216,7 +216,7 @@ impl Dumper {
             let mut m = HashMap::new();
             let root = self.file.root()?;
             m.insert(root.addr(), "/".to_string());
-            root.visit::<()>(|rel, link| {
+            root.visit_links::<()>(|rel, link| {
                 if let LinkKind::Hard(a) = link.kind {
                     m.entry(a).or_insert_with(|| format!("/{rel}"));
                 }

@@ -1,6 +1,7 @@
 //! `h5 ls`: a tree listing like h5ls.
 
 use h5::{File, Group, LinkKind, Node};
+use std::io::Write;
 use std::path::Path;
 
 /// Split `FILE[/path]` at the longest prefix that is an existing file.
@@ -30,32 +31,36 @@ fn split_target(target: &str) -> (String, String) {
 pub fn run(target: &str, recursive: bool, verbose: bool) -> h5::Result<()> {
     let (path, inner) = split_target(target);
     let file = File::open(&path)?;
+    let mut out = std::io::stdout().lock();
     match file.root()?.node(&inner)? {
-        Node::Group(g) => list_group(&g, "", recursive, verbose),
-        n => {
-            println!("{}", describe(&n, verbose)?);
-            Ok(())
-        }
+        Node::Group(g) => list_group(&mut out, &g, "", recursive, verbose),
+        n => Ok(writeln!(out, "{}", describe(&n, verbose)?)?),
     }
 }
 
-fn list_group(g: &Group, prefix: &str, recursive: bool, verbose: bool) -> h5::Result<()> {
+fn list_group(
+    out: &mut impl Write,
+    g: &Group,
+    prefix: &str,
+    recursive: bool,
+    verbose: bool,
+) -> h5::Result<()> {
     for link in g.links()? {
         let name = format!("{prefix}{}", link.name);
         match &link.kind {
-            LinkKind::Soft(t) => println!("{name:<24} Soft Link {{{t}}}"),
+            LinkKind::Soft(t) => writeln!(out, "{name:<24} Soft Link {{{t}}}")?,
             LinkKind::External { file, path } => {
-                println!("{name:<24} External Link {{{file}/{path}}}")
+                writeln!(out, "{name:<24} External Link {{{file}/{path}}}")?
             }
-            LinkKind::UserDefined(k) => println!("{name:<24} User-defined link type {k}"),
+            LinkKind::UserDefined(k) => writeln!(out, "{name:<24} User-defined link type {k}")?,
             LinkKind::Hard(_) => match g.node(&link.name) {
                 Ok(n) => {
-                    println!("{name:<24} {}", describe(&n, verbose)?);
+                    writeln!(out, "{name:<24} {}", describe(&n, verbose)?)?;
                     if let (true, Node::Group(sub)) = (recursive, &n) {
-                        list_group(sub, &format!("{name}/"), recursive, verbose)?;
+                        list_group(out, sub, &format!("{name}/"), recursive, verbose)?;
                     }
                 }
-                Err(e) => println!("{name:<24} error: {e}"),
+                Err(e) => writeln!(out, "{name:<24} error: {e}")?,
             },
         }
     }

@@ -79,6 +79,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`h5 ls big.h5 | head`): not an error.
+        Err(h5::Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("h5: {e}");
             ExitCode::from(1)

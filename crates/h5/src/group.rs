@@ -269,10 +269,13 @@ impl Group {
         unreachable!("loop returns on the last part")
     }
 
-    /// Visit every link below this group, depth first, in each group's iteration order, like
-    /// h5py's `visit`: `f(relative_path, &link)`; return `ControlFlow::Break` to stop early.
+    /// Visit every link below this group, depth first in each group's iteration order, like
+    /// h5py's `visit_links`: `f(relative_path, &link)`; return `ControlFlow::Break` to stop.
     /// Soft and external links are reported, not followed; each group is entered once.
-    pub fn visit<B>(&self, mut f: impl FnMut(&str, &Link) -> ControlFlow<B>) -> Result<Option<B>> {
+    pub fn visit_links<B>(
+        &self,
+        mut f: impl FnMut(&str, &Link) -> ControlFlow<B>,
+    ) -> Result<Option<B>> {
         let mut seen = HashSet::from([self.addr()]);
         match self.visit_inner("", &mut f, &mut seen, 0)? {
             ControlFlow::Break(b) => Ok(Some(b)),
@@ -316,23 +319,35 @@ impl Group {
         Ok(ControlFlow::Continue(()))
     }
 
-    /// Visit every object below this group (hard links only, each object once), like h5py's
-    /// `visititems`: `f(relative_path, &node)`.
+    /// Visit every object below this group once (hard links only, by the first path that
+    /// reaches it), like h5py's `visit`: `f(relative_path)`.
+    pub fn visit<B>(&self, mut f: impl FnMut(&str) -> ControlFlow<B>) -> Result<Option<B>> {
+        let mut once = HashSet::from([self.addr()]);
+        self.visit_links(|rel, link| match link.kind {
+            LinkKind::Hard(addr) if once.insert(addr) => f(rel),
+            _ => ControlFlow::Continue(()),
+        })
+    }
+
+    /// Visit every object below this group once, like h5py's `visititems`:
+    /// `f(relative_path, &node)`.
     pub fn visit_items<B>(
         &self,
         mut f: impl FnMut(&str, &Node) -> ControlFlow<B>,
     ) -> Result<Option<B>> {
         let file = self.obj.file.clone();
         let base = self.obj.path.clone();
+        let mut once = HashSet::from([self.addr()]);
         let mut err = None;
-        let r = self.visit(|rel, link| {
+        let r = self.visit_links(|rel, link| {
             if let LinkKind::Hard(addr) = link.kind {
-                let node = Object::load(&file, addr, &join(&base, rel)).and_then(Node::from_object);
-                match node {
-                    Ok(n) => return f(rel, &n).map_break(Ok),
-                    Err(e) => {
-                        err = Some(e);
-                        return ControlFlow::Break(Err(()));
+                if once.insert(addr) {
+                    match Object::load(&file, addr, &join(&base, rel)).and_then(Node::from_object) {
+                        Ok(n) => return f(rel, &n).map_break(Ok),
+                        Err(e) => {
+                            err = Some(e);
+                            return ControlFlow::Break(Err(()));
+                        }
                     }
                 }
             }
