@@ -175,6 +175,10 @@ impl Attribute {
     pub fn read_values(&self) -> Result<Vec<Value>> {
         crate::value::decode_all(&self.file, &self.dtype, &self.data)
     }
+    /// Every element converted to any [`crate::FromValue`] type (structs, strings, lists).
+    pub fn read_as<T: crate::FromValue>(&self) -> Result<Vec<T>> {
+        self.read_values()?.iter().map(T::from_value).collect()
+    }
     /// Every element converted to `T`.
     pub fn read<T: H5Type>(&self) -> Result<Vec<T>> {
         crate::convert::convert_slice(&self.file, &self.dtype, &self.data)

@@ -281,6 +281,17 @@ impl Dataset {
         Ok((v, shape))
     }
 
+    /// Read a selection into any [`crate::FromValue`] type (your structs for compound data,
+    /// `String`, `Vec<T>` for arrays and vlen sequences, numbers).
+    pub fn read_as<T: crate::FromValue>(&self, sel: &Selection) -> Result<Vec<T>> {
+        let (values, _) = self.read_values(sel)?;
+        values
+            .iter()
+            .map(T::from_value)
+            .collect::<Result<_>>()
+            .map_err(|e| e.at(self.name()))
+    }
+
     /// Read a selection as raw stored bytes (file byte order) and the result's shape.
     pub fn read_raw(&self, sel: &Selection) -> Result<(Vec<u8>, Vec<u64>)> {
         self.read_raw_inner(sel).map_err(|e| e.at(self.name()))

@@ -146,6 +146,35 @@ impl File {
         self.root()?.dataset(path)
     }
 
+    /// The object an object or region reference points to (h5py's `f[ref]`), named by the
+    /// first path that reaches it (depth first, in name order), as libhdf5 names it.
+    pub fn dereference(&self, reference: &crate::Value) -> Result<crate::Node> {
+        let addr = match reference {
+            crate::Value::Ref(Some(a)) | crate::Value::RegionRef(Some(a)) => *a,
+            crate::Value::Ref(None) | crate::Value::RegionRef(None) => {
+                return Err(Error::NotFound("a null reference".into()))
+            }
+            other => {
+                return Err(Error::Conversion(format!(
+                    "{} is not a reference",
+                    other.kind()
+                )))
+            }
+        };
+        let root = self.root()?;
+        let mut path = (addr == root.addr()).then(|| "/".to_string());
+        if path.is_none() {
+            path = root.visit_links(|rel, link| match link.kind {
+                crate::LinkKind::Hard(a) if a == addr => {
+                    std::ops::ControlFlow::Break(format!("/{rel}"))
+                }
+                _ => std::ops::ControlFlow::Continue(()),
+            })?;
+        }
+        let path = path.unwrap_or_else(|| format!("<object at {:#x}>", self.inner.offset_of(addr)));
+        crate::Node::from_object(Object::load(self, addr, &path)?)
+    }
+
     /// The superblock version (0–3).
     pub fn superblock_version(&self) -> u8 {
         self.inner.superblock.version

@@ -48,7 +48,7 @@ pub use limits::Limits;
 pub use object::ObjectKind;
 pub use selection::{Selection, SliceArg};
 pub use storage::Storage;
-pub use value::{charset, is_bool, is_complex_compound, Value};
+pub use value::{charset, is_bool, is_complex_compound, FromValue, Value};
 
 /// Decoders and structures of the format itself.
 pub use h5_format as format;

@@ -326,3 +326,131 @@ pub(crate) fn decode_all(file: &File, dt: &Datatype, data: &[u8]) -> Result<Vec<
     let mut d = Decoder::new(file);
     data.chunks_exact(size).map(|c| d.decode(dt, c)).collect()
 }
+
+impl Value {
+    /// A compound's field by name.
+    pub fn field(&self, name: &str) -> Result<&Value> {
+        match self {
+            Value::Compound(fields) => fields
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v)
+                .ok_or_else(|| Error::Conversion(format!("compound has no field {name:?}"))),
+            other => Err(Error::Conversion(format!(
+                "{} is not a compound",
+                other.kind()
+            ))),
+        }
+    }
+
+    /// What kind of value this is, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Int(_) | Value::UInt(_) | Value::BigInt(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::Complex(..) => "a complex number",
+            Value::Bool(_) => "a bool",
+            Value::Enum { .. } => "an enum value",
+            Value::Str(_) => "a string",
+            Value::Opaque(_) => "opaque bytes",
+            Value::Compound(_) => "a compound",
+            Value::List(_) => "a list",
+            Value::Ref(_) => "an object reference",
+            Value::RegionRef(_) => "a region reference",
+        }
+    }
+
+    /// The value as a number, if it is one (integers, floats, enums, bools).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::UInt(u) => Some(*u as f64),
+            Value::BigInt(i) => Some(*i as f64),
+            Value::Float(x) => Some(*x),
+            Value::Enum { value, .. } => Some(*value as f64),
+            Value::Bool(b) => Some(*b as u8 as f64),
+            _ => None,
+        }
+    }
+
+    fn as_scalar(&self) -> Option<Scalar> {
+        match self {
+            Value::Int(i) => Some(Scalar::Int(*i as i128)),
+            Value::UInt(u) => Some(Scalar::Int(*u as i128)),
+            Value::BigInt(i) => Some(Scalar::Int(*i)),
+            Value::Float(x) => Some(Scalar::Float(*x)),
+            Value::Enum { value, .. } => Some(Scalar::Int(*value as i128)),
+            Value::Bool(b) => Some(Scalar::Int(*b as i128)),
+            _ => None,
+        }
+    }
+}
+
+/// Types a [`Value`] converts into. Implement it for your own structs to read compound data
+/// into them — by hand, or with the [`compound!`](crate::compound) macro:
+///
+/// ```
+/// struct Particle { id: i32, mass: f64, name: String }
+/// h5::compound!(Particle { id, mass, name });
+/// ```
+pub trait FromValue: Sized {
+    /// Convert one element.
+    fn from_value(v: &Value) -> Result<Self>;
+}
+
+macro_rules! from_value_number {
+    ($($t:ty),*) => {$(
+        impl FromValue for $t {
+            fn from_value(v: &Value) -> Result<Self> {
+                v.as_scalar()
+                    .map(<$t as crate::convert::H5Type>::from_scalar)
+                    .ok_or_else(|| Error::Conversion(format!("{} is not a number", v.kind())))
+            }
+        }
+    )*};
+}
+from_value_number!(i8, i16, i32, i64, u8, u16, u32, u64, isize, usize, f32, f64, bool);
+
+impl FromValue for String {
+    fn from_value(v: &Value) -> Result<Self> {
+        match v {
+            Value::Str(s) => Ok(s.clone()),
+            Value::Enum { name: Some(n), .. } => Ok(n.clone()),
+            other => Err(Error::Conversion(format!(
+                "{} is not a string",
+                other.kind()
+            ))),
+        }
+    }
+}
+
+impl<T: FromValue> FromValue for Vec<T> {
+    fn from_value(v: &Value) -> Result<Self> {
+        match v {
+            Value::List(items) => items.iter().map(T::from_value).collect(),
+            Value::Opaque(b) => b
+                .iter()
+                .map(|&x| T::from_value(&Value::UInt(x as u64)))
+                .collect(),
+            other => Err(Error::Conversion(format!("{} is not a list", other.kind()))),
+        }
+    }
+}
+
+impl FromValue for Value {
+    fn from_value(v: &Value) -> Result<Self> {
+        Ok(v.clone())
+    }
+}
+
+/// Implement [`FromValue`] for a struct whose fields are compound members of the same names.
+#[macro_export]
+macro_rules! compound {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        impl $crate::FromValue for $ty {
+            fn from_value(v: &$crate::Value) -> $crate::Result<Self> {
+                Ok($ty { $($field: $crate::FromValue::from_value(v.field(stringify!($field))?)?),* })
+            }
+        }
+    };
+}

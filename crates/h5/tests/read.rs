@@ -420,3 +420,80 @@ fn errors_say_where() {
     assert_eq!(e.to_string(), "superblock at 0x0: bad signature");
     let _ = IxDyn(&[1]);
 }
+
+struct Row {
+    i: i32,
+    f: f64,
+    s: String,
+}
+h5::compound!(Row { i, f, s });
+
+#[test]
+fn compounds_read_into_structs_and_references_dereference() {
+    let f = File::open(fixture("filters_latest.h5")).unwrap();
+    let rows: Vec<Row> = f
+        .dataset("gzip_compound")
+        .unwrap()
+        .read_as(&Selection::All)
+        .unwrap();
+    let doc: Json =
+        serde_json::from_str(&std::fs::read_to_string(fixture("filters_latest.json")).unwrap())
+            .unwrap();
+    let want = doc["root"]["members"]["gzip_compound"]["data"]
+        .as_array()
+        .unwrap();
+    assert_eq!(rows.len(), want.len());
+    for (r, w) in rows.iter().zip(want) {
+        assert_eq!(r.i as i64, w["i"].as_i64().unwrap());
+        assert_eq!(r.f, w["f"].as_f64().unwrap());
+        assert_eq!(r.s, w["s"].as_str().unwrap());
+    }
+    // A struct whose fields are not in the compound is a clear error.
+    #[derive(Debug)]
+    struct Wrong {
+        #[allow(dead_code)]
+        nope: i32,
+    }
+    h5::compound!(Wrong { nope });
+    let e = f
+        .dataset("gzip_compound")
+        .unwrap()
+        .read_as::<Wrong>(&Selection::All)
+        .unwrap_err();
+    assert!(e.to_string().contains("no field \"nope\""), "{e}");
+
+    let f = File::open(fixture("dtypes_latest.h5")).unwrap();
+    let doc: Json =
+        serde_json::from_str(&std::fs::read_to_string(fixture("dtypes_latest.json")).unwrap())
+            .unwrap();
+    let (refs, _) = f
+        .dataset("ref_object")
+        .unwrap()
+        .read_values(&Selection::All)
+        .unwrap();
+    let want = doc["root"]["members"]["ref_object"]["data"]
+        .as_array()
+        .unwrap();
+    for (r, w) in refs.iter().zip(want) {
+        match w.as_str() {
+            Some(path) => {
+                let node = f.dereference(r).unwrap();
+                assert_eq!(node.name(), path);
+            }
+            None => assert!(matches!(f.dereference(r), Err(h5::Error::NotFound(_)))),
+        }
+    }
+    let (regions, _) = f
+        .dataset("ref_region")
+        .unwrap()
+        .read_values(&Selection::All)
+        .unwrap();
+    let want = doc["root"]["members"]["ref_region"]["data"]
+        .as_array()
+        .unwrap();
+    for (r, w) in regions.iter().zip(want) {
+        if let Some(path) = w.as_str() {
+            assert_eq!(f.dereference(r).unwrap().name(), path);
+        }
+    }
+}
