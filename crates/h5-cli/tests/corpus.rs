@@ -39,11 +39,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
         "object header",
         "metadata cache images are not read yet",
     ),
-    (
-        "tools/test/h5dump/testfiles/vds/4_vds.h5",
-        "virtual dataset",
-        "virtual datasets are not read yet",
-    ),
 ];
 
 /// `no` files that are valid and that we read although h5py cannot: (path, why).

@@ -26,8 +26,10 @@ pub mod lookup3;
 pub mod message;
 pub mod object_header;
 pub mod reader;
+pub mod selection;
 pub mod superblock;
 pub mod symbol_table;
+pub mod vds;
 
 pub use error::{Error, ErrorKind, Result};
 pub use reader::{Addr, Reader, Sizes};

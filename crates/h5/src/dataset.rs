@@ -42,6 +42,8 @@ pub(crate) struct DatasetInfo {
     pub(crate) filters: Vec<FilterInfo>,
     pub(crate) fill: FillValue,
     pub(crate) external: Option<ExternalFiles>,
+    /// Mappings of a virtual dataset.
+    virtual_maps: Vec<h5_format::vds::Mapping>,
     chunk_map: OnceLock<Arc<ChunkMap>>,
 }
 
@@ -99,7 +101,7 @@ impl Dataset {
         let f = obj.f();
         let h = &obj.header;
         let dtype = obj.datatype()?;
-        let space = obj.dataspace()?;
+        let mut space = obj.dataspace()?;
         let lm = h.find(MessageType::LAYOUT).ok_or_else(|| {
             Error::from(h5_format::Error::invalid(
                 "object header",
@@ -139,6 +141,16 @@ impl Dataset {
                 .into());
             }
         }
+        let mut virtual_maps = Vec::new();
+        if let Layout::Virtual { heap_addr, index } = &layout {
+            let heap = heap_addr.ok_or_else(|| {
+                Error::from(h5_format::Error::invalid("layout message", f.offset_of(lm.addr), "virtual mapping address"))
+            })?;
+            virtual_maps = crate::virtual_ds::mappings(f, heap, *index)?;
+            let maps = &virtual_maps;
+            let dims = crate::virtual_ds::nested(|| Ok(crate::virtual_ds::extent(&obj.file, maps, &space.dims)))?;
+            space.dims = dims;
+        }
         Ok(DatasetInfo {
             dtype,
             space,
@@ -147,6 +159,7 @@ impl Dataset {
             filters,
             fill,
             external,
+            virtual_maps,
             chunk_map: OnceLock::new(),
         })
     }
@@ -302,9 +315,6 @@ impl Dataset {
         if info.space.kind == SpaceKind::Null {
             return Ok((Vec::new(), Vec::new()));
         }
-        if let Layout::Virtual { .. } = info.layout {
-            return Err(Error::Unsupported("virtual dataset (VDS) layout".into()));
-        }
         let dims = &info.space.dims;
         let res = sel.resolve(dims)?;
         let es = info.dtype.size();
@@ -349,7 +359,8 @@ impl Dataset {
                 self.read_chunked(c, &map, &res, &mut out)?;
             }
             Layout::Virtual { .. } => {
-                return Err(Error::Unsupported("virtual dataset (VDS) layout".into()));
+                let (file, maps, dt) = (&self.obj.file, &info.virtual_maps, &info.dtype);
+                crate::virtual_ds::nested(|| crate::virtual_ds::read(file, maps, dims, dt, &res, &mut out))?;
             }
         }
         Ok((out, res.out_shape()))

@@ -35,6 +35,7 @@ mod selection;
 mod sohm;
 pub mod storage;
 mod value;
+mod virtual_ds;
 
 pub use attribute::{Attribute, Attributes};
 pub use convert::{decode_scalar, H5Type, Scalar};
