@@ -38,8 +38,12 @@ pub(crate) fn lookup(f: &FileInner, t: MessageType, id: &[u8; 8]) -> Result<(Vec
     let table = f.dec(r.defined_offset("shared message table address"))?;
     let n = f.dec(r.u8())? as u64;
     let o = f.sizes.offset as u64;
-    let len = 4 + n * (16 + 2 * o) + 4;
+    let len = 4 + n * (14 + 2 * o) + 4;
     let buf = f.read_meta(table, len, "shared message table")?;
+    // Verify the checksum (the table's last 4 bytes) before trusting any entry.
+    let mut ck = Reader::new(&buf, table, f.sizes, "shared message table");
+    f.dec(ck.seek(buf.len() - 4))?;
+    f.dec(ck.checksum(0))?;
     let mut r = Reader::new(&buf, table, f.sizes, "shared message table");
     f.dec(r.signature(b"SMTB"))?;
     for _ in 0..n {
@@ -60,7 +64,6 @@ pub(crate) fn lookup(f: &FileInner, t: MessageType, id: &[u8; 8]) -> Result<(Vec
             return FractalHeap::open(f, heap)?.object(f, id);
         }
     }
-    f.dec(r.checksum(0))?;
     Err(h5_format::Error::invalid(
         "shared message table",
         f.offset_of(table),
