@@ -144,11 +144,17 @@ impl Dataset {
         let mut virtual_maps = Vec::new();
         if let Layout::Virtual { heap_addr, index } = &layout {
             let heap = heap_addr.ok_or_else(|| {
-                Error::from(h5_format::Error::invalid("layout message", f.offset_of(lm.addr), "virtual mapping address"))
+                Error::from(h5_format::Error::invalid(
+                    "layout message",
+                    f.offset_of(lm.addr),
+                    "virtual mapping address",
+                ))
             })?;
             virtual_maps = crate::virtual_ds::mappings(f, heap, *index)?;
             let maps = &virtual_maps;
-            let dims = crate::virtual_ds::nested(|| Ok(crate::virtual_ds::extent(&obj.file, maps, &space.dims)))?;
+            let dims = crate::virtual_ds::nested(|| {
+                Ok(crate::virtual_ds::extent(&obj.file, maps, &space.dims))
+            })?;
             space.dims = dims;
         }
         Ok(DatasetInfo {
@@ -360,7 +366,9 @@ impl Dataset {
             }
             Layout::Virtual { .. } => {
                 let (file, maps, dt) = (&self.obj.file, &info.virtual_maps, &info.dtype);
-                crate::virtual_ds::nested(|| crate::virtual_ds::read(file, maps, dims, dt, &res, &mut out))?;
+                crate::virtual_ds::nested(|| {
+                    crate::virtual_ds::read(file, maps, dims, dt, &res, &mut out)
+                })?;
             }
         }
         Ok((out, res.out_shape()))
@@ -504,20 +512,18 @@ impl Dataset {
                 if touched.iter().any(|t| t.is_empty()) {
                     return Ok(());
                 }
+                // The stored chunks the selection touches, in grid order.
+                let mut jobs: Vec<(Vec<u64>, ChunkLoc)> = Vec::new();
                 let mut idx = vec![0usize; rank];
-                loop {
+                'grid: loop {
                     let scaled: Vec<u64> = (0..rank).map(|d| touched[d][idx[d]]).collect();
                     if let Some(loc) = map.get(&scaled) {
-                        let origin: Vec<u64> =
-                            scaled.iter().zip(cd).map(|(&s, &c)| s * c).collect();
-                        let data = self.read_chunk(c, &scaled, loc, cb)?;
-                        copy_selection(&data, &origin, cd, res, es, out);
+                        jobs.push((scaled, *loc));
                     }
-                    // odometer
                     let mut d = rank;
                     loop {
                         if d == 0 {
-                            return Ok(());
+                            break 'grid;
                         }
                         d -= 1;
                         idx[d] += 1;
@@ -527,6 +533,17 @@ impl Dataset {
                         idx[d] = 0;
                     }
                 }
+                // Decode a batch of chunks in parallel, then copy their overlaps out.
+                for batch in jobs.chunks(PARALLEL_BATCH) {
+                    let decoded =
+                        par_map(batch, |(scaled, loc)| self.read_chunk(c, scaled, loc, cb));
+                    for ((scaled, _), data) in batch.iter().zip(decoded) {
+                        let origin: Vec<u64> =
+                            scaled.iter().zip(cd).map(|(&s, &c)| s * c).collect();
+                        copy_selection(&data?, &origin, cd, res, es, out);
+                    }
+                }
+                Ok(())
             }
             Resolved::Points(pts) => {
                 let mut by_chunk: HashMap<Vec<u64>, Vec<usize>> = HashMap::new();
@@ -534,21 +551,27 @@ impl Dataset {
                     let s: Vec<u64> = p.iter().zip(cd).map(|(&x, &c)| x / c).collect();
                     by_chunk.entry(s).or_default().push(k);
                 }
-                for (scaled, ks) in by_chunk {
-                    let Some(loc) = map.get(&scaled) else {
-                        continue;
-                    };
-                    let data = self.read_chunk(c, &scaled, loc, cb)?;
-                    for k in ks {
-                        let p = &pts[k];
-                        let off = p
-                            .iter()
-                            .zip(&scaled)
-                            .zip(cd)
-                            .fold(0u64, |a, ((&x, &s), &c)| a * c + (x - s * c))
-                            as usize
-                            * es;
-                        out[k * es..(k + 1) * es].copy_from_slice(&data[off..off + es]);
+                let jobs: Vec<(Vec<u64>, ChunkLoc, Vec<usize>)> = by_chunk
+                    .into_iter()
+                    .filter_map(|(scaled, ks)| map.get(&scaled).map(|loc| (scaled, *loc, ks)))
+                    .collect();
+                for batch in jobs.chunks(PARALLEL_BATCH) {
+                    let decoded = par_map(batch, |(scaled, loc, _)| {
+                        self.read_chunk(c, scaled, loc, cb)
+                    });
+                    for ((scaled, _, ks), data) in batch.iter().zip(decoded) {
+                        let data = data?;
+                        for &k in ks {
+                            let p = &pts[k];
+                            let off = p
+                                .iter()
+                                .zip(scaled)
+                                .zip(cd)
+                                .fold(0u64, |a, ((&x, &s), &c)| a * c + (x - s * c))
+                                as usize
+                                * es;
+                            out[k * es..(k + 1) * es].copy_from_slice(&data[off..off + es]);
+                        }
                     }
                 }
                 Ok(())
@@ -646,6 +669,25 @@ impl Dataset {
         }
         Ok(out)
     }
+}
+
+/// Chunks decoded at once (in parallel where threads exist) before their data is copied out.
+const PARALLEL_BATCH: usize = 64;
+
+/// `f` over `items`, on rayon's pool where threads exist.
+#[cfg(not(target_arch = "wasm32"))]
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    items.par_iter().map(f).collect()
+}
+
+/// `f` over `items` (WebAssembly: no threads).
+#[cfg(target_arch = "wasm32")]
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    items.iter().map(f).collect()
 }
 
 /// Row-major element strides of a shape.
