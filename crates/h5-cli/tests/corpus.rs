@@ -34,11 +34,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
         "szip",
         "szip comes with a later issue",
     ),
-    (
-        "tools/test/misc/testfiles/h5clear_mdc_image.h5",
-        "object header",
-        "metadata cache images are not read yet",
-    ),
 ];
 
 /// `no` files that are valid and that we read although h5py cannot: (path, why).

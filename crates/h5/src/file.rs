@@ -7,6 +7,8 @@ use crate::object::Object;
 use crate::storage::{FileStorage, MemStorage, Storage};
 use h5_format::superblock::{self, Superblock};
 use h5_format::{ErrorKind, Sizes};
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -34,6 +36,63 @@ pub(crate) struct FileInner {
     pub(crate) limits: Limits,
     pub(crate) path: Option<PathBuf>,
     pub(crate) filters: h5_filters::Registry,
+    /// Metadata saved in a metadata cache image; filled once at open, then only read.
+    pub(crate) overlay: Overlay,
+}
+
+/// The entries of a metadata cache image (superblock extension message 0x18): metadata
+/// reads that fall within an entry are served from the image, as libhdf5 does, since an
+/// entry's own address may never have been written.
+#[derive(Debug, Default)]
+pub(crate) struct Overlay {
+    /// The image block as read from the file.
+    block: Vec<u8>,
+    /// Entry address → (end address, byte range of its image in `block`). Entries do not
+    /// overlap (checked by the decoder).
+    entries: BTreeMap<u64, (u64, Range<usize>)>,
+}
+
+impl Overlay {
+    /// The entry holding address `addr`: (its start address, end address, image range).
+    fn entry_at(&self, addr: u64) -> Option<(u64, u64, &Range<usize>)> {
+        let (&start, (end, range)) = self.entries.range(..=addr).next_back()?;
+        (addr < *end).then_some((start, *end, range))
+    }
+
+    /// The bytes `[addr, addr + len)` when one entry holds all of them.
+    fn within(&self, addr: u64, len: u64) -> Option<&[u8]> {
+        let (start, end, range) = self.entry_at(addr)?;
+        if addr.checked_add(len)? > end {
+            return None;
+        }
+        let from = range.start + (addr - start) as usize;
+        Some(&self.block[from..from + len as usize])
+    }
+
+    /// Bytes available from `addr` to the end of the entry holding it.
+    fn available(&self, addr: u64) -> Option<u64> {
+        self.entry_at(addr).map(|(_, end, _)| end - addr)
+    }
+
+    /// Overwrite the parts of `buf` (read from storage at `addr`) that entries hold.
+    fn patch(&self, addr: u64, buf: &mut [u8]) {
+        if self.entries.is_empty() || buf.is_empty() {
+            return;
+        }
+        let end = addr.saturating_add(buf.len() as u64);
+        let first = self.entry_at(addr).map_or(addr, |(start, _, _)| start);
+        for (&start, (eend, range)) in self.entries.range(first..end) {
+            let lo = start.max(addr);
+            let hi = (*eend).min(end);
+            if lo >= hi {
+                continue;
+            }
+            let src = range.start + (lo - start) as usize;
+            let n = (hi - lo) as usize;
+            let dst = (lo - addr) as usize;
+            buf[dst..dst + n].copy_from_slice(&self.block[src..src + n]);
+        }
+    }
 }
 
 impl File {
@@ -99,7 +158,7 @@ impl File {
         } else {
             sb_off
         };
-        let inner = FileInner {
+        let mut inner = FileInner {
             storage,
             sizes: sb.sizes,
             superblock: sb,
@@ -107,6 +166,7 @@ impl File {
             limits: options.limits,
             path,
             filters: h5_filters::Registry::with_builtins(),
+            overlay: Overlay::default(),
         };
         if let Some(d) = inner.superblock.driver_info_addr {
             let b = inner.read_upto(d, 16, "driver info block")?;
@@ -117,7 +177,9 @@ impl File {
             )));
         }
         if let Some(ext) = inner.superblock.extension_addr {
-            inner.check_extension(ext)?;
+            if let Some(image) = inner.check_extension(ext)? {
+                inner.overlay = inner.load_cache_image(image)?;
+            }
         }
         if inner.superblock.root_addr().is_none() {
             return Err(
@@ -227,19 +289,27 @@ impl FileInner {
             )
             .into());
         }
+        if let Some(bytes) = self.overlay.within(addr, len) {
+            return Ok(bytes.to_vec());
+        }
         let off = self.check_range(addr, len, structure)?;
         let mut buf = vec![0u8; len as usize];
         self.storage.read_at(off, &mut buf)?;
+        self.overlay.patch(addr, &mut buf);
         Ok(buf)
     }
 
-    /// Read up to `len` bytes at `addr`, fewer if the file ends first.
+    /// Read up to `len` bytes at `addr`, fewer if the file ends first (or, for an address
+    /// held in the metadata cache image, if its entry ends first).
     pub(crate) fn read_upto(
         &self,
         addr: u64,
         len: u64,
         structure: &'static str,
     ) -> Result<Vec<u8>> {
+        if let Some(n) = self.overlay.available(addr) {
+            return self.read_meta(addr, len.min(n), structure);
+        }
         let off = self.check_range(addr, 0, structure)?;
         let n = len.min(self.file_len() - off);
         self.read_meta(addr, n, structure)
@@ -276,10 +346,12 @@ impl FileInner {
 
 impl FileInner {
     /// Decode the superblock extension's messages: a damaged one makes the file unreadable
-    /// for libhdf5 too, and a driver info message means a multi-file layout.
-    fn check_extension(&self, addr: u64) -> Result<()> {
+    /// for libhdf5 too, and a driver info message means a multi-file layout. Returns the
+    /// metadata cache image message, if there is one with a defined address.
+    fn check_extension(&self, addr: u64) -> Result<Option<h5_format::cache_image::ImageMessage>> {
         use h5_format::message::{misc, MessageType};
         let h = crate::object::ObjectHeader::load(self, addr)?;
+        let mut image = None;
         for m in &h.messages {
             match m.mtype {
                 MessageType::FILE_SPACE_INFO => {
@@ -292,10 +364,30 @@ impl FileInner {
                         "file driver info in the superblock extension (multi-file layouts)".into(),
                     ))
                 }
+                MessageType::MDC_IMAGE => {
+                    let msg = self.dec(h5_format::cache_image::decode_message(
+                        &mut m.reader(self, "metadata cache image message"),
+                    ))?;
+                    if msg.addr.is_some() {
+                        image = Some(msg);
+                    }
+                }
                 _ => {}
             }
         }
-        Ok(())
+        Ok(image)
+    }
+
+    /// Read and decode the metadata cache image block once, at open.
+    fn load_cache_image(&self, msg: h5_format::cache_image::ImageMessage) -> Result<Overlay> {
+        let addr = msg.addr.unwrap_or(0);
+        let block = self.read_meta(addr, msg.length, "metadata cache image")?;
+        let list = self.dec(h5_format::cache_image::decode(&block, addr, self.sizes))?;
+        let entries = list
+            .into_iter()
+            .map(|e| (e.addr, (e.end(), e.image)))
+            .collect();
+        Ok(Overlay { block, entries })
     }
 
     /// Turn a decoder result into ours, moving its offset from address space to file offset.
@@ -304,5 +396,121 @@ impl FileInner {
             e.offset = e.offset.saturating_add(self.base);
             Error::Format(e)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entries at 0x10..0x14 ("abcd") and 0x20..0x22 ("xy") in one block.
+    fn overlay() -> Overlay {
+        let block = b"HEADabcdxyCSUM".to_vec();
+        let mut entries = BTreeMap::new();
+        entries.insert(0x10, (0x14, 4..8));
+        entries.insert(0x20, (0x22, 8..10));
+        Overlay { block, entries }
+    }
+
+    #[test]
+    fn overlay_serves_reads_within_one_entry() {
+        let o = overlay();
+        assert_eq!(o.within(0x10, 4), Some(&b"abcd"[..]));
+        assert_eq!(o.within(0x11, 2), Some(&b"bc"[..]));
+        assert_eq!(o.within(0x21, 1), Some(&b"y"[..]));
+        assert_eq!(o.within(0x10, 5), None);
+        assert_eq!(o.within(0x14, 1), None);
+        assert_eq!(o.within(0x0f, 2), None);
+        assert_eq!(o.available(0x12), Some(2));
+        assert_eq!(o.available(0x14), None);
+        assert_eq!(o.available(0x00), None);
+        assert_eq!(Overlay::default().within(0x10, 1), None);
+    }
+
+    #[test]
+    fn overlay_patches_reads_that_straddle_entries() {
+        let o = overlay();
+        let mut buf = vec![b'.'; 0x20];
+        o.patch(0x08, &mut buf);
+        let mut want = vec![b'.'; 0x20];
+        want[0x08..0x0c].copy_from_slice(b"abcd");
+        want[0x18..0x1a].copy_from_slice(b"xy");
+        assert_eq!(buf, want);
+        let mut tail = vec![b'.'; 4];
+        o.patch(0x12, &mut tail);
+        assert_eq!(&tail, b"cd..");
+        let mut head = vec![b'.'; 4];
+        o.patch(0x1f, &mut head);
+        assert_eq!(&head, b".xy.");
+    }
+
+    #[test]
+    fn cache_image_entries_are_read_from_the_image() {
+        // A v3 superblock whose extension holds message 0x18, an image block with one
+        // entry for address 0x200, and zeros at 0x200 itself.
+        let sizes = Sizes::DEFAULT;
+        let ext = 0x100u64;
+        let image = 0x300u64;
+        let mut entry_img = b"ENTRY-BYTES".to_vec();
+        entry_img.resize(16, b'!');
+        let mut blk = b"MDCI\0\0".to_vec();
+        blk.extend(0u64.to_le_bytes());
+        blk.extend(1u32.to_le_bytes());
+        blk.extend([5, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+        blk.extend((-1i32).to_le_bytes());
+        blk.extend(0x200u64.to_le_bytes());
+        blk.extend((entry_img.len() as u64).to_le_bytes());
+        blk.extend(&entry_img);
+        let total = (blk.len() + 4) as u64;
+        blk[6..14].copy_from_slice(&total.to_le_bytes());
+        let sum = h5_format::lookup3::checksum(&blk);
+        blk.extend(sum.to_le_bytes());
+
+        let mut ohdr = b"OHDR\x02\x00".to_vec();
+        let mut body = vec![0u8];
+        body.extend(image.to_le_bytes());
+        body.extend((blk.len() as u64).to_le_bytes());
+        ohdr.push((4 + body.len()) as u8);
+        ohdr.extend([0x18, body.len() as u8, 0, 0x80]);
+        ohdr.extend(&body);
+        let sum = h5_format::lookup3::checksum(&ohdr);
+        ohdr.extend(sum.to_le_bytes());
+
+        let eof = image + blk.len() as u64;
+        let mut file = vec![0u8; eof as usize];
+        let mut sb = superblock::SIGNATURE.to_vec();
+        sb.extend([3, sizes.offset, sizes.length, 0]);
+        sb.extend(0u64.to_le_bytes());
+        sb.extend(ext.to_le_bytes());
+        sb.extend(eof.to_le_bytes());
+        sb.extend(0x200u64.to_le_bytes());
+        let sum = h5_format::lookup3::checksum(&sb);
+        sb.extend(sum.to_le_bytes());
+        file[..sb.len()].copy_from_slice(&sb);
+        file[ext as usize..ext as usize + ohdr.len()].copy_from_slice(&ohdr);
+        file[image as usize..].copy_from_slice(&blk);
+
+        let f = File::from_bytes(file.clone()).unwrap();
+        let inner = &f.inner;
+        assert_eq!(inner.overlay.entries.len(), 1);
+        assert_eq!(inner.read_meta(0x200, 16, "t").unwrap(), entry_img);
+        assert_eq!(inner.read_meta(0x205, 3, "t").unwrap(), b"-BY");
+        // read_upto stops where the entry ends.
+        assert_eq!(inner.read_upto(0x200, 100, "t").unwrap(), entry_img);
+        // A read straddling the entry's start takes storage bytes, then the entry's.
+        let mut want = vec![0u8; 4];
+        want.extend(b"ENTR");
+        assert_eq!(inner.read_meta(0x1fc, 8, "t").unwrap(), want);
+        // Raw data reads stay on storage.
+        let mut raw = [1u8; 4];
+        inner.read_data(0x200, &mut raw, "t").unwrap();
+        assert_eq!(raw, [0; 4]);
+
+        // A damaged image makes the file unreadable, naming the block.
+        let mut bad = file;
+        bad[image as usize + 20] ^= 1;
+        let e = File::from_bytes(bad).unwrap_err().to_string();
+        assert!(e.contains("metadata cache image at 0x"), "{e}");
+        assert!(e.contains("checksum"), "{e}");
     }
 }
