@@ -50,7 +50,11 @@ fn rank(r: &mut Reader<'_>) -> Result<usize> {
 /// An integer of `width` bytes whose all-ones value means unlimited.
 fn wide(r: &mut Reader<'_>, width: usize) -> Result<u64> {
     let v = r.uint(width)?;
-    Ok(if width < 8 && v == (1u64 << (8 * width)) - 1 { UNLIMITED } else { v })
+    Ok(if width < 8 && v == (1u64 << (8 * width)) - 1 {
+        UNLIMITED
+    } else {
+        v
+    })
 }
 
 fn count_fits(r: &Reader<'_>, n: u64, item: usize) -> Result<usize> {
@@ -69,7 +73,11 @@ impl SelectionEncoding {
         match (kind, version) {
             (0, _) | (3, _) => {
                 r.skip(8)?;
-                Ok(if kind == 0 { SelectionEncoding::None } else { SelectionEncoding::All })
+                Ok(if kind == 0 {
+                    SelectionEncoding::None
+                } else {
+                    SelectionEncoding::All
+                })
             }
             (1, 1) => {
                 r.skip(8)?;
@@ -78,7 +86,11 @@ impl SelectionEncoding {
                 let np = count_fits(r, np, 4 * n)?;
                 let mut pts = Vec::with_capacity(np);
                 for _ in 0..np {
-                    pts.push((0..n).map(|_| r.u32().map(u64::from)).collect::<Result<Vec<_>>>()?);
+                    pts.push(
+                        (0..n)
+                            .map(|_| r.u32().map(u64::from))
+                            .collect::<Result<Vec<_>>>()?,
+                    );
                 }
                 Ok(SelectionEncoding::Points(pts))
             }
@@ -103,8 +115,12 @@ impl SelectionEncoding {
                 let nb = count_fits(r, nb, 8 * n)?;
                 let mut blocks = Vec::with_capacity(nb);
                 for _ in 0..nb {
-                    let s = (0..n).map(|_| r.u32().map(u64::from)).collect::<Result<Vec<_>>>()?;
-                    let e = (0..n).map(|_| r.u32().map(u64::from)).collect::<Result<Vec<_>>>()?;
+                    let s = (0..n)
+                        .map(|_| r.u32().map(u64::from))
+                        .collect::<Result<Vec<_>>>()?;
+                    let e = (0..n)
+                        .map(|_| r.u32().map(u64::from))
+                        .collect::<Result<Vec<_>>>()?;
                     blocks.push((s, e));
                 }
                 Ok(SelectionEncoding::Blocks(blocks))
@@ -118,7 +134,12 @@ impl SelectionEncoding {
                 }
                 let dims = (0..n)
                     .map(|_| {
-                        Ok(RegularDim { start: r.u64()?, stride: r.u64()?, count: r.u64()?, block: r.u64()? })
+                        Ok(RegularDim {
+                            start: r.u64()?,
+                            stride: r.u64()?,
+                            count: r.u64()?,
+                            block: r.u64()?,
+                        })
                     })
                     .collect::<Result<Vec<_>>>()?;
                 Ok(SelectionEncoding::Regular(dims))
@@ -169,14 +190,38 @@ mod tests {
     fn hyperslabs_from_a_real_vds() {
         // From 4_vds.h5: a v1 block list, then a v2 regular hyperslab with an unlimited count.
         let hex = "020000000100000000000000200000000300000001000000000000000000000000000000020000000300000003000000020000000200000001040000000300000000000000000000000300000000000000ffffffffffffffff030000000000000000000000000000000100000000000000010000000000000004000000000000000000000000000000010000000000000001000000000000000400000000000000";
-        let b: Vec<u8> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+        let b: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
         let mut r = Reader::new(&b, 0, Sizes::DEFAULT, "selection");
         let src = SelectionEncoding::decode(&mut r).unwrap();
-        assert_eq!(src, SelectionEncoding::Blocks(alloc::vec![(alloc::vec![0, 0, 0], alloc::vec![2, 3, 3])]));
+        assert_eq!(
+            src,
+            SelectionEncoding::Blocks(alloc::vec![(alloc::vec![0, 0, 0], alloc::vec![2, 3, 3])])
+        );
         let virt = SelectionEncoding::decode(&mut r).unwrap();
-        let SelectionEncoding::Regular(d) = virt else { panic!() };
-        assert_eq!(d[0], RegularDim { start: 0, stride: 3, count: UNLIMITED, block: 3 });
-        assert_eq!(d[2], RegularDim { start: 0, stride: 1, count: 1, block: 4 });
+        let SelectionEncoding::Regular(d) = virt else {
+            panic!()
+        };
+        assert_eq!(
+            d[0],
+            RegularDim {
+                start: 0,
+                stride: 3,
+                count: UNLIMITED,
+                block: 3
+            }
+        );
+        assert_eq!(
+            d[2],
+            RegularDim {
+                start: 0,
+                stride: 1,
+                count: 1,
+                block: 4
+            }
+        );
         assert_eq!(r.remaining(), 0);
     }
 
@@ -186,7 +231,8 @@ mod tests {
         for v in [1u32, 1, 0, 0, 2, u32::MAX] {
             b.extend(v.to_le_bytes());
         }
-        let e = SelectionEncoding::decode(&mut Reader::new(&b, 0, Sizes::DEFAULT, "selection")).unwrap_err();
+        let e = SelectionEncoding::decode(&mut Reader::new(&b, 0, Sizes::DEFAULT, "selection"))
+            .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Truncated);
     }
 }

@@ -53,19 +53,28 @@ pub fn decode(buf: &[u8], addr: u64, sizes: crate::Sizes) -> Result<Vec<Mapping>
             String::from(".")
         } else if flags & 0x01 != 0 {
             let i = r.length()?;
-            out.get(i as usize).map(|m| m.file.clone()).ok_or_else(|| r.invalid("shared source file name index"))?
+            out.get(i as usize)
+                .map(|m| m.file.clone())
+                .ok_or_else(|| r.invalid("shared source file name index"))?
         } else {
             text(r.cstr()?)
         };
         let dataset = if flags & 0x02 != 0 {
             let i = r.length()?;
-            out.get(i as usize).map(|m| m.dataset.clone()).ok_or_else(|| r.invalid("shared source dataset name index"))?
+            out.get(i as usize)
+                .map(|m| m.dataset.clone())
+                .ok_or_else(|| r.invalid("shared source dataset name index"))?
         } else {
             text(r.cstr()?)
         };
         let source = SelectionEncoding::decode(&mut r)?;
         let virtual_sel = SelectionEncoding::decode(&mut r)?;
-        out.push(Mapping { file, dataset, source, virtual_sel });
+        out.push(Mapping {
+            file,
+            dataset,
+            source,
+            virtual_sel,
+        });
     }
     Ok(out)
 }

@@ -25,7 +25,9 @@ fn is_printf(m: &Mapping) -> bool {
 }
 
 fn substitute(s: &str, block: u64) -> String {
-    s.replace("%%", "\u{0}").replace("%b", &block.to_string()).replace('\u{0}', "%")
+    s.replace("%%", "\u{0}")
+        .replace("%b", &block.to_string())
+        .replace('\u{0}', "%")
 }
 
 thread_local! {
@@ -38,7 +40,9 @@ thread_local! {
 pub(crate) fn nested<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     let d = DEPTH.with(|c| c.get());
     if d >= 8 {
-        return Err(Error::Unsupported("virtual datasets nested more than 8 deep (a cycle?)".into()));
+        return Err(Error::Unsupported(
+            "virtual datasets nested more than 8 deep (a cycle?)".into(),
+        ));
     }
     DEPTH.with(|c| c.set(d + 1));
     let r = f();
@@ -54,7 +58,10 @@ pub(crate) struct Sources<'a> {
 
 impl<'a> Sources<'a> {
     pub(crate) fn new(file: &'a File) -> Self {
-        Sources { file, files: HashMap::new() }
+        Sources {
+            file,
+            files: HashMap::new(),
+        }
     }
 
     /// The source dataset, or `None` when its file or dataset does not exist (it reads as
@@ -71,7 +78,10 @@ impl<'a> Sources<'a> {
                     if let Some(dir) = me.as_ref().and_then(|p| p.parent()) {
                         candidates.push(dir.join(file));
                     }
-                    candidates.into_iter().find(|p| p.is_file()).and_then(|p| File::open(p).ok())
+                    candidates
+                        .into_iter()
+                        .find(|p| p.is_file())
+                        .and_then(|p| File::open(p).ok())
                 })
                 .clone()?
         };
@@ -82,7 +92,10 @@ impl<'a> Sources<'a> {
 /// The unlimited dimension of a regular selection, if any.
 fn unlimited_dim(sel: &SelectionEncoding) -> Option<(usize, RegularDim)> {
     match sel {
-        SelectionEncoding::Regular(d) => d.iter().position(|x| x.count == UNLIMITED).map(|u| (u, d[u])),
+        SelectionEncoding::Regular(d) => d
+            .iter()
+            .position(|x| x.count == UNLIMITED)
+            .map(|u| (u, d[u])),
         _ => None,
     }
 }
@@ -92,11 +105,17 @@ fn block_count(m: &Mapping, sources: &mut Sources<'_>, limit: usize) -> u64 {
     if is_printf(m) {
         // libhdf5's default printf gap is 0: blocks count up to the first missing source.
         let mut n = 0u64;
-        while (n as usize) < limit && sources.open(&substitute(&m.file, n), &substitute(&m.dataset, n)).is_some() {
+        while (n as usize) < limit
+            && sources
+                .open(&substitute(&m.file, n), &substitute(&m.dataset, n))
+                .is_some()
+        {
             n += 1;
         }
         n
-    } else if let (Some(ds), Some((su, sd))) = (sources.open(&m.file, &m.dataset), unlimited_dim(&m.source)) {
+    } else if let (Some(ds), Some((su, sd))) =
+        (sources.open(&m.file, &m.dataset), unlimited_dim(&m.source))
+    {
         let extent = ds.shape().and_then(|s| s.get(su).copied()).unwrap_or(0);
         if extent <= sd.start || sd.stride == 0 {
             0
@@ -117,7 +136,10 @@ pub(crate) fn extent(file: &File, maps: &[Mapping], stored: &[u64]) -> Vec<u64> 
         if let Some((u, vd)) = unlimited_dim(&m.virtual_sel) {
             let n = block_count(m, &mut sources, file.limits().max_nodes);
             if n > 0 && u < dims.len() {
-                let end = vd.start.saturating_add((n - 1).saturating_mul(vd.stride)).saturating_add(vd.block);
+                let end = vd
+                    .start
+                    .saturating_add((n - 1).saturating_mul(vd.stride))
+                    .saturating_add(vd.block);
                 dims[u] = dims[u].max(end);
             }
         }
@@ -127,21 +149,29 @@ pub(crate) fn extent(file: &File, maps: &[Mapping], stored: &[u64]) -> Vec<u64> 
 
 /// Coordinates of a selection in row-major order, at most `limit` of them.
 fn coords(sel: &SelectionEncoding, shape: &[u64], limit: u64) -> Result<Vec<Vec<u64>>> {
-    let too_many = || Error::Unsupported(format!("a virtual mapping of more than {limit} elements"));
+    let too_many =
+        || Error::Unsupported(format!("a virtual mapping of more than {limit} elements"));
     let product = |per_dim: &[Vec<u64>]| -> Result<Vec<Vec<u64>>> {
-        let total = per_dim.iter().fold(1u64, |a, v| a.saturating_mul(v.len() as u64));
+        let total = per_dim
+            .iter()
+            .fold(1u64, |a, v| a.saturating_mul(v.len() as u64));
         if total > limit {
             return Err(too_many());
         }
         let mut out = vec![Vec::new()];
         for vals in per_dim {
-            out = out.into_iter().flat_map(|p| vals.iter().map(move |&v| [p.clone(), vec![v]].concat())).collect();
+            out = out
+                .into_iter()
+                .flat_map(|p| vals.iter().map(move |&v| [p.clone(), vec![v]].concat()))
+                .collect();
         }
         Ok(out)
     };
     match sel {
         SelectionEncoding::None => Ok(Vec::new()),
-        SelectionEncoding::All => product(&shape.iter().map(|&n| (0..n).collect()).collect::<Vec<_>>()),
+        SelectionEncoding::All => {
+            product(&shape.iter().map(|&n| (0..n).collect()).collect::<Vec<_>>())
+        }
         SelectionEncoding::Points(p) => Ok(p.clone()),
         SelectionEncoding::Regular(dims) => {
             let mut per_dim = Vec::with_capacity(dims.len());
@@ -150,8 +180,9 @@ fn coords(sel: &SelectionEncoding, shape: &[u64], limit: u64) -> Result<Vec<Vec<
                 if count.saturating_mul(d.block) > limit {
                     return Err(too_many());
                 }
-                let set: BTreeSet<u64> =
-                    (0..count).flat_map(|k| (0..d.block).map(move |j| d.start + k * d.stride + j)).collect();
+                let set: BTreeSet<u64> = (0..count)
+                    .flat_map(|k| (0..d.block).map(move |j| d.start + k * d.stride + j))
+                    .collect();
                 per_dim.push(set.into_iter().collect::<Vec<_>>());
             }
             product(&per_dim)
@@ -159,7 +190,11 @@ fn coords(sel: &SelectionEncoding, shape: &[u64], limit: u64) -> Result<Vec<Vec<
         SelectionEncoding::Blocks(blocks) => {
             let mut set = BTreeSet::new();
             for (s, e) in blocks {
-                let per_dim: Vec<Vec<u64>> = s.iter().zip(e).map(|(&a, &b)| (a..=b.max(a)).collect()).collect();
+                let per_dim: Vec<Vec<u64>> = s
+                    .iter()
+                    .zip(e)
+                    .map(|(&a, &b)| (a..=b.max(a)).collect())
+                    .collect();
                 set.extend(product(&per_dim)?);
                 if set.len() as u64 > limit {
                     return Err(too_many());
@@ -177,7 +212,12 @@ fn block_of(sel: &SelectionEncoding, b: u64) -> SelectionEncoding {
             d.iter()
                 .map(|x| {
                     if x.count == UNLIMITED {
-                        RegularDim { start: x.start + b * x.stride, stride: x.stride, count: 1, block: x.block }
+                        RegularDim {
+                            start: x.start + b * x.stride,
+                            stride: x.stride,
+                            count: 1,
+                            block: x.block,
+                        }
                     } else {
                         *x
                     }
@@ -225,27 +265,42 @@ pub(crate) fn read(
     let limit = file.limits().max_data_bytes / es.max(1) as u64;
     let mut sources = Sources::new(file);
     let points: HashMap<&[u64], usize> = match res {
-        Resolved::Points(p) => p.iter().enumerate().map(|(i, c)| (c.as_slice(), i)).collect(),
+        Resolved::Points(p) => p
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_slice(), i))
+            .collect(),
         _ => HashMap::new(),
     };
     for m in maps {
-        let instances: Vec<(String, String, SelectionEncoding)> = match unlimited_dim(&m.virtual_sel) {
-            Some(_) => {
-                let n = block_count(m, &mut sources, file.limits().max_nodes);
-                (0..n)
-                    .map(|b| {
-                        if is_printf(m) {
-                            (substitute(&m.file, b), substitute(&m.dataset, b), block_of(&m.virtual_sel, b))
-                        } else {
-                            (m.file.clone(), m.dataset.clone(), block_of(&m.virtual_sel, b))
-                        }
-                    })
-                    .collect()
-            }
-            None => vec![(m.file.clone(), m.dataset.clone(), m.virtual_sel.clone())],
-        };
+        let instances: Vec<(String, String, SelectionEncoding)> =
+            match unlimited_dim(&m.virtual_sel) {
+                Some(_) => {
+                    let n = block_count(m, &mut sources, file.limits().max_nodes);
+                    (0..n)
+                        .map(|b| {
+                            if is_printf(m) {
+                                (
+                                    substitute(&m.file, b),
+                                    substitute(&m.dataset, b),
+                                    block_of(&m.virtual_sel, b),
+                                )
+                            } else {
+                                (
+                                    m.file.clone(),
+                                    m.dataset.clone(),
+                                    block_of(&m.virtual_sel, b),
+                                )
+                            }
+                        })
+                        .collect()
+                }
+                None => vec![(m.file.clone(), m.dataset.clone(), m.virtual_sel.clone())],
+            };
         for (b, (sfile, sdset, vsel)) in instances.into_iter().enumerate() {
-            let Some(src) = sources.open(&sfile, &sdset) else { continue };
+            let Some(src) = sources.open(&sfile, &sdset) else {
+                continue;
+            };
             if src.dtype() != dtype {
                 return Err(Error::Unsupported(format!(
                     "virtual dataset source {sfile}:{sdset} has another datatype (conversion not implemented)"
@@ -256,7 +311,11 @@ pub(crate) fn read(
                 continue;
             }
             let sshape = src.shape().unwrap_or_default();
-            let ssel = if is_printf(m) { m.source.clone() } else { block_of(&m.source, b as u64) };
+            let ssel = if is_printf(m) {
+                m.source.clone()
+            } else {
+                block_of(&m.source, b as u64)
+            };
             let scoords = coords(&ssel, &sshape, limit)?;
             if scoords.len() != vcoords.len() {
                 return Err(Error::Unsupported(format!(
