@@ -17,6 +17,14 @@ pub enum Error {
         /// File offset of the chunk.
         offset: u64,
     },
+    /// The file is shorter than its superblock says: cut off, or one member of a family or
+    /// split file. `OpenOptions::allow_truncated` opens it anyway.
+    Truncated {
+        /// End-of-file address stored in the superblock.
+        eof: u64,
+        /// Bytes actually present.
+        len: u64,
+    },
     /// A valid feature we do not support yet.
     Unsupported(String),
     /// No object or link by that name.
@@ -67,6 +75,11 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::Format(e) => write!(f, "{e}"),
             Error::Filter { source, offset } => write!(f, "chunk at {offset:#x}: {source}"),
+            Error::Truncated { eof, len } => write!(
+                f,
+                "truncated file: the superblock says it ends at {eof:#x} but it has {len:#x} bytes \
+                 (cut off, or a member of a family/split file)"
+            ),
             Error::Unsupported(what) => write!(f, "unsupported: {what}"),
             Error::NotFound(p) => write!(f, "no object named {p:?}"),
             Error::WrongKind { path, expected } => write!(f, "{path:?} is not a {expected}"),

@@ -17,6 +17,9 @@ use std::sync::Arc;
 pub struct OpenOptions {
     /// Allocation and traversal limits.
     pub limits: Limits,
+    /// Open a file shorter than its superblock says (libhdf5 refuses: "truncated file"), to
+    /// recover what the bytes present still hold. Reads past the end fail as they happen.
+    pub allow_truncated: bool,
 }
 
 /// An open HDF5 file. Cheap to clone; `Send + Sync`: many threads may read one `File` at
@@ -152,6 +155,13 @@ impl File {
         let mut buf = vec![0u8; n];
         storage.read_at(sb_off, &mut buf)?;
         let sb = Superblock::decode(&buf, sb_off)?;
+        // The stored end-of-file address is absolute (libhdf5 compares it with the file size).
+        if len < sb.eof_addr && !options.allow_truncated {
+            return Err(Error::Truncated {
+                eof: sb.eof_addr,
+                len,
+            });
+        }
         // libhdf5 uses the superblock's own offset as the base when they disagree.
         let base = if sb.base_addr == sb_off {
             sb.base_addr

@@ -20,12 +20,12 @@ const DEADLINE: Duration = Duration::from_secs(60);
 /// Read everything a user could: tree, attributes, data. Returns the errors met.
 fn exercise(bytes: Vec<u8>) -> Vec<Error> {
     let mut errors = Vec::new();
-    let f = match File::from_storage(
-        MemStorage::new(bytes),
-        OpenOptions {
-            limits: Limits::strict(),
-        },
-    ) {
+    // allow_truncated: reach past the superblock's size check, into every decoder.
+    let options = OpenOptions {
+        limits: Limits::strict(),
+        allow_truncated: true,
+    };
+    let f = match File::from_storage(MemStorage::new(bytes), options) {
         Ok(f) => f,
         Err(e) => return vec![e],
     };
@@ -223,4 +223,25 @@ fn truncated_and_corrupted_fixtures_never_panic_hang_or_overallocate() {
         "damage should be detected: only {n_errors} errors in {n_cases} cases"
     );
     eprintln!("{n_cases} damaged files, {n_errors} errors, no panics");
+}
+
+#[test]
+fn truncated_files_are_refused_by_default_as_libhdf5_does() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/files/layouts_latest.h5");
+    let bytes = std::fs::read(path).unwrap();
+    let n = bytes.len() - 1;
+    let e = File::from_bytes(bytes[..n].to_vec()).unwrap_err();
+    assert!(
+        matches!(e, Error::Truncated { len, .. } if len == n as u64),
+        "{e}"
+    );
+    assert!(e.to_string().starts_with("truncated file"), "{e}");
+    let f = File::from_storage(
+        MemStorage::new(bytes[..n].to_vec()),
+        OpenOptions {
+            allow_truncated: true,
+            ..Default::default()
+        },
+    );
+    assert!(f.is_ok());
 }
