@@ -45,8 +45,9 @@ impl Filter for Fletcher32 {
         let n = input.len() - 4;
         let stored = u32::from_le_bytes([input[n], input[n + 1], input[n + 2], input[n + 3]]);
         let computed = fletcher32(&input[..n]);
-        // Files from HDF5 1.6.0–1.6.2 stored the checksum byte-swapped.
-        if stored != computed && stored != computed.swap_bytes() {
+        // HDF5 before 1.6.3 computed it with the bytes of each 16-bit half swapped.
+        let legacy = ((computed & 0x00ff_00ff) << 8) | ((computed >> 8) & 0x00ff_00ff);
+        if stored != computed && stored != legacy {
             return Err(Error::Checksum {
                 id: id::FLETCHER32,
                 stored,

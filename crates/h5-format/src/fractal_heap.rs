@@ -286,11 +286,13 @@ impl Header {
         usize::from(self.max_heap_bits).div_ceil(8)
     }
 
-    /// Bytes of a managed object's length in its heap ID: the encoded width of
-    /// `min(max_direct_block_size, max_managed_obj_size)`, each width being
-    /// `floor(log2(x)) / 8 + 1` as libhdf5 computes it.
+    /// Bytes of a managed object's length in its heap ID, as libhdf5 computes it: the
+    /// smaller of `ceil(log2(max_direct_block_size) / 8)` (the block offset width; the block
+    /// size is a power of two) and `floor(log2(max_managed_obj_size)) / 8 + 1`.
     pub fn heap_len_size(&self) -> usize {
-        limit_enc_size(self.max_direct_block_size)
+        (self.max_direct_block_size.trailing_zeros() as usize)
+            .div_ceil(8)
+            .max(1)
             .min(limit_enc_size(u64::from(self.max_managed_obj_size)))
     }
 

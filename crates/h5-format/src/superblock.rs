@@ -45,14 +45,17 @@ pub enum EntryCache {
 }
 
 impl SymbolTableEntry {
-    /// Encoded size: 2 addresses, 2 u32, 16-byte scratch pad.
+    /// Encoded size: name offset (a length, as libhdf5 encodes it), header address, 2 u32,
+    /// 16-byte scratch pad.
     pub fn size(sizes: Sizes) -> usize {
-        2 * sizes.offset as usize + 24
+        sizes.length as usize + sizes.offset as usize + 24
     }
 
     /// Decode one entry from the reader.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        let name_offset = r.uint(r.sizes.offset as usize)?;
+        // The spec's table says "Size of Offsets"; libhdf5 encodes a length. They differ
+        // only in files whose two sizes differ.
+        let name_offset = r.uint(r.sizes.length as usize)?;
         let header_addr = r.offset()?;
         let cache_type = r.u32()?;
         r.skip(4)?;

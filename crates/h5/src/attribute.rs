@@ -3,7 +3,7 @@
 use crate::convert::H5Type;
 use crate::error::{Error, Result};
 use crate::file::File;
-use crate::object::{resolve_dataspace, resolve_datatype, Object};
+use crate::object::{message_body, resolve_dataspace, resolve_datatype, Object};
 use crate::value::Value;
 use h5_format::message::attribute::Attribute as AttrMsg;
 use h5_format::message::dataspace::{Dataspace, SpaceKind};
@@ -80,12 +80,13 @@ impl Attributes {
             if let (Some(heap), Some(bt)) = (ai.heap_addr, ai.name_index_addr) {
                 let heap = crate::dense::FractalHeap::open(f, heap)?;
                 for rec in crate::dense::btree2_records(f, bt, &Default::default())? {
-                    let (id, order) = match rec {
+                    let (id, order, flags) = match rec {
                         h5_format::btree2::Record::AttributeName {
                             heap_id,
                             creation_order,
+                            flags,
                             ..
-                        } => (heap_id, creation_order),
+                        } => (heap_id, creation_order, flags),
                         _ => {
                             return Err(h5_format::Error::invalid(
                                 "v2 B-tree",
@@ -96,13 +97,15 @@ impl Attributes {
                         }
                     };
                     let (body, addr) = heap.object(f, &id)?;
+                    let (body, addr) = message_body(f, MessageType::ATTRIBUTE, flags, &body, addr)?;
                     let a = self.decode(&body, addr, "attribute message (dense)")?;
                     out.push((if tracked { order as u64 } else { 0 }, a));
                 }
             }
         }
         for m in h.all(MessageType::ATTRIBUTE) {
-            let a = self.decode(&m.data, m.addr, "attribute message")?;
+            let (body, addr) = message_body(f, m.mtype, m.flags, &m.data, m.addr)?;
+            let a = self.decode(&body, addr, "attribute message")?;
             let key = if tracked {
                 m.creation_order.unwrap_or(0) as u64
             } else {

@@ -110,18 +110,15 @@ impl Dataset {
             ))
         })?;
         let (layout, v) = f.dec(layout::decode(&mut lm.reader(f, "layout message")))?;
+        use crate::object::decode_message;
         let filters = match h.find(MessageType::FILTER_PIPELINE) {
-            Some(m) => f.dec(filter_pipeline::decode(
-                &mut m.reader(f, "filter pipeline message"),
-            ))?,
+            Some(m) => decode_message(f, m, "filter pipeline message", filter_pipeline::decode)?,
             None => Vec::new(),
         };
         let fill = if let Some(m) = h.find(MessageType::FILL_VALUE) {
-            f.dec(FillValue::decode(&mut m.reader(f, "fill value message")))?
+            decode_message(f, m, "fill value message", FillValue::decode)?
         } else if let Some(m) = h.find(MessageType::FILL_VALUE_OLD) {
-            f.dec(FillValue::decode_old(
-                &mut m.reader(f, "fill value message (old)"),
-            ))?
+            decode_message(f, m, "fill value message (old)", FillValue::decode_old)?
         } else {
             FillValue::default()
         };

@@ -227,32 +227,44 @@ pub(crate) fn shared_body(f: &FileInner, s: &Shared, t: MessageType) -> Result<(
     }
 }
 
-pub(crate) fn decode_datatype_message(f: &FileInner, m: &Message) -> Result<Datatype> {
-    if m.is_shared() {
-        let s = f.dec(Shared::decode(&mut m.reader(f, "shared datatype message")))?;
-        let (body, addr) = shared_body(f, &s, MessageType::DATATYPE)?;
-        return f.dec(Datatype::decode(&mut Reader::new(
-            &body,
+/// A message's body and its file address, fetched from where it lives when the message is
+/// shared (committed object header or shared-message heap).
+pub(crate) fn message_body(
+    f: &FileInner,
+    mtype: MessageType,
+    flags: u8,
+    data: &[u8],
+    addr: u64,
+) -> Result<(Vec<u8>, u64)> {
+    if flags & h5_format::message::FLAG_SHARED != 0 {
+        let s = f.dec(Shared::decode(&mut Reader::new(
+            data,
             addr,
             f.sizes,
-            "datatype message",
-        )));
+            "shared message",
+        )))?;
+        return shared_body(f, &s, mtype);
     }
-    f.dec(Datatype::decode(&mut m.reader(f, "datatype message")))
+    Ok((data.to_vec(), addr))
+}
+
+/// Decode message `m` with `decode`, following a shared reference first.
+pub(crate) fn decode_message<T>(
+    f: &FileInner,
+    m: &Message,
+    structure: &'static str,
+    decode: impl FnOnce(&mut Reader<'_>) -> h5_format::Result<T>,
+) -> Result<T> {
+    let (body, addr) = message_body(f, m.mtype, m.flags, &m.data, m.addr)?;
+    f.dec(decode(&mut Reader::new(&body, addr, f.sizes, structure)))
+}
+
+pub(crate) fn decode_datatype_message(f: &FileInner, m: &Message) -> Result<Datatype> {
+    decode_message(f, m, "datatype message", Datatype::decode)
 }
 
 pub(crate) fn decode_dataspace_message(f: &FileInner, m: &Message) -> Result<Dataspace> {
-    if m.is_shared() {
-        let s = f.dec(Shared::decode(&mut m.reader(f, "shared dataspace message")))?;
-        let (body, addr) = shared_body(f, &s, MessageType::DATASPACE)?;
-        return f.dec(Dataspace::decode(&mut Reader::new(
-            &body,
-            addr,
-            f.sizes,
-            "dataspace message",
-        )));
-    }
-    f.dec(Dataspace::decode(&mut m.reader(f, "dataspace message")))
+    decode_message(f, m, "dataspace message", Dataspace::decode)
 }
 
 /// Resolve a possibly shared datatype from an attribute message.

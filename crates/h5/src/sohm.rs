@@ -47,7 +47,16 @@ pub(crate) fn lookup(f: &FileInner, t: MessageType, id: &[u8; 8]) -> Result<(Vec
     let mut r = Reader::new(&buf, table, f.sizes, "shared message table");
     f.dec(r.signature(b"SMTB"))?;
     for _ in 0..n {
-        let _version = f.dec(r.u8())?;
+        let at = r.addr();
+        let version = f.dec(r.u8())?;
+        if version != 0 {
+            return Err(h5_format::Error::new(
+                "shared message table",
+                f.offset_of(at),
+                h5_format::ErrorKind::BadVersion(version),
+            )
+            .into());
+        }
         let _index_type = f.dec(r.u8())?;
         let types = f.dec(r.u16())?;
         f.dec(r.skip(4 + 2 + 2 + 2))?;

@@ -22,7 +22,7 @@ impl Shared {
                 // type, 6 reserved bytes, then (as HDF5 1.6 wrote it) a symbol table entry:
                 // link name offset, then the object header address.
                 r.skip(7)?;
-                r.skip(r.sizes.offset as usize)?;
+                r.skip(r.sizes.length as usize)?;
                 Ok(Shared::ObjectHeader(
                     r.defined_offset("shared message address")?,
                 ))
