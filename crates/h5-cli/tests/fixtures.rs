@@ -45,6 +45,13 @@ fn every_fixture_dumps_like_h5py() {
             failures.push(format!("{name}: exit {code}: {err}"));
             continue;
         }
+        if !f.with_extension("json").exists() && f.with_extension("values.json").exists() {
+            // The reference dump tool cannot describe this file (h5py reads it: its values are
+            // checked by crates/h5/tests/read.rs); the dump must still succeed.
+            parse(&out, &name);
+            compared += 1;
+            continue;
+        }
         let expected = parse(
             &fs::read_to_string(f.with_extension("json")).expect("expected dump"),
             &name,
