@@ -160,11 +160,8 @@ fn dtype_desc_inner(dt: &Datatype) -> h5::Result<Json> {
         Datatype::Reference { kind, .. } => match kind {
             RefKind::Object => Json::from("ref"),
             RefKind::Region => Json::from("regionref"),
-            k => {
-                return Err(h5::Error::Unsupported(format!(
-                    "revised (HDF5 1.12) references ({k:?})"
-                )))
-            }
+            // Revised references: h5py describes them as "ref" (not the old region type).
+            RefKind::Object2 | RefKind::Region2 | RefKind::Attribute => Json::from("ref"),
         },
         Datatype::Enum { base, members, .. } => {
             if h5::is_bool(dt) {

@@ -55,7 +55,9 @@ fn list_group(
             LinkKind::UserDefined(k) => writeln!(out, "{name:<24} User-defined link type {k}")?,
             LinkKind::Hard(_) => match g.node(&link.name) {
                 Ok(n) => {
-                    writeln!(out, "{name:<24} {}", describe(&n, verbose)?)?;
+                    let text =
+                        describe(&n, verbose).unwrap_or_else(|e| format!("(cannot describe: {e})"));
+                    writeln!(out, "{name:<24} {text}")?;
                     if let (true, Node::Group(sub)) = (recursive, &n) {
                         list_group(out, sub, &format!("{name}/"), recursive, verbose)?;
                     }

@@ -192,11 +192,7 @@ impl<'a> Decoder<'a> {
                         Value::RegionRef(Some(le_uint(&obj[..o])))
                     }
                 }
-                other => {
-                    return Err(Error::Unsupported(format!(
-                        "revised (HDF5 1.12) references ({other:?})"
-                    )))
-                }
+                RefKind::Object2 | RefKind::Region2 | RefKind::Attribute => self.revised_ref(b)?,
             },
             Datatype::Enum { base, members, .. } => {
                 if is_bool(dt) {
@@ -238,6 +234,45 @@ impl<'a> Decoder<'a> {
                 Value::List(out)
             }
         })
+    }
+
+    /// A revised (HDF5 1.12) reference: type, flags, then for objects the token (the object
+    /// header address) inline, and for regions and attributes a u32 size and a global heap ID
+    /// of a blob that starts with the token. The value is the referenced object.
+    fn revised_ref(&mut self, b: &[u8]) -> Result<Value> {
+        let bad = |what: &str| Error::Conversion(format!("malformed revised reference: {what}"));
+        let (kind, flags) = (b[0], b.get(1).copied().unwrap_or(0));
+        if b.iter().all(|&x| x == 0) {
+            return Ok(Value::Ref(None));
+        }
+        if flags & 1 != 0 {
+            return Err(Error::Unsupported(
+                "references to objects in other files".into(),
+            ));
+        }
+        let token = |t: &[u8]| -> Result<u64> {
+            let n = *t.first().ok_or_else(|| bad("reference token"))? as usize;
+            let tok = t
+                .get(1..1 + n)
+                .filter(|_| n <= 8)
+                .ok_or_else(|| bad("reference token size"))?;
+            Ok(le_uint(tok))
+        };
+        match kind {
+            2 => Ok(Value::Ref(Some(token(b.get(2..).unwrap_or(&[]))?))),
+            3 | 4 => {
+                let o = self.f.sizes.offset as usize;
+                let id = b.get(6..10 + o).ok_or_else(|| bad("reference heap ID"))?;
+                let blob = self.heap_object(le_uint(&id[..o]), le_uint(&id[o..]) as u32)?;
+                let addr = token(&blob)?;
+                Ok(if kind == 3 {
+                    Value::RegionRef(Some(addr))
+                } else {
+                    Value::Ref(Some(addr))
+                })
+            }
+            _ => Err(bad("reference type")),
+        }
     }
 
     fn float(&mut self, dt: &Datatype, b: &[u8]) -> Result<f64> {
