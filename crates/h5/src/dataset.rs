@@ -8,7 +8,7 @@ use crate::file::{File, FileInner};
 use crate::object::Object;
 use crate::selection::{Dim, Resolved, Selection};
 use crate::value::Value;
-use h5_format::local_heap::{self, LocalHeap};
+use h5_format::local_heap;
 use h5_format::message::dataspace::{Dataspace, SpaceKind};
 use h5_format::message::datatype::Datatype;
 use h5_format::message::fill_value::FillValue;
@@ -632,13 +632,7 @@ impl Dataset {
         let heap_addr = ext
             .heap_addr
             .ok_or_else(|| Error::Unsupported("external files without a name heap".into()))?;
-        let hb = f.read_meta(
-            heap_addr,
-            LocalHeap::header_size(f.sizes) as u64,
-            "local heap",
-        )?;
-        let heap = f.dec(LocalHeap::decode(&hb, heap_addr, f.sizes))?;
-        let names = f.read_meta(heap.data_addr, heap.data_size, "local heap data")?;
+        let (heap, names) = f.local_heap(heap_addr)?;
         let mut pos = 0u64;
         for slot in &ext.slots {
             if pos >= total {

@@ -400,6 +400,32 @@ impl FileInner {
         Ok(Overlay { block, entries })
     }
 
+    /// A local heap: its header and its whole data segment.
+    pub(crate) fn local_heap(
+        &self,
+        addr: u64,
+    ) -> Result<(h5_format::local_heap::LocalHeap, Vec<u8>)> {
+        use h5_format::local_heap::LocalHeap;
+        let head = self.read_meta(
+            addr,
+            LocalHeap::header_size(self.sizes) as u64,
+            "local heap",
+        )?;
+        let heap = self.dec(LocalHeap::decode(&head, addr, self.sizes))?;
+        let data = self.read_meta(heap.data_addr, heap.data_size, "local heap data")?;
+        Ok((heap, data))
+    }
+
+    /// A whole global heap collection (bounded by the file: a collection cannot extend past
+    /// its end).
+    pub(crate) fn global_heap_collection(&self, addr: u64) -> Result<Vec<u8>> {
+        use h5_format::global_heap;
+        let hlen = global_heap::collection_header_size(self.sizes) as u64;
+        let head = self.read_meta(addr, hlen, "global heap collection")?;
+        let size = self.dec(global_heap::collection_size(&head, addr, self.sizes))?;
+        self.read_upto(addr, size, "global heap collection")
+    }
+
     /// Turn a decoder result into ours, moving its offset from address space to file offset.
     pub(crate) fn dec<T>(&self, r: h5_format::Result<T>) -> Result<T> {
         r.map_err(|mut e| {

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::file::{File, FileInner};
 use crate::object::{Object, ObjectKind};
 use h5_format::btree1;
-use h5_format::local_heap::{self, LocalHeap};
+use h5_format::local_heap;
 use h5_format::message::link::{Link as LinkMsg, LinkInfo, LinkTarget};
 use h5_format::message::misc::SymbolTable;
 use h5_format::message::MessageType;
@@ -404,13 +404,7 @@ fn dense_links(f: &FileInner, heap_addr: u64, btree_addr: u64) -> Result<Vec<Lin
 
 /// Walk a symbol-table group's v1 B-tree and its symbol table nodes.
 fn symbol_table_links(f: &FileInner, st: &SymbolTable) -> Result<Vec<Link>> {
-    let hbuf = f.read_meta(
-        st.heap_addr,
-        LocalHeap::header_size(f.sizes) as u64,
-        "local heap",
-    )?;
-    let heap = f.dec(LocalHeap::decode(&hbuf, st.heap_addr, f.sizes))?;
-    let data = f.read_meta(heap.data_addr, heap.data_size, "local heap data")?;
+    let (heap, data) = f.local_heap(st.heap_addr)?;
     let mut entries: Vec<SymbolTableEntry> = Vec::new();
     let mut seen = HashSet::new();
     let mut stack = vec![st.btree_addr];

@@ -113,11 +113,7 @@ impl<'a> Decoder<'a> {
     fn heap_object(&mut self, addr: u64, index: u32) -> Result<Vec<u8>> {
         let f = self.f;
         if !self.collections.contains_key(&addr) {
-            let hlen = global_heap::collection_header_size(f.sizes) as u64;
-            let head = f.read_meta(addr, hlen, "global heap collection")?;
-            let size = f.dec(global_heap::collection_size(&head, addr, f.sizes))?;
-            // Bound by the file: a collection cannot extend past its end.
-            let buf = f.read_upto(addr, size, "global heap collection")?;
+            let buf = f.global_heap_collection(addr)?;
             if self.collections.len() > 64 {
                 self.collections.clear();
             }

@@ -12,10 +12,7 @@ use std::path::PathBuf;
 
 /// The mapping block of a virtual layout.
 pub(crate) fn mappings(f: &FileInner, heap_addr: u64, index: u32) -> Result<Vec<Mapping>> {
-    let hlen = global_heap::collection_header_size(f.sizes) as u64;
-    let head = f.read_meta(heap_addr, hlen, "global heap collection")?;
-    let size = f.dec(global_heap::collection_size(&head, heap_addr, f.sizes))?;
-    let coll = f.read_upto(heap_addr, size, "global heap collection")?;
+    let coll = f.global_heap_collection(heap_addr)?;
     let obj = f.dec(global_heap::find_object(&coll, heap_addr, f.sizes, index))?;
     f.dec(vds::decode(obj, heap_addr, f.sizes))
 }
