@@ -31,6 +31,8 @@ pub mod selection;
 pub mod superblock;
 pub mod symbol_table;
 pub mod vds;
+pub mod writer;
 
 pub use error::{Error, ErrorKind, Result};
 pub use reader::{Addr, Reader, Sizes};
+pub use writer::Writer;
