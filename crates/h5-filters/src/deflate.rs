@@ -1,7 +1,20 @@
-//! Deflate (filter 1): a zlib stream, decoded with flate2's pure-Rust zlib-rs backend.
+//! Deflate (filter 1): a zlib stream, encoded and decoded with flate2's pure-Rust zlib-rs
+//! backend.
+//!
+//! Encoding mirrors libhdf5's `H5Z_filter_deflate`: one zlib stream (`compress2`: window 15,
+//! default memory level) at the level in client data value 0, written into a buffer of
+//! `ceil(n × 1.001) + 12` bytes for `n` input bytes. libhdf5 keeps the output even when it is
+//! larger than the input, as long as it fits that buffer; only when it does not does the
+//! filter fail, and we decline there, so the optional deflate filter is skipped when
+//! libhdf5's would be for the same stream.
+//!
+//! The streams are zlib-rs's, not zlib's, so they need not match libhdf5's byte for byte.
+//! One visible difference: at level 1 zlib-rs uses fixed Huffman codes only, which on
+//! incompressible chunks overflows the buffer (zlib would fall back to stored blocks and
+//! fit), so such chunks are stored raw with the mask bit set — valid and smaller.
 
-use crate::{id, Error, Filter, FilterParams, Result};
-use flate2::{Decompress, FlushDecompress, Status};
+use crate::{id, Encoded, Error, Filter, FilterParams, Result};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 pub(crate) struct Deflate;
 
@@ -49,6 +62,61 @@ impl Filter for Deflate {
             }
         }
     }
+
+    /// A zlib stream at level `client_data[0]`; declines only when it would exceed libhdf5's
+    /// output buffer (see the module docs).
+    fn encode(&self, p: &FilterParams<'_>, input: Vec<u8>) -> Result<Encoded> {
+        let level = level(p)?;
+        Ok(match compress(&input, level, output_bound(input.len())) {
+            Some(z) => Encoded::Data(z),
+            None => Encoded::Declined {
+                data: input,
+                why: "zlib output exceeds libhdf5's bound of 1.001 × input + 12 bytes",
+            },
+        })
+    }
+}
+
+/// libhdf5's output buffer for `n` input bytes: `ceil(n × (double)1.001f) + 12`.
+fn output_bound(n: usize) -> usize {
+    // f64 is exact for any chunk size libhdf5 allows (< 4 GiB).
+    ((n as f64) * f64::from(1.001f32)).ceil() as usize + 12
+}
+
+/// The level from client data: exactly one value, 0–9 (libhdf5 rejects anything else).
+fn level(p: &FilterParams<'_>) -> Result<u32> {
+    match *p.client_data {
+        [l] if l <= 9 => Ok(l),
+        [_] => Err(Error::InvalidParams {
+            id: id::DEFLATE,
+            what: "level above 9",
+        }),
+        _ => Err(Error::InvalidParams {
+            id: id::DEFLATE,
+            what: "expected exactly one value, the level",
+        }),
+    }
+}
+
+/// Compress `input` into one zlib stream at `level`, or `None` when the stream would not fit
+/// `max` bytes.
+pub(crate) fn compress(input: &[u8], level: u32, max: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(max);
+    let mut c = Compress::new(Compression::new(level), true);
+    loop {
+        let (read, wrote) = (c.total_in(), c.total_out());
+        let st = c
+            .compress_vec(&input[read as usize..], &mut out, FlushCompress::Finish)
+            .ok()?;
+        if st == Status::StreamEnd {
+            // (`with_capacity` may round up; the bound is `max`.)
+            return (out.len() <= max).then_some(out);
+        }
+        // Out of room (the stream does not fit `max`), or stuck.
+        if out.len() == out.capacity() || (c.total_in() == read && c.total_out() == wrote) {
+            return None;
+        }
+    }
 }
 
 fn corrupt() -> Error {
@@ -87,5 +155,93 @@ mod tests {
         bad.truncate(bad.len() / 2);
         assert!(Deflate.decode(&p, bad, data.len()).is_err());
         assert!(Deflate.decode(&p, vec![1, 2, 3, 4], 100).is_err());
+    }
+
+    fn params(cd: &[u32]) -> FilterParams<'_> {
+        FilterParams {
+            id: 1,
+            client_data: cd,
+            element_size: 1,
+        }
+    }
+
+    #[test]
+    fn encode_every_level() {
+        let data: Vec<u8> = (0..25_000u32).flat_map(|i| (i / 3).to_le_bytes()).collect();
+        let mut sizes = Vec::new();
+        for level in 0..=9 {
+            let cd = [level];
+            let Encoded::Data(z) = Deflate.encode(&params(&cd), data.clone()).unwrap() else {
+                panic!("level {level} declined");
+            };
+            // zlib header: deflate, 32K window, FLEVEL as zlib's compress2 sets it
+            let flevel = match level {
+                0 | 1 => 0,
+                2..=5 => 1,
+                6 => 2,
+                _ => 3,
+            };
+            assert_eq!(z[0], 0x78, "level {level}");
+            assert_eq!(z[1] >> 6, flevel, "level {level}");
+            assert_eq!(u16::from_be_bytes([z[0], z[1]]) % 31, 0);
+            sizes.push(z.len());
+            assert_eq!(Deflate.decode(&params(&cd), z, data.len()).unwrap(), data);
+        }
+        // level 0 stores; the others compress
+        assert!(sizes[0] > data.len());
+        assert!(sizes[1..].iter().all(|&s| s < data.len() / 2), "{sizes:?}");
+        // the empty chunk is a valid stream too
+        let Encoded::Data(z) = Deflate.encode(&params(&[6]), vec![]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(Deflate.decode(&params(&[6]), z, 0).unwrap(), b"");
+    }
+
+    #[test]
+    fn libhdf5_output_bound() {
+        assert_eq!(output_bound(0), 12);
+        // (1.001f is a little above 1.001, so exact thousands round up one more)
+        assert_eq!(output_bound(1000), 1014);
+        assert_eq!(output_bound(1024), 1038);
+        assert_eq!(output_bound(65536), 65614);
+        // stored blocks fit it: incompressible data is kept, larger than it came
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let noise: Vec<u8> = (0..70_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect();
+        for level in [0, 6, 9] {
+            match Deflate.encode(&params(&[level]), noise.clone()).unwrap() {
+                Encoded::Data(z) => {
+                    assert!(z.len() > noise.len() && z.len() <= output_bound(noise.len()));
+                    assert_eq!(Deflate.decode(&params(&[level]), z, 70_000).unwrap(), noise);
+                }
+                e => panic!("level {level}: {e:?}"),
+            }
+        }
+        // past the bound: no stream
+        assert_eq!(compress(&noise, 6, 1000), None);
+        assert!(compress(&noise, 6, output_bound(noise.len())).is_some());
+    }
+
+    #[test]
+    fn bad_levels() {
+        for cd in [&[10][..], &[], &[6, 1]] {
+            assert!(matches!(
+                Deflate.encode(&params(cd), vec![1, 2, 3]),
+                Err(Error::InvalidParams { id: 1, .. })
+            ));
+        }
+        assert_eq!(
+            Deflate
+                .encode(&params(&[10]), vec![])
+                .unwrap_err()
+                .to_string(),
+            "filter 1 (deflate): invalid client data: level above 9"
+        );
     }
 }

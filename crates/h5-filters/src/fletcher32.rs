@@ -1,7 +1,7 @@
 //! Fletcher-32 (filter 3): HDF5's variant over big-endian 16-bit words, appended to each
 //! chunk as a little-endian u32.
 
-use crate::{id, Error, Filter, FilterParams, Result};
+use crate::{id, Encoded, Error, Filter, FilterParams, Result};
 
 /// HDF5's Fletcher-32 of `data`.
 pub fn fletcher32(data: &[u8]) -> u32 {
@@ -57,6 +57,13 @@ impl Filter for Fletcher32 {
         input.truncate(n);
         Ok(input)
     }
+    /// Appends the checksum as 4 little-endian bytes (libhdf5's `UINT32ENCODE`); never
+    /// declines.
+    fn encode(&self, _p: &FilterParams<'_>, mut input: Vec<u8>) -> Result<Encoded> {
+        let sum = fletcher32(&input);
+        input.extend_from_slice(&sum.to_le_bytes());
+        Ok(Encoded::Data(input))
+    }
 }
 
 #[cfg(test)]
@@ -92,5 +99,25 @@ mod tests {
             Fletcher32.decode(&p, d, 100),
             Err(Error::Checksum { .. })
         ));
+    }
+
+    #[test]
+    fn encode_appends_little_endian() {
+        let p = FilterParams {
+            id: 3,
+            client_data: &[],
+            element_size: 1,
+        };
+        let Encoded::Data(z) = Fletcher32.encode(&p, b"abc".to_vec()).unwrap() else {
+            panic!()
+        };
+        // fletcher32("abc") = 0x25c5_c462
+        assert_eq!(z, [b'a', b'b', b'c', 0x62, 0xc4, 0xc5, 0x25]);
+        assert_eq!(Fletcher32.decode(&p, z, 3).unwrap(), b"abc");
+        let Encoded::Data(z) = Fletcher32.encode(&p, vec![]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(z, [0, 0, 0, 0]);
+        assert_eq!(Fletcher32.decode(&p, z, 0).unwrap(), b"");
     }
 }

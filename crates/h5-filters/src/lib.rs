@@ -7,10 +7,44 @@
 //! a hostile chunk cannot make us allocate beyond the chunk size. Filters not implemented
 //! here (szip, nbit, scale-offset, plugins) are reported as [`Error::Unsupported`] naming the
 //! filter id.
+//!
+//! Encoding follows libhdf5's pipeline rules ([`Registry::encode_chunk`]): filters run in
+//! pipeline order; a filter may [decline](Encoded::Declined) a chunk (LZF when it cannot
+//! shrink it, deflate when its stream outgrows libhdf5's output buffer); a declined
+//! *optional* filter is skipped and its bit set in the chunk's filter mask, a declined
+//! *required* filter is an error.
+//!
+//! | filter | id | encode | client data the writer stores |
+//! | --- | --- | --- | --- |
+//! | deflate | 1 | zlib stream at level `cd[0]`; declines past libhdf5's output bound | `[level]` (0–9) |
+//! | shuffle | 2 | byte shuffle; never declines | `[element size]` |
+//! | fletcher32 | 3 | appends the checksum, little-endian; never declines | `[]` |
+//! | LZF | 32000 | own LZF compressor; declines unless the output is smaller | [`lzf::h5py_client_data`] |
+//!
+//! ```
+//! use h5_filters::{id, FilterParams, Registry};
+//!
+//! let r = Registry::with_builtins();
+//! let pipeline = [
+//!     FilterParams { id: id::SHUFFLE, client_data: &[4], element_size: 4 },
+//!     FilterParams { id: id::DEFLATE, client_data: &[6], element_size: 4 },
+//!     FilterParams { id: id::FLETCHER32, client_data: &[], element_size: 4 },
+//! ];
+//! // libhdf5's flags: shuffle and deflate optional, fletcher32 required
+//! let optional = [true, true, false];
+//! let data: Vec<u8> = (0..1000u32).flat_map(|i| i.to_le_bytes()).collect();
+//! let (stored, mask) = r.encode_chunk(&pipeline, &optional, data.clone())?;
+//! assert_eq!(mask, 0);
+//! assert!(stored.len() < data.len());
+//! assert_eq!(r.decode_chunk(&pipeline, mask, stored, data.len())?, data);
+//! # Ok::<(), h5_filters::Error>(())
+//! ```
 #![forbid(unsafe_code)]
 
 mod deflate;
 mod fletcher32;
+#[cfg(test)]
+mod h5py_vectors;
 pub mod lzf;
 pub mod shuffle;
 
@@ -70,6 +104,20 @@ pub enum Error {
         /// Computed value.
         computed: u32,
     },
+    /// The filter's client data cannot drive the encoder (e.g. a deflate level above 9).
+    InvalidParams {
+        /// The filter id.
+        id: u16,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// A required (not optional) filter declined a chunk, so it cannot be written.
+    Declined {
+        /// The filter id.
+        id: u16,
+        /// Why the filter declined.
+        why: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -83,6 +131,14 @@ impl fmt::Display for Error {
             Error::Checksum { id, stored, computed } => write!(
                 f,
                 "filter {id} ({}): checksum mismatch (stored {stored:#010x}, computed {computed:#010x})",
+                name_of(*id)
+            ),
+            Error::InvalidParams { id, what } => {
+                write!(f, "filter {id} ({}): invalid client data: {what}", name_of(*id))
+            }
+            Error::Declined { id, why } => write!(
+                f,
+                "filter {id} ({}) is required but declined the chunk: {why}",
                 name_of(*id)
             ),
         }
@@ -127,6 +183,32 @@ pub struct FilterParams<'a> {
     pub element_size: usize,
 }
 
+/// What a filter's [`encode`](Filter::encode) made of one chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encoded {
+    /// The filtered bytes, to pass on to the next filter (or to store).
+    Data(Vec<u8>),
+    /// The filter will not filter this chunk — libhdf5's "filter returned 0", e.g. LZF on
+    /// input it cannot shrink. The input comes back untouched. If the filter is optional the
+    /// pipeline skips it and sets its bit in the chunk's filter mask; if it is required, the
+    /// chunk cannot be written ([`Error::Declined`]).
+    Declined {
+        /// The input, unchanged.
+        data: Vec<u8>,
+        /// Why the filter declined (for the error when the filter is required).
+        why: &'static str,
+    },
+}
+
+impl Encoded {
+    /// The bytes, whichever way the filter went.
+    pub fn into_inner(self) -> Vec<u8> {
+        match self {
+            Encoded::Data(d) | Encoded::Declined { data: d, .. } => d,
+        }
+    }
+}
+
 /// A filter codec.
 pub trait Filter: Send + Sync {
     /// The filter id.
@@ -134,6 +216,23 @@ pub trait Filter: Send + Sync {
     /// Undo the filter. `limit` is the most bytes the output may hold (the unfiltered chunk
     /// size, plus whatever later filters add); exceeding it is an error.
     fn decode(&self, params: &FilterParams<'_>, input: Vec<u8>, limit: usize) -> Result<Vec<u8>>;
+    /// Apply the filter to one chunk on its way to the file. Whatever comes out must be
+    /// undone by [`decode`](Filter::decode) with the same `params`.
+    ///
+    /// A filter may decline a chunk ([`Encoded::Declined`], handing the input back): that is
+    /// data-dependent and not an error. Errors are for client data the filter cannot work
+    /// with ([`Error::InvalidParams`]); the pipeline reports them whether or not the filter
+    /// is optional.
+    ///
+    /// The default declines every chunk ("no encoder"), which suits decode-only filters:
+    /// an optional one is skipped, a required one makes writing an error.
+    fn encode(&self, params: &FilterParams<'_>, input: Vec<u8>) -> Result<Encoded> {
+        let _ = params;
+        Ok(Encoded::Declined {
+            data: input,
+            why: "this build has no encoder for the filter",
+        })
+    }
 }
 
 /// The set of filters this build knows.
@@ -203,6 +302,52 @@ impl Registry {
         }
         Ok(data)
     }
+
+    /// Apply a whole pipeline (in encoding order, as the filter pipeline message lists it)
+    /// to one chunk, as libhdf5 does on write. Returns the bytes to store and the chunk's
+    /// filter mask, which [`decode_chunk`](Registry::decode_chunk) takes back.
+    ///
+    /// `optional[i]` is bit 0 of filter `i`'s flags in the pipeline message (libhdf5 marks
+    /// deflate, shuffle and h5py's LZF optional, fletcher32 required); entries missing from
+    /// `optional` count as required. When filter `i` declines the chunk ([`Encoded::Declined`])
+    /// or is not in this registry, an optional filter is skipped and bit `i` of the mask is
+    /// set, while a required one fails with [`Error::Declined`] or [`Error::Unsupported`].
+    /// Filters past the 32nd (libhdf5 allows 32) have no mask bit and count as required.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Declined`] or [`Error::Unsupported`] for a required filter as above, and
+    /// [`Error::InvalidParams`] from any filter whose client data it cannot use.
+    pub fn encode_chunk(
+        &self,
+        pipeline: &[FilterParams<'_>],
+        optional: &[bool],
+        mut data: Vec<u8>,
+    ) -> Result<(Vec<u8>, u32)> {
+        let mut mask = 0u32;
+        for (i, p) in pipeline.iter().enumerate() {
+            let skippable = i < 32 && optional.get(i).copied().unwrap_or(false);
+            let Some(f) = self.get(p.id) else {
+                if skippable {
+                    mask |= 1 << i;
+                    continue;
+                }
+                return Err(Error::Unsupported {
+                    id: p.id,
+                    name: name_of(p.id),
+                });
+            };
+            data = match f.encode(p, data)? {
+                Encoded::Data(d) => d,
+                Encoded::Declined { data: d, .. } if skippable => {
+                    mask |= 1 << i;
+                    d
+                }
+                Encoded::Declined { why, .. } => return Err(Error::Declined { id: p.id, why }),
+            };
+        }
+        Ok((data, mask))
+    }
 }
 
 #[cfg(test)]
@@ -228,5 +373,213 @@ mod tests {
         assert_eq!(e.to_string(), "filter 4 (szip) is not supported");
         // a skipped filter is not needed at all
         assert_eq!(r.decode_chunk(&p, 1, vec![1, 2, 3], 3).unwrap(), [1, 2, 3]);
+    }
+
+    fn fp(id: u16, client_data: &[u32]) -> FilterParams<'_> {
+        FilterParams {
+            id,
+            client_data,
+            element_size: 4,
+        }
+    }
+
+    fn noise(n: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 40) as u8
+            })
+            .collect()
+    }
+
+    fn smooth(n: usize) -> Vec<u8> {
+        (0..n as i32 / 4)
+            .flat_map(|i| (i / 10 - 7).to_le_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn pipelines_roundtrip() {
+        let r = Registry::with_builtins();
+        let lzf = lzf::h5py_client_data(4000);
+        let pipelines: [(&[FilterParams<'_>], &[bool]); 7] = [
+            (&[fp(id::DEFLATE, &[6])], &[true]),
+            (&[fp(id::SHUFFLE, &[4])], &[true]),
+            (&[fp(id::FLETCHER32, &[])], &[false]),
+            (&[fp(id::LZF, &lzf)], &[true]),
+            (
+                &[
+                    fp(id::SHUFFLE, &[4]),
+                    fp(id::DEFLATE, &[9]),
+                    fp(id::FLETCHER32, &[]),
+                ],
+                &[true, true, false],
+            ),
+            (&[fp(id::SHUFFLE, &[4]), fp(id::LZF, &lzf)], &[true, true]),
+            (
+                &[
+                    fp(id::SHUFFLE, &[4]),
+                    fp(id::LZF, &lzf),
+                    fp(id::FLETCHER32, &[]),
+                ],
+                &[true, true, false],
+            ),
+        ];
+        for (pipeline, optional) in pipelines {
+            let ids: Vec<u16> = pipeline.iter().map(|p| p.id).collect();
+            let compresses = ids.contains(&id::DEFLATE) || ids.contains(&id::LZF);
+            for (data, compressible) in [
+                (smooth(4000), true),
+                (noise(4000), false),
+                (vec![], false),
+                (vec![5; 3], false),
+            ] {
+                let (z, mask) = r.encode_chunk(pipeline, optional, data.clone()).unwrap();
+                let back = r
+                    .decode_chunk(pipeline, mask, z.clone(), data.len())
+                    .unwrap();
+                assert_eq!(back, data, "{ids:?} mask {mask}");
+                if compressible && compresses {
+                    assert!(z.len() < 1000, "{ids:?}: {}", z.len());
+                    assert_eq!(mask, 0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn declined_optional_filter_sets_its_mask_bit() {
+        let r = Registry::with_builtins();
+        let lzf = lzf::h5py_client_data(4000);
+        let pipeline = [
+            fp(id::SHUFFLE, &[4]),
+            fp(id::LZF, &lzf),
+            fp(id::FLETCHER32, &[]),
+        ];
+        let data = noise(4000);
+        let (z, mask) = r
+            .encode_chunk(&pipeline, &[true, true, false], data.clone())
+            .unwrap();
+        assert_eq!(mask, 0b010);
+        // shuffled, not compressed, checksummed
+        assert_eq!(z.len(), 4004);
+        assert_eq!(z[..4000], shuffle::shuffle(&data, 4)[..]);
+        assert_eq!(r.decode_chunk(&pipeline, mask, z, 4000).unwrap(), data);
+    }
+
+    #[test]
+    fn declined_required_filter_is_an_error() {
+        let r = Registry::with_builtins();
+        let lzf = lzf::h5py_client_data(4000);
+        let e = r
+            .encode_chunk(&[fp(id::LZF, &lzf)], &[false], noise(4000))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            Error::Declined {
+                id: id::LZF,
+                why: "LZF output would not be smaller than the input"
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "filter 32000 (lzf) is required but declined the chunk: \
+             LZF output would not be smaller than the input"
+        );
+        // missing flags count as required
+        assert!(r
+            .encode_chunk(&[fp(id::LZF, &lzf)], &[], noise(4000))
+            .is_err());
+    }
+
+    #[test]
+    fn unknown_filters_on_write() {
+        let r = Registry::with_builtins();
+        let pipeline = [fp(id::SZIP, &[]), fp(id::DEFLATE, &[1])];
+        let data = smooth(4000);
+        // optional: skipped like libhdf5 does, its bit set
+        let (z, mask) = r
+            .encode_chunk(&pipeline, &[true, true], data.clone())
+            .unwrap();
+        assert_eq!(mask, 0b01);
+        assert_eq!(r.decode_chunk(&pipeline, mask, z, 4000).unwrap(), data);
+        // required: cannot write
+        assert_eq!(
+            r.encode_chunk(&pipeline, &[false, true], data).unwrap_err(),
+            Error::Unsupported {
+                id: 4,
+                name: "szip"
+            }
+        );
+    }
+
+    #[test]
+    fn invalid_params_fail_even_when_optional() {
+        let r = Registry::with_builtins();
+        let e = r
+            .encode_chunk(&[fp(id::DEFLATE, &[12])], &[true], vec![1, 2, 3])
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidParams { id: 1, .. }));
+    }
+
+    /// A filter that only decodes (the trait's default encode).
+    struct DecodeOnly;
+    impl Filter for DecodeOnly {
+        fn id(&self) -> u16 {
+            307
+        }
+        fn decode(&self, _: &FilterParams<'_>, input: Vec<u8>, _: usize) -> Result<Vec<u8>> {
+            Ok(input)
+        }
+    }
+
+    #[test]
+    fn decode_only_filters_decline() {
+        let mut r = Registry::with_builtins();
+        r.register(Box::new(DecodeOnly));
+        let pipeline = [fp(id::SHUFFLE, &[4]), fp(307, &[])];
+        let (z, mask) = r
+            .encode_chunk(&pipeline, &[true, true], smooth(64))
+            .unwrap();
+        assert_eq!(mask, 0b10);
+        assert_eq!(z, shuffle::shuffle(&smooth(64), 4));
+        let e = r
+            .encode_chunk(&pipeline, &[true, false], smooth(64))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "filter 307 (bzip2) is required but declined the chunk: \
+             this build has no encoder for the filter"
+        );
+    }
+
+    #[test]
+    fn filters_past_the_32nd_have_no_mask_bit() {
+        let r = Registry::with_builtins();
+        let lzf = lzf::h5py_client_data(400);
+        let mut pipeline = vec![fp(id::SHUFFLE, &[1]); 32];
+        pipeline.push(fp(id::LZF, &lzf));
+        let optional = vec![true; 33];
+        // shuffle of 1-byte elements never declines; the 33rd (LZF) would need bit 32
+        assert!(matches!(
+            r.encode_chunk(&pipeline, &optional, noise(400)),
+            Err(Error::Declined { id: id::LZF, .. })
+        ));
+        let (z, mask) = r.encode_chunk(&pipeline, &optional, vec![0; 400]).unwrap();
+        assert_eq!(mask, 0);
+        assert_eq!(r.decode_chunk(&pipeline, 0, z, 400).unwrap(), [0; 400]);
+    }
+
+    #[test]
+    fn encoded_into_inner() {
+        assert_eq!(Encoded::Data(vec![1]).into_inner(), [1]);
+        let d = Encoded::Declined {
+            data: vec![2],
+            why: "",
+        };
+        assert_eq!(d.into_inner(), [2]);
     }
 }

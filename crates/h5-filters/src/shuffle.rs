@@ -1,6 +1,6 @@
 //! Shuffle (filter 2): bytes of each element position grouped together.
 
-use crate::{id, Filter, FilterParams, Result};
+use crate::{id, Encoded, Filter, FilterParams, Result};
 
 pub(crate) struct Shuffle;
 
@@ -42,12 +42,25 @@ impl Filter for Shuffle {
         id::SHUFFLE
     }
     fn decode(&self, p: &FilterParams<'_>, input: Vec<u8>, _limit: usize) -> Result<Vec<u8>> {
-        let size = p
-            .client_data
-            .first()
-            .map_or(p.element_size, |&s| s as usize);
-        Ok(unshuffle(&input, size))
+        Ok(unshuffle(&input, element_size(p)))
     }
+    /// Never declines: like libhdf5, a chunk of 1-byte elements or shorter than one element
+    /// passes through unchanged (and still counts as shuffled).
+    fn encode(&self, p: &FilterParams<'_>, input: Vec<u8>) -> Result<Encoded> {
+        let size = element_size(p);
+        if size <= 1 || input.len() < size {
+            return Ok(Encoded::Data(input));
+        }
+        Ok(Encoded::Data(shuffle(&input, size)))
+    }
+}
+
+/// The element size: client data value 0 (libhdf5's set-local callback stores it there),
+/// else the dataset's.
+fn element_size(p: &FilterParams<'_>) -> usize {
+    p.client_data
+        .first()
+        .map_or(p.element_size, |&s| s as usize)
 }
 
 #[cfg(test)]
@@ -61,5 +74,35 @@ mod tests {
         assert_eq!(&s[..5], &[0, 4, 8, 12, 16]);
         assert_eq!(&s[20..], &[20, 21, 22]);
         assert_eq!(unshuffle(&s, 4), data);
+    }
+
+    #[test]
+    fn filter_encode() {
+        let data: Vec<u8> = (0..24u8).collect();
+        // element size from client data, else the dataset's
+        for (cd, es) in [(&[4u32][..], 8), (&[][..], 4)] {
+            let p = FilterParams {
+                id: 2,
+                client_data: cd,
+                element_size: es,
+            };
+            let Encoded::Data(s) = Shuffle.encode(&p, data.clone()).unwrap() else {
+                panic!()
+            };
+            assert_eq!(s, shuffle(&data, 4));
+            assert_eq!(Shuffle.decode(&p, s, 24).unwrap(), data);
+        }
+        // 1-byte elements and chunks shorter than one element pass through
+        for (cd, len) in [([1u32], 24), ([32], 24), ([4], 3)] {
+            let p = FilterParams {
+                id: 2,
+                client_data: &cd,
+                element_size: 1,
+            };
+            assert_eq!(
+                Shuffle.encode(&p, data[..len].to_vec()).unwrap(),
+                Encoded::Data(data[..len].to_vec())
+            );
+        }
     }
 }
