@@ -33,6 +33,10 @@ impl Attributes {
         Attributes { obj }
     }
 
+    pub(crate) fn object(&self) -> &Object {
+        &self.obj
+    }
+
     /// All attributes: in creation order when tracked, else by name (bytewise).
     pub fn all(&self) -> Result<Vec<Attribute>> {
         let mut v = self.load().map_err(|e| e.at(&self.obj.path))?;

@@ -15,10 +15,47 @@ pub enum Scalar {
     Float(f64),
 }
 
-/// Types a dataset or attribute can be read into with [`crate::Dataset::read`].
+/// Numeric types a dataset or attribute can be read into ([`crate::Dataset::read`]) and
+/// written from.
 pub trait H5Type: Clone + Default + Send + Sync + 'static {
     /// Convert one decoded number.
     fn from_scalar(s: Scalar) -> Self;
+    /// This value as a number.
+    fn to_scalar(&self) -> Scalar;
+    /// The HDF5 type h5py creates for the matching numpy type (little-endian).
+    fn datatype() -> Datatype;
+}
+
+fn int_type(size: u32, signed: bool) -> Datatype {
+    Datatype::Integer {
+        size,
+        order: ByteOrder::Little,
+        signed,
+        bit_offset: 0,
+        precision: (size * 8) as u16,
+        bitfield: false,
+    }
+}
+
+fn float_type(size: u32) -> Datatype {
+    let (exp_loc, exp_size, mant_size, exp_bias) = match size {
+        2 => (10, 5, 10, 15),
+        4 => (23, 8, 23, 127),
+        _ => (52, 11, 52, 1023),
+    };
+    Datatype::Float {
+        size,
+        order: ByteOrder::Little,
+        bit_offset: 0,
+        precision: (size * 8) as u16,
+        exp_loc,
+        exp_size,
+        mant_loc: 0,
+        mant_size,
+        exp_bias,
+        sign_loc: (size * 8 - 1) as u8,
+        norm: 2,
+    }
 }
 
 macro_rules! int_type {
@@ -30,6 +67,12 @@ macro_rules! int_type {
                     // `as` truncates toward zero, saturates, and maps NaN to 0.
                     Scalar::Float(v) => v as $t,
                 }
+            }
+            fn to_scalar(&self) -> Scalar {
+                Scalar::Int(*self as i128)
+            }
+            fn datatype() -> Datatype {
+                int_type(std::mem::size_of::<$t>() as u32, <$t>::MIN != 0)
             }
         }
     )*};
@@ -43,6 +86,12 @@ impl H5Type for f64 {
             Scalar::Float(v) => v,
         }
     }
+    fn to_scalar(&self) -> Scalar {
+        Scalar::Float(*self)
+    }
+    fn datatype() -> Datatype {
+        float_type(8)
+    }
 }
 
 impl H5Type for f32 {
@@ -52,6 +101,12 @@ impl H5Type for f32 {
             Scalar::Float(v) => v as f32,
         }
     }
+    fn to_scalar(&self) -> Scalar {
+        Scalar::Float(*self as f64)
+    }
+    fn datatype() -> Datatype {
+        float_type(4)
+    }
 }
 
 impl H5Type for bool {
@@ -60,6 +115,101 @@ impl H5Type for bool {
             Scalar::Int(v) => v != 0,
             Scalar::Float(v) => v != 0.0,
         }
+    }
+    fn to_scalar(&self) -> Scalar {
+        Scalar::Int(*self as i128)
+    }
+    /// h5py's bool: an enum of an 8-bit integer with FALSE = 0 and TRUE = 1.
+    fn datatype() -> Datatype {
+        Datatype::Enum {
+            size: 1,
+            base: Box::new(int_type(1, true)),
+            members: vec![("FALSE".into(), vec![0]), ("TRUE".into(), vec![1])],
+        }
+    }
+}
+
+/// Store one number in an element of `dt`, as libhdf5 converts on write: integers clip to the
+/// target's range, floats truncate toward zero (NaN becomes 0) and clip, floats narrow with
+/// rounding.
+pub(crate) fn encode_scalar(dt: &Datatype, s: Scalar, out: &mut [u8]) -> crate::Result<()> {
+    let put = |v: u128, size: usize, order: ByteOrder, out: &mut [u8]| {
+        let bytes = v.to_le_bytes();
+        for i in 0..size {
+            let b = bytes[i];
+            match order {
+                ByteOrder::Big => out[size - 1 - i] = b,
+                _ => out[i] = b,
+            }
+        }
+    };
+    match dt {
+        Datatype::Integer {
+            size,
+            order,
+            signed,
+            bit_offset: 0,
+            precision,
+            ..
+        } if *precision as u32 == *size * 8 && *size <= 16 => {
+            let bits = *size * 8;
+            let (lo, hi): (i128, i128) = if *signed {
+                (
+                    -(1i128 << (bits - 1).min(126)),
+                    (1i128 << (bits - 1).min(126)) - 1,
+                )
+            } else {
+                (
+                    0,
+                    if bits >= 127 {
+                        i128::MAX
+                    } else {
+                        (1i128 << bits) - 1
+                    },
+                )
+            };
+            let v = match s {
+                Scalar::Int(v) => v.clamp(lo, hi),
+                Scalar::Float(x) if x.is_nan() => 0,
+                Scalar::Float(x) => (x.trunc().clamp(lo as f64, hi as f64)) as i128,
+            };
+            put(v as u128, *size as usize, *order, out);
+            Ok(())
+        }
+        Datatype::Enum { base, .. } => encode_scalar(base, s, out),
+        Datatype::Float {
+            size: 4,
+            order,
+            exp_size: 8,
+            mant_size: 23,
+            ..
+        } => {
+            let v = match s {
+                Scalar::Int(v) => v as f32,
+                Scalar::Float(x) => x as f32,
+            };
+            put(v.to_bits() as u128, 4, *order, out);
+            Ok(())
+        }
+        Datatype::Float {
+            size: 8,
+            order,
+            exp_size: 11,
+            mant_size: 52,
+            ..
+        } => {
+            let v = match s {
+                Scalar::Int(v) => v as f64,
+                Scalar::Float(x) => x,
+            };
+            put(v.to_bits() as u128, 8, *order, out);
+            Ok(())
+        }
+        other => Err(crate::Error::Conversion(format!(
+            "writing numbers into {} elements of {} bytes is not supported yet",
+            crate::value::describe(other),
+            other.size()
+        ))),
     }
 }
 

@@ -744,15 +744,27 @@ fn copy_block(
     es: usize,
     out: &mut [u8],
 ) {
+    for_each_run(skip, origin, bdims, res, es, |block, sel, n| {
+        if let Some(v) = src.get(block..block + n) {
+            out[sel..sel + n].copy_from_slice(v);
+        }
+    })
+}
+
+/// Every run of selected elements that lies inside a block (row-major, shape `bdims`, first
+/// element at `origin`, whose bytes start `skip` bytes in): `f(block_offset, selection_offset,
+/// bytes)`. Reads copy block → selection; writes copy selection → block.
+pub(crate) fn for_each_run(
+    skip: usize,
+    origin: &[u64],
+    bdims: &[u64],
+    res: &Resolved,
+    es: usize,
+    mut f: impl FnMut(usize, usize, usize),
+) {
     let rank = bdims.len();
     let bstr = row_strides(bdims);
-    let at = |coords: &mut dyn Iterator<Item = u64>| -> Option<usize> {
-        let mut off = 0u64;
-        for (d, c) in coords.enumerate() {
-            off += (c - origin[d]) * bstr[d];
-        }
-        (off as usize * es).checked_sub(skip)
-    };
+    let block_off = |elem: u64| (elem as usize * es).checked_sub(skip);
     match res {
         Resolved::Points(pts) => {
             for (k, p) in pts.iter().enumerate() {
@@ -762,18 +774,22 @@ fn copy_block(
                     .zip(bdims)
                     .all(|((&x, &o), &b)| x >= o && x < o + b);
                 if inside {
-                    if let Some(s) = at(&mut p.iter().copied()) {
-                        if let Some(v) = src.get(s..s + es) {
-                            out[k * es..(k + 1) * es].copy_from_slice(v);
-                        }
+                    let elem = p
+                        .iter()
+                        .zip(origin)
+                        .zip(&bstr)
+                        .map(|((&x, &o), &s)| (x - o) * s)
+                        .sum();
+                    if let Some(b) = block_off(elem) {
+                        f(b, k * es, es);
                     }
                 }
             }
         }
         Resolved::Slab { dims: sel, .. } => {
             if rank == 0 {
-                if let Some(v) = src.get(skip..skip + es) {
-                    out[..es].copy_from_slice(v);
+                if let Some(b) = block_off(0) {
+                    f(b, 0, es);
                 }
                 return;
             }
@@ -795,20 +811,13 @@ fn copy_block(
                     .sum();
                 let base_dst: u64 = (0..last).map(|d| pos[d] * ostr[d]).sum();
                 if sel[last].unit_step() {
-                    let s0 = ((base_src + sel[last].coord(a) - origin[last]) as usize * es)
-                        .wrapping_sub(skip);
-                    let n = (b - a) as usize * es;
-                    let d0 = (base_dst + a) as usize * es;
-                    if let Some(v) = src.get(s0..s0.wrapping_add(n)) {
-                        out[d0..d0 + n].copy_from_slice(v);
+                    if let Some(s0) = block_off(base_src + sel[last].coord(a) - origin[last]) {
+                        f(s0, (base_dst + a) as usize * es, (b - a) as usize * es);
                     }
                 } else {
                     for p in a..b {
-                        let s0 = ((base_src + sel[last].coord(p) - origin[last]) as usize * es)
-                            .wrapping_sub(skip);
-                        let d0 = (base_dst + p) as usize * es;
-                        if let Some(v) = src.get(s0..s0.wrapping_add(es)) {
-                            out[d0..d0 + es].copy_from_slice(v);
+                        if let Some(s0) = block_off(base_src + sel[last].coord(p) - origin[last]) {
+                            f(s0, (base_dst + p) as usize * es, es);
                         }
                     }
                 }

@@ -29,6 +29,12 @@ pub enum Error {
     Unsupported(String),
     /// No object or link by that name.
     NotFound(String),
+    /// A link by that name already exists.
+    Exists(String),
+    /// A write to a file opened read-only, or after `close()`.
+    ReadOnly(String),
+    /// Data that does not fit the dataset (shape, type, or a write outside it).
+    Shape(String),
     /// The object is not what the call needs (a group where a dataset was asked for…).
     WrongKind {
         /// The path.
@@ -82,6 +88,9 @@ impl fmt::Display for Error {
             ),
             Error::Unsupported(what) => write!(f, "unsupported: {what}"),
             Error::NotFound(p) => write!(f, "no object named {p:?}"),
+            Error::Exists(p) => write!(f, "{p:?} already exists"),
+            Error::ReadOnly(m) => write!(f, "cannot write: {m}"),
+            Error::Shape(m) => write!(f, "{m}"),
             Error::WrongKind { path, expected } => write!(f, "{path:?} is not a {expected}"),
             Error::Selection(m) => write!(f, "bad selection: {m}"),
             Error::Conversion(m) => write!(f, "cannot convert: {m}"),

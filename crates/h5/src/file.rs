@@ -22,6 +22,15 @@ pub struct OpenOptions {
     pub allow_truncated: bool,
 }
 
+/// Options for creating a file.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// Format profile (h5py's `libver`).
+    pub libver: crate::write::LibVer,
+    /// Fail if the file exists.
+    pub exclusive: bool,
+}
+
 /// An open HDF5 file. Cheap to clone; `Send + Sync`: many threads may read one `File` at
 /// once, with no global lock.
 #[derive(Debug, Clone)]
@@ -41,6 +50,8 @@ pub(crate) struct FileInner {
     pub(crate) filters: h5_filters::Registry,
     /// Metadata saved in a metadata cache image; filled once at open, then only read.
     pub(crate) overlay: Overlay,
+    /// Present when the file is open for writing. Reads never take this lock.
+    pub(crate) write: Option<std::sync::Mutex<crate::write::WriteState>>,
 }
 
 /// The entries of a metadata cache image (superblock extension message 0x18): metadata
@@ -56,6 +67,11 @@ pub(crate) struct Overlay {
 }
 
 impl Overlay {
+    /// Whether the file had no metadata cache image.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.block.is_empty()
+    }
+
     /// The entry holding address `addr`: (its start address, end address, image range).
     fn entry_at(&self, addr: u64) -> Option<(u64, u64, &Range<usize>)> {
         let (&start, (end, range)) = self.entries.range(..=addr).next_back()?;
@@ -177,6 +193,7 @@ impl File {
             path,
             filters: h5_filters::Registry::with_builtins(),
             overlay: Overlay::default(),
+            write: None,
         };
         if let Some(d) = inner.superblock.driver_info_addr {
             let b = inner.read_upto(d, 16, "driver info block")?;
@@ -196,9 +213,94 @@ impl File {
                 h5_format::Error::invalid("superblock", sb_off, "root group address").into(),
             );
         }
+        if inner.storage.writable() {
+            if !inner.overlay.is_empty() {
+                return Err(Error::Unsupported(
+                    "writing to a file with a metadata cache image".into(),
+                ));
+            }
+            let eof = inner.superblock.eof_addr.saturating_sub(inner.base);
+            inner.write = Some(std::sync::Mutex::new(crate::write::WriteState::new(
+                eof,
+                crate::write::LibVer::for_superblock(inner.superblock.version),
+            )));
+        }
         Ok(File {
             inner: Arc::new(inner),
         })
+    }
+
+    /// Open an existing file for reading and writing (h5py mode `r+`).
+    pub fn open_rw(path: impl AsRef<Path>) -> Result<File> {
+        let path = path.as_ref();
+        let storage =
+            FileStorage::open_with(path, std::fs::OpenOptions::new().read(true).write(true))?;
+        Self::from_storage_inner(
+            Box::new(storage),
+            OpenOptions::default(),
+            Some(path.to_path_buf()),
+        )
+    }
+
+    /// Create a file, truncating any that exists (h5py mode `w`), in h5py's default format.
+    pub fn create(path: impl AsRef<Path>) -> Result<File> {
+        Self::create_with(path, CreateOptions::default())
+    }
+
+    /// Create a file; fail if it exists (h5py modes `w-` and `x`).
+    pub fn create_excl(path: impl AsRef<Path>) -> Result<File> {
+        Self::create_with(
+            path,
+            CreateOptions {
+                exclusive: true,
+                ..CreateOptions::default()
+            },
+        )
+    }
+
+    /// Open for reading and writing, creating the file if it does not exist (h5py mode `a`).
+    pub fn append(path: impl AsRef<Path>) -> Result<File> {
+        let path = path.as_ref();
+        if path.exists() {
+            Self::open_rw(path)
+        } else {
+            Self::create_excl(path)
+        }
+    }
+
+    /// Create a file with options (format profile, exclusive creation).
+    pub fn create_with(path: impl AsRef<Path>, options: CreateOptions) -> Result<File> {
+        let path = path.as_ref();
+        let mut o = std::fs::OpenOptions::new();
+        o.read(true).write(true);
+        if options.exclusive {
+            o.create_new(true);
+        } else {
+            o.create(true).truncate(true);
+        }
+        let storage = FileStorage::open_with(path, &o)?;
+        let inner =
+            crate::write::create_file(Box::new(storage), options.libver, Some(path.to_path_buf()))?;
+        Ok(File {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Whether the file is open for writing.
+    pub fn is_writable(&self) -> bool {
+        self.inner.write.is_some()
+    }
+
+    /// Write everything so far to the storage and make it durable: metadata first, the
+    /// superblock (the root of all) last.
+    pub fn flush(&self) -> Result<()> {
+        crate::write::flush(&self.inner)
+    }
+
+    /// Flush and close; later writes through any handle are errors. Reports flush errors
+    /// (dropping the last handle flushes too, but cannot report them).
+    pub fn close(self) -> Result<()> {
+        crate::write::close(&self.inner)
     }
 
     /// The root group.
@@ -432,6 +534,16 @@ impl FileInner {
             e.offset = e.offset.saturating_add(self.base);
             Error::Format(e)
         })
+    }
+}
+
+impl Drop for FileInner {
+    fn drop(&mut self) {
+        // The last handle is gone: write what is pending. Errors cannot be reported here;
+        // call `File::close` to see them.
+        if self.write.is_some() {
+            let _ = crate::write::flush(self);
+        }
     }
 }
 

@@ -36,12 +36,13 @@ mod sohm;
 pub mod storage;
 mod value;
 mod virtual_ds;
+mod write;
 
 pub use attribute::{Attribute, Attributes};
 pub use convert::{decode_scalar, H5Type, Scalar};
 pub use dataset::{ChunkInfo, Dataset, LayoutKind, NamedDatatype};
 pub use error::{Error, Result};
-pub use file::{File, OpenOptions};
+pub use file::{CreateOptions, File, OpenOptions};
 pub use group::{Group, Link, LinkKind, Node};
 pub use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, RefKind, StrPad};
 pub use h5_format::message::filter_pipeline::FilterInfo;
@@ -50,6 +51,8 @@ pub use object::ObjectKind;
 pub use selection::{Selection, SliceArg};
 pub use storage::Storage;
 pub use value::{charset, is_bool, is_complex_compound, FromValue, Value};
+pub use write::objects::DatasetBuilder;
+pub use write::LibVer;
 
 /// Decoders and structures of the format itself.
 pub use h5_format as format;

@@ -16,6 +16,26 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Write `data` at `offset`, growing the storage if needed. Read-only storages refuse.
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        let _ = (offset, data);
+        Err(read_only())
+    }
+    /// Make everything written so far durable (`fsync`).
+    fn sync(&self) -> io::Result<()> {
+        Ok(())
+    }
+    /// Whether `write_at` can succeed.
+    fn writable(&self) -> bool {
+        false
+    }
+}
+
+fn read_only() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        "the file is open read-only",
+    )
 }
 
 /// Bytes in memory (also the storage to use in WebAssembly).
@@ -51,26 +71,39 @@ impl Storage for MemStorage {
     }
 }
 
-/// A file on disk, read with positional reads (`pread`) — no seek, no lock.
+/// A file on disk, read and written with positional I/O (`pread`/`pwrite`) — no seek, no lock.
 #[derive(Debug)]
 pub struct FileStorage {
     file: std::fs::File,
-    len: u64,
+    len: AtomicU64,
+    writable: bool,
     #[cfg(not(any(unix, windows)))]
     lock: std::sync::Mutex<()>,
 }
 
 impl FileStorage {
-    /// Open `path` for reading.
-    pub fn open(path: impl AsRef<std::path::Path>) -> io::Result<Self> {
-        let file = std::fs::File::open(path)?;
+    fn wrap(file: std::fs::File, writable: bool) -> io::Result<Self> {
         let len = file.metadata()?.len();
         Ok(FileStorage {
             file,
-            len,
+            len: AtomicU64::new(len),
+            writable,
             #[cfg(not(any(unix, windows)))]
             lock: std::sync::Mutex::new(()),
         })
+    }
+
+    /// Open `path` for reading.
+    pub fn open(path: impl AsRef<std::path::Path>) -> io::Result<Self> {
+        Self::wrap(std::fs::File::open(path)?, false)
+    }
+
+    /// Open `path` for reading and writing with the given options (create, truncate, …).
+    pub fn open_with(
+        path: impl AsRef<std::path::Path>,
+        options: &std::fs::OpenOptions,
+    ) -> io::Result<Self> {
+        Self::wrap(options.open(path)?, true)
     }
 }
 
@@ -78,7 +111,7 @@ impl Storage for FileStorage {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         if offset
             .checked_add(buf.len() as u64)
-            .is_none_or(|end| end > self.len)
+            .is_none_or(|end| end > self.len.load(Ordering::Acquire))
         {
             return Err(eof());
         }
@@ -112,7 +145,45 @@ impl Storage for FileStorage {
         }
     }
     fn len(&self) -> u64 {
+        self.len.load(Ordering::Acquire)
+    }
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        if !self.writable {
+            return Err(read_only());
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::FileExt::write_all_at(&self.file, data, offset)?;
+        #[cfg(windows)]
+        {
+            let mut done = 0;
+            while done < data.len() {
+                done += std::os::windows::fs::FileExt::seek_write(
+                    &self.file,
+                    &data[done..],
+                    offset + done as u64,
+                )?;
+            }
+        }
+        #[cfg(not(any(unix, windows)))]
+        {
+            use std::io::{Seek, SeekFrom, Write};
+            let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+            let mut f = &self.file;
+            f.seek(SeekFrom::Start(offset))?;
+            f.write_all(data)?;
+        }
         self.len
+            .fetch_max(offset + data.len() as u64, Ordering::AcqRel);
+        Ok(())
+    }
+    fn sync(&self) -> io::Result<()> {
+        if self.writable {
+            self.file.sync_data()?;
+        }
+        Ok(())
+    }
+    fn writable(&self) -> bool {
+        self.writable
     }
 }
 
@@ -157,6 +228,15 @@ impl<S: Storage> Storage for CountingStorage<S> {
     fn len(&self) -> u64 {
         self.inner.len()
     }
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.inner.write_at(offset, data)
+    }
+    fn sync(&self) -> io::Result<()> {
+        self.inner.sync()
+    }
+    fn writable(&self) -> bool {
+        self.inner.writable()
+    }
 }
 
 impl<S: Storage + ?Sized> Storage for Arc<S> {
@@ -165,6 +245,15 @@ impl<S: Storage + ?Sized> Storage for Arc<S> {
     }
     fn len(&self) -> u64 {
         (**self).len()
+    }
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        (**self).write_at(offset, data)
+    }
+    fn sync(&self) -> io::Result<()> {
+        (**self).sync()
+    }
+    fn writable(&self) -> bool {
+        (**self).writable()
     }
 }
 

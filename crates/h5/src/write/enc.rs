@@ -1,0 +1,81 @@
+//! The one place the writer calls into h5-format's encoders: message bodies in the versions
+//! libhdf5 writes for the file's profile.
+
+use super::LibVer;
+use crate::error::{Error, Result};
+use h5_format::message::attribute::Attribute as AttrMsg;
+use h5_format::message::dataspace::Dataspace;
+use h5_format::message::datatype::Datatype;
+use h5_format::message::fill_value::FillValue;
+use h5_format::message::layout::Layout;
+use h5_format::message::misc::{Profile, SymbolTable};
+use h5_format::{Sizes, Writer};
+
+impl LibVer {
+    pub(crate) fn profile(self) -> Profile {
+        match self {
+            LibVer::Earliest => Profile::Default,
+            LibVer::Latest => Profile::Latest,
+        }
+    }
+}
+
+fn with(sizes: Sizes, f: impl FnOnce(&mut Writer) -> h5_format::Result<()>) -> Result<Vec<u8>> {
+    let mut w = Writer::new(sizes);
+    f(&mut w).map_err(Error::Format)?;
+    Ok(w.finish())
+}
+
+pub(crate) fn dataspace(sizes: Sizes, libver: LibVer, ds: &Dataspace) -> Result<Vec<u8>> {
+    with(sizes, |w| ds.encode(ds.version_for(libver.profile()), w))
+}
+
+pub(crate) fn datatype(sizes: Sizes, libver: LibVer, dt: &Datatype) -> Result<Vec<u8>> {
+    with(sizes, |w| dt.encode(dt.version_for(libver.profile()), w))
+}
+
+/// The fill value message, and the old one libhdf5 adds beside it in the default profile when
+/// a value is set.
+pub(crate) fn fill_value(
+    sizes: Sizes,
+    libver: LibVer,
+    fv: &FillValue,
+) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+    let p = libver.profile();
+    let new = with(sizes, |w| fv.encode(FillValue::version_for(p), w))?;
+    let old = if fv.writes_old_message(p) {
+        Some(with(sizes, |w| fv.encode_old(w))?)
+    } else {
+        None
+    };
+    Ok((new, old))
+}
+
+pub(crate) fn layout(
+    sizes: Sizes,
+    libver: LibVer,
+    layout: &Layout,
+    filtered: bool,
+) -> Result<Vec<u8>> {
+    with(sizes, |w| {
+        layout.encode(layout.version_for(libver.profile(), filtered), w)
+    })
+}
+
+pub(crate) fn symbol_table(sizes: Sizes, st: &SymbolTable) -> Vec<u8> {
+    let mut w = Writer::new(sizes);
+    st.encode(&mut w);
+    w.finish()
+}
+
+pub(crate) fn attribute(
+    sizes: Sizes,
+    libver: LibVer,
+    name: &str,
+    dt: &Datatype,
+    ds: &Dataspace,
+    data: &[u8],
+) -> Result<Vec<u8>> {
+    let msg = AttrMsg::new(name, dt.clone(), ds.clone(), data);
+    with(sizes, |w| msg.encode(msg.versions_for(libver.profile()), w))
+}

@@ -1,0 +1,212 @@
+//! Writing: the state a writable file keeps (allocator, profile) and the context every write
+//! operation runs in. Structures reachable from the superblock are updated in place for now;
+//! the superblock (the root of everything) is written last, at flush.
+
+pub(crate) mod alloc;
+pub(crate) mod enc;
+pub(crate) mod header;
+pub(crate) mod objects;
+pub(crate) mod symtab;
+
+use crate::error::{Error, Result};
+use crate::file::{FileInner, Overlay};
+use crate::limits::Limits;
+use crate::storage::Storage;
+use alloc::Allocator;
+use h5_format::message::misc::SymbolTable;
+use h5_format::message::MessageType;
+use h5_format::object_header::MessageOut;
+use h5_format::superblock::{EntryCache, Root, Superblock, SymbolTableEntry};
+use h5_format::Sizes;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Which format versions a writable file uses (h5py's `libver`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LibVer {
+    /// What h5py writes by default: superblock v0, object header v1, symbol-table groups,
+    /// layout v3 with v1 B-tree chunk indexes. Readable by HDF5 1.8 through 2.0.
+    #[default]
+    Earliest,
+    /// What h5py writes with `libver='latest'` (HDF5 2.0).
+    Latest,
+}
+
+impl LibVer {
+    /// The profile an existing file was written in, judged by its superblock.
+    pub(crate) fn for_superblock(version: u8) -> LibVer {
+        if version >= 2 {
+            LibVer::Latest
+        } else {
+            LibVer::Earliest
+        }
+    }
+}
+
+/// State of a file open for writing.
+#[derive(Debug)]
+pub(crate) struct WriteState {
+    pub(crate) alloc: Allocator,
+    pub(crate) libver: LibVer,
+    /// Something changed since the last flush.
+    pub(crate) dirty: bool,
+    /// `close()` ran: later writes are errors.
+    pub(crate) closed: bool,
+}
+
+impl WriteState {
+    pub(crate) fn new(eof: u64, libver: LibVer) -> Self {
+        WriteState {
+            alloc: Allocator::new(eof),
+            libver,
+            dirty: false,
+            closed: false,
+        }
+    }
+}
+
+/// What one write operation works with.
+pub(crate) struct WriteCtx<'a> {
+    pub(crate) f: &'a FileInner,
+    pub(crate) st: &'a mut WriteState,
+}
+
+impl WriteCtx<'_> {
+    /// Reserve `size` bytes of file space.
+    pub(crate) fn alloc(&mut self, size: u64) -> u64 {
+        self.st.alloc.alloc(size)
+    }
+    /// Give space back for reuse.
+    pub(crate) fn free(&mut self, addr: u64, size: u64) {
+        self.st.alloc.free(addr, size)
+    }
+    /// Write bytes at an address (relative to the base).
+    pub(crate) fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<()> {
+        self.st.dirty = true;
+        self.f.storage.write_at(self.f.base + addr, bytes)?;
+        Ok(())
+    }
+}
+
+/// Run `op` with the file's write state locked; errors when the file is read-only or closed.
+pub(crate) fn with<T>(f: &FileInner, op: impl FnOnce(&mut WriteCtx<'_>) -> Result<T>) -> Result<T> {
+    let lock = f
+        .write
+        .as_ref()
+        .ok_or_else(|| Error::ReadOnly("the file is open read-only".into()))?;
+    let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
+    if st.closed {
+        return Err(Error::ReadOnly("the file is closed".into()));
+    }
+    let mut cx = WriteCtx { f, st: &mut st };
+    op(&mut cx)
+}
+
+/// A new, empty file on `storage` in the given profile: superblock, root group.
+pub(crate) fn create_file(
+    storage: Box<dyn Storage>,
+    libver: LibVer,
+    path: Option<PathBuf>,
+) -> Result<FileInner> {
+    if libver == LibVer::Latest {
+        return Err(Error::Unsupported(
+            "writing with libver Latest (next increment of issue 3)".into(),
+        ));
+    }
+    let sizes = Sizes::DEFAULT;
+    let sb_len = 96u64;
+    let placeholder = Superblock {
+        version: 0,
+        sizes,
+        base_addr: 0,
+        extension_addr: None,
+        eof_addr: sb_len,
+        driver_info_addr: None,
+        root: Root::Entry(SymbolTableEntry {
+            name_offset: 0,
+            header_addr: Some(0),
+            cache: EntryCache::None,
+        }),
+        group_leaf_k: symtab::LEAF_K,
+        group_internal_k: symtab::INTERNAL_K,
+        indexed_storage_k: 32,
+        flags: 0,
+        encoded_len: sb_len as usize,
+    };
+    let mut inner = FileInner {
+        storage,
+        superblock: placeholder,
+        base: 0,
+        sizes,
+        limits: Limits::default(),
+        path,
+        filters: h5_filters::Registry::with_builtins(),
+        overlay: Overlay::default(),
+        write: None,
+    };
+    let mut st = WriteState::new(sb_len, libver);
+    let (root, btree, heap) = {
+        let mut cx = WriteCtx {
+            f: &inner,
+            st: &mut st,
+        };
+        let (btree, heap) = symtab::create_empty(&mut cx)?;
+        let stab = enc::symbol_table(
+            sizes,
+            &SymbolTable {
+                btree_addr: btree,
+                heap_addr: heap,
+            },
+        );
+        let msg = MessageOut {
+            mtype: MessageType::SYMBOL_TABLE.0,
+            flags: 0,
+            creation_order: None,
+            data: stab,
+        };
+        (header::create(&mut cx, vec![msg], 0)?, btree, heap)
+    };
+    inner.superblock.root = Root::Entry(SymbolTableEntry {
+        name_offset: 0,
+        header_addr: Some(root),
+        cache: EntryCache::Group {
+            btree: Some(btree),
+            heap: Some(heap),
+        },
+    });
+    inner.write = Some(Mutex::new(st));
+    flush(&inner)?;
+    Ok(inner)
+}
+
+/// Write the superblock (last, after everything it reaches) and sync.
+pub(crate) fn flush(f: &FileInner) -> Result<()> {
+    let Some(lock) = f.write.as_ref() else {
+        return Ok(());
+    };
+    let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
+    if st.closed {
+        return Ok(());
+    }
+    f.storage.sync()?;
+    let mut sb = f.superblock.clone();
+    sb.eof_addr = st.alloc.eof + f.base;
+    let bytes = sb.encode();
+    f.storage.write_at(f.base, &bytes)?;
+    // The file ends where the allocator says, even if the last block is not written yet.
+    if f.storage.len() < f.base + st.alloc.eof {
+        f.storage.write_at(f.base + st.alloc.eof - 1, &[0])?;
+    }
+    f.storage.sync()?;
+    st.dirty = false;
+    Ok(())
+}
+
+/// Flush, then refuse further writes.
+pub(crate) fn close(f: &FileInner) -> Result<()> {
+    flush(f)?;
+    if let Some(lock) = f.write.as_ref() {
+        lock.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
+    }
+    Ok(())
+}

@@ -1,0 +1,565 @@
+//! The write API on groups, datasets and attributes (default profile): h5py's semantics.
+
+use super::header::{self, HeaderEdit};
+use super::symtab::{self, Target};
+use super::{enc, with, WriteCtx};
+use crate::attribute::Attributes;
+use crate::convert::{encode_scalar, H5Type};
+use crate::dataset::{Dataset, LayoutKind};
+use crate::error::{Error, Result};
+use crate::group::Group;
+use crate::object::Object;
+use crate::selection::Selection;
+use h5_format::message::dataspace::Dataspace;
+use h5_format::message::datatype::Datatype;
+use h5_format::message::fill_value::FillValue;
+use h5_format::message::layout::Layout;
+use h5_format::message::misc::SymbolTable;
+use h5_format::message::MessageType;
+use h5_format::object_header::MessageOut;
+
+/// Message flag: constant (datatype, fill value: they never change).
+const CONSTANT: u8 = 0x01;
+
+fn msg(t: MessageType, flags: u8, data: Vec<u8>) -> MessageOut {
+    MessageOut {
+        mtype: t.0,
+        flags,
+        creation_order: None,
+        data,
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() || name == "." || name.contains('/') {
+        return Err(Error::Shape(format!("{name:?} is not a valid link name")));
+    }
+    Ok(())
+}
+
+fn join(base: &str, name: &str) -> String {
+    if base.ends_with('/') {
+        format!("{base}{name}")
+    } else {
+        format!("{base}/{name}")
+    }
+}
+
+/// The symbol table of the group whose header is at `addr`.
+fn symbol_table(cx: &WriteCtx<'_>, addr: u64) -> Result<SymbolTable> {
+    let h = HeaderEdit::load(cx, addr)?;
+    let m = h.find(MessageType::SYMBOL_TABLE).next().ok_or_else(|| {
+        Error::Unsupported(
+            "adding links to groups stored with link messages (libver 'latest' files)".into(),
+        )
+    })?;
+    cx.f.dec(SymbolTable::decode(&mut h5_format::Reader::new(
+        &m.data,
+        addr,
+        cx.f.sizes,
+        "symbol table message",
+    )))
+}
+
+impl Group {
+    fn split_parent(&self, path: &str) -> Result<(Group, String)> {
+        let path = path.trim_end_matches('/');
+        match path.rsplit_once('/') {
+            Some(("", name)) => Ok((self.file().root()?, name.to_string())),
+            Some((parent, name)) => Ok((self.require_group(parent)?, name.to_string())),
+            None => Ok((self.clone(), path.to_string())),
+        }
+    }
+
+    /// The group at `path`, created (with any missing intermediate groups) when absent, like
+    /// h5py's `require_group`.
+    pub fn require_group(&self, path: &str) -> Result<Group> {
+        match self.group(path) {
+            Ok(g) => Ok(g),
+            Err(Error::NotFound(_)) => self.create_group(path),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Create a group at `path` (`"a/b"` creates `a` too, as h5py does). An existing name is
+    /// an error.
+    pub fn create_group(&self, path: &str) -> Result<Group> {
+        let (parent, name) = self.split_parent(path)?;
+        check_name(&name)?;
+        let f = &self.obj.file.inner;
+        let addr = with(f, |cx| {
+            let st = symbol_table(cx, parent.addr())?;
+            if parent.link(&name)?.is_some() {
+                return Err(Error::Exists(join(parent.name(), &name)));
+            }
+            let (btree, heap) = symtab::create_empty(cx)?;
+            let stab = enc::symbol_table(
+                cx.f.sizes,
+                &SymbolTable {
+                    btree_addr: btree,
+                    heap_addr: heap,
+                },
+            );
+            let addr = header::create(cx, vec![msg(MessageType::SYMBOL_TABLE, 0, stab)], 0)?;
+            symtab::insert(
+                cx,
+                st.btree_addr,
+                st.heap_addr,
+                &name,
+                Target::Object {
+                    addr,
+                    group: Some((btree, heap)),
+                },
+            )?;
+            Ok(addr)
+        })?;
+        Group::from_object(Object::load(
+            &self.obj.file,
+            addr,
+            &join(parent.name(), &name),
+        )?)
+    }
+
+    /// Create a soft link `name` → `target` (a path, which need not exist).
+    pub fn link_soft(&self, target: &str, name: &str) -> Result<()> {
+        let (parent, name) = self.split_parent(name)?;
+        check_name(&name)?;
+        with(&self.obj.file.inner, |cx| {
+            let st = symbol_table(cx, parent.addr())?;
+            if parent.link(&name)?.is_some() {
+                return Err(Error::Exists(join(parent.name(), &name)));
+            }
+            symtab::insert(
+                cx,
+                st.btree_addr,
+                st.heap_addr,
+                &name,
+                Target::Soft(target.to_string()),
+            )
+        })
+    }
+
+    /// Create a hard link `name` to an existing object at `target`.
+    pub fn link_hard(&self, target: &str, name: &str) -> Result<()> {
+        let obj = self.resolve(target)?;
+        let (parent, name) = self.split_parent(name)?;
+        check_name(&name)?;
+        let group = match crate::group::Node::from_object(obj.clone())? {
+            crate::group::Node::Group(g) => {
+                with(&self.obj.file.inner, |cx| symbol_table(cx, g.addr()))
+                    .ok()
+                    .map(|s| (s.btree_addr, s.heap_addr))
+            }
+            _ => None,
+        };
+        with(&self.obj.file.inner, |cx| {
+            let st = symbol_table(cx, parent.addr())?;
+            if parent.link(&name)?.is_some() {
+                return Err(Error::Exists(join(parent.name(), &name)));
+            }
+            symtab::insert(
+                cx,
+                st.btree_addr,
+                st.heap_addr,
+                &name,
+                Target::Object {
+                    addr: obj.addr(),
+                    group,
+                },
+            )
+        })
+    }
+
+    /// Start building a dataset of Rust element type `T` (h5py's `create_dataset`).
+    pub fn new_dataset<T: H5Type>(&self) -> DatasetBuilder {
+        DatasetBuilder::new(self.clone(), T::datatype())
+    }
+
+    /// Create a dataset holding `data` (h5py's `create_dataset(name, data=...)`).
+    pub fn create_dataset<T: H5Type, S: ndarray::Data<Elem = T>, D: ndarray::Dimension>(
+        &self,
+        name: &str,
+        data: &ndarray::ArrayBase<S, D>,
+    ) -> Result<Dataset> {
+        let shape: Vec<u64> = data.shape().iter().map(|&d| d as u64).collect();
+        let ds = self.new_dataset::<T>().shape(&shape).create(name)?;
+        ds.write(data)?;
+        Ok(ds)
+    }
+}
+
+/// Builds a dataset: element type, shape, layout, fill value (hdf5-metno style).
+#[derive(Debug, Clone)]
+pub struct DatasetBuilder {
+    group: Group,
+    dtype: Datatype,
+    shape: Option<Vec<u64>>,
+    maxshape: Option<Vec<Option<u64>>>,
+    chunks: Option<Vec<u64>>,
+    layout: Option<LayoutKind>,
+    fill: Option<Vec<u8>>,
+    filtered: bool,
+}
+
+impl DatasetBuilder {
+    fn new(group: Group, dtype: Datatype) -> Self {
+        DatasetBuilder {
+            group,
+            dtype,
+            shape: None,
+            maxshape: None,
+            chunks: None,
+            layout: None,
+            fill: None,
+            filtered: false,
+        }
+    }
+    /// The shape (`&[]` for a scalar).
+    pub fn shape(mut self, shape: &[u64]) -> Self {
+        self.shape = Some(shape.to_vec());
+        self
+    }
+    /// The maximum shape; `None` entries are unlimited (needs chunking).
+    pub fn maxshape(mut self, maxshape: &[Option<u64>]) -> Self {
+        self.maxshape = Some(maxshape.to_vec());
+        self
+    }
+    /// Chunk shape.
+    pub fn chunks(mut self, chunks: &[u64]) -> Self {
+        self.chunks = Some(chunks.to_vec());
+        self
+    }
+    /// Store the data inside the object header (small datasets only).
+    pub fn compact(mut self) -> Self {
+        self.layout = Some(LayoutKind::Compact);
+        self
+    }
+    /// Store the data in one contiguous block (the default without chunks or filters).
+    pub fn contiguous(mut self) -> Self {
+        self.layout = Some(LayoutKind::Contiguous);
+        self
+    }
+    /// gzip compression at `level` (0–9); needs chunking.
+    pub fn deflate(mut self, level: u8) -> Self {
+        let _ = level;
+        self.filtered = true;
+        self
+    }
+    /// The value unwritten elements read as.
+    pub fn fill_value<T: H5Type>(mut self, value: T) -> Result<Self> {
+        let mut b = vec![0u8; self.dtype.size() as usize];
+        encode_scalar(&self.dtype, value.to_scalar(), &mut b)?;
+        self.fill = Some(b);
+        Ok(self)
+    }
+
+    /// Create the dataset at `path` in the group.
+    pub fn create(self, path: &str) -> Result<Dataset> {
+        let shape = self
+            .shape
+            .clone()
+            .ok_or_else(|| Error::Shape("a dataset needs a shape".into()))?;
+        if self.chunks.is_some()
+            || self.filtered
+            || self
+                .maxshape
+                .as_ref()
+                .is_some_and(|m| m.iter().zip(&shape).any(|(m, s)| *m != Some(*s)))
+        {
+            return Err(Error::Unsupported("chunked datasets, filters and resizable shapes are not written yet (issue 3, next increment)".into()));
+        }
+        let (parent, name) = self.group.split_parent(path)?;
+        check_name(&name)?;
+        let f = &self.group.obj.file.inner;
+        let es = self.dtype.size();
+        let n = shape
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| Error::Shape("shape too large".into()))?;
+        let bytes = n
+            .checked_mul(es)
+            .ok_or_else(|| Error::Shape("shape too large".into()))?;
+        let space = if shape.is_empty() {
+            Dataspace::scalar()
+        } else {
+            Dataspace::simple(shape, None)
+        };
+        let layout_kind = self.layout.unwrap_or(LayoutKind::Contiguous);
+        let addr = with(f, |cx| {
+            let st = symbol_table(cx, parent.addr())?;
+            if parent.link(&name)?.is_some() {
+                return Err(Error::Exists(join(parent.name(), &name)));
+            }
+            let sizes = cx.f.sizes;
+            let libver = cx.st.libver;
+            let layout = match layout_kind {
+                LayoutKind::Compact => {
+                    if bytes > 64 * 1024 - 1024 {
+                        return Err(Error::Shape(format!(
+                            "{bytes} bytes is too large for a compact dataset (64 KiB)"
+                        )));
+                    }
+                    let mut data = vec![0u8; bytes as usize];
+                    if let Some(fv) = &self.fill {
+                        data.chunks_exact_mut(es as usize)
+                            .for_each(|c| c.copy_from_slice(fv));
+                    }
+                    Layout::Compact { data }
+                }
+                _ => Layout::Contiguous {
+                    addr: None,
+                    size: Some(bytes),
+                },
+            };
+            let mut msgs = vec![
+                msg(
+                    MessageType::DATASPACE,
+                    0,
+                    enc::dataspace(sizes, libver, &space)?,
+                ),
+                msg(
+                    MessageType::DATATYPE,
+                    CONSTANT,
+                    enc::datatype(sizes, libver, &self.dtype)?,
+                ),
+            ];
+            let fill = FillValue {
+                alloc_time: if layout_kind == LayoutKind::Compact {
+                    1
+                } else {
+                    2
+                },
+                write_time: 2,
+                defined: true,
+                value: self.fill.clone(),
+            };
+            let (new_fill, old_fill) = enc::fill_value(sizes, libver, &fill)?;
+            msgs.push(msg(MessageType::FILL_VALUE, CONSTANT, new_fill));
+            if let Some(old) = old_fill {
+                msgs.push(msg(MessageType::FILL_VALUE_OLD, CONSTANT, old));
+            }
+            let body = enc::layout(sizes, libver, &layout, false)?;
+            msgs.push(msg(MessageType::LAYOUT, 0, body));
+            // libhdf5 gives dataset headers a 256-byte message area.
+            let used: usize = msgs
+                .iter()
+                .map(|m| h5_format::object_header::v1_message_len(m.data.len()))
+                .sum();
+            let addr = header::create(cx, msgs, 256usize.saturating_sub(used))?;
+            symtab::insert(
+                cx,
+                st.btree_addr,
+                st.heap_addr,
+                &name,
+                Target::Object { addr, group: None },
+            )?;
+            Ok(addr)
+        })?;
+        Dataset::from_object(Object::load(
+            &self.group.obj.file,
+            addr,
+            &join(parent.name(), &name),
+        )?)
+    }
+}
+
+impl Dataset {
+    /// Write the whole dataset from an array of the dataset's shape (any numeric type, converted
+    /// as libhdf5 does).
+    pub fn write<T: H5Type, S: ndarray::Data<Elem = T>, D: ndarray::Dimension>(
+        &self,
+        data: &ndarray::ArrayBase<S, D>,
+    ) -> Result<()> {
+        let want = self.shape().unwrap_or_default();
+        let got: Vec<u64> = data.shape().iter().map(|&d| d as u64).collect();
+        if got != want && !(want.is_empty() && data.len() == 1) {
+            return Err(Error::Shape(format!(
+                "data of shape {got:?} does not fit dataset {} of shape {want:?}",
+                self.name()
+            )));
+        }
+        let values: Vec<T> = data.iter().cloned().collect();
+        self.write_raw_selection(&Selection::All, &values)
+    }
+
+    /// Write `data` (row-major, as many elements as the selection holds — or one, which is
+    /// broadcast, like `dset[200:500, 500:1024] = 123`) into a selection.
+    pub fn write_slice<T: H5Type>(&self, sel: &Selection, data: &[T]) -> Result<()> {
+        self.write_raw_selection(sel, data)
+    }
+
+    fn write_raw_selection<T: H5Type>(&self, sel: &Selection, data: &[T]) -> Result<()> {
+        let dims = self
+            .shape()
+            .ok_or_else(|| Error::Shape(format!("{} has a null dataspace", self.name())))?;
+        let res = sel.resolve(&dims)?;
+        let n = res.len() as usize;
+        if data.len() != n && data.len() != 1 {
+            return Err(Error::Shape(format!(
+                "{} values for a selection of {n} elements of {}",
+                data.len(),
+                self.name()
+            )));
+        }
+        let dt = self.dtype().clone();
+        let es = dt.size() as usize;
+        let mut bytes = vec![0u8; n * es];
+        if data.len() == 1 && n > 0 {
+            encode_scalar(&dt, data[0].to_scalar(), &mut bytes[..es])?;
+            let first = bytes[..es].to_vec();
+            bytes
+                .chunks_exact_mut(es)
+                .skip(1)
+                .for_each(|c| c.copy_from_slice(&first));
+        } else {
+            for (v, c) in data.iter().zip(bytes.chunks_exact_mut(es)) {
+                encode_scalar(&dt, v.to_scalar(), c)?;
+            }
+        }
+        let f = &self.file().inner;
+        let total = dims.iter().product::<u64>() * es as u64;
+        let name = self.name().to_string();
+        let addr = self.addr();
+        with(f, |cx| {
+            let mut h = HeaderEdit::load(cx, addr)?;
+            let lm = h
+                .find(MessageType::LAYOUT)
+                .next()
+                .cloned()
+                .ok_or_else(|| Error::Unsupported(format!("{name}: no layout")))?;
+            let (layout, _) = cx.f.dec(h5_format::message::layout::decode(
+                &mut h5_format::Reader::new(&lm.data, addr, cx.f.sizes, "layout message"),
+            ))?;
+            let zero = vec![0u64; dims.len()];
+            match layout {
+                Layout::Contiguous { addr: a, .. } => {
+                    let (a, mut block) = match a {
+                        Some(a) => {
+                            let mut b = vec![0u8; total as usize];
+                            cx.f.read_data(a, &mut b, "contiguous data")?;
+                            (a, b)
+                        }
+                        None => {
+                            // First write: allocate, fill, and record the address.
+                            let a = cx.alloc(total);
+                            let mut b = vec![0u8; total as usize];
+                            if let Some(fv) =
+                                self.fill_value().value.as_ref().filter(|v| v.len() == es)
+                            {
+                                b.chunks_exact_mut(es).for_each(|c| c.copy_from_slice(fv));
+                            }
+                            let l = Layout::Contiguous {
+                                addr: Some(a),
+                                size: Some(total),
+                            };
+                            h.replace(
+                                cx,
+                                MessageType::LAYOUT,
+                                enc::layout(cx.f.sizes, cx.st.libver, &l, false)?,
+                            )?;
+                            (a, b)
+                        }
+                    };
+                    crate::dataset::for_each_run(0, &zero, &dims, &res, es, |blk, s, len| {
+                        block[blk..blk + len].copy_from_slice(&bytes[s..s + len]);
+                    });
+                    cx.write(a, &block)
+                }
+                Layout::Compact { mut data } => {
+                    crate::dataset::for_each_run(0, &zero, &dims, &res, es, |blk, s, len| {
+                        data[blk..blk + len].copy_from_slice(&bytes[s..s + len]);
+                    });
+                    h.replace(
+                        cx,
+                        MessageType::LAYOUT,
+                        enc::layout(cx.f.sizes, cx.st.libver, &Layout::Compact { data }, false)?,
+                    )
+                }
+                _ => Err(Error::Unsupported(format!(
+                    "{name}: writing chunked datasets comes in the next increment"
+                ))),
+            }
+        })
+    }
+}
+
+impl Attributes {
+    /// Create (or overwrite) an attribute holding `values` with shape `shape` (`&[]`: scalar).
+    pub fn create<T: H5Type>(&self, name: &str, shape: &[u64], values: &[T]) -> Result<()> {
+        let dt = T::datatype();
+        let n: u64 = shape.iter().product();
+        if values.len() as u64 != n {
+            return Err(Error::Shape(format!(
+                "{} values for an attribute of shape {shape:?}",
+                values.len()
+            )));
+        }
+        let mut data = vec![0u8; values.len() * dt.size() as usize];
+        for (v, c) in values.iter().zip(data.chunks_exact_mut(dt.size() as usize)) {
+            encode_scalar(&dt, v.to_scalar(), c)?;
+        }
+        self.create_raw(name, &dt, shape, &data)
+    }
+
+    /// Create (or overwrite) a scalar attribute.
+    pub fn set<T: H5Type>(&self, name: &str, value: T) -> Result<()> {
+        self.create(name, &[], &[value])
+    }
+
+    /// Create (or overwrite) a variable-length UTF-8 string attribute (h5py's `str`).
+    pub fn set_str(&self, name: &str, value: &str) -> Result<()> {
+        let _ = (name, value);
+        Err(Error::Unsupported(
+            "string attributes are written in the next increment".into(),
+        ))
+    }
+
+    fn create_raw(&self, name: &str, dt: &Datatype, shape: &[u64], data: &[u8]) -> Result<()> {
+        if name.is_empty() {
+            return Err(Error::Shape("an attribute needs a name".into()));
+        }
+        let space = if shape.is_empty() {
+            Dataspace::scalar()
+        } else {
+            Dataspace::simple(shape.to_vec(), None)
+        };
+        let addr = self.object().addr();
+        with(&self.object().file.inner, |cx| {
+            let body = enc::attribute(cx.f.sizes, cx.st.libver, name, dt, &space, data)?;
+            let sizes = cx.f.sizes;
+            let mut h = HeaderEdit::load(cx, addr)?;
+            h.remove(cx, MessageType::ATTRIBUTE, |m| {
+                attr_name(m, sizes) == Some(name.to_string())
+            })?;
+            h.add(cx, msg(MessageType::ATTRIBUTE, 0, body))
+        })
+    }
+
+    /// Delete an attribute; a missing one is an error.
+    pub fn delete(&self, name: &str) -> Result<()> {
+        let addr = self.object().addr();
+        let path = self.object().path.clone();
+        with(&self.object().file.inner, |cx| {
+            let sizes = cx.f.sizes;
+            let mut h = HeaderEdit::load(cx, addr)?;
+            if h.remove(cx, MessageType::ATTRIBUTE, |m| {
+                attr_name(m, sizes) == Some(name.to_string())
+            })? {
+                Ok(())
+            } else {
+                Err(Error::NotFound(format!("{path}: attribute {name:?}")))
+            }
+        })
+    }
+}
+
+fn attr_name(m: &MessageOut, sizes: h5_format::Sizes) -> Option<String> {
+    h5_format::message::attribute::Attribute::decode(&mut h5_format::Reader::new(
+        &m.data,
+        0,
+        sizes,
+        "attribute",
+    ))
+    .ok()
+    .map(|a| a.name)
+}

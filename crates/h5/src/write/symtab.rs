@@ -1,0 +1,286 @@
+//! Writing symbol-table groups (the default profile): names in the local heap, entries in
+//! sorted symbol table nodes (SNODs) under a v1 B-tree whose root never moves.
+
+use super::WriteCtx;
+use crate::error::{Error, Result};
+use h5_format::btree1::{Keys, Node};
+use h5_format::local_heap::{LocalHeap, LocalHeapBuilder};
+use h5_format::superblock::{EntryCache, SymbolTableEntry};
+
+/// Group leaf K and internal K (libhdf5's defaults, which h5py uses).
+pub(crate) const LEAF_K: u16 = 4;
+pub(crate) const INTERNAL_K: u16 = 16;
+/// The structures of an empty symbol-table group, written: returns (B-tree, local heap).
+pub(crate) fn create_empty(cx: &mut WriteCtx<'_>) -> Result<(u64, u64)> {
+    let sizes = cx.f.sizes;
+    let btree = cx.alloc(h5_format::btree1::node_size(sizes, 0, INTERNAL_K, 0) as u64);
+    let node = Node {
+        node_type: 0,
+        level: 0,
+        left: None,
+        right: None,
+        keys: Keys::Group(vec![0]),
+        children: Vec::new(),
+    };
+    cx.write(btree, &node.encode(sizes, INTERNAL_K))?;
+    let builder = LocalHeapBuilder::new(sizes);
+    let heap_hdr = cx.alloc(LocalHeap::header_size(sizes) as u64);
+    let data = cx.alloc(builder.data_size());
+    let heap = Heap {
+        addr: heap_hdr,
+        data_addr: data,
+        b: builder,
+    };
+    heap.store(cx)?;
+    Ok((btree, heap_hdr))
+}
+
+/// A group's local heap, loaded for adding names (libhdf5's placement and growth rules live
+/// in `LocalHeapBuilder`; the segment moves when it grows, as in libhdf5).
+struct Heap {
+    addr: u64,
+    data_addr: u64,
+    b: LocalHeapBuilder,
+}
+
+impl Heap {
+    fn load(cx: &WriteCtx<'_>, addr: u64) -> Result<Heap> {
+        let (hdr, data) = cx.f.local_heap(addr)?;
+        let b =
+            cx.f.dec(LocalHeapBuilder::from_existing(cx.f.sizes, &hdr, data))?;
+        Ok(Heap {
+            addr,
+            data_addr: hdr.data_addr,
+            b,
+        })
+    }
+
+    fn name(&self, off: u64) -> Result<&[u8]> {
+        h5_format::local_heap::string_at(self.b.data(), off, self.data_addr).map_err(Error::Format)
+    }
+
+    fn add(&mut self, cx: &mut WriteCtx<'_>, s: &[u8]) -> Result<u64> {
+        let old = self.b.data_size();
+        let off = self.b.add(s);
+        if self.b.data_size() != old {
+            let new_addr = cx.alloc(self.b.data_size());
+            cx.free(self.data_addr, old);
+            self.data_addr = new_addr;
+        }
+        Ok(off)
+    }
+
+    fn store(&self, cx: &mut WriteCtx<'_>) -> Result<()> {
+        cx.write(self.addr, &self.b.header(self.data_addr).encode(cx.f.sizes))?;
+        cx.write(self.data_addr, self.b.data())
+    }
+}
+
+/// What a new symbol table entry points to.
+pub(crate) enum Target {
+    /// An object header; `group` = (B-tree, heap) when it is a symbol-table group (cached).
+    Object {
+        addr: u64,
+        group: Option<(u64, u64)>,
+    },
+    /// A soft link value.
+    Soft(String),
+}
+
+/// Insert `name` into the group whose symbol table is (`btree`, `heap`).
+pub(crate) fn insert(
+    cx: &mut WriteCtx<'_>,
+    btree: u64,
+    heap_addr: u64,
+    name: &str,
+    target: Target,
+) -> Result<()> {
+    let mut heap = Heap::load(cx, heap_addr)?;
+    let name_off = heap.add(cx, name.as_bytes())?;
+    let (header_addr, cache) = match target {
+        Target::Object { addr, group } => (
+            Some(addr),
+            match group {
+                Some((b, h)) => EntryCache::Group {
+                    btree: Some(b),
+                    heap: Some(h),
+                },
+                None => EntryCache::None,
+            },
+        ),
+        Target::Soft(value) => {
+            let v = heap.add(cx, value.as_bytes())?;
+            (
+                None,
+                EntryCache::SoftLink {
+                    value_offset: v as u32,
+                },
+            )
+        }
+    };
+    heap.store(cx)?;
+    let entry = SymbolTableEntry {
+        name_offset: name_off,
+        header_addr,
+        cache,
+    };
+    if let Some((sep, right)) = insert_rec(cx, &heap, btree, name.as_bytes(), entry)? {
+        // The root split: move its halves below a new root at the same address.
+        let root = read_node(cx, btree)?;
+        let left = cx.alloc(node_bytes(cx));
+        let mut moved = root.clone();
+        moved.right = Some(right);
+        cx.write(left, &moved.encode(cx.f.sizes, INTERNAL_K))?;
+        let mut r = read_node(cx, right)?;
+        r.left = Some(left);
+        cx.write(right, &r.encode(cx.f.sizes, INTERNAL_K))?;
+        let Keys::Group(rk) = &r.keys else {
+            unreachable!("group node")
+        };
+        let Keys::Group(lk) = &root.keys else {
+            unreachable!("group node")
+        };
+        let new_root = Node {
+            node_type: 0,
+            level: root.level + 1,
+            left: None,
+            right: None,
+            keys: Keys::Group(vec![lk[0], sep, *rk.last().unwrap_or(&sep)]),
+            children: vec![left, right],
+        };
+        cx.write(btree, &new_root.encode(cx.f.sizes, INTERNAL_K))?;
+    }
+    Ok(())
+}
+
+fn node_bytes(cx: &WriteCtx<'_>) -> u64 {
+    h5_format::btree1::node_size(cx.f.sizes, 0, INTERNAL_K, 0) as u64
+}
+
+fn snod_bytes(cx: &WriteCtx<'_>) -> u64 {
+    h5_format::symbol_table::node_size(cx.f.sizes, LEAF_K) as u64
+}
+
+fn read_node(cx: &WriteCtx<'_>, addr: u64) -> Result<Node> {
+    crate::group::read_btree1_node(cx.f, addr, 0)
+}
+
+fn read_snod(cx: &WriteCtx<'_>, addr: u64) -> Result<Vec<SymbolTableEntry>> {
+    let buf = cx.f.read_meta(addr, snod_bytes(cx), "symbol table node")?;
+    cx.f.dec(h5_format::symbol_table::decode(
+        &buf,
+        addr,
+        cx.f.sizes,
+        2 * LEAF_K as usize,
+    ))
+}
+
+fn write_snod(cx: &mut WriteCtx<'_>, addr: u64, entries: &[SymbolTableEntry]) -> Result<()> {
+    let b = h5_format::symbol_table::encode(entries, cx.f.sizes, LEAF_K);
+    cx.write(addr, &b)
+}
+
+/// Insert below node `addr`; returns (separator key, new right node) when the node split.
+fn insert_rec(
+    cx: &mut WriteCtx<'_>,
+    heap: &Heap,
+    addr: u64,
+    name: &[u8],
+    entry: SymbolTableEntry,
+) -> Result<Option<(u64, u64)>> {
+    let mut node = read_node(cx, addr)?;
+    let Keys::Group(mut keys) = node.keys.clone() else {
+        return Err(h5_format::Error::invalid(
+            "v1 B-tree node",
+            cx.f.offset_of(addr),
+            "node type for a group",
+        )
+        .into());
+    };
+    let name_off = entry.name_offset;
+    if node.children.is_empty() {
+        // An empty group: its first symbol table node.
+        let snod = cx.alloc(snod_bytes(cx));
+        write_snod(cx, snod, &[entry])?;
+        node.children = vec![snod];
+        node.keys = Keys::Group(vec![keys.first().copied().unwrap_or(0), name_off]);
+        cx.write(addr, &node.encode(cx.f.sizes, INTERNAL_K))?;
+        return Ok(None);
+    }
+    // The child whose range holds the name: the first whose right key is ≥ the name.
+    let mut i = node.children.len() - 1;
+    for c in 0..node.children.len() {
+        if name <= heap.name(keys[c + 1])? {
+            i = c;
+            break;
+        }
+    }
+    let beyond = name > heap.name(keys[i + 1])?;
+    let child = node.children[i];
+    let split = if node.level == 0 {
+        let mut entries = read_snod(cx, child)?;
+        let mut pos = entries.len();
+        for (k, e) in entries.iter().enumerate() {
+            let n = heap.name(e.name_offset)?;
+            if n == name {
+                return Err(Error::Exists(String::from_utf8_lossy(name).into_owned()));
+            }
+            if n > name {
+                pos = k;
+                break;
+            }
+        }
+        entries.insert(pos, entry);
+        if entries.len() <= 2 * LEAF_K as usize {
+            write_snod(cx, child, &entries)?;
+            None
+        } else {
+            let right = entries.split_off(entries.len() / 2);
+            write_snod(cx, child, &entries)?;
+            let new = cx.alloc(snod_bytes(cx));
+            write_snod(cx, new, &right)?;
+            Some((entries.last().map(|e| e.name_offset).unwrap_or(0), new))
+        }
+    } else {
+        insert_rec(cx, heap, child, name, entry)?
+    };
+    if beyond {
+        keys[i + 1] = name_off;
+    }
+    if let Some((sep, new)) = split {
+        node.children.insert(i + 1, new);
+        keys.insert(i + 1, sep);
+    }
+    if node.children.len() <= 2 * INTERNAL_K as usize {
+        node.keys = Keys::Group(keys);
+        if beyond || split.is_some() {
+            cx.write(addr, &node.encode(cx.f.sizes, INTERNAL_K))?;
+        }
+        return Ok(None);
+    }
+    // Split this node: the left half stays here, the right half moves to a new node.
+    let half = node.children.len() / 2;
+    let right_children = node.children.split_off(half);
+    let right_keys = keys.split_off(half);
+    keys.push(right_keys[0]);
+    let sep = right_keys[0];
+    let new = cx.alloc(node_bytes(cx));
+    let right = Node {
+        node_type: 0,
+        level: node.level,
+        left: Some(addr),
+        right: node.right,
+        keys: Keys::Group(right_keys),
+        children: right_children,
+    };
+    if let Some(rr) = node.right {
+        let mut n = read_node(cx, rr)?;
+        n.left = Some(new);
+        cx.write(rr, &n.encode(cx.f.sizes, INTERNAL_K))?;
+    }
+    node.right = Some(new);
+    node.keys = Keys::Group(keys);
+    cx.write(new, &right.encode(cx.f.sizes, INTERNAL_K))?;
+    cx.write(addr, &node.encode(cx.f.sizes, INTERNAL_K))?;
+    Ok(Some((sep, new)))
+}

@@ -1,0 +1,266 @@
+//! Files we write, judged by h5py (../shared/tools/h5py_dump.py) and by h5dump (libhdf5
+//! 1.10) — never only by our own reader. Needs the venv and hdf5-tools that `.ci/run`
+//! installs; without them these tests fail and say so.
+
+use h5::{Error, File, Selection};
+use ndarray::{arr1, arr2, Array1};
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("h5-write-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn python() -> PathBuf {
+    let p = root().join(".venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run `bash .ci/run` once (it creates the venv with h5py)",
+        p.display()
+    );
+    p
+}
+
+/// h5py's dump of a file.
+fn h5py_dump(path: &Path) -> Json {
+    let out = Command::new(python())
+        .arg(root().join("../shared/tools/h5py_dump.py"))
+        .arg(path)
+        .output()
+        .expect("run h5py_dump.py");
+    assert!(
+        out.status.success(),
+        "h5py cannot read {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// h5dump (libhdf5 1.10) reads the whole file without error.
+fn h5dump_reads(path: &Path) {
+    let out = Command::new("h5dump")
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("h5dump not runnable ({e}): install Debian's hdf5-tools (`bash .ci/run` does)")
+        });
+    assert!(
+        out.status.success(),
+        "h5dump fails on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Run Python with h5py on a snippet; returns stdout.
+fn h5py(code: &str) -> String {
+    let out = Command::new(python()).arg("-c").arg(code).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn groups_datasets_and_attributes_read_back_in_h5py() {
+    let path = tmp("basic.h5");
+    {
+        let f = File::create(&path).unwrap();
+        let root = f.root().unwrap();
+        let g = root.create_group("a/b").unwrap();
+        assert_eq!(g.name(), "/a/b");
+        root.create_dataset("ints", &arr2(&[[1i32, 2, 3], [4, 5, 6]]))
+            .unwrap();
+        g.create_dataset("floats", &arr1(&[0.5f64, -1.25, 1e300]))
+            .unwrap();
+        let d = root
+            .new_dataset::<u8>()
+            .shape(&[])
+            .create("scalar")
+            .unwrap();
+        d.write(&ndarray::arr0(7u8)).unwrap();
+        root.new_dataset::<i16>()
+            .shape(&[4])
+            .fill_value(-3i16)
+            .unwrap()
+            .create("unwritten")
+            .unwrap();
+        root.attrs().set("version", 3i64).unwrap();
+        g.attrs().create("vec", &[3], &[1.5f32, 2.5, 3.5]).unwrap();
+        root.dataset("ints")
+            .unwrap()
+            .attrs()
+            .set("flag", true)
+            .unwrap();
+        root.link_soft("/a/b/floats", "alias").unwrap();
+        f.close().unwrap();
+    }
+    h5dump_reads(&path);
+    let d = h5py_dump(&path);
+    let m = &d["root"]["members"];
+    assert_eq!(m["ints"]["dtype"], "<i4");
+    assert_eq!(m["ints"]["data"], serde_json::json!([[1, 2, 3], [4, 5, 6]]));
+    assert_eq!(m["ints"]["layout"], "contiguous");
+    assert_eq!(m["ints"]["attrs"]["flag"]["dtype"], "|b1");
+    assert_eq!(m["ints"]["attrs"]["flag"]["data"], true);
+    assert_eq!(
+        m["a"]["members"]["b"]["members"]["floats"]["data"],
+        serde_json::json!([0.5, -1.25, 1e300])
+    );
+    assert_eq!(
+        m["a"]["members"]["b"]["attrs"]["vec"]["data"],
+        serde_json::json!([1.5, 2.5, 3.5])
+    );
+    assert_eq!(m["scalar"]["shape"], serde_json::json!([]));
+    assert_eq!(m["scalar"]["data"], 7);
+    assert_eq!(m["unwritten"]["data"], serde_json::json!([-3, -3, -3, -3]));
+    assert_eq!(d["root"]["attrs"]["version"]["data"], 3);
+    assert_eq!(
+        m["alias"],
+        serde_json::json!({"kind": "softlink", "target": "/a/b/floats"})
+    );
+}
+
+#[test]
+fn slice_writes_broadcast_and_clip_like_libhdf5() {
+    let path = tmp("slices.h5");
+    {
+        let f = File::create(&path).unwrap();
+        let ds = f
+            .root()
+            .unwrap()
+            .new_dataset::<i8>()
+            .shape(&[4, 6])
+            .create("d")
+            .unwrap();
+        // the article: 1200 written into int8 stores 127; a scalar broadcasts
+        ds.write_slice(&Selection::parse("1:3, 2:5").unwrap(), &[1200i32])
+            .unwrap();
+        ds.write_slice(
+            &Selection::parse("0, ::2").unwrap(),
+            &[-1.9f64, 2.9, -300.0],
+        )
+        .unwrap();
+        f.close().unwrap();
+    }
+    let d = h5py_dump(&path);
+    assert_eq!(
+        d["root"]["members"]["d"]["data"],
+        serde_json::json!([
+            [-1, 0, 2, 0, -128, 0],
+            [0, 0, 127, 127, 127, 0],
+            [0, 0, 127, 127, 127, 0],
+            [0, 0, 0, 0, 0, 0]
+        ])
+    );
+}
+
+#[test]
+fn many_members_split_nodes_and_h5py_sees_all() {
+    let path = tmp("wide.h5");
+    let names: Vec<String> = (0..300)
+        .map(|i| format!("m{:03}", (i * 7919) % 300))
+        .collect();
+    {
+        let f = File::create(&path).unwrap();
+        let g = f.root().unwrap().create_group("wide").unwrap();
+        for (i, n) in names.iter().enumerate() {
+            if i % 3 == 0 {
+                g.create_group(n).unwrap();
+            } else {
+                g.create_dataset(n, &arr1(&[i as i32])).unwrap();
+            }
+        }
+        f.close().unwrap();
+    }
+    h5dump_reads(&path);
+    let out = h5py(&format!(
+        "import h5py; f=h5py.File({:?}); g=f['wide']; print(len(g)); print(','.join(g.keys())); print(sum(int(g[k][0]) for k in g if isinstance(g[k], h5py.Dataset)))",
+        path.to_str().unwrap()
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "300");
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(lines[1], sorted.join(","));
+    let want: usize = (0..300).filter(|i| i % 3 != 0).sum();
+    assert_eq!(lines[2], want.to_string());
+}
+
+#[test]
+fn file_size_matches_h5py_for_the_articles_int8_example() {
+    // The article: 100 000 int8 values make a 102 144-byte file with h5py.
+    let path = tmp("int8.h5");
+    let data = Array1::from_iter((0..100_000).map(|i| (i % 256) as i8));
+    {
+        let f = File::create(&path).unwrap();
+        f.root().unwrap().create_dataset("data", &data).unwrap();
+        f.close().unwrap();
+    }
+    let ours = std::fs::metadata(&path).unwrap().len() as f64;
+    let theirs: f64 = h5py(&format!(
+        "import h5py, numpy as np, os\nwith h5py.File({p:?}, 'w') as f: f.create_dataset('data', data=(np.arange(100000) % 256).astype('i1'))\nprint(os.path.getsize({p:?}))",
+        p = tmp("int8_h5py.h5").to_str().unwrap()
+    ))
+    .trim()
+    .parse()
+    .unwrap();
+    assert!(
+        (ours - theirs).abs() / theirs < 0.01,
+        "ours {ours} bytes, h5py {theirs}"
+    );
+    let d = h5py_dump(&path);
+    assert_eq!(d["root"]["members"]["data"]["data"][255], -1);
+}
+
+#[test]
+fn bad_use_gets_clear_errors() {
+    let path = tmp("bad.h5");
+    let f = File::create(&path).unwrap();
+    let root = f.root().unwrap();
+    let ds = root.new_dataset::<f32>().shape(&[3]).create("d").unwrap();
+    assert!(matches!(root.create_group("d"), Err(Error::Exists(_))));
+    assert!(matches!(
+        root.new_dataset::<f32>().shape(&[1]).create("d"),
+        Err(Error::Exists(_))
+    ));
+    assert!(matches!(
+        ds.write_slice(&Selection::parse("3").unwrap(), &[1.0f32]),
+        Err(Error::Selection(_))
+    ));
+    assert!(matches!(
+        ds.write(&arr1(&[1.0f32, 2.0])),
+        Err(Error::Shape(_))
+    ));
+    assert!(matches!(
+        ds.write_slice(&Selection::parse("0:2").unwrap(), &[1.0f32, 2.0, 3.0]),
+        Err(Error::Shape(_))
+    ));
+    f.clone().close().unwrap();
+    assert!(
+        matches!(root.create_group("late"), Err(Error::ReadOnly(_))),
+        "writes after close fail"
+    );
+    // A read-only file refuses writes.
+    let ro = File::open(&path).unwrap();
+    assert!(matches!(
+        ro.root().unwrap().create_group("x"),
+        Err(Error::ReadOnly(_))
+    ));
+    // create_excl refuses an existing file.
+    assert!(matches!(File::create_excl(&path), Err(Error::Io(_))));
+    h5py_dump(&path);
+}
