@@ -309,7 +309,7 @@ pub fn v1_nil_count(gap: usize) -> usize {
 /// length is the chunk's message bytes; for v2 it includes `OCHK` and the checksum.
 pub fn encode_continuation(addr: u64, length: u64, sizes: Sizes) -> Vec<u8> {
     let mut w = Writer::new(sizes);
-    w.offset(Some(addr)).length(length);
+    crate::message::misc::Continuation { addr, length }.encode(&mut w);
     w.finish()
 }
 

@@ -6,7 +6,6 @@ use crate::error::{Error, Result};
 use h5_format::message::misc::Continuation;
 use h5_format::message::MessageType;
 use h5_format::object_header::{self as oh, ChunkKind, MessageOut, Prefix, MAX_PREFIX_LEN};
-use h5_format::Writer;
 
 /// Smallest continuation chunk.
 const MIN_CHUNK: usize = 256;
@@ -187,17 +186,11 @@ impl HeaderEdit {
         let used: usize = moved.iter().map(|m| oh::v1_message_len(m.data.len())).sum();
         let size = (used + clen).max(MIN_CHUNK).div_ceil(8) * 8;
         let addr = cx.alloc(size as u64);
-        let mut w = Writer::new(cx.f.sizes);
-        Continuation {
-            addr,
-            length: size as u64,
-        }
-        .encode(&mut w);
         self.chunks[last].msgs.push(MessageOut {
             mtype: MessageType::CONTINUATION.0,
             flags: 0,
             creation_order: None,
-            data: w.finish(),
+            data: oh::encode_continuation(addr, size as u64, cx.f.sizes),
         });
         self.chunks.push(Chunk {
             addr,
