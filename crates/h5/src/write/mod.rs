@@ -6,6 +6,7 @@ pub(crate) mod alloc;
 pub(crate) mod enc;
 pub(crate) mod header;
 pub(crate) mod objects;
+pub(crate) mod strings;
 pub(crate) mod symtab;
 
 use crate::error::{Error, Result};
@@ -52,6 +53,8 @@ pub(crate) struct WriteState {
     pub(crate) dirty: bool,
     /// `close()` ran: later writes are errors.
     pub(crate) closed: bool,
+    /// The global heap collection being filled.
+    pub(crate) heap: strings::HeapState,
 }
 
 impl WriteState {
@@ -61,6 +64,7 @@ impl WriteState {
             libver,
             dirty: false,
             closed: false,
+            heap: Default::default(),
         }
     }
 }

@@ -506,15 +506,8 @@ impl Attributes {
         self.create(name, &[], &[value])
     }
 
-    /// Create (or overwrite) a variable-length UTF-8 string attribute (h5py's `str`).
-    pub fn set_str(&self, name: &str, value: &str) -> Result<()> {
-        let _ = (name, value);
-        Err(Error::Unsupported(
-            "string attributes are written in the next increment".into(),
-        ))
-    }
 
-    fn create_raw(&self, name: &str, dt: &Datatype, shape: &[u64], data: &[u8]) -> Result<()> {
+    pub(crate) fn create_raw(&self, name: &str, dt: &Datatype, shape: &[u64], data: &[u8]) -> Result<()> {
         if name.is_empty() {
             return Err(Error::Shape("an attribute needs a name".into()));
         }

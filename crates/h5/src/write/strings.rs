@@ -1,0 +1,168 @@
+//! Variable-length data through the global heap, and the attribute kinds built on it: strings
+//! (h5py's `str`, stored as variable-length UTF-8) and h5py's `attrs.update(metadata)`.
+
+use super::{with, WriteCtx};
+use crate::attribute::Attributes;
+use crate::error::{Error, Result};
+use crate::value::Value;
+use h5_format::global_heap::CollectionBuilder;
+use h5_format::message::datatype::{Charset, Datatype, StrPad};
+use h5_format::Writer;
+
+/// The global heap collection being filled (libhdf5 keeps adding to the newest one).
+#[derive(Debug, Default)]
+pub(crate) struct HeapState {
+    current: Option<(u64, CollectionBuilder)>,
+}
+
+/// Store `data` as a global heap object; returns the heap ID (collection, index).
+pub(crate) fn put(cx: &mut WriteCtx<'_>, data: &[u8]) -> Result<(u64, u32)> {
+    let sizes = cx.f.sizes;
+    let fits = matches!(&cx.st.heap.current, Some((_, c)) if c.fits(data.len()));
+    if !fits {
+        let c = if CollectionBuilder::new(sizes).fits(data.len()) {
+            CollectionBuilder::new(sizes)
+        } else {
+            CollectionBuilder::for_object(sizes, data.len())
+        };
+        let addr = cx.alloc(c.size());
+        cx.st.heap.current = Some((addr, c));
+    }
+    let (addr, index, bytes) = {
+        let (addr, c) = cx
+            .st
+            .heap
+            .current
+            .as_mut()
+            .expect("a collection was just made current");
+        let index = c
+            .add(data)
+            .ok_or_else(|| Error::Unsupported("global heap collection full".into()))?;
+        (*addr, index, c.encode())
+    };
+    cx.write(addr, &bytes)?;
+    Ok((addr, index as u32))
+}
+
+/// A variable-length element: length, then the heap ID.
+fn vlen_element(cx: &WriteCtx<'_>, count: usize, id: (u64, u32)) -> Vec<u8> {
+    let mut w = Writer::new(cx.f.sizes);
+    w.u32(count as u32).offset(Some(id.0)).u32(id.1);
+    w.finish()
+}
+
+/// h5py's `str` type: variable-length UTF-8, NUL-terminated.
+pub(crate) fn vlen_utf8(sizes: h5_format::Sizes) -> Datatype {
+    Datatype::VarLenStr {
+        size: 8 + sizes.offset as u32,
+        pad: StrPad::NullTerm,
+        charset: Charset::Utf8,
+    }
+}
+
+/// Stored bytes of variable-length strings.
+pub(crate) fn vlen_strings(cx: &mut WriteCtx<'_>, values: &[&str]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for s in values {
+        if s.as_bytes().contains(&0) {
+            return Err(Error::Conversion(
+                "strings with NUL bytes cannot be stored as HDF5 strings".into(),
+            ));
+        }
+        let id = put(cx, s.as_bytes())?;
+        out.extend(vlen_element(cx, s.len(), id));
+    }
+    Ok(out)
+}
+
+impl Attributes {
+    /// Create (or overwrite) a string attribute, as h5py stores `attrs[name] = "text"`:
+    /// a scalar variable-length UTF-8 string.
+    pub fn set_str(&self, name: &str, value: &str) -> Result<()> {
+        self.set_strings(name, &[], &[value])
+    }
+
+    /// Create (or overwrite) an attribute holding strings with the given shape (`&[]`: one).
+    pub fn set_strings(&self, name: &str, shape: &[u64], values: &[&str]) -> Result<()> {
+        let n: u64 = shape.iter().product();
+        if values.len() as u64 != n {
+            return Err(Error::Shape(format!(
+                "{} strings for an attribute of shape {shape:?}",
+                values.len()
+            )));
+        }
+        let f = &self.object().file.inner;
+        let dt = vlen_utf8(f.sizes);
+        let data = with(f, |cx| vlen_strings(cx, values))?;
+        self.create_raw(name, &dt, shape, &data)
+    }
+
+    /// Create (or overwrite) an attribute from a dynamic value, choosing the type h5py would
+    /// for the matching Python value: integers → `<i8`, floats → `<f8`, bools → h5py's bool,
+    /// strings → variable-length UTF-8; a list of one kind becomes a 1-D array.
+    pub fn set_value(&self, name: &str, value: &Value) -> Result<()> {
+        fn kind(v: &Value) -> Option<u8> {
+            match v {
+                Value::Int(_) | Value::UInt(_) => Some(0),
+                Value::Float(_) => Some(1),
+                Value::Bool(_) => Some(2),
+                Value::Str(_) => Some(3),
+                _ => None,
+            }
+        }
+        let (shape, items): (Vec<u64>, Vec<&Value>) = match value {
+            Value::List(items) => (vec![items.len() as u64], items.iter().collect()),
+            v => (vec![], vec![v]),
+        };
+        let k = items.first().and_then(|v| kind(v)).unwrap_or(1);
+        if items.iter().any(|v| kind(v) != Some(k)) {
+            return Err(Error::Conversion(format!(
+                "attribute {name:?}: only numbers, bools, strings and lists of one of them can be stored"
+            )));
+        }
+        match k {
+            0 => {
+                let v: Vec<i64> = items
+                    .iter()
+                    .map(|v| match v {
+                        Value::Int(i) => *i,
+                        Value::UInt(u) => i64::try_from(*u).unwrap_or(i64::MAX),
+                        _ => 0,
+                    })
+                    .collect();
+                self.create(name, &shape, &v)
+            }
+            1 => {
+                let v: Vec<f64> = items
+                    .iter()
+                    .map(|v| v.as_f64().unwrap_or(f64::NAN))
+                    .collect();
+                self.create(name, &shape, &v)
+            }
+            2 => {
+                let v: Vec<bool> = items
+                    .iter()
+                    .map(|v| matches!(v, Value::Bool(true)))
+                    .collect();
+                self.create(name, &shape, &v)
+            }
+            _ => {
+                let v: Vec<&str> = items
+                    .iter()
+                    .map(|v| match v {
+                        Value::Str(s) => s.as_str(),
+                        _ => "",
+                    })
+                    .collect();
+                self.set_strings(name, &shape, &v)
+            }
+        }
+    }
+
+    /// Set many attributes at once, like h5py's `attrs.update(metadata)`.
+    pub fn update<'a>(&self, entries: impl IntoIterator<Item = (&'a str, Value)>) -> Result<()> {
+        entries
+            .into_iter()
+            .try_for_each(|(k, v)| self.set_value(k, &v))
+    }
+}
