@@ -129,6 +129,114 @@ impl H5Type for bool {
     }
 }
 
+struct FloatBits {
+    sign: u128,
+    exp: u128,
+    mant: u128,
+}
+
+/// Encode `x` in a float layout with `es` exponent bits, `ms` mantissa bits and `bias`;
+/// `explicit`: the mantissa stores its leading 1 (x87's integer bit, or libhdf5's "no
+/// normalisation"). Rounds to nearest, ties to even; overflows to infinity.
+fn float_bits(x: f64, es: u32, ms: u32, bias: i64, explicit: bool) -> FloatBits {
+    let sign = x.is_sign_negative() as u128;
+    let emax = (1u128 << es) - 1;
+    let frac_bits = if explicit { ms - 1 } else { ms };
+    let top = if explicit { 1u128 << (ms - 1) } else { 0 };
+    if x.is_nan() {
+        return FloatBits {
+            sign,
+            exp: emax,
+            mant: top | (1u128 << (frac_bits.max(1) - 1)),
+        };
+    }
+    if x.is_infinite() {
+        return FloatBits {
+            sign,
+            exp: emax,
+            mant: top,
+        };
+    }
+    if x == 0.0 {
+        return FloatBits {
+            sign,
+            exp: 0,
+            mant: 0,
+        };
+    }
+    // x = m · 2^(e − 52) with m a 53-bit integer whose top bit is set.
+    let raw = x.abs().to_bits();
+    let (mut m, mut e) = (
+        (raw & ((1u64 << 52) - 1)) as u128,
+        ((raw >> 52) & 0x7ff) as i64,
+    );
+    if e == 0 {
+        // f64 subnormal: normalise
+        let shift = m.leading_zeros() - (128 - 53);
+        m <<= shift;
+        e = 1 - shift as i64;
+    } else {
+        m |= 1u128 << 52;
+    }
+    let mut biased = e - 1023 + bias;
+    // Bits of precision the target keeps below the leading 1 (fewer when subnormal).
+    let mut keep = frac_bits as i64;
+    if biased <= 0 {
+        keep -= 1 - biased;
+        biased = 0;
+    }
+    let shift = 52 - keep;
+    let mut q = if shift <= 0 {
+        m << (-shift) as u32
+    } else if shift >= 128 {
+        0
+    } else {
+        let q = m >> shift as u32;
+        let rem = m & ((1u128 << shift) - 1);
+        let half = 1u128 << (shift - 1);
+        if rem > half || (rem == half && q & 1 == 1) {
+            q + 1
+        } else {
+            q
+        }
+    };
+    // q holds the leading 1 (for normal numbers) at bit `keep`.
+    if biased == 0 {
+        // subnormal (or rounded up into the smallest normal)
+        if q >> frac_bits != 0 {
+            biased = 1;
+            q &= (1u128 << frac_bits) - 1;
+            return FloatBits {
+                sign,
+                exp: biased as u128,
+                mant: q | top,
+            };
+        }
+        return FloatBits {
+            sign,
+            exp: 0,
+            mant: q,
+        };
+    }
+    if q >> (frac_bits + 1) != 0 {
+        q >>= 1; // rounding carried into a new bit
+        biased += 1;
+    }
+    if biased as u128 >= emax {
+        return FloatBits {
+            sign,
+            exp: emax,
+            mant: top,
+        };
+    }
+    let mant = q & ((1u128 << frac_bits) - 1);
+    FloatBits {
+        sign,
+        exp: biased as u128,
+        mant: mant | top,
+    }
+}
+
 /// Store one number in an element of `dt`, as libhdf5 converts on write: integers clip to the
 /// target's range, floats truncate toward zero (NaN becomes 0) and clip, floats narrow with
 /// rounding.
@@ -203,6 +311,34 @@ pub(crate) fn encode_scalar(dt: &Datatype, s: Scalar, out: &mut [u8]) -> crate::
                 Scalar::Float(x) => x,
             };
             put(v.to_bits() as u128, 8, *order, out);
+            Ok(())
+        }
+        Datatype::Float {
+            size,
+            order,
+            bit_offset: 0,
+            exp_loc,
+            exp_size,
+            mant_loc,
+            mant_size,
+            exp_bias,
+            sign_loc,
+            norm,
+            ..
+        } if *order != ByteOrder::Vax && *size <= 16 => {
+            let x = match s {
+                Scalar::Int(v) => v as f64,
+                Scalar::Float(x) => x,
+            };
+            let bits = float_bits(
+                x,
+                *exp_size as u32,
+                *mant_size as u32,
+                *exp_bias as i64,
+                *norm != 2,
+            );
+            let v = (bits.sign << *sign_loc) | (bits.exp << *exp_loc) | (bits.mant << *mant_loc);
+            put(v, *size as usize, *order, out);
             Ok(())
         }
         other => Err(crate::Error::Conversion(format!(
@@ -428,6 +564,77 @@ mod tests {
         b[..8].copy_from_slice(&0x8000_0000_0000_0000u64.to_le_bytes());
         b[8..10].copy_from_slice(&16383u16.to_le_bytes());
         assert_eq!(decode_scalar(&ld, &b), Some(Scalar::Float(1.0)));
+    }
+
+    #[test]
+    fn encoded_floats_decode_back() {
+        let half = float(2, 10, 5, 10, 15, 15, 2);
+        let ld = float(16, 64, 15, 64, 16383, 79, 0);
+        let bf16 = float(2, 7, 8, 7, 127, 15, 2);
+        let mut b = [0u8; 16];
+        for x in [
+            1.5,
+            -2.0,
+            65504.0,
+            1e-7,
+            5.960464477539063e-8,
+            0.1,
+            1e300,
+            -0.0,
+            f64::INFINITY,
+        ] {
+            encode_scalar(&ld, Scalar::Float(x), &mut b).unwrap();
+            assert_eq!(
+                decode_scalar(&ld, &b),
+                Some(Scalar::Float(x)),
+                "long double {x}"
+            );
+            encode_scalar(&half, Scalar::Float(x), &mut b[..2]).unwrap();
+            let back = match decode_scalar(&half, &b[..2]) {
+                Some(Scalar::Float(v)) => v,
+                other => panic!("{other:?}"),
+            };
+            let exact = half_round(x);
+            assert!(
+                back == exact || (back.is_nan() && exact.is_nan()),
+                "half {x}: {back} vs {exact}"
+            );
+        }
+        encode_scalar(&bf16, Scalar::Float(3.140625), &mut b[..2]).unwrap();
+        assert_eq!(decode_scalar(&bf16, &b[..2]), Some(Scalar::Float(3.140625)));
+        encode_scalar(&half, Scalar::Float(f64::NAN), &mut b[..2]).unwrap();
+        assert!(matches!(decode_scalar(&half, &b[..2]), Some(Scalar::Float(v)) if v.is_nan()));
+    }
+
+    /// IEEE half rounding of `x`, computed independently through f32 and explicit range rules.
+    fn half_round(x: f64) -> f64 {
+        if x.is_infinite() || x.abs() >= 65520.0 {
+            return if x.is_sign_negative() {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            };
+        }
+        // quantum: 2^(e−10) for normals, 2^−24 for subnormals
+        let e = if x == 0.0 {
+            -14
+        } else {
+            (x.abs().log2().floor() as i32).max(-14)
+        };
+        let q = 2f64.powi(e - 10);
+        let r = x / q;
+        let n = r.round();
+        let n = if (r - r.trunc()).abs() == 0.5 && n % 2.0 != 0.0 {
+            n - r.signum()
+        } else {
+            n
+        };
+        let v = n * q;
+        if v == 0.0 && x.is_sign_negative() {
+            -0.0
+        } else {
+            v
+        }
     }
 
     #[test]

@@ -34,6 +34,7 @@ mod object;
 mod selection;
 mod sohm;
 pub mod storage;
+pub mod types;
 mod value;
 mod virtual_ds;
 mod write;

@@ -202,7 +202,7 @@ pub struct DatasetBuilder {
 }
 
 impl DatasetBuilder {
-    fn new(group: Group, dtype: Datatype) -> Self {
+    pub(crate) fn new(group: Group, dtype: Datatype) -> Self {
         DatasetBuilder {
             group,
             dtype,

@@ -166,3 +166,10 @@ impl Attributes {
             .try_for_each(|(k, v)| self.set_value(k, &v))
     }
 }
+
+impl crate::group::Group {
+    /// Start building a dataset of any element type (e.g. [`crate::types::long_double`]).
+    pub fn new_dataset_of(&self, dtype: Datatype) -> super::objects::DatasetBuilder {
+        super::objects::DatasetBuilder::new(self.clone(), dtype)
+    }
+}

@@ -1,0 +1,88 @@
+//! Datatypes h5py creates for numpy types that have no Rust counterpart.
+
+use h5_format::message::datatype::{ByteOrder, Datatype, Member};
+
+fn float(
+    size: u32,
+    exp_loc: u8,
+    exp_size: u8,
+    mant_size: u8,
+    exp_bias: u32,
+    norm: u8,
+    precision: u16,
+) -> Datatype {
+    Datatype::Float {
+        size,
+        order: ByteOrder::Little,
+        bit_offset: 0,
+        precision,
+        exp_loc,
+        exp_size,
+        mant_loc: 0,
+        mant_size,
+        exp_bias,
+        sign_loc: (exp_loc as u16 + exp_size as u16) as u8,
+        norm,
+    }
+}
+
+/// numpy's `float16` (IEEE half).
+pub fn float16() -> Datatype {
+    float(2, 10, 5, 10, 15, 2, 16)
+}
+
+/// numpy's `longdouble` on x86-64 (`<f16`): the x87 80-bit format in 16 bytes, as h5py
+/// describes it (mantissa with its explicit integer bit, "no normalisation").
+pub fn long_double() -> Datatype {
+    float(16, 64, 15, 64, 16383, 0, 80)
+}
+
+/// numpy's `complex128` as h5py stores it: a compound of two little-endian doubles `r`, `i`.
+pub fn complex128() -> Datatype {
+    complex(float(8, 52, 11, 52, 1023, 2, 64))
+}
+
+/// numpy's `complex64`: a compound of two floats `r`, `i`.
+pub fn complex64() -> Datatype {
+    complex(float(4, 23, 8, 23, 127, 2, 32))
+}
+
+fn complex(part: Datatype) -> Datatype {
+    let n = part.size();
+    Datatype::Compound {
+        size: 2 * n as u32,
+        members: vec![
+            Member {
+                name: "r".into(),
+                offset: 0,
+                dtype: part.clone(),
+            },
+            Member {
+                name: "i".into(),
+                offset: n,
+                dtype: part,
+            },
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_match_what_h5py_writes() {
+        assert!(crate::value::is_complex_compound(&complex128()));
+        assert_eq!(complex64().size(), 8);
+        assert!(matches!(
+            long_double(),
+            Datatype::Float {
+                size: 16,
+                precision: 80,
+                sign_loc: 79,
+                ..
+            }
+        ));
+        assert!(matches!(float16(), Datatype::Float { sign_loc: 15, .. }));
+    }
+}

@@ -1,0 +1,181 @@
+//! The seed article's write examples (crates/h5/examples/article_*.rs) run, and h5py checks
+//! what they wrote — values, types, and file sizes against h5py doing the same thing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Build the article examples once (a filtered `cargo test` would not build them), and
+/// return the directory holding their binaries.
+fn examples_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "h5",
+                "--examples",
+                "--message-format=short",
+            ])
+            .current_dir(root())
+            .output()
+            .expect("run cargo");
+        assert!(
+            out.status.success(),
+            "building the examples failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let exe = std::env::current_exe().unwrap();
+        exe.parent().unwrap().parent().unwrap().join("examples")
+    })
+}
+
+/// Run an example binary into a fresh directory.
+fn run_example(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("h5-article-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = examples_dir().join(name);
+    assert!(bin.exists(), "{} was not built", bin.display());
+    let out = Command::new(&bin).arg(&dir).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+/// Run Python (h5py) with `dir` as the working directory; the script must print "ok".
+fn h5py_checks(dir: &Path, script: &str) {
+    let py = root().join(".venv/bin/python");
+    assert!(
+        py.exists(),
+        "{} is missing: run `bash .ci/run` once (it creates the venv with h5py)",
+        py.display()
+    );
+    let out = Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.trim_end().ends_with("ok"),
+        "h5py check failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn basic_saving_and_reading() {
+    let dir = run_example("article_basic");
+    h5py_checks(
+        &dir,
+        r#"
+import h5py, numpy as np
+s = 1; vals = []
+for _ in range(1000):
+    s = (s * 6364136223846793005 + 1442695040888963407) % 2**64
+    vals.append(((s >> 11) / 2**53 - 0.5) * 4.0)
+with h5py.File('random.hdf5', 'r') as f:
+    assert list(f.keys()) == ['default']
+    d = f['default']
+    assert d.dtype == np.float64 and d.shape == (1000,)
+    assert np.array_equal(d[()], np.array(vals))
+print('ok')
+"#,
+    );
+}
+
+#[test]
+fn selective_writing() {
+    let dir = run_example("article_selective_write");
+    h5py_checks(
+        &dir,
+        r#"
+import h5py, numpy as np
+with h5py.File('random.hdf5', 'r') as f:
+    d = f['default'][()]
+    assert f['default'].dtype == np.float32
+    want = np.zeros(1000, 'f4'); want[10:20] = np.arange(50, 60) / 10.0
+    assert np.array_equal(d, want), d[:25]
+    d2 = f['default2d'][()]
+    want = np.zeros((500, 1024), 'f4'); want[1, 2] = 1; want[200:500, 500:1024] = 123
+    assert np.array_equal(d2, want)
+print('ok')
+"#,
+    );
+}
+
+#[test]
+fn data_types_and_file_sizes() {
+    let dir = run_example("article_dtypes");
+    h5py_checks(
+        &dir,
+        r#"
+import h5py, numpy as np, os
+with h5py.File('several_datasets.hdf5', 'r') as f:
+    assert f['integers'][0] == 127 and f['integers'].dtype == np.int8
+    assert f['integers8'][0] == 1200 and f['integers8'].dtype == np.int64
+    assert f['complex'].dtype == np.complex128
+arr = np.array([((i * 7919) % 1000) / 100.0 - 5.0 for i in range(100000)])
+for name, dt in [('integer_1', 'i1'), ('integer_8', 'i8'), ('float', 'f16')]:
+    with h5py.File(name + '.hdf5', 'r') as f:
+        d = f['dataset'][()]
+        assert d.dtype == np.dtype(dt), d.dtype
+        assert np.array_equal(d, arr.astype(dt)), name
+    with h5py.File(name + '_h5py.hdf5', 'w') as f:
+        f.create_dataset('dataset', (100000,), dtype=dt)[:] = arr
+    ours, theirs = os.path.getsize(name + '.hdf5'), os.path.getsize(name + '_h5py.hdf5')
+    assert abs(ours - theirs) / theirs < 0.01, (name, ours, theirs)
+    print(name, ours, theirs)
+print('ok')
+"#,
+    );
+}
+
+#[test]
+fn organizing_data_with_groups() {
+    let dir = run_example("article_groups");
+    h5py_checks(
+        &dir,
+        r#"
+import h5py, numpy as np
+with h5py.File('groups.hdf5', 'r') as f:
+    names = []
+    f.visit(names.append)
+    assert names == ['Base_Group', 'Base_Group/Sub_Group', 'Base_Group/Sub_Group/default', 'Base_Group/default'], names
+    want = np.arange(1000) * 0.5 - 100.0
+    assert np.array_equal(f['Base_Group/default'][()], want)
+    assert np.array_equal(f['Base_Group/Sub_Group/default'][()], want)
+print('ok')
+"#,
+    );
+}
+
+#[test]
+fn storing_metadata() {
+    let dir = run_example("article_metadata");
+    h5py_checks(
+        &dir,
+        r#"
+import h5py, time
+with h5py.File('groups.hdf5', 'r') as f:
+    g = f['Base_Group']; d = g['default']
+    assert abs(g.attrs['Date'] - time.time()) < 600
+    assert g.attrs['User'] == b'Me' or g.attrs['User'] == 'Me'
+    assert set(d.attrs.keys()) == {'OS', 'Date', 'User'}
+    assert isinstance(d.attrs['Date'], float)
+print('ok')
+"#,
+    );
+}
