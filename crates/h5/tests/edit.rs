@@ -1,0 +1,159 @@
+//! Files h5py wrote, opened with `File::append` / `File::open_rw`, edited, then read by h5py.
+
+use h5::{File, Selection};
+use ndarray::arr1;
+use serde_json::{json, Value as Json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn python() -> PathBuf {
+    let p = root().join(".venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run `bash .ci/run` once (it creates the venv with h5py)",
+        p.display()
+    );
+    p
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("h5-edit-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn h5py(code: &str) {
+    let out = Command::new(python()).arg("-c").arg(code).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn h5py_dump(path: &Path) -> Json {
+    let out = Command::new(python())
+        .arg(root().join("../shared/tools/h5py_dump.py"))
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "h5py cannot read {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn h5py_default_files_take_new_groups_datasets_and_attributes() {
+    let path = tmp("from_h5py.h5");
+    h5py(&format!(
+        r#"
+import h5py, numpy as np
+with h5py.File({p:?}, 'w') as f:
+    g = f.create_group('existing')
+    for i in range(20):
+        g.create_dataset(f'd{{i:02}}', data=np.arange(i + 1, dtype='<i4'))
+    f.create_dataset('vals', data=np.arange(10, dtype='<f8'))
+    f.attrs['note'] = 'from h5py'
+"#,
+        p = path.to_str().unwrap()
+    ));
+    let before = h5py_dump(&path);
+    {
+        let f = File::append(&path).unwrap();
+        let r = f.root().unwrap();
+        let g = r.group("existing").unwrap();
+        for i in 20..40 {
+            g.create_dataset(&format!("d{i:02}"), &arr1(&[i as i32]))
+                .unwrap();
+        }
+        r.create_group("new/nested").unwrap();
+        r.dataset("vals")
+            .unwrap()
+            .write_slice(&Selection::parse("2:4").unwrap(), &[-1.0f64])
+            .unwrap();
+        r.attrs().set("count", 40i32).unwrap();
+        g.attrs().set_str("edited_by", "h5 (Rust)").unwrap();
+        f.close().unwrap();
+    }
+    let after = h5py_dump(&path);
+    let m = &after["root"]["members"];
+    // everything h5py wrote is still there
+    for i in 0..20 {
+        let k = format!("d{i:02}");
+        assert_eq!(
+            m["existing"]["members"][&k],
+            before["root"]["members"]["existing"]["members"][&k]
+        );
+    }
+    for i in 20..40 {
+        assert_eq!(
+            m["existing"]["members"][format!("d{i:02}")]["data"],
+            json!([i])
+        );
+    }
+    assert_eq!(m["new"]["members"]["nested"]["kind"], "group");
+    assert_eq!(
+        m["vals"]["data"],
+        json!([0.0, 1.0, -1.0, -1.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+    );
+    assert_eq!(after["root"]["attrs"]["note"]["data"], "from h5py");
+    assert_eq!(after["root"]["attrs"]["count"]["data"], 40);
+    assert_eq!(m["existing"]["attrs"]["edited_by"]["data"], "h5 (Rust)");
+    // and libhdf5 1.10 reads it too
+    let out = Command::new("h5dump")
+        .arg(&path)
+        .output()
+        .expect("h5dump (hdf5-tools)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn attributes_overwrite_and_delete_on_h5py_objects() {
+    let path = tmp("attrs_edit.h5");
+    h5py(&format!(
+        r#"
+import h5py, numpy as np
+with h5py.File({p:?}, 'w') as f:
+    d = f.create_dataset('d', data=np.zeros(3))
+    for i in range(12):
+        d.attrs[f'a{{i}}'] = i
+"#,
+        p = path.to_str().unwrap()
+    ));
+    {
+        let f = File::open_rw(&path).unwrap();
+        let d = f.dataset("d").unwrap();
+        d.attrs().set("a3", 300i64).unwrap();
+        d.attrs().delete("a5").unwrap();
+        assert!(matches!(
+            d.attrs().delete("missing"),
+            Err(h5::Error::NotFound(_))
+        ));
+        d.attrs()
+            .create("big", &[1000], &vec![1.5f64; 1000])
+            .unwrap();
+        f.close().unwrap();
+    }
+    let d = h5py_dump(&path);
+    let a = &d["root"]["members"]["d"]["attrs"];
+    assert_eq!(a["a3"]["data"], 300);
+    assert!(a.get("a5").is_none());
+    assert_eq!(a["a11"]["data"], 11);
+    assert_eq!(a["big"]["data"].as_array().unwrap().len(), 1000);
+    assert_eq!(a.as_object().unwrap().len(), 12);
+}
