@@ -404,7 +404,7 @@ impl Value {
         }
     }
 
-    fn as_scalar(&self) -> Option<Scalar> {
+    pub(crate) fn as_scalar(&self) -> Option<Scalar> {
         match self {
             Value::Int(i) => Some(Scalar::Int(*i as i128)),
             Value::UInt(u) => Some(Scalar::Int(*u as i128)),

@@ -159,6 +159,28 @@ impl Attributes {
         }
     }
 
+    /// Create (or overwrite) an attribute of any datatype from dynamic values (one per
+    /// element): compounds, complex numbers, enums, fixed or variable-length strings, arrays,
+    /// variable-length sequences, object references.
+    pub fn create_values(
+        &self,
+        name: &str,
+        dtype: &Datatype,
+        shape: &[u64],
+        values: &[Value],
+    ) -> Result<()> {
+        let n: u64 = shape.iter().product();
+        if values.len() as u64 != n {
+            return Err(Error::Shape(format!(
+                "{} values for an attribute of shape {shape:?}",
+                values.len()
+            )));
+        }
+        let f = &self.object().file.inner;
+        let data = with(f, |cx| encode_values(cx, dtype, values, n as usize))?;
+        self.create_raw(name, dtype, shape, &data)
+    }
+
     /// Set many attributes at once, like h5py's `attrs.update(metadata)`.
     pub fn update<'a>(&self, entries: impl IntoIterator<Item = (&'a str, Value)>) -> Result<()> {
         entries
@@ -172,4 +194,150 @@ impl crate::group::Group {
     pub fn new_dataset_of(&self, dtype: Datatype) -> super::objects::DatasetBuilder {
         super::objects::DatasetBuilder::new(self.clone(), dtype)
     }
+}
+
+/// Encode one dynamic value as an element of `dt` into `out` (exactly `dt.size()` bytes),
+/// storing variable-length parts in the global heap.
+pub(crate) fn encode_value(
+    cx: &mut WriteCtx<'_>,
+    dt: &Datatype,
+    v: &Value,
+    out: &mut [u8],
+) -> Result<()> {
+    use crate::convert::encode_scalar;
+    let mismatch = || {
+        Error::Conversion(format!(
+            "{} cannot be stored as {}",
+            v.kind(),
+            crate::value::describe(dt)
+        ))
+    };
+    match (dt, v) {
+        (Datatype::Compound { members, .. }, Value::Complex(re, im))
+            if crate::value::is_complex_compound(dt) =>
+        {
+            let n = members[0].dtype.size() as usize;
+            encode_scalar(
+                &members[0].dtype,
+                crate::convert::Scalar::Float(*re),
+                &mut out[..n],
+            )?;
+            encode_scalar(
+                &members[1].dtype,
+                crate::convert::Scalar::Float(*im),
+                &mut out[n..2 * n],
+            )
+        }
+        (Datatype::Complex { base, .. }, Value::Complex(re, im)) => {
+            let n = base.size() as usize;
+            encode_scalar(base, crate::convert::Scalar::Float(*re), &mut out[..n])?;
+            encode_scalar(base, crate::convert::Scalar::Float(*im), &mut out[n..2 * n])
+        }
+        (Datatype::Compound { members, .. }, Value::Compound(fields)) => {
+            for m in members {
+                let (_, fv) = fields.iter().find(|(n, _)| *n == m.name).ok_or_else(|| {
+                    Error::Conversion(format!("the value has no field {:?}", m.name))
+                })?;
+                let at = m.offset as usize;
+                encode_value(cx, &m.dtype, fv, &mut out[at..at + m.dtype.size() as usize])?;
+            }
+            Ok(())
+        }
+        (Datatype::Enum { members, base, .. }, Value::Str(name)) => {
+            let (_, raw) = members.iter().find(|(n, _)| n == name).ok_or_else(|| {
+                Error::Conversion(format!("{name:?} is not a member of the enum"))
+            })?;
+            out[..base.size() as usize].copy_from_slice(raw);
+            Ok(())
+        }
+        (Datatype::Integer { .. } | Datatype::Float { .. } | Datatype::Enum { .. }, _) => {
+            encode_scalar(dt, v.as_scalar().ok_or_else(mismatch)?, out)
+        }
+        (Datatype::String { pad, .. }, Value::Str(s)) => {
+            let b = s.as_bytes();
+            let keep = match pad {
+                StrPad::NullTerm => b.len().min(out.len().saturating_sub(1)),
+                _ => b.len().min(out.len()),
+            };
+            let fill = if *pad == StrPad::SpacePad { b' ' } else { 0 };
+            out.fill(fill);
+            out[..keep].copy_from_slice(&b[..keep]);
+            Ok(())
+        }
+        (Datatype::VarLenStr { .. }, Value::Str(s)) => {
+            let el = vlen_strings(cx, &[s.as_str()])?;
+            out.copy_from_slice(&el);
+            Ok(())
+        }
+        (Datatype::VarLenSeq { base, .. }, Value::List(items)) => {
+            let es = base.size() as usize;
+            let mut data = vec![0u8; items.len() * es];
+            for (item, slot) in items.iter().zip(data.chunks_exact_mut(es.max(1))) {
+                encode_value(cx, base, item, slot)?;
+            }
+            let id = put(cx, &data)?;
+            out.copy_from_slice(&vlen_element(cx, items.len(), id));
+            Ok(())
+        }
+        (Datatype::Array { base, .. }, Value::List(items)) => {
+            let es = base.size() as usize;
+            if items.len() * es != out.len() {
+                return Err(Error::Shape(format!(
+                    "{} values for an array element of {} bytes",
+                    items.len(),
+                    out.len()
+                )));
+            }
+            for (item, slot) in items.iter().zip(out.chunks_exact_mut(es)) {
+                encode_value(cx, base, item, slot)?;
+            }
+            Ok(())
+        }
+        (Datatype::Opaque { .. }, Value::Opaque(b)) if b.len() == out.len() => {
+            out.copy_from_slice(b);
+            Ok(())
+        }
+        (
+            Datatype::Reference {
+                kind: h5_format::message::datatype::RefKind::Object,
+                ..
+            },
+            Value::Ref(a),
+        ) => {
+            let mut w = Writer::new(cx.f.sizes);
+            w.uint(a.unwrap_or(0), cx.f.sizes.offset as usize);
+            out[..w.len()].copy_from_slice(&w.finish());
+            Ok(())
+        }
+        _ => Err(mismatch()),
+    }
+}
+
+/// Encode values (one per selected element, or one to broadcast) into stored bytes.
+pub(crate) fn encode_values(
+    cx: &mut WriteCtx<'_>,
+    dt: &Datatype,
+    values: &[Value],
+    n: usize,
+) -> Result<Vec<u8>> {
+    let es = dt.size() as usize;
+    if values.len() != n && values.len() != 1 {
+        return Err(Error::Shape(format!(
+            "{} values for a selection of {n} elements",
+            values.len()
+        )));
+    }
+    let mut out = vec![0u8; n * es];
+    if values.len() == 1 && n > 1 {
+        encode_value(cx, dt, &values[0], &mut out[..es])?;
+        let first = out[..es].to_vec();
+        out.chunks_exact_mut(es)
+            .skip(1)
+            .for_each(|c| c.copy_from_slice(&first));
+    } else {
+        for (v, slot) in values.iter().zip(out.chunks_exact_mut(es)) {
+            encode_value(cx, dt, v, slot)?;
+        }
+    }
+    Ok(out)
 }
