@@ -74,8 +74,7 @@ with h5py.File({p:?}, 'w') as f:
         let r = f.root().unwrap();
         let g = r.group("existing").unwrap();
         for i in 20..40 {
-            g.create_dataset(&format!("d{i:02}"), &arr1(&[i]))
-                .unwrap();
+            g.create_dataset(&format!("d{i:02}"), &arr1(&[i])).unwrap();
         }
         r.create_group("new/nested").unwrap();
         r.dataset("vals")
