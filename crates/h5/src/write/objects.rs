@@ -506,8 +506,13 @@ impl Attributes {
         self.create(name, &[], &[value])
     }
 
-
-    pub(crate) fn create_raw(&self, name: &str, dt: &Datatype, shape: &[u64], data: &[u8]) -> Result<()> {
+    pub(crate) fn create_raw(
+        &self,
+        name: &str,
+        dt: &Datatype,
+        shape: &[u64],
+        data: &[u8],
+    ) -> Result<()> {
         if name.is_empty() {
             return Err(Error::Shape("an attribute needs a name".into()));
         }
