@@ -3,6 +3,7 @@
 //! the superblock (the root of everything) is written last, at flush.
 
 pub(crate) mod alloc;
+pub(crate) mod chunked;
 pub(crate) mod enc;
 pub(crate) mod header;
 pub(crate) mod objects;

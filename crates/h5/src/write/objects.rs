@@ -198,7 +198,8 @@ pub struct DatasetBuilder {
     chunks: Option<Vec<u64>>,
     layout: Option<LayoutKind>,
     fill: Option<Vec<u8>>,
-    filtered: bool,
+    filters: super::chunked::FilterSpec,
+    auto_chunks: bool,
 }
 
 impl DatasetBuilder {
@@ -211,7 +212,8 @@ impl DatasetBuilder {
             chunks: None,
             layout: None,
             fill: None,
-            filtered: false,
+            filters: Default::default(),
+            auto_chunks: false,
         }
     }
     /// The shape (`&[]` for a scalar).
@@ -219,14 +221,23 @@ impl DatasetBuilder {
         self.shape = Some(shape.to_vec());
         self
     }
-    /// The maximum shape; `None` entries are unlimited (needs chunking).
+    /// The maximum shape (h5py's `maxshape`); `None` entries are unlimited. As in h5py,
+    /// giving one makes the dataset chunked (with a guessed chunk shape unless
+    /// [`chunks`](Self::chunks) says otherwise), so that it can be [resized](Dataset::resize).
     pub fn maxshape(mut self, maxshape: &[Option<u64>]) -> Self {
         self.maxshape = Some(maxshape.to_vec());
         self
     }
-    /// Chunk shape.
+    /// Chunk shape (h5py's `chunks=(…)`); no dimension may exceed the shape, or the maximum
+    /// shape when one is given.
     pub fn chunks(mut self, chunks: &[u64]) -> Self {
         self.chunks = Some(chunks.to_vec());
+        self
+    }
+    /// Chunked, with the chunk shape h5py would guess (h5py's `chunks=True`). Filters and a
+    /// maximum shape do this on their own when no chunk shape is given.
+    pub fn auto_chunks(mut self) -> Self {
+        self.auto_chunks = true;
         self
     }
     /// Store the data inside the object header (small datasets only).
@@ -239,10 +250,28 @@ impl DatasetBuilder {
         self.layout = Some(LayoutKind::Contiguous);
         self
     }
-    /// gzip compression at `level` (0–9); needs chunking.
+    /// gzip compression at `level` (0–9; h5py's `compression="gzip", compression_opts=level`,
+    /// 4 by default there). Makes the dataset chunked. Replaces [`lzf`](Self::lzf).
     pub fn deflate(mut self, level: u8) -> Self {
-        let _ = level;
-        self.filtered = true;
+        self.filters.compression = Some(super::chunked::Compression::Deflate(level));
+        self
+    }
+    /// LZF compression (h5py's `compression="lzf"`). Makes the dataset chunked. Replaces
+    /// [`deflate`](Self::deflate).
+    pub fn lzf(mut self) -> Self {
+        self.filters.compression = Some(super::chunked::Compression::Lzf);
+        self
+    }
+    /// The shuffle filter before compression (h5py's `shuffle=True`). Makes the dataset
+    /// chunked.
+    pub fn shuffle(mut self) -> Self {
+        self.filters.shuffle = true;
+        self
+    }
+    /// A Fletcher-32 checksum on every chunk (h5py's `fletcher32=True`). Makes the dataset
+    /// chunked.
+    pub fn fletcher32(mut self) -> Self {
+        self.filters.fletcher32 = true;
         self
     }
     /// The value unwritten elements read as.
@@ -259,15 +288,15 @@ impl DatasetBuilder {
             .shape
             .clone()
             .ok_or_else(|| Error::Shape("a dataset needs a shape".into()))?;
-        if self.chunks.is_some()
-            || self.filtered
-            || self
-                .maxshape
-                .as_ref()
-                .is_some_and(|m| m.iter().zip(&shape).any(|(m, s)| *m != Some(*s)))
-        {
-            return Err(Error::Unsupported("chunked datasets, filters and resizable shapes are not written yet (issue 3, next increment)".into()));
-        }
+        let plan = super::chunked::plan(
+            &shape,
+            self.maxshape.as_deref(),
+            self.chunks.as_deref(),
+            self.auto_chunks,
+            &self.filters,
+            self.dtype.size(),
+            self.layout.is_some(),
+        )?;
         let (parent, name) = self.group.split_parent(path)?;
         check_name(&name)?;
         let f = &self.group.obj.file.inner;
@@ -282,9 +311,12 @@ impl DatasetBuilder {
         let space = if shape.is_empty() {
             Dataspace::scalar()
         } else {
-            Dataspace::simple(shape, None)
+            Dataspace::simple(shape, plan.as_ref().and_then(|p| p.max_dims.clone()))
         };
-        let layout_kind = self.layout.unwrap_or(LayoutKind::Contiguous);
+        let layout_kind = match &plan {
+            Some(_) => LayoutKind::Chunked,
+            None => self.layout.unwrap_or(LayoutKind::Contiguous),
+        };
         let addr = with(f, |cx| {
             let st = symbol_table(cx, parent.addr())?;
             if parent.link(&name)?.is_some() {
@@ -306,6 +338,9 @@ impl DatasetBuilder {
                     }
                     Layout::Compact { data }
                 }
+                LayoutKind::Chunked => {
+                    super::chunked::new_layout(plan.as_ref().expect("chunked plan"), es)
+                }
                 _ => Layout::Contiguous {
                     addr: None,
                     size: Some(bytes),
@@ -324,10 +359,11 @@ impl DatasetBuilder {
                 ),
             ];
             let fill = FillValue {
-                alloc_time: if layout_kind == LayoutKind::Compact {
-                    1
-                } else {
-                    2
+                // libhdf5: early for compact, incremental for chunked, late for contiguous
+                alloc_time: match layout_kind {
+                    LayoutKind::Compact => 1,
+                    LayoutKind::Chunked => 3,
+                    _ => 2,
                 },
                 write_time: 2,
                 defined: true,
@@ -338,7 +374,12 @@ impl DatasetBuilder {
             if let Some(old) = old_fill {
                 msgs.push(msg(MessageType::FILL_VALUE_OLD, CONSTANT, old));
             }
-            let body = enc::layout(sizes, libver, &layout, false)?;
+            let filters = plan.as_ref().map(|p| p.filters.as_slice()).unwrap_or(&[]);
+            if !filters.is_empty() {
+                let body = super::chunked::pipeline_message(cx, filters)?;
+                msgs.push(msg(MessageType::FILTER_PIPELINE, CONSTANT, body));
+            }
+            let body = enc::layout(sizes, libver, &layout, !filters.is_empty())?;
             msgs.push(msg(MessageType::LAYOUT, 0, body));
             // libhdf5 gives dataset headers a 256-byte message area.
             let used: usize = msgs
@@ -475,11 +516,55 @@ impl Dataset {
                         enc::layout(cx.f.sizes, cx.st.libver, &Layout::Compact { data }, false)?,
                     )
                 }
+                Layout::Chunked(_) => super::chunked::write(cx, &mut h, addr, &dims, &res, &bytes),
                 _ => Err(Error::Unsupported(format!(
-                    "{name}: writing chunked datasets comes in the next increment"
+                    "{name}: writing virtual datasets"
                 ))),
             }
         })
+    }
+}
+
+impl Dataset {
+    /// Change the shape (h5py's `resize`): each dimension grows or shrinks on its own, up to
+    /// the maximum shape; data inside the new shape stays where it is, chunks wholly outside
+    /// it are freed, and what becomes visible again after a shrink reads as the fill value.
+    /// Only chunked datasets can be resized. This handle sees the new shape afterwards;
+    /// other handles to the dataset must be opened again.
+    pub fn resize(&mut self, shape: &[u64]) -> Result<()> {
+        if self.layout() != LayoutKind::Chunked {
+            return Err(Error::Shape(format!(
+                "Only chunked datasets can be resized ({} is {:?})",
+                self.name(),
+                self.layout()
+            )));
+        }
+        let addr = self.addr();
+        with(&self.file().inner, |cx| {
+            let mut h = HeaderEdit::load(cx, addr)?;
+            super::chunked::resize(cx, &mut h, addr, shape)
+        })
+        .map_err(|e| match e {
+            Error::Shape(m) => Error::Shape(format!("{}: {m}", self.name())),
+            e => e.at(self.name()),
+        })?;
+        *self = Dataset::from_object(Object::load(self.file(), addr, self.name())?)?;
+        Ok(())
+    }
+
+    /// Change the length of one axis (h5py's `resize(n, axis=…)`).
+    pub fn resize_axis(&mut self, axis: usize, len: u64) -> Result<()> {
+        let mut shape = self
+            .shape()
+            .ok_or_else(|| Error::Shape(format!("{} has a null dataspace", self.name())))?;
+        if axis >= shape.len() {
+            return Err(Error::Shape(format!(
+                "Invalid axis {axis} (0 to {} allowed)",
+                shape.len().saturating_sub(1)
+            )));
+        }
+        shape[axis] = len;
+        self.resize(&shape)
     }
 }
 

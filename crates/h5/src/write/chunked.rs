@@ -1,0 +1,1411 @@
+//! Chunked datasets in the default profile: chunk shapes as h5py guesses them, the filter
+//! pipeline h5py builds, the version 1 B-tree (type 1) chunk index kept the way libhdf5
+//! keeps it (node splits, sibling links, keys), chunk reads and writes through the filters,
+//! and resizing.
+//!
+//! The B-tree rules, as libhdf5 applies them for `istore` trees:
+//! - A node holds up to 2K children (K = the superblock's indexed-storage K, 32 by default);
+//!   key i is the left bound of child i, key n the right bound of the last child.
+//! - The first chunk of an empty tree gets the keys (chunk, chunk + one chunk in every
+//!   dimension, including the element-size dimension — so that right bound carries the element
+//!   size in its last offset).
+//! - Keys compare by their offsets, then by the element-size offset (0 in every chunk's own
+//!   key). A chunk at or past the right-most key becomes the new right-most child, and the
+//!   right bound becomes that chunk + 1 again; a chunk below every key becomes child 0; any
+//!   other new chunk goes right after the child whose range holds it. (So the final key ends
+//!   up at, or one chunk beyond, the last chunk, depending on the order chunks came in.)
+//! - A full node splits before the insertion: 90 % of its children stay when it has no right
+//!   sibling, 10 % when it has no left sibling, half otherwise; the new node becomes its right
+//!   sibling. A split root moves to a new address and a new root one level up takes its place
+//!   (the root address, which the layout message holds, never changes).
+//! - Rewriting a chunk with a new size changes its key; a parent's key follows the left key of
+//!   its child.
+//!
+//! Trees built this way are node for node the ones libhdf5 builds for the same insertion
+//! order (tests/write_chunked.rs compares them with h5py's). libhdf5 inserts a chunk when its
+//! chunk cache evicts it, so when a write touches more chunks than the cache holds its order —
+//! and tree — can differ from ours; both are valid.
+
+use super::header::HeaderEdit;
+use super::{enc, WriteCtx};
+use crate::error::{Error, Result};
+use crate::file::FileInner;
+use crate::selection::{Dim, Resolved};
+use h5_format::btree1::{self, ChunkKey, Keys, Node};
+use h5_format::message::dataspace::Dataspace;
+use h5_format::message::fill_value::FillValue;
+use h5_format::message::filter_pipeline::{self, FilterInfo};
+use h5_format::message::layout::{self, ChunkIndex, Chunked, Layout};
+use h5_format::message::MessageType;
+use h5_format::{Reader, Writer};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+// ------------------------------------------------------------------------------------------
+// Creation: chunk shapes and filter pipelines as h5py makes them
+
+/// The compression filter of a dataset (h5py's `compression=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compression {
+    /// gzip at a level 0–9.
+    Deflate(u8),
+    /// h5py's LZF.
+    Lzf,
+}
+
+/// The filters a dataset builder asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FilterSpec {
+    pub(crate) shuffle: bool,
+    pub(crate) compression: Option<Compression>,
+    pub(crate) fletcher32: bool,
+}
+
+impl FilterSpec {
+    fn any(&self) -> bool {
+        self.shuffle || self.fletcher32 || self.compression.is_some()
+    }
+
+    /// The pipeline in h5py's order — shuffle, the compression, fletcher32 — with the flags
+    /// (deflate, shuffle and LZF optional; fletcher32 required), names and client data
+    /// libhdf5 stores once the filters have seen the dataset's type and chunk.
+    pub(crate) fn pipeline(&self, element_size: u64, chunk_bytes: u64) -> Result<Vec<FilterInfo>> {
+        let f = |id: u16, flags: u16, client_data: Vec<u32>| FilterInfo {
+            id,
+            name: FilterInfo::known_name(id).map(String::from),
+            flags,
+            client_data,
+        };
+        let mut out = Vec::new();
+        if self.shuffle {
+            out.push(f(h5_filters::id::SHUFFLE, 1, vec![element_size as u32]));
+        }
+        match self.compression {
+            Some(Compression::Deflate(level)) => {
+                if level > 9 {
+                    return Err(Error::Shape(format!(
+                        "GZIP setting must be an integer from 0-9, not {level}"
+                    )));
+                }
+                out.push(f(h5_filters::id::DEFLATE, 1, vec![level as u32]));
+            }
+            Some(Compression::Lzf) => out.push(f(
+                h5_filters::id::LZF,
+                1,
+                h5_filters::lzf::h5py_client_data(chunk_bytes).to_vec(),
+            )),
+            None => {}
+        }
+        if self.fletcher32 {
+            out.push(f(h5_filters::id::FLETCHER32, 0, Vec::new()));
+        }
+        Ok(out)
+    }
+}
+
+/// h5py's `guess_chunk` (h5py/_hl/filters.py), ported: start from the shape (0-length axes
+/// count as 1024), aim at a chunk of 16 KiB × 2^log10(dataset MiB) clamped to 8 KiB–1 MiB,
+/// and halve the axes in turn (rounding up) until the chunk is below the target or within
+/// 50 % of it, and below 1 MiB.
+pub(crate) fn guess_chunk(shape: &[u64], typesize: u64) -> Vec<u64> {
+    const BASE: f64 = 16.0 * 1024.0;
+    const MIN: f64 = 8.0 * 1024.0;
+    const MAX: f64 = 1024.0 * 1024.0;
+    let mut chunks: Vec<f64> = shape
+        .iter()
+        .map(|&x| if x == 0 { 1024.0 } else { x as f64 })
+        .collect();
+    let n = chunks.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let product = |c: &[f64]| c.iter().product::<f64>();
+    let dset_size = product(&chunks) * typesize as f64;
+    let target = (BASE * 2f64.powf((dset_size / (1024.0 * 1024.0)).log10())).clamp(MIN, MAX);
+    let mut idx = 0;
+    loop {
+        let chunk_bytes = product(&chunks) * typesize as f64;
+        if (chunk_bytes < target || ((chunk_bytes - target).abs() / target) < 0.5)
+            && chunk_bytes < MAX
+        {
+            break;
+        }
+        if product(&chunks) == 1.0 {
+            break;
+        }
+        chunks[idx % n] = (chunks[idx % n] / 2.0).ceil();
+        idx += 1;
+    }
+    chunks.iter().map(|&c| c as u64).collect()
+}
+
+/// What a chunked dataset is created with.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) chunks: Vec<u64>,
+    /// Maximum dimensions (`u64::MAX` unlimited), when given.
+    pub(crate) max_dims: Option<Vec<u64>>,
+    pub(crate) filters: Vec<FilterInfo>,
+}
+
+/// Decide, as h5py's `create_dataset` does, whether a dataset is chunked and how: chunked
+/// when chunks are given or asked for (`auto`), or when any filter or a maximum shape is
+/// given; the chunk shape is then the one given or [`guess_chunk`]'s. `None`: not chunked.
+pub(crate) fn plan(
+    shape: &[u64],
+    maxshape: Option<&[Option<u64>]>,
+    chunks: Option<&[u64]>,
+    auto: bool,
+    filters: &FilterSpec,
+    element_size: u64,
+    explicit_unchunked: bool,
+) -> Result<Option<Plan>> {
+    let wants = chunks.is_some() || auto || filters.any() || maxshape.is_some();
+    if !wants {
+        return Ok(None);
+    }
+    if shape.is_empty() {
+        return Err(Error::Shape(
+            "Scalar datasets don't support chunk/filter options".into(),
+        ));
+    }
+    if explicit_unchunked {
+        return Err(Error::Shape(
+            "Chunked format required for given storage options (chunks, filters or maxshape)"
+                .into(),
+        ));
+    }
+    let max_dims = match maxshape {
+        Some(m) => {
+            if m.len() != shape.len() {
+                return Err(Error::Shape(format!(
+                    "'maxshape' {m:?} must have same rank as dataset shape {shape:?}"
+                )));
+            }
+            for (mx, &s) in m.iter().zip(shape) {
+                if let Some(mx) = mx {
+                    if *mx < s {
+                        return Err(Error::Shape(format!(
+                            "maxshape {m:?} is smaller than the shape {shape:?}"
+                        )));
+                    }
+                }
+            }
+            Some(m.iter().map(|x| x.unwrap_or(u64::MAX)).collect::<Vec<_>>())
+        }
+        None => None,
+    };
+    let chunks = match chunks {
+        Some(c) => {
+            if c.len() != shape.len() {
+                return Err(Error::Shape(format!(
+                    "'chunks' {c:?} must have same rank as dataset shape {shape:?}"
+                )));
+            }
+            if c.contains(&0) {
+                return Err(Error::Shape(format!(
+                    "chunk dimensions must be positive, not {c:?}"
+                )));
+            }
+            // h5py compares with the maximum shape when there is one (unlimited axes aside).
+            let limits: Vec<Option<u64>> = match maxshape {
+                Some(m) => m.to_vec(),
+                None => shape.iter().map(|&s| Some(s)).collect(),
+            };
+            if c.iter()
+                .zip(&limits)
+                .any(|(&c, l)| l.is_some_and(|l| c > l))
+            {
+                return Err(Error::Shape(format!(
+                    "Chunk shape must not be greater than data shape in any dimension. \
+                     {c:?} is not compatible with {shape:?}"
+                )));
+            }
+            c.to_vec()
+        }
+        None => guess_chunk(shape, element_size),
+    };
+    let chunk_bytes = chunks
+        .iter()
+        .try_fold(element_size, |a, &c| a.checked_mul(c))
+        .filter(|&b| b < 1 << 32)
+        .ok_or_else(|| {
+            Error::Shape(format!(
+                "chunks {chunks:?} of {element_size}-byte elements are 4 GiB or more"
+            ))
+        })?;
+    if chunks.iter().any(|&c| c > u32::MAX as u64) {
+        return Err(Error::Shape(format!(
+            "chunk dimensions {chunks:?} too large"
+        )));
+    }
+    Ok(Some(Plan {
+        filters: filters.pipeline(element_size, chunk_bytes)?,
+        chunks,
+        max_dims,
+    }))
+}
+
+/// The layout message of a new chunked dataset (no chunk written yet).
+pub(crate) fn new_layout(plan: &Plan, element_size: u64) -> Layout {
+    Layout::Chunked(Chunked {
+        dims: plan.chunks.clone(),
+        element_size,
+        index: ChunkIndex::BTreeV1,
+        addr: None,
+        dont_filter_partial_edge: false,
+    })
+}
+
+/// The filter pipeline message body (version 1 in the default profile).
+pub(crate) fn pipeline_message(cx: &WriteCtx<'_>, filters: &[FilterInfo]) -> Result<Vec<u8>> {
+    let mut w = Writer::new(cx.f.sizes);
+    filter_pipeline::encode(
+        filters,
+        filter_pipeline::version_for(cx.st.libver.profile()),
+        &mut w,
+    )
+    .map_err(Error::Format)?;
+    Ok(w.finish())
+}
+
+// ------------------------------------------------------------------------------------------
+// What the writer needs to know of a chunked dataset, read from its header
+
+/// A chunked dataset as its header describes it now.
+struct Meta {
+    dims: Vec<u64>,
+    max_dims: Vec<u64>,
+    chunk: Chunked,
+    filters: Vec<FilterInfo>,
+    /// One element of the fill value (zeros by default).
+    fill: Vec<u8>,
+    es: usize,
+    chunk_bytes: usize,
+}
+
+fn decode<T>(
+    cx: &WriteCtx<'_>,
+    m: &h5_format::object_header::MessageOut,
+    obj: u64,
+    what: &'static str,
+    f: impl FnOnce(&mut Reader<'_>) -> h5_format::Result<T>,
+) -> Result<T> {
+    cx.f.dec(f(&mut Reader::new(&m.data, obj, cx.f.sizes, what)))
+}
+
+impl Meta {
+    fn load(cx: &WriteCtx<'_>, h: &HeaderEdit, obj: u64) -> Result<Meta> {
+        let lm = h
+            .find(MessageType::LAYOUT)
+            .next()
+            .ok_or_else(|| Error::Unsupported("dataset without a layout message".into()))?;
+        let (layout, _) = decode(cx, lm, obj, "layout message", layout::decode)?;
+        let Layout::Chunked(chunk) = layout else {
+            return Err(Error::Shape("Only chunked datasets can be resized".into()));
+        };
+        if chunk.index != ChunkIndex::BTreeV1 {
+            return Err(Error::Unsupported(
+                "writing chunks indexed by anything but a version 1 B-tree (libver 'latest' files)"
+                    .into(),
+            ));
+        }
+        let sm = h
+            .find(MessageType::DATASPACE)
+            .next()
+            .ok_or_else(|| Error::Unsupported("dataset without a dataspace message".into()))?;
+        let space = decode(cx, sm, obj, "dataspace message", Dataspace::decode)?;
+        let filters = match h.find(MessageType::FILTER_PIPELINE).next() {
+            Some(m) => decode(
+                cx,
+                m,
+                obj,
+                "filter pipeline message",
+                filter_pipeline::decode,
+            )?,
+            None => Vec::new(),
+        };
+        let es = chunk.element_size as usize;
+        let fv = if let Some(m) = h.find(MessageType::FILL_VALUE).next() {
+            decode(cx, m, obj, "fill value message", FillValue::decode)?
+        } else if let Some(m) = h.find(MessageType::FILL_VALUE_OLD).next() {
+            decode(cx, m, obj, "fill value message", FillValue::decode_old)?
+        } else {
+            FillValue::default()
+        };
+        let fill = match fv.value {
+            Some(v) if v.len() == es => v,
+            _ => vec![0u8; es],
+        };
+        let chunk_bytes = chunk
+            .dims
+            .iter()
+            .try_fold(es as u64, |a, &d| a.checked_mul(d))
+            .filter(|&b| b < 1 << 32)
+            .ok_or_else(|| Error::Unsupported("chunks of 4 GiB or more".into()))?
+            as usize;
+        if chunk.dims.len() != space.dims.len() {
+            return Err(Error::Unsupported(
+                "chunk rank differs from the dataspace rank".into(),
+            ));
+        }
+        Ok(Meta {
+            max_dims: space.max_dims().to_vec(),
+            dims: space.dims,
+            chunk,
+            filters,
+            fill,
+            es,
+            chunk_bytes,
+        })
+    }
+
+    fn rank(&self) -> usize {
+        self.dims.len()
+    }
+
+    fn origin(&self, scaled: &[u64]) -> Vec<u64> {
+        scaled
+            .iter()
+            .zip(&self.chunk.dims)
+            .map(|(&s, &c)| s * c)
+            .collect()
+    }
+
+    fn params(&self) -> Vec<h5_filters::FilterParams<'_>> {
+        self.filters
+            .iter()
+            .map(|fi| h5_filters::FilterParams {
+                id: fi.id,
+                client_data: &fi.client_data,
+                element_size: self.es,
+            })
+            .collect()
+    }
+
+    /// A chunk holding only the fill value.
+    fn filled(&self) -> Vec<u8> {
+        if self.fill.iter().all(|&b| b == 0) {
+            return vec![0u8; self.chunk_bytes];
+        }
+        self.fill.repeat(self.chunk_bytes / self.es)
+    }
+
+    /// Read a stored chunk and undo its filters.
+    fn read_chunk(&self, f: &FileInner, loc: &Loc) -> Result<Vec<u8>> {
+        if self.filters.is_empty() {
+            let mut buf = f.data_buffer(self.chunk_bytes as u64)?;
+            f.read_data(loc.addr, &mut buf, "chunk")?;
+            return Ok(buf);
+        }
+        if loc.size as usize > self.chunk_bytes.saturating_mul(2).saturating_add(1 << 20) {
+            return Err(h5_format::Error::invalid(
+                "chunk index",
+                f.offset_of(loc.addr),
+                "filtered chunk size",
+            )
+            .into());
+        }
+        let mut buf = f.data_buffer(loc.size as u64)?;
+        f.read_data(loc.addr, &mut buf, "chunk")?;
+        f.filters
+            .decode_chunk(&self.params(), loc.mask, buf, self.chunk_bytes)
+            .map_err(|source| Error::Filter {
+                source,
+                offset: f.offset_of(loc.addr),
+            })
+    }
+
+    /// Run a chunk through the filters: the bytes to store and the filter mask.
+    fn encode_chunk(&self, f: &FileInner, data: Vec<u8>) -> Result<(Vec<u8>, u32)> {
+        if self.filters.is_empty() {
+            return Ok((data, 0));
+        }
+        let optional: Vec<bool> = self.filters.iter().map(|fi| fi.optional()).collect();
+        let (bytes, mask) = f
+            .filters
+            .encode_chunk(&self.params(), &optional, data)
+            .map_err(|source| Error::Filter { source, offset: 0 })?;
+        if bytes.len() as u64 > u32::MAX as u64 {
+            return Err(Error::Shape("a filtered chunk of 4 GiB or more".into()));
+        }
+        Ok((bytes, mask))
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The v1 B-tree chunk index
+
+/// Where a stored chunk is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Loc {
+    addr: u64,
+    size: u32,
+    mask: u32,
+}
+
+/// Where a chunk falls among a node's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Below key 0.
+    Less,
+    /// Key `idx` is this chunk's.
+    Exact,
+    /// Strictly inside child `idx`'s range.
+    Inside,
+    /// At or past the right-most key (`idx` = the last child).
+    Greater,
+}
+
+/// Compare a chunk (offsets in elements; element-size offset 0) with a key.
+fn cmp_key(off: &[u64], k: &ChunkKey) -> Ordering {
+    off.iter()
+        .cmp(k.offset.iter())
+        .then(0u64.cmp(&k.element_offset))
+}
+
+fn keys(n: &Node) -> &Vec<ChunkKey> {
+    match &n.keys {
+        Keys::Chunk(k) => k,
+        Keys::Group(_) => unreachable!("checked when loaded"),
+    }
+}
+
+fn keys_mut(n: &mut Node) -> &mut Vec<ChunkKey> {
+    match &mut n.keys {
+        Keys::Chunk(k) => k,
+        Keys::Group(_) => unreachable!("checked when loaded"),
+    }
+}
+
+fn locate(n: &Node, off: &[u64]) -> (usize, Place) {
+    let ks = keys(n);
+    let count = n.children.len();
+    let p = ks[..count].partition_point(|k| cmp_key(off, k) != Ordering::Less);
+    if p == 0 {
+        return (0, Place::Less);
+    }
+    let idx = p - 1;
+    if idx == count - 1 && cmp_key(off, &ks[count]) != Ordering::Less {
+        (idx, Place::Greater)
+    } else if cmp_key(off, &ks[idx]) == Ordering::Equal {
+        (idx, Place::Exact)
+    } else {
+        (idx, Place::Inside)
+    }
+}
+
+/// A chunk B-tree being read and changed: nodes are loaded on demand and written back by
+/// [`Tree::store`].
+struct Tree {
+    root: Option<u64>,
+    /// Children per node: 2K.
+    two_k: usize,
+    k: u16,
+    rank: usize,
+    cdims: Vec<u64>,
+    es: u64,
+    node_len: u64,
+    nodes: HashMap<u64, Node>,
+    dirty: BTreeSet<u64>,
+    /// Nodes given up (freed once the tree no longer points to them).
+    freed: Vec<u64>,
+}
+
+impl Tree {
+    fn new(cx: &WriteCtx<'_>, m: &Meta) -> Tree {
+        let k = match cx.f.superblock.indexed_storage_k {
+            0 => 32,
+            k => k,
+        };
+        let rank = m.rank();
+        Tree {
+            root: m.chunk.addr,
+            two_k: 2 * k as usize,
+            k,
+            rank,
+            cdims: m.chunk.dims.clone(),
+            es: m.es as u64,
+            node_len: btree1::node_size(cx.f.sizes, 1, k, rank + 1) as u64,
+            nodes: HashMap::new(),
+            dirty: BTreeSet::new(),
+            freed: Vec::new(),
+        }
+    }
+
+    fn load(&mut self, f: &FileInner, addr: u64) -> Result<()> {
+        if self.nodes.contains_key(&addr) {
+            return Ok(());
+        }
+        if self.nodes.len() > f.limits.max_nodes {
+            return Err(h5_format::Error::limit(
+                "v1 B-tree node",
+                f.offset_of(addr),
+                "nodes",
+                self.nodes.len() as u64,
+                f.limits.max_nodes as u64,
+            )
+            .into());
+        }
+        let node = crate::group::read_btree1_node(f, addr, self.rank + 1)?;
+        let bad = |what| -> Error {
+            h5_format::Error::invalid("v1 B-tree node", f.offset_of(addr), what).into()
+        };
+        if node.node_type != 1 || !matches!(node.keys, Keys::Chunk(_)) {
+            return Err(bad("node type for chunks"));
+        }
+        if node.children.len() > self.two_k {
+            return Err(bad("more children than the indexed-storage K allows"));
+        }
+        if node.level > 0 && node.children.is_empty() {
+            return Err(bad("empty internal node"));
+        }
+        self.nodes.insert(addr, node);
+        Ok(())
+    }
+
+    fn node(&self, addr: u64) -> &Node {
+        &self.nodes[&addr]
+    }
+
+    fn node_mut(&mut self, addr: u64) -> &mut Node {
+        self.dirty.insert(addr);
+        self.nodes.get_mut(&addr).expect("loaded")
+    }
+
+    /// The key one chunk past `k` in every dimension: libhdf5's right bound after a new
+    /// right-most chunk (its element-size offset is the element size).
+    fn past(&self, k: &ChunkKey) -> ChunkKey {
+        ChunkKey {
+            size: 0,
+            filter_mask: 0,
+            offset: k
+                .offset
+                .iter()
+                .zip(&self.cdims)
+                .map(|(&o, &c)| o + c)
+                .collect(),
+            element_offset: self.es,
+        }
+    }
+
+    /// Where the chunk at element offsets `off` is stored, if it is.
+    fn lookup(&mut self, f: &FileInner, off: &[u64]) -> Result<Option<Loc>> {
+        let Some(mut a) = self.root else {
+            return Ok(None);
+        };
+        for _ in 0..=u8::MAX as usize + 1 {
+            self.load(f, a)?;
+            let n = self.node(a);
+            if n.children.is_empty() {
+                return Ok(None);
+            }
+            let (idx, place) = locate(n, off);
+            if n.level == 0 {
+                return Ok((place == Place::Exact).then(|| {
+                    let k = &keys(n)[idx];
+                    Loc {
+                        addr: n.children[idx],
+                        size: k.size,
+                        mask: k.filter_mask,
+                    }
+                }));
+            }
+            if place == Place::Less {
+                return Ok(None);
+            }
+            a = n.children[idx];
+        }
+        Err(h5_format::Error::invalid("v1 B-tree node", f.offset_of(a), "tree depth").into())
+    }
+
+    /// Record (insert or update) the chunk at `off`.
+    fn upsert(&mut self, cx: &mut WriteCtx<'_>, off: &[u64], loc: Loc) -> Result<()> {
+        let root = match self.root {
+            Some(r) => r,
+            None => {
+                let r = cx.alloc(self.node_len);
+                self.nodes.insert(r, self.empty_leaf());
+                self.dirty.insert(r);
+                self.root = Some(r);
+                r
+            }
+        };
+        let key = ChunkKey {
+            size: loc.size,
+            filter_mask: loc.mask,
+            offset: off.to_vec(),
+            element_offset: 0,
+        };
+        if let Some((md, right)) = self.insert(cx, root, key, loc.addr, 0)? {
+            // The root split: move it, and put a new root one level up at its address.
+            let moved = cx.alloc(self.node_len);
+            let old = self.nodes.remove(&root).expect("loaded");
+            self.node_mut(right).left = Some(moved);
+            let new_root = Node {
+                node_type: 1,
+                level: old.level + 1,
+                left: None,
+                right: None,
+                keys: Keys::Chunk(vec![
+                    keys(&old)[0].clone(),
+                    md,
+                    keys(self.node(right)).last().expect("keys").clone(),
+                ]),
+                children: vec![moved, right],
+            };
+            self.nodes.insert(moved, old);
+            self.nodes.insert(root, new_root);
+            self.dirty.insert(moved);
+            self.dirty.insert(root);
+        }
+        Ok(())
+    }
+
+    fn empty_leaf(&self) -> Node {
+        Node {
+            node_type: 1,
+            level: 0,
+            left: None,
+            right: None,
+            keys: Keys::Chunk(vec![ChunkKey {
+                size: 0,
+                filter_mask: 0,
+                offset: vec![0; self.rank],
+                element_offset: 0,
+            }]),
+            children: Vec::new(),
+        }
+    }
+
+    /// Insert under the node at `addr`; returns the new right sibling (its left key and
+    /// address) when the node split.
+    fn insert(
+        &mut self,
+        cx: &mut WriteCtx<'_>,
+        addr: u64,
+        key: ChunkKey,
+        child: u64,
+        depth: usize,
+    ) -> Result<Option<(ChunkKey, u64)>> {
+        if depth > u8::MAX as usize {
+            return Err(h5_format::Error::invalid(
+                "v1 B-tree node",
+                cx.f.offset_of(addr),
+                "tree depth",
+            )
+            .into());
+        }
+        self.load(cx.f, addr)?;
+        let n = self.node(addr);
+        let count = n.children.len();
+        if count == 0 {
+            // the first chunk of an empty tree
+            let past = self.past(&key);
+            let n = self.node_mut(addr);
+            n.level = 0;
+            *keys_mut(n) = vec![key, past];
+            n.children = vec![child];
+            return Ok(None);
+        }
+        let (idx, place) = locate(n, &key.offset);
+        if n.level == 0 {
+            let ks = keys(n);
+            return match place {
+                Place::Exact => {
+                    let n = self.node_mut(addr);
+                    let k = &mut keys_mut(n)[idx];
+                    k.size = key.size;
+                    k.filter_mask = key.filter_mask;
+                    n.children[idx] = child;
+                    Ok(None)
+                }
+                Place::Less => {
+                    let right = ks[0].clone();
+                    self.insert_child(cx, addr, 0, 0, key, right, child)
+                }
+                Place::Inside => {
+                    let right = ks[idx + 1].clone();
+                    self.insert_child(cx, addr, idx, idx + 1, key, right, child)
+                }
+                Place::Greater => {
+                    let right = self.past(&key);
+                    self.insert_child(cx, addr, idx, idx + 1, key, right, child)
+                }
+            };
+        }
+        let sub_addr = n.children[idx];
+        let split = self.insert(cx, sub_addr, key, child, depth + 1)?;
+        let (first, last) = {
+            let sub = keys(self.node(sub_addr));
+            (sub[0].clone(), sub.last().expect("keys").clone())
+        };
+        let n = self.node_mut(addr);
+        keys_mut(n)[idx] = first;
+        match split {
+            None => {
+                if idx == count - 1 {
+                    keys_mut(n)[count] = last;
+                }
+                Ok(None)
+            }
+            Some((md, sib)) => {
+                let right = if idx == count - 1 {
+                    keys(self.node(sib)).last().expect("keys").clone()
+                } else {
+                    keys(self.node(addr))[idx + 1].clone()
+                };
+                self.insert_child(cx, addr, idx, idx + 1, md, right, sib)
+            }
+        }
+    }
+
+    /// Put `child` at position `pos` of the node at `addr` with left key `left` and right
+    /// bound `right`, splitting the node first when it is full (`idx`: the child the
+    /// insertion is next to, which decides the half it goes into).
+    #[allow(clippy::too_many_arguments)]
+    fn insert_child(
+        &mut self,
+        cx: &mut WriteCtx<'_>,
+        addr: u64,
+        idx: usize,
+        pos: usize,
+        left: ChunkKey,
+        right: ChunkKey,
+        child: u64,
+    ) -> Result<Option<(ChunkKey, u64)>> {
+        let put = |n: &mut Node, pos: usize| {
+            let ks = keys_mut(n);
+            ks.insert(pos, left);
+            ks[pos + 1] = right;
+            n.children.insert(pos, child);
+        };
+        let n = self.node(addr);
+        if n.children.len() < self.two_k {
+            put(self.node_mut(addr), pos);
+            return Ok(None);
+        }
+        // Split: how many children stay depends on where the node is among its siblings.
+        let ratio = if n.right.is_none() {
+            0.9
+        } else if n.left.is_none() {
+            0.1
+        } else {
+            0.5
+        };
+        let mut nleft = (self.two_k as f64 * ratio) as usize;
+        if idx < nleft && nleft == self.two_k {
+            nleft -= 1;
+        } else if idx >= nleft && nleft == 0 {
+            nleft += 1;
+        }
+        let new_addr = cx.alloc(self.node_len);
+        let old_right = n.right;
+        let n = self.node_mut(addr);
+        let ks = keys_mut(n);
+        let rkeys = ks[nleft..].to_vec();
+        ks.truncate(nleft + 1);
+        let rchildren = n.children.split_off(nleft);
+        n.right = Some(new_addr);
+        let mut sib = Node {
+            node_type: 1,
+            level: n.level,
+            left: Some(addr),
+            right: old_right,
+            keys: Keys::Chunk(rkeys),
+            children: rchildren,
+        };
+        if let Some(r) = old_right {
+            self.load(cx.f, r)?;
+            self.node_mut(r).left = Some(new_addr);
+        }
+        if idx < nleft {
+            put(self.node_mut(addr), pos);
+        } else {
+            put(&mut sib, pos - nleft);
+        }
+        let md = keys(&sib)[0].clone();
+        self.nodes.insert(new_addr, sib);
+        self.dirty.insert(new_addr);
+        Ok(Some((md, new_addr)))
+    }
+
+    /// Every stored chunk: (element offsets, location), in key order.
+    fn all(&mut self, f: &FileInner) -> Result<Vec<(Vec<u64>, Loc)>> {
+        let mut out = Vec::new();
+        let Some(root) = self.root else {
+            return Ok(out);
+        };
+        let mut stack = vec![(root, 0usize)];
+        let mut seen = BTreeSet::new();
+        while let Some((a, depth)) = stack.pop() {
+            if !seen.insert(a) || depth > u8::MAX as usize {
+                return Err(h5_format::Error::new(
+                    "v1 B-tree node",
+                    f.offset_of(a),
+                    h5_format::ErrorKind::Cycle,
+                )
+                .into());
+            }
+            self.load(f, a)?;
+            let n = self.node(a);
+            if n.level == 0 {
+                for (k, &c) in keys(n).iter().zip(&n.children) {
+                    out.push((
+                        k.offset.clone(),
+                        Loc {
+                            addr: c,
+                            size: k.size,
+                            mask: k.filter_mask,
+                        },
+                    ));
+                }
+            } else {
+                stack.extend(n.children.iter().rev().map(|&c| (c, depth + 1)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Drop every chunk for which `keep` is false; returns the dropped chunks. Nodes left
+    /// empty are unlinked from their siblings and given up; an empty root becomes an empty
+    /// leaf.
+    fn retain(&mut self, f: &FileInner, keep: &dyn Fn(&[u64]) -> bool) -> Result<Vec<Loc>> {
+        let mut dropped = Vec::new();
+        if let Some(root) = self.root {
+            if self.retain_in(f, root, keep, &mut dropped, 0)? {
+                let leaf = self.empty_leaf();
+                *self.node_mut(root) = leaf;
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// Returns whether the node is now empty.
+    fn retain_in(
+        &mut self,
+        f: &FileInner,
+        addr: u64,
+        keep: &dyn Fn(&[u64]) -> bool,
+        dropped: &mut Vec<Loc>,
+        depth: usize,
+    ) -> Result<bool> {
+        if depth > u8::MAX as usize {
+            return Err(h5_format::Error::invalid(
+                "v1 B-tree node",
+                f.offset_of(addr),
+                "tree depth",
+            )
+            .into());
+        }
+        self.load(f, addr)?;
+        let n = self.node(addr);
+        let count = n.children.len();
+        if n.level == 0 {
+            let gone: Vec<usize> = (0..count).filter(|&i| !keep(&keys(n)[i].offset)).collect();
+            if gone.is_empty() {
+                return Ok(count == 0);
+            }
+            let n = self.node_mut(addr);
+            for &i in gone.iter().rev() {
+                let k = keys_mut(n).remove(i);
+                let c = n.children.remove(i);
+                dropped.push(Loc {
+                    addr: c,
+                    size: k.size,
+                    mask: k.filter_mask,
+                });
+            }
+            return Ok(n.children.is_empty());
+        }
+        let children = n.children.clone();
+        let mut changed = false;
+        let mut remaining = children.len();
+        for (i, &c) in children.iter().enumerate().rev() {
+            let empty = self.retain_in(f, c, keep, dropped, depth + 1)?;
+            if empty {
+                self.unlink(f, c)?;
+                let n = self.node_mut(addr);
+                keys_mut(n).remove(i);
+                n.children.remove(i);
+                remaining -= 1;
+                changed = true;
+            } else if self.dirty.contains(&c) {
+                let first = keys(self.node(c))[0].clone();
+                let n = self.node_mut(addr);
+                keys_mut(n)[i] = first;
+                changed = true;
+            }
+        }
+        if remaining > 0 && changed {
+            let last_child = *self.node(addr).children.last().expect("children");
+            let last = keys(self.node(last_child)).last().expect("keys").clone();
+            let n = self.node_mut(addr);
+            *keys_mut(n).last_mut().expect("keys") = last;
+        }
+        Ok(remaining == 0)
+    }
+
+    /// Take an empty node out of its sibling chain and give it up.
+    fn unlink(&mut self, f: &FileInner, addr: u64) -> Result<()> {
+        let (l, r) = {
+            let n = self.node(addr);
+            (n.left, n.right)
+        };
+        if let Some(l) = l {
+            self.load(f, l)?;
+            self.node_mut(l).right = r;
+        }
+        if let Some(r) = r {
+            self.load(f, r)?;
+            self.node_mut(r).left = l;
+        }
+        self.nodes.remove(&addr);
+        self.dirty.remove(&addr);
+        self.freed.push(addr);
+        Ok(())
+    }
+
+    /// Write every changed node.
+    fn store(&mut self, cx: &mut WriteCtx<'_>) -> Result<()> {
+        let sizes = cx.f.sizes;
+        for a in std::mem::take(&mut self.dirty) {
+            let bytes = self.nodes[&a].encode(sizes, self.k);
+            cx.write(a, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Store, then forget cached nodes when many are held.
+    fn checkpoint(&mut self, cx: &mut WriteCtx<'_>) -> Result<()> {
+        self.store(cx)?;
+        if self.nodes.len() > 4096 {
+            self.nodes.clear();
+        }
+        Ok(())
+    }
+
+    /// Give up the space of nodes taken out of the tree (after the tree is stored).
+    fn release(&mut self, cx: &mut WriteCtx<'_>) {
+        for a in std::mem::take(&mut self.freed) {
+            cx.free(a, self.node_len);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Chunk I/O
+
+/// Chunks decoded and encoded at once (on rayon's pool where threads exist).
+const BATCH: usize = 64;
+
+#[cfg(not(target_arch = "wasm32"))]
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    items.par_iter().map(f).collect()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    items.iter().map(f).collect()
+}
+
+/// Chunk grid indices a dimension's selection touches, ascending.
+fn touched(d: &Dim, c: u64) -> Vec<u64> {
+    let n = d.count();
+    if n == 0 {
+        return Vec::new();
+    }
+    match d {
+        Dim::Range { start, step, count } if *step < c => {
+            (start / c..=(start + (count - 1) * step) / c).collect()
+        }
+        _ => {
+            let mut v: Vec<u64> = (0..n).map(|i| d.coord(i) / c).collect();
+            v.dedup();
+            v
+        }
+    }
+}
+
+/// Every grid position of the cartesian product of per-dimension lists, row-major.
+fn grid_product(lists: &[Vec<u64>], mut f: impl FnMut(Vec<u64>)) {
+    if lists.iter().any(|l| l.is_empty()) {
+        return;
+    }
+    let rank = lists.len();
+    let mut idx = vec![0usize; rank];
+    loop {
+        f((0..rank).map(|d| lists[d][idx[d]]).collect());
+        let mut d = rank;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            if idx[d] < lists[d].len() {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+}
+
+/// One chunk to rewrite.
+struct Job {
+    scaled: Vec<u64>,
+    /// Points of a point selection that fall in this chunk (indices into the selection).
+    points: Vec<usize>,
+    /// The selection covers the whole chunk: no need to read it.
+    full: bool,
+    old: Option<Loc>,
+}
+
+/// A chunk after its change, ready to store.
+struct Encoded {
+    bytes: Vec<u8>,
+    mask: u32,
+}
+
+/// Store encoded chunks: in place when the size is unchanged, otherwise in new space (one
+/// block for the batch, packed as libhdf5 packs chunks) with the old space freed once the
+/// index is updated. Updates the index.
+fn store_batch(
+    cx: &mut WriteCtx<'_>,
+    m: &Meta,
+    tree: &mut Tree,
+    jobs: &[Job],
+    encoded: Vec<Encoded>,
+    frees: &mut Vec<(u64, u64)>,
+) -> Result<()> {
+    let need: u64 = jobs
+        .iter()
+        .zip(&encoded)
+        .filter(|(j, e)| j.old.is_none_or(|o| o.size as usize != e.bytes.len()))
+        .map(|(_, e)| e.bytes.len() as u64)
+        .sum();
+    let mut next = if need > 0 { cx.alloc(need) } else { 0 };
+    for (j, e) in jobs.iter().zip(encoded) {
+        let addr = match j.old {
+            Some(o) if o.size as usize == e.bytes.len() => o.addr,
+            old => {
+                if let Some(o) = old {
+                    frees.push((o.addr, o.size as u64));
+                }
+                let a = next;
+                next += e.bytes.len() as u64;
+                a
+            }
+        };
+        cx.write(addr, &e.bytes)?;
+        let loc = Loc {
+            addr,
+            size: e.bytes.len() as u32,
+            mask: e.mask,
+        };
+        tree.upsert(cx, &m.origin(&j.scaled), loc)?;
+    }
+    Ok(())
+}
+
+/// Record a new root in the layout message once the tree has one.
+fn finish(
+    cx: &mut WriteCtx<'_>,
+    h: &mut HeaderEdit,
+    m: &Meta,
+    mut tree: Tree,
+    frees: Vec<(u64, u64)>,
+) -> Result<()> {
+    tree.store(cx)?;
+    if tree.root != m.chunk.addr {
+        let mut c = m.chunk.clone();
+        c.addr = tree.root;
+        let body = enc::layout(
+            cx.f.sizes,
+            cx.st.libver,
+            &Layout::Chunked(c),
+            !m.filters.is_empty(),
+        )?;
+        h.replace(cx, MessageType::LAYOUT, body)?;
+    }
+    tree.release(cx);
+    for (a, s) in frees {
+        cx.free(a, s);
+    }
+    Ok(())
+}
+
+/// Write `bytes` (the selection's elements, row-major, in the file's element encoding) into
+/// the chunked dataset whose header is `h`: every chunk the selection touches is read (or
+/// started from the fill value), changed, filtered and stored, and the index updated.
+/// `dims` is the shape the selection was resolved against.
+pub(crate) fn write(
+    cx: &mut WriteCtx<'_>,
+    h: &mut HeaderEdit,
+    obj: u64,
+    dims: &[u64],
+    res: &Resolved,
+    bytes: &[u8],
+) -> Result<()> {
+    let m = Meta::load(cx, h, obj)?;
+    if m.dims != dims {
+        return Err(Error::Shape(format!(
+            "the dataset was resized to {:?} through another handle (this one has {dims:?}): open it again",
+            m.dims
+        )));
+    }
+    let es = m.es;
+    let cd = &m.chunk.dims;
+    let mut jobs: Vec<Job> = Vec::new();
+    match res {
+        Resolved::Slab { dims: sel, .. } => {
+            let lists: Vec<Vec<u64>> = sel.iter().zip(cd).map(|(d, &c)| touched(d, c)).collect();
+            grid_product(&lists, |scaled| {
+                let full = (0..m.rank()).all(|d| {
+                    let o = scaled[d] * cd[d];
+                    let (a, b) = sel[d].positions_in(o, o + cd[d]);
+                    b - a == cd[d]
+                });
+                jobs.push(Job {
+                    scaled,
+                    points: Vec::new(),
+                    full,
+                    old: None,
+                });
+            });
+        }
+        Resolved::Points(pts) => {
+            let mut by_chunk: BTreeMap<Vec<u64>, Vec<usize>> = BTreeMap::new();
+            for (k, p) in pts.iter().enumerate() {
+                let s: Vec<u64> = p.iter().zip(cd).map(|(&x, &c)| x / c).collect();
+                by_chunk.entry(s).or_default().push(k);
+            }
+            jobs.extend(by_chunk.into_iter().map(|(scaled, points)| Job {
+                scaled,
+                points,
+                full: false,
+                old: None,
+            }));
+        }
+    }
+    let mut tree = Tree::new(cx, &m);
+    let mut frees = Vec::new();
+    let fill = m.filled();
+    for batch in jobs.chunks_mut(BATCH) {
+        for j in batch.iter_mut() {
+            j.old = tree.lookup(cx.f, &m.origin(&j.scaled))?;
+        }
+        let f = cx.f;
+        let m = &m;
+        let fill = &fill;
+        let encoded = par_map(batch, |j| -> Result<Encoded> {
+            let mut buf = match (j.full, &j.old) {
+                (true, _) => vec![0u8; m.chunk_bytes],
+                (false, Some(loc)) => m.read_chunk(f, loc)?,
+                (false, None) => fill.clone(),
+            };
+            let origin = m.origin(&j.scaled);
+            match res {
+                Resolved::Slab { .. } => {
+                    crate::dataset::for_each_run(0, &origin, cd, res, es, |blk, s, n| {
+                        buf[blk..blk + n].copy_from_slice(&bytes[s..s + n]);
+                    });
+                }
+                Resolved::Points(pts) => {
+                    for &k in &j.points {
+                        let off = pts[k]
+                            .iter()
+                            .zip(&origin)
+                            .zip(cd)
+                            .fold(0u64, |a, ((&x, &o), &c)| a * c + (x - o))
+                            as usize
+                            * es;
+                        buf[off..off + es].copy_from_slice(&bytes[k * es..(k + 1) * es]);
+                    }
+                }
+            }
+            let (bytes, mask) = m.encode_chunk(f, buf)?;
+            Ok(Encoded { bytes, mask })
+        });
+        let encoded = encoded.into_iter().collect::<Result<Vec<_>>>()?;
+        store_batch(cx, m, &mut tree, batch, encoded, &mut frees)?;
+        tree.checkpoint(cx)?;
+    }
+    finish(cx, h, &m, tree, frees)
+}
+
+/// Change the dataset's shape to `new` (h5py's `resize`): within the maximum shape; chunks
+/// wholly outside the new shape are dropped and their space freed; in chunks a shrunk
+/// dimension cuts through, the elements past the new shape are set back to the fill value
+/// (so growing again shows the fill value there, as with libhdf5).
+pub(crate) fn resize(
+    cx: &mut WriteCtx<'_>,
+    h: &mut HeaderEdit,
+    obj: u64,
+    new: &[u64],
+) -> Result<()> {
+    let m = Meta::load(cx, h, obj)?;
+    if new.len() != m.rank() {
+        return Err(Error::Shape(format!(
+            "new shape {new:?} has rank {}, the dataset has rank {} ({:?})",
+            new.len(),
+            m.rank(),
+            m.dims
+        )));
+    }
+    if let Some(d) = (0..m.rank()).find(|&d| new[d] > m.max_dims[d]) {
+        let max: Vec<String> = m
+            .max_dims
+            .iter()
+            .map(|&x| {
+                if x == u64::MAX {
+                    "None".to_string()
+                } else {
+                    x.to_string()
+                }
+            })
+            .collect();
+        return Err(Error::Shape(format!(
+            "cannot resize to {new:?}: dimension {d} cannot exceed the maximum shape ({}) \
+             (new: {} max: {})",
+            max.join(", "),
+            new[d],
+            m.max_dims[d]
+        )));
+    }
+    if new == m.dims.as_slice() {
+        return Ok(());
+    }
+    let space = Dataspace::simple(new.to_vec(), Some(m.max_dims.clone()));
+    let body = enc::dataspace(cx.f.sizes, cx.st.libver, &space)?;
+    h.replace(cx, MessageType::DATASPACE, body)?;
+    let shrunk: Vec<usize> = (0..m.rank()).filter(|&d| new[d] < m.dims[d]).collect();
+    if shrunk.is_empty() || m.chunk.addr.is_none() {
+        return Ok(());
+    }
+    let cd = m.chunk.dims.clone();
+    let mut tree = Tree::new(cx, &m);
+    let inside = |off: &[u64]| off.iter().zip(new).all(|(&o, &n)| o < n);
+    let dropped = tree.retain(cx.f, &inside)?;
+    let mut frees: Vec<(u64, u64)> = dropped.iter().map(|l| (l.addr, l.size as u64)).collect();
+    // Chunks a shrunk dimension now cuts through: set what lies past the new shape to fill.
+    let mut jobs: Vec<Job> = tree
+        .all(cx.f)?
+        .into_iter()
+        .filter(|(off, _)| {
+            shrunk
+                .iter()
+                .any(|&d| off[d] < new[d] && off[d] + cd[d] > new[d])
+        })
+        .map(|(off, loc)| Job {
+            scaled: off.iter().zip(&cd).map(|(&o, &c)| o / c).collect(),
+            points: Vec::new(),
+            full: false,
+            old: Some(loc),
+        })
+        .collect();
+    let strides: Vec<u64> = {
+        let mut s = vec![1u64; cd.len()];
+        for d in (0..cd.len().saturating_sub(1)).rev() {
+            s[d] = s[d + 1] * cd[d + 1];
+        }
+        s
+    };
+    let es = m.es;
+    for batch in jobs.chunks_mut(BATCH) {
+        let f = cx.f;
+        let m = &m;
+        let encoded = par_map(batch, |j| -> Result<Encoded> {
+            let loc = j.old.as_ref().expect("stored chunk");
+            let mut buf = m.read_chunk(f, loc)?;
+            let origin = m.origin(&j.scaled);
+            let n = m.chunk_bytes / es;
+            for e in 0..n as u64 {
+                let outside = (0..cd.len()).any(|d| origin[d] + (e / strides[d]) % cd[d] >= new[d]);
+                if outside {
+                    let b = e as usize * es;
+                    buf[b..b + es].copy_from_slice(&m.fill);
+                }
+            }
+            let (bytes, mask) = m.encode_chunk(f, buf)?;
+            Ok(Encoded { bytes, mask })
+        });
+        let encoded = encoded.into_iter().collect::<Result<Vec<_>>>()?;
+        store_batch(cx, m, &mut tree, batch, encoded, &mut frees)?;
+        tree.checkpoint(cx)?;
+    }
+    finish(cx, h, &m, tree, frees)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guess_chunk_matches_h5py() {
+        // h5py 3.16 `h5py._hl.filters.guess_chunk(shape, None, typesize)`
+        let cases: &[(&[u64], u64, &[u64])] = &[
+            (&[100_000], 1, &[6250]),
+            (&[100_000], 8, &[1563]),
+            (&[100_000], 16, &[1563]),
+            (&[1000, 1000], 4, &[63, 125]),
+            (&[100], 4, &[100]),
+            (&[1024, 1024, 1], 4, &[64, 128, 1]),
+            (&[0], 4, &[1024]),
+            (&[0, 0], 8, &[64, 64]),
+            (&[10], 1, &[10]),
+            (&[3, 5, 7], 2, &[3, 5, 7]),
+            (&[1_000_000_000], 8, &[30518]),
+            (&[4, 300_000], 4, &[1, 9375]),
+            (&[1], 100_000_000, &[1]),
+            (&[500, 1024], 4, &[32, 128]),
+        ];
+        for &(shape, ts, want) in cases {
+            assert_eq!(guess_chunk(shape, ts), want, "{shape:?} × {ts}");
+        }
+    }
+
+    #[test]
+    fn pipeline_order_flags_and_client_data_as_h5py() {
+        let spec = FilterSpec {
+            shuffle: true,
+            compression: Some(Compression::Deflate(4)),
+            fletcher32: true,
+        };
+        let p = spec.pipeline(4, 168).unwrap();
+        let got: Vec<(u16, u16, Vec<u32>, Option<String>)> = p
+            .into_iter()
+            .map(|f| (f.id, f.flags, f.client_data, f.name))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, 1, vec![4], Some("shuffle".into())),
+                (1, 1, vec![4], Some("deflate".into())),
+                (3, 0, vec![], Some("fletcher32".into())),
+            ]
+        );
+        let lzf = FilterSpec {
+            compression: Some(Compression::Lzf),
+            ..Default::default()
+        };
+        assert_eq!(lzf.pipeline(4, 400).unwrap()[0].client_data, [4, 261, 400]);
+    }
+
+    #[test]
+    fn keys_compare_with_the_element_dimension() {
+        let k = |o: &[u64], e| ChunkKey {
+            size: 0,
+            filter_mask: 0,
+            offset: o.to_vec(),
+            element_offset: e,
+        };
+        assert_eq!(cmp_key(&[4, 3], &k(&[4, 3], 0)), Ordering::Equal);
+        assert_eq!(cmp_key(&[4, 3], &k(&[4, 3], 4)), Ordering::Less);
+        assert_eq!(cmp_key(&[4, 6], &k(&[4, 3], 4)), Ordering::Greater);
+    }
+}
