@@ -52,6 +52,8 @@ pub(crate) struct DatasetInfo {
 pub struct Dataset {
     obj: Object,
     info: Arc<DatasetInfo>,
+    /// Loaded for one operation from the current header (never reloads again).
+    current: bool,
 }
 
 /// One stored chunk.
@@ -94,6 +96,7 @@ impl Dataset {
         Ok(Dataset {
             obj,
             info: Arc::new(info),
+            current: false,
         })
     }
 
@@ -191,8 +194,24 @@ impl Dataset {
     pub fn space(&self) -> &Dataspace {
         &self.info.space
     }
+    /// This dataset as its header says now. A handle caches what it read at open; in a file
+    /// open for writing the header may have changed since (data allocated, resized), so reads
+    /// and shape queries there use the current header.
+    fn current(&self) -> Result<std::borrow::Cow<'_, Dataset>> {
+        if self.current || self.obj.file.inner.write.is_none() {
+            return Ok(std::borrow::Cow::Borrowed(self));
+        }
+        let obj = Object::load(&self.obj.file, self.addr(), &self.obj.path)?;
+        let mut now = Dataset::from_object(obj)?;
+        now.current = true;
+        Ok(std::borrow::Cow::Owned(now))
+    }
+
     /// Shape (`[]` for a scalar; `None` for a null dataspace).
     pub fn shape(&self) -> Option<Vec<u64>> {
+        if let Ok(std::borrow::Cow::Owned(now)) = self.current() {
+            return now.shape();
+        }
         match self.info.space.kind {
             SpaceKind::Null => None,
             _ => Some(self.info.space.dims.clone()),
@@ -200,6 +219,9 @@ impl Dataset {
     }
     /// Maximum shape: `None` entries are unlimited.
     pub fn maxshape(&self) -> Option<Vec<Option<u64>>> {
+        if let Ok(std::borrow::Cow::Owned(now)) = self.current() {
+            return now.maxshape();
+        }
         match self.info.space.kind {
             SpaceKind::Null => None,
             _ => Some(
@@ -214,6 +236,9 @@ impl Dataset {
     }
     /// Number of elements.
     pub fn size(&self) -> u64 {
+        if let Ok(std::borrow::Cow::Owned(now)) = self.current() {
+            return now.size();
+        }
         self.info.space.num_elements()
     }
     /// Storage layout.
@@ -252,6 +277,9 @@ impl Dataset {
     /// Where each stored chunk is, in grid order (h5py's `get_chunk_info`). Empty when the
     /// dataset is not chunked or nothing was written.
     pub fn chunk_info(&self) -> Result<Vec<ChunkInfo>> {
+        if let std::borrow::Cow::Owned(now) = self.current()? {
+            return now.chunk_info();
+        }
         let Layout::Chunked(c) = &self.info.layout else {
             return Ok(Vec::new());
         };
@@ -310,7 +338,8 @@ impl Dataset {
 
     /// Read a selection as raw stored bytes (file byte order) and the result's shape.
     pub fn read_raw(&self, sel: &Selection) -> Result<(Vec<u8>, Vec<u64>)> {
-        self.read_raw_inner(sel).map_err(|e| e.at(self.name()))
+        let now = self.current().map_err(|e| e.at(self.name()))?;
+        now.read_raw_inner(sel).map_err(|e| e.at(self.name()))
     }
 
     fn read_raw_inner(&self, sel: &Selection) -> Result<(Vec<u8>, Vec<u64>)> {

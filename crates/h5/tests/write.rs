@@ -264,3 +264,39 @@ fn bad_use_gets_clear_errors() {
     assert!(matches!(File::create_excl(&path), Err(Error::Io(_))));
     h5py_dump(&path);
 }
+
+#[test]
+fn reads_through_the_writing_handle_see_the_writes() {
+    let path = tmp("same_handle.h5");
+    let f = File::create(&path).unwrap();
+    let root = f.root().unwrap();
+    let contiguous = root.new_dataset::<i32>().shape(&[5]).create("c").unwrap();
+    contiguous.write(&arr1(&[1, 2, 3, 4, 5])).unwrap();
+    assert_eq!(contiguous.read_vec::<i32>().unwrap(), [1, 2, 3, 4, 5]);
+    let chunked = root
+        .new_dataset::<f64>()
+        .shape(&[4])
+        .chunks(&[2])
+        .maxshape(&[None])
+        .create("k")
+        .unwrap();
+    chunked.write(&arr1(&[0.5, 1.5, 2.5, 3.5])).unwrap();
+    assert_eq!(chunked.read_vec::<f64>().unwrap(), [0.5, 1.5, 2.5, 3.5]);
+    let mut grown = chunked.clone();
+    grown.resize(&[6]).unwrap();
+    assert_eq!(
+        chunked.shape(),
+        Some(vec![6]),
+        "another handle sees the new shape"
+    );
+    assert_eq!(
+        chunked.read_vec::<f64>().unwrap(),
+        [0.5, 1.5, 2.5, 3.5, 0.0, 0.0]
+    );
+    f.close().unwrap();
+    let d = h5py_dump(&path);
+    assert_eq!(
+        d["root"]["members"]["k"]["data"],
+        serde_json::json!([0.5, 1.5, 2.5, 3.5, 0.0, 0.0])
+    );
+}
