@@ -1,6 +1,6 @@
 //! The article's "Specify Data Types to Optimize Space":
 //! `cargo run --example article_dtypes -- OUTDIR`.
-use h5::{types, File, H5Type, Selection};
+use h5::{types, File, H5Type, Selection, Value};
 use std::path::Path;
 
 fn main() -> h5::Result<()> {
@@ -11,11 +11,13 @@ fn main() -> h5::Result<()> {
         let root = f.root()?;
         let int1 = root.new_dataset::<i8>().shape(&[10]).create("integers")?;
         let int8 = root.new_dataset::<i64>().shape(&[10]).create("integers8")?;
-        root.new_dataset_of(types::complex128())
+        let complex = root
+            .new_dataset_of(types::complex128())
             .shape(&[10])
             .create("complex")?;
         int1.write_slice(&Selection::parse("0")?, &[1200i32])?; // stored as 127
         int8.write_slice(&Selection::parse("0")?, &[1200.1f64])?; // stored as 1200
+        complex.write_values(&Selection::parse("0")?, &[Value::Complex(3.0, 4.0)])?; // 3 + 4j
         f.close()?;
     }
     // The size table: 100 000 values as i1, i8 and f16 (long double).

@@ -1,6 +1,6 @@
 //! Datatypes h5py creates for numpy types that have no Rust counterpart.
 
-use h5_format::message::datatype::{ByteOrder, Datatype, Member};
+use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, StrPad};
 
 fn float(
     size: u32,
@@ -45,6 +45,25 @@ pub fn complex128() -> Datatype {
 /// numpy's `complex64`: a compound of two floats `r`, `i`.
 pub fn complex64() -> Datatype {
     complex(float(4, 23, 8, 23, 127, 2, 32))
+}
+
+/// h5py's `str` (`h5py.string_dtype()`): variable-length UTF-8 (for files with 8-byte
+/// addresses, which every file we create has).
+pub fn vlen_utf8() -> Datatype {
+    Datatype::VarLenStr {
+        size: 16,
+        pad: StrPad::NullTerm,
+        charset: Charset::Utf8,
+    }
+}
+
+/// numpy's `S{n}`: fixed-length bytes, NUL-padded.
+pub fn fixed_ascii(n: u32) -> Datatype {
+    Datatype::String {
+        size: n,
+        pad: StrPad::NullPad,
+        charset: Charset::Ascii,
+    }
 }
 
 fn complex(part: Datatype) -> Datatype {

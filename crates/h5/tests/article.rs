@@ -126,7 +126,7 @@ import h5py, numpy as np, os
 with h5py.File('several_datasets.hdf5', 'r') as f:
     assert f['integers'][0] == 127 and f['integers'].dtype == np.int8
     assert f['integers8'][0] == 1200 and f['integers8'].dtype == np.int64
-    assert f['complex'].dtype == np.complex128
+    assert f['complex'].dtype == np.complex128 and f['complex'][0] == 3 + 4j
 arr = np.array([((i * 7919) % 1000) / 100.0 - 5.0 for i in range(100000)])
 for name, dt in [('integer_1', 'i1'), ('integer_8', 'i8'), ('float', 'f16')]:
     with h5py.File(name + '.hdf5', 'r') as f:

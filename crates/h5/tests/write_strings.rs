@@ -321,3 +321,65 @@ fn attributes_of_any_type_from_values() {
     assert_eq!(a["ld"]["data"], json!([0.1, -2.5]));
     assert!(a.get("bad").is_none());
 }
+
+#[test]
+fn string_complex_and_compound_datasets() {
+    use h5::{types, Selection};
+    let path = tmp("value_datasets.h5");
+    {
+        let f = File::create(&path).unwrap();
+        let r = f.root().unwrap();
+        let s = r
+            .new_dataset_of(types::vlen_utf8())
+            .shape(&[3])
+            .create("names")
+            .unwrap();
+        s.write_values(
+            &Selection::All,
+            &[
+                Value::Str("α".into()),
+                Value::Str("".into()),
+                Value::Str("gamma".into()),
+            ],
+        )
+        .unwrap();
+        let z = r
+            .new_dataset_of(types::vlen_utf8())
+            .shape(&[40])
+            .chunks(&[8])
+            .deflate(4)
+            .create("zipped")
+            .unwrap();
+        let words: Vec<Value> = (0..40).map(|i| Value::Str(format!("word {i}"))).collect();
+        z.write_values(&Selection::All, &words).unwrap();
+        // the article: dset_complex[0] = 3 + 4j
+        let c = r
+            .new_dataset_of(types::complex128())
+            .shape(&[10])
+            .create("complex")
+            .unwrap();
+        c.write_values(&Selection::parse("0").unwrap(), &[Value::Complex(3.0, 4.0)])
+            .unwrap();
+        let fx = r
+            .new_dataset_of(types::fixed_ascii(4))
+            .shape(&[2])
+            .create("fixed")
+            .unwrap();
+        fx.write_values(&Selection::All, &[Value::Str("ab".into())])
+            .unwrap();
+        assert!(c
+            .write_values(&Selection::All, &[Value::Str("x".into())])
+            .is_err());
+        f.close().unwrap();
+    }
+    h5dump_reads(&path);
+    let d = h5py_dump(&path);
+    let m = &d["root"]["members"];
+    assert_eq!(m["names"]["data"], json!(["α", "", "gamma"]));
+    assert_eq!(m["zipped"]["filters"], json!([1]));
+    assert_eq!(m["zipped"]["data"][39], "word 39");
+    assert_eq!(m["complex"]["dtype"], "<c16");
+    assert_eq!(m["complex"]["data"][0], json!([3.0, 4.0]));
+    assert_eq!(m["complex"]["data"][1], json!([0.0, 0.0]));
+    assert_eq!(m["fixed"]["data"], json!(["ab", "ab"]));
+}

@@ -430,38 +430,61 @@ impl Dataset {
     }
 
     fn write_raw_selection<T: H5Type>(&self, sel: &Selection, data: &[T]) -> Result<()> {
+        self.write_encoded(sel, data.len(), |_, n, dt| {
+            let es = dt.size() as usize;
+            let mut bytes = vec![0u8; n * es];
+            if data.len() == 1 && n > 0 {
+                encode_scalar(dt, data[0].to_scalar(), &mut bytes[..es])?;
+                let first = bytes[..es].to_vec();
+                bytes
+                    .chunks_exact_mut(es)
+                    .skip(1)
+                    .for_each(|c| c.copy_from_slice(&first));
+            } else {
+                for (v, c) in data.iter().zip(bytes.chunks_exact_mut(es)) {
+                    encode_scalar(dt, v.to_scalar(), c)?;
+                }
+            }
+            Ok(bytes)
+        })
+    }
+
+    /// Write dynamic values (one per selected element, or one to broadcast) of any datatype:
+    /// strings, compounds, complex numbers, enums, arrays, variable-length sequences.
+    pub fn write_values(&self, sel: &Selection, values: &[crate::Value]) -> Result<()> {
+        self.write_encoded(sel, values.len(), |cx, n, dt| {
+            super::strings::encode_values(cx, dt, values, n)
+        })
+    }
+
+    /// Resolve the selection, encode the elements (inside the write context: variable-length
+    /// parts go to the global heap) and store them.
+    fn write_encoded(
+        &self,
+        sel: &Selection,
+        count: usize,
+        encode: impl FnOnce(&mut WriteCtx<'_>, usize, &Datatype) -> Result<Vec<u8>>,
+    ) -> Result<()> {
         let dims = self
             .shape()
             .ok_or_else(|| Error::Shape(format!("{} has a null dataspace", self.name())))?;
         let res = sel.resolve(&dims)?;
         let n = res.len() as usize;
-        if data.len() != n && data.len() != 1 {
+        if count != n && count != 1 {
             return Err(Error::Shape(format!(
                 "{} values for a selection of {n} elements of {}",
-                data.len(),
+                count,
                 self.name()
             )));
         }
         let dt = self.dtype().clone();
         let es = dt.size() as usize;
-        let mut bytes = vec![0u8; n * es];
-        if data.len() == 1 && n > 0 {
-            encode_scalar(&dt, data[0].to_scalar(), &mut bytes[..es])?;
-            let first = bytes[..es].to_vec();
-            bytes
-                .chunks_exact_mut(es)
-                .skip(1)
-                .for_each(|c| c.copy_from_slice(&first));
-        } else {
-            for (v, c) in data.iter().zip(bytes.chunks_exact_mut(es)) {
-                encode_scalar(&dt, v.to_scalar(), c)?;
-            }
-        }
         let f = &self.file().inner;
         let total = dims.iter().product::<u64>() * es as u64;
         let name = self.name().to_string();
         let addr = self.addr();
         with(f, |cx| {
+            let bytes = encode(cx, n, &dt)?;
             let mut h = HeaderEdit::load(cx, addr)?;
             let lm = h
                 .find(MessageType::LAYOUT)
