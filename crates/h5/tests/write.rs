@@ -300,3 +300,52 @@ fn reads_through_the_writing_handle_see_the_writes() {
         serde_json::json!([0.5, 1.5, 2.5, 3.5, 0.0, 0.0])
     );
 }
+
+#[test]
+fn links_delete_and_move_like_h5py() {
+    let path = tmp("links.h5");
+    {
+        let f = File::create(&path).unwrap();
+        let r = f.root().unwrap();
+        let g = r.create_group("g").unwrap();
+        for i in 0..300 {
+            g.create_dataset(&format!("m{i:03}"), &arr1(&[i])).unwrap();
+        }
+        // delete most of them: empty symbol table nodes and B-tree children go away
+        for i in (0..300).filter(|i| i % 10 != 0) {
+            g.unlink(&format!("m{i:03}")).unwrap();
+        }
+        assert!(matches!(g.unlink("m001"), Err(Error::NotFound(_))));
+        r.create_dataset("data", &arr1(&[1.5f64, 2.5])).unwrap();
+        r.link_hard("/data", "data_alias").unwrap();
+        r.link_soft("/data", "soft").unwrap();
+        r.create_group("a/b")
+            .unwrap()
+            .create_dataset("leaf", &arr1(&[7i8]))
+            .unwrap();
+        r.move_link("a", "g/a_moved").unwrap();
+        r.move_link("soft", "g/soft2").unwrap();
+        assert!(matches!(r.move_link("data", "g"), Err(Error::Exists(_))));
+        assert_eq!(
+            r.group("g/a_moved/b")
+                .unwrap()
+                .dataset("leaf")
+                .unwrap()
+                .read_vec::<i8>()
+                .unwrap(),
+            [7]
+        );
+        f.close().unwrap();
+    }
+    h5dump_reads(&path);
+    let out = h5py(&format!(
+        "import h5py\nf = h5py.File({p:?}, 'a')\nprint(sorted(f['g'].keys()) == sorted(['a_moved', 'soft2'] + [f'm{{i:03}}' for i in range(0, 300, 10)]))\nprint(f['g/a_moved/b/leaf'][0], f['g/soft2'][1])\ndel f['data']\nprint(f['data_alias'][()].tolist())\nf.close()\nf = h5py.File({p:?}, 'r')\nprint(f['data_alias'][()].tolist(), 'a' in f, 'soft' in f)",
+        p = path.to_str().unwrap()
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        ["True", "7 2.5", "[1.5, 2.5]", "[1.5, 2.5] False False"],
+        "{out}"
+    );
+}

@@ -118,6 +118,15 @@ impl HeaderEdit {
         })
     }
 
+    /// Change the object's reference count (the number of hard links to it) by `delta`;
+    /// returns the new count.
+    pub(crate) fn adjust_refcount(&mut self, cx: &mut WriteCtx<'_>, delta: i64) -> Result<u32> {
+        let n = (self.refcount as i64 + delta).clamp(0, u32::MAX as i64) as u32;
+        self.refcount = n;
+        self.store(cx, 0)?;
+        Ok(n)
+    }
+
     /// Messages of a type (in header order).
     pub(crate) fn find(&self, t: MessageType) -> impl Iterator<Item = &MessageOut> {
         self.chunks

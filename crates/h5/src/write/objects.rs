@@ -7,7 +7,7 @@ use crate::attribute::Attributes;
 use crate::convert::{encode_scalar, H5Type};
 use crate::dataset::{Dataset, LayoutKind};
 use crate::error::{Error, Result};
-use crate::group::Group;
+use crate::group::{Group, LinkKind};
 use crate::object::Object;
 use crate::selection::Selection;
 use h5_format::message::dataspace::Dataspace;
@@ -166,7 +166,68 @@ impl Group {
                     addr: obj.addr(),
                     group,
                 },
-            )
+            )?;
+            // one more hard link to the object
+            HeaderEdit::load(cx, obj.addr())?.adjust_refcount(cx, 1)?;
+            Ok(())
+        })
+    }
+
+    /// Delete the link at `path` (h5py's `del group[path]`). The object stays in the file while
+    /// other hard links reach it; the last link's removal leaves it unreachable (its space is not
+    /// reclaimed yet).
+    pub fn unlink(&self, path: &str) -> Result<()> {
+        let (parent, name) = self.split_parent(path)?;
+        let link = parent
+            .link(&name)?
+            .ok_or_else(|| Error::NotFound(join(parent.name(), &name)))?;
+        with(&self.obj.file.inner, |cx| {
+            let st = symbol_table(cx, parent.addr())?;
+            symtab::remove(cx, st.btree_addr, st.heap_addr, &name)?;
+            if let LinkKind::Hard(addr) = link.kind {
+                HeaderEdit::load(cx, addr)?.adjust_refcount(cx, -1)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Move (rename) the link at `src` to `dst` (h5py's `group.move(src, dst)`); `dst`'s
+    /// intermediate groups must exist and `dst` itself must not.
+    pub fn move_link(&self, src: &str, dst: &str) -> Result<()> {
+        let (sparent, sname) = self.split_parent(src)?;
+        let (dparent, dname) = self.split_parent(dst)?;
+        check_name(&dname)?;
+        let link = sparent
+            .link(&sname)?
+            .ok_or_else(|| Error::NotFound(join(sparent.name(), &sname)))?;
+        if dparent.link(&dname)?.is_some() {
+            return Err(Error::Exists(join(dparent.name(), &dname)));
+        }
+        let target = match link.kind {
+            LinkKind::Hard(addr) => {
+                let group = match Object::load(&self.obj.file, addr, src).map(|o| o.kind()) {
+                    Ok(crate::ObjectKind::Group) => {
+                        with(&self.obj.file.inner, |cx| symbol_table(cx, addr))
+                            .ok()
+                            .map(|s| (s.btree_addr, s.heap_addr))
+                    }
+                    _ => None,
+                };
+                Target::Object { addr, group }
+            }
+            LinkKind::Soft(path) => Target::Soft(path),
+            _ => {
+                return Err(Error::Unsupported(
+                    "moving external or user-defined links".into(),
+                ))
+            }
+        };
+        with(&self.obj.file.inner, |cx| {
+            let d = symbol_table(cx, dparent.addr())?;
+            symtab::insert(cx, d.btree_addr, d.heap_addr, &dname, target)?;
+            let s = symbol_table(cx, sparent.addr())?;
+            symtab::remove(cx, s.btree_addr, s.heap_addr, &sname)?;
+            Ok(())
         })
     }
 

@@ -284,3 +284,95 @@ fn insert_rec(
     cx.write(addr, &node.encode(cx.f.sizes, INTERNAL_K))?;
     Ok(Some((sep, new)))
 }
+
+/// Remove `name` from the group whose symbol table is (`btree`, `heap`); returns the removed
+/// entry (its name stays in the local heap, as libhdf5 leaves freed names until it compacts).
+pub(crate) fn remove(
+    cx: &mut WriteCtx<'_>,
+    btree: u64,
+    heap_addr: u64,
+    name: &str,
+) -> Result<Option<SymbolTableEntry>> {
+    let heap = Heap::load(cx, heap_addr)?;
+    let (removed, _, _) = remove_rec(cx, &heap, btree, name.as_bytes(), true)?;
+    Ok(removed)
+}
+
+/// Remove below node `addr`: (removed entry, node now empty, node's greatest key changed to).
+fn remove_rec(
+    cx: &mut WriteCtx<'_>,
+    heap: &Heap,
+    addr: u64,
+    name: &[u8],
+    is_root: bool,
+) -> Result<(Option<SymbolTableEntry>, bool, Option<u64>)> {
+    let mut node = read_node(cx, addr)?;
+    let Keys::Group(mut keys) = node.keys.clone() else {
+        return Err(h5_format::Error::invalid(
+            "v1 B-tree node",
+            cx.f.offset_of(addr),
+            "node type for a group",
+        )
+        .into());
+    };
+    let Some(i) = (0..node.children.len()).find(|&c| name <= heap.name(keys[c + 1]).unwrap_or(b""))
+    else {
+        return Ok((None, false, None));
+    };
+    let child = node.children[i];
+    let (removed, child_empty, child_max) = if node.level == 0 {
+        let mut entries = read_snod(cx, child)?;
+        let Some(k) = entries
+            .iter()
+            .position(|e| heap.name(e.name_offset).is_ok_and(|n| n == name))
+        else {
+            return Ok((None, false, None));
+        };
+        let e = entries.remove(k);
+        if entries.is_empty() {
+            cx.free(child, snod_bytes(cx));
+            (Some(e), true, None)
+        } else {
+            write_snod(cx, child, &entries)?;
+            (Some(e), false, entries.last().map(|x| x.name_offset))
+        }
+    } else {
+        remove_rec(cx, heap, child, name, false)?
+    };
+    if removed.is_none() {
+        return Ok((None, false, None));
+    }
+    if child_empty {
+        if node.level > 0 {
+            // unlink the freed node from its siblings
+            let gone = read_node(cx, child)?;
+            for (sib, left) in [(gone.left, false), (gone.right, true)] {
+                if let Some(s) = sib {
+                    let mut n = read_node(cx, s)?;
+                    if left {
+                        n.left = gone.left;
+                    } else {
+                        n.right = gone.right;
+                    }
+                    cx.write(s, &n.encode(cx.f.sizes, INTERNAL_K))?;
+                }
+            }
+            cx.free(child, node_bytes(cx));
+        }
+        node.children.remove(i);
+        keys.remove(i + 1);
+    } else if let Some(m) = child_max {
+        keys[i + 1] = m;
+    }
+    let empty = node.children.is_empty();
+    if empty && is_root {
+        node.level = 0;
+        keys.truncate(1);
+    }
+    let max = keys.last().copied();
+    node.keys = Keys::Group(keys);
+    if !empty || is_root {
+        cx.write(addr, &node.encode(cx.f.sizes, INTERNAL_K))?;
+    }
+    Ok((removed, empty, max))
+}
