@@ -25,6 +25,11 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn sync(&self) -> io::Result<()> {
         Ok(())
     }
+    /// Cut or extend the storage to `len` bytes.
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        let _ = len;
+        Err(read_only())
+    }
     /// Whether `write_at` can succeed.
     fn writable(&self) -> bool {
         false
@@ -182,6 +187,14 @@ impl Storage for FileStorage {
         }
         Ok(())
     }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        if !self.writable {
+            return Err(read_only());
+        }
+        self.file.set_len(len)?;
+        self.len.store(len, Ordering::Release);
+        Ok(())
+    }
     fn writable(&self) -> bool {
         self.writable
     }
@@ -234,6 +247,9 @@ impl<S: Storage> Storage for CountingStorage<S> {
     fn sync(&self) -> io::Result<()> {
         self.inner.sync()
     }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.inner.set_len(len)
+    }
     fn writable(&self) -> bool {
         self.inner.writable()
     }
@@ -251,6 +267,9 @@ impl<S: Storage + ?Sized> Storage for Arc<S> {
     }
     fn sync(&self) -> io::Result<()> {
         (**self).sync()
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        (**self).set_len(len)
     }
     fn writable(&self) -> bool {
         (**self).writable()

@@ -624,7 +624,7 @@ impl Tree {
         let root = match self.root {
             Some(r) => r,
             None => {
-                let r = cx.alloc(self.node_len);
+                let r = cx.alloc(self.node_len)?;
                 self.nodes.insert(r, self.empty_leaf());
                 self.dirty.insert(r);
                 self.root = Some(r);
@@ -639,7 +639,7 @@ impl Tree {
         };
         if let Some((md, right)) = self.insert(cx, root, key, loc.addr, 0)? {
             // The root split: move it, and put a new root one level up at its address.
-            let moved = cx.alloc(self.node_len);
+            let moved = cx.alloc(self.node_len)?;
             let old = self.nodes.remove(&root).expect("loaded");
             self.node_mut(right).left = Some(moved);
             let new_root = Node {
@@ -799,7 +799,7 @@ impl Tree {
         } else if idx >= nleft && nleft == 0 {
             nleft += 1;
         }
-        let new_addr = cx.alloc(self.node_len);
+        let new_addr = cx.alloc(self.node_len)?;
         let old_right = n.right;
         let n = self.node_mut(addr);
         let ks = keys_mut(n);
@@ -1088,7 +1088,7 @@ fn store_batch(
         .filter(|(j, e)| j.old.is_none_or(|o| o.size as usize != e.bytes.len()))
         .map(|(_, e)| e.bytes.len() as u64)
         .sum();
-    let mut next = if need > 0 { cx.alloc(need) } else { 0 };
+    let mut next = if need > 0 { cx.alloc(need)? } else { 0 };
     for (j, e) in jobs.iter().zip(encoded) {
         let addr = match j.old {
             Some(o) if o.size as usize == e.bytes.len() => o.addr,

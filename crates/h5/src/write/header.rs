@@ -47,7 +47,7 @@ pub(crate) struct HeaderEdit {
 pub(crate) fn create(cx: &mut WriteCtx<'_>, msgs: Vec<MessageOut>, spare: usize) -> Result<u64> {
     let used: usize = msgs.iter().map(|m| oh::v1_message_len(m.data.len())).sum();
     let size = (used + spare).div_ceil(8) * 8;
-    let addr = cx.alloc(16 + size as u64);
+    let addr = cx.alloc(16 + size as u64)?;
     let h = HeaderEdit {
         refcount: 1,
         chunks: vec![Chunk { addr, size, msgs }],
@@ -155,8 +155,11 @@ impl HeaderEdit {
         cx.write(c.addr, &bytes)
     }
 
+    /// Newest chunk first: a continuation message never names a chunk not yet written.
     fn store_all(&self, cx: &mut WriteCtx<'_>) -> Result<()> {
-        (0..self.chunks.len()).try_for_each(|i| self.store(cx, i))
+        (0..self.chunks.len())
+            .rev()
+            .try_for_each(|i| self.store(cx, i))
     }
 
     /// Add a message, continuing the header in a new chunk when no chunk has room.
@@ -194,7 +197,7 @@ impl HeaderEdit {
         moved.push(msg);
         let used: usize = moved.iter().map(|m| oh::v1_message_len(m.data.len())).sum();
         let size = (used + clen).max(MIN_CHUNK).div_ceil(8) * 8;
-        let addr = cx.alloc(size as u64);
+        let addr = cx.alloc(size as u64)?;
         self.chunks[last].msgs.push(MessageOut {
             mtype: MessageType::CONTINUATION.0,
             flags: 0,

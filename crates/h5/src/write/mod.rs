@@ -56,6 +56,10 @@ pub(crate) struct WriteState {
     pub(crate) closed: bool,
     /// The global heap collection being filled.
     pub(crate) heap: strings::HeapState,
+    /// End of file the superblock on disk names (relative to the base). Space is allocated
+    /// below it only: when allocation passes it, the file and this EOF grow first, so a
+    /// process killed between flushes never leaves addresses past the superblock's EOF.
+    pub(crate) disk_eof: u64,
 }
 
 impl WriteState {
@@ -66,6 +70,7 @@ impl WriteState {
             dirty: false,
             closed: false,
             heap: Default::default(),
+            disk_eof: eof,
         }
     }
 }
@@ -77,9 +82,17 @@ pub(crate) struct WriteCtx<'a> {
 }
 
 impl WriteCtx<'_> {
-    /// Reserve `size` bytes of file space.
-    pub(crate) fn alloc(&mut self, size: u64) -> u64 {
-        self.st.alloc.alloc(size)
+    /// Reserve `size` bytes of file space. When the space lies past the end of file the
+    /// superblock on disk names, the file and that EOF grow first (by at least 1 MiB).
+    pub(crate) fn alloc(&mut self, size: u64) -> Result<u64> {
+        let a = self.st.alloc.alloc(size);
+        if self.st.alloc.eof > self.st.disk_eof {
+            let new_eof = (self.st.alloc.eof + (1 << 20)).next_multiple_of(1 << 20);
+            self.f.storage.set_len(self.f.base + new_eof)?;
+            write_superblock(self.f, new_eof)?;
+            self.st.disk_eof = new_eof;
+        }
+        Ok(a)
     }
     /// Give space back for reuse.
     pub(crate) fn free(&mut self, addr: u64, size: u64) {
@@ -193,17 +206,23 @@ pub(crate) fn flush(f: &FileInner) -> Result<()> {
     if st.closed {
         return Ok(());
     }
+    // Everything the new superblock reaches is on disk before it is written.
     f.storage.sync()?;
-    let mut sb = f.superblock.clone();
-    sb.eof_addr = st.alloc.eof + f.base;
-    let bytes = sb.encode();
-    f.storage.write_at(f.base, &bytes)?;
-    // The file ends where the allocator says, even if the last block is not written yet.
-    if f.storage.len() < f.base + st.alloc.eof {
-        f.storage.write_at(f.base + st.alloc.eof - 1, &[0])?;
-    }
+    let eof = st.alloc.eof;
+    write_superblock(f, eof)?;
     f.storage.sync()?;
+    // Drop the slack the allocator's growth steps left past the end.
+    f.storage.set_len(f.base + eof)?;
+    st.disk_eof = eof;
     st.dirty = false;
+    Ok(())
+}
+
+/// Write the superblock naming `eof` (relative to the base) as the end of file.
+fn write_superblock(f: &FileInner, eof: u64) -> Result<()> {
+    let mut sb = f.superblock.clone();
+    sb.eof_addr = eof + f.base;
+    f.storage.write_at(f.base, &sb.encode())?;
     Ok(())
 }
 

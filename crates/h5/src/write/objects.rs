@@ -566,7 +566,7 @@ impl Dataset {
                         }
                         None => {
                             // First write: allocate, fill, and record the address.
-                            let a = cx.alloc(total);
+                            let a = cx.alloc(total)?;
                             let mut b = vec![0u8; total as usize];
                             if let Some(fv) =
                                 self.fill_value().value.as_ref().filter(|v| v.len() == es)

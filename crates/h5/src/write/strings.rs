@@ -25,7 +25,7 @@ pub(crate) fn put(cx: &mut WriteCtx<'_>, data: &[u8]) -> Result<(u64, u32)> {
         } else {
             CollectionBuilder::for_object(sizes, data.len())
         };
-        let addr = cx.alloc(c.size());
+        let addr = cx.alloc(c.size())?;
         cx.st.heap.current = Some((addr, c));
     }
     let (addr, index, bytes) = {

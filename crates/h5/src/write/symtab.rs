@@ -13,7 +13,7 @@ pub(crate) const INTERNAL_K: u16 = 16;
 /// The structures of an empty symbol-table group, written: returns (B-tree, local heap).
 pub(crate) fn create_empty(cx: &mut WriteCtx<'_>) -> Result<(u64, u64)> {
     let sizes = cx.f.sizes;
-    let btree = cx.alloc(h5_format::btree1::node_size(sizes, 0, INTERNAL_K, 0) as u64);
+    let btree = cx.alloc(h5_format::btree1::node_size(sizes, 0, INTERNAL_K, 0) as u64)?;
     let node = Node {
         node_type: 0,
         level: 0,
@@ -24,12 +24,13 @@ pub(crate) fn create_empty(cx: &mut WriteCtx<'_>) -> Result<(u64, u64)> {
     };
     cx.write(btree, &node.encode(sizes, INTERNAL_K))?;
     let builder = LocalHeapBuilder::new(sizes);
-    let heap_hdr = cx.alloc(LocalHeap::header_size(sizes) as u64);
-    let data = cx.alloc(builder.data_size());
-    let heap = Heap {
+    let heap_hdr = cx.alloc(LocalHeap::header_size(sizes) as u64)?;
+    let data = cx.alloc(builder.data_size())?;
+    let mut heap = Heap {
         addr: heap_hdr,
         data_addr: data,
         b: builder,
+        moved_from: None,
     };
     heap.store(cx)?;
     Ok((btree, heap_hdr))
@@ -41,6 +42,8 @@ struct Heap {
     addr: u64,
     data_addr: u64,
     b: LocalHeapBuilder,
+    /// The segment's previous place when it grew (freed once the header names the new one).
+    moved_from: Option<(u64, u64)>,
 }
 
 impl Heap {
@@ -52,6 +55,7 @@ impl Heap {
             addr,
             data_addr: hdr.data_addr,
             b,
+            moved_from: None,
         })
     }
 
@@ -63,16 +67,40 @@ impl Heap {
         let old = self.b.data_size();
         let off = self.b.add(s);
         if self.b.data_size() != old {
-            let new_addr = cx.alloc(self.b.data_size());
-            cx.free(self.data_addr, old);
+            // The segment grew: it moves to new space (written before the header switches).
+            let new_addr = cx.alloc(self.b.data_size())?;
+            self.moved_from = Some((self.data_addr, old));
             self.data_addr = new_addr;
         }
         Ok(off)
     }
 
-    fn store(&self, cx: &mut WriteCtx<'_>) -> Result<()> {
+    /// Store so that a process stopped at any point leaves a consistent heap: the header
+    /// names the free list, so header and data must change together. When the segment
+    /// follows the header (as libhdf5 lays them out) both go in one write; otherwise the
+    /// segment moves to new space first and the header switches to it.
+    fn store(&mut self, cx: &mut WriteCtx<'_>) -> Result<()> {
+        let hsize = LocalHeap::header_size(cx.f.sizes) as u64;
+        let moved = match self.moved_from.take() {
+            Some(old) => Some(old),
+            None if self.data_addr == self.addr + hsize => {
+                let mut both = self.b.header(self.data_addr).encode(cx.f.sizes);
+                both.resize(hsize as usize, 0);
+                both.extend_from_slice(self.b.data());
+                return cx.write(self.addr, &both);
+            }
+            None => {
+                let old = (self.data_addr, self.b.data_size());
+                self.data_addr = cx.alloc(self.b.data_size())?;
+                Some(old)
+            }
+        };
+        cx.write(self.data_addr, self.b.data())?;
         cx.write(self.addr, &self.b.header(self.data_addr).encode(cx.f.sizes))?;
-        cx.write(self.data_addr, self.b.data())
+        if let Some((a, n)) = moved {
+            cx.free(a, n);
+        }
+        Ok(())
     }
 }
 
@@ -124,31 +152,43 @@ pub(crate) fn insert(
         header_addr,
         cache,
     };
-    if let Some((sep, right)) = insert_rec(cx, &heap, btree, name.as_bytes(), entry)? {
-        // The root split: move its halves below a new root at the same address.
-        let root = read_node(cx, btree)?;
-        let left = cx.alloc(node_bytes(cx));
-        let mut moved = root.clone();
-        moved.right = Some(right);
-        cx.write(left, &moved.encode(cx.f.sizes, INTERNAL_K))?;
+    let (split, pending) = insert_rec(cx, &heap, btree, name.as_bytes(), entry)?;
+    if let Some((sep, right)) = split {
+        // The root split. Its truncated left half (pending) moves to a new node; the root keeps
+        // its address and, rewritten last, switches to [left, right] in one write.
+        let (_, left_bytes) = pending
+            .iter()
+            .find(|(a, _)| *a == btree)
+            .cloned()
+            .expect("a split root leaves its truncated half pending");
+        let left = cx.alloc(node_bytes(cx))?;
+        cx.write(left, &left_bytes)?;
         let mut r = read_node(cx, right)?;
         r.left = Some(left);
         cx.write(right, &r.encode(cx.f.sizes, INTERNAL_K))?;
+        let moved = crate::group::read_btree1_node(cx.f, left, 0)?;
         let Keys::Group(rk) = &r.keys else {
             unreachable!("group node")
         };
-        let Keys::Group(lk) = &root.keys else {
+        let Keys::Group(lk) = &moved.keys else {
             unreachable!("group node")
         };
         let new_root = Node {
             node_type: 0,
-            level: root.level + 1,
+            level: moved.level + 1,
             left: None,
             right: None,
             keys: Keys::Group(vec![lk[0], sep, *rk.last().unwrap_or(&sep)]),
             children: vec![left, right],
         };
         cx.write(btree, &new_root.encode(cx.f.sizes, INTERNAL_K))?;
+        for (a, bytes) in pending.iter().filter(|(a, _)| *a != btree) {
+            cx.write(*a, bytes)?;
+        }
+    } else {
+        for (a, bytes) in &pending {
+            cx.write(*a, bytes)?;
+        }
     }
     Ok(())
 }
@@ -180,14 +220,20 @@ fn write_snod(cx: &mut WriteCtx<'_>, addr: u64, entries: &[SymbolTableEntry]) ->
     cx.write(addr, &b)
 }
 
-/// Insert below node `addr`; returns (separator key, new right node) when the node split.
+/// A split: (separator key, new right node).
+type Split = Option<(u64, u64)>;
+/// Writes that retire old state (truncated left halves): done only after the parent names the
+/// new state, so a process killed in between never loses entries that were reachable before.
+type Pending = Vec<(u64, Vec<u8>)>;
+
+/// Insert below node `addr`.
 fn insert_rec(
     cx: &mut WriteCtx<'_>,
     heap: &Heap,
     addr: u64,
     name: &[u8],
     entry: SymbolTableEntry,
-) -> Result<Option<(u64, u64)>> {
+) -> Result<(Split, Pending)> {
     let mut node = read_node(cx, addr)?;
     let Keys::Group(mut keys) = node.keys.clone() else {
         return Err(h5_format::Error::invalid(
@@ -200,12 +246,12 @@ fn insert_rec(
     let name_off = entry.name_offset;
     if node.children.is_empty() {
         // An empty group: its first symbol table node.
-        let snod = cx.alloc(snod_bytes(cx));
+        let snod = cx.alloc(snod_bytes(cx))?;
         write_snod(cx, snod, &[entry])?;
         node.children = vec![snod];
         node.keys = Keys::Group(vec![keys.first().copied().unwrap_or(0), name_off]);
         cx.write(addr, &node.encode(cx.f.sizes, INTERNAL_K))?;
-        return Ok(None);
+        return Ok((None, Vec::new()));
     }
     // The child whose range holds the name: the first whose right key is ≥ the name.
     let mut i = node.children.len() - 1;
@@ -216,8 +262,14 @@ fn insert_rec(
         }
     }
     let beyond = name > heap.name(keys[i + 1])?;
+    if beyond {
+        // A greater key first: harmless if the process stops before the entry lands.
+        keys[i + 1] = name_off;
+        node.keys = Keys::Group(keys.clone());
+        cx.write(addr, &node.encode(cx.f.sizes, INTERNAL_K))?;
+    }
     let child = node.children[i];
-    let split = if node.level == 0 {
+    let (split, mut pending) = if node.level == 0 {
         let mut entries = read_snod(cx, child)?;
         let mut pos = entries.len();
         for (k, e) in entries.iter().enumerate() {
@@ -233,38 +285,42 @@ fn insert_rec(
         entries.insert(pos, entry);
         if entries.len() <= 2 * LEAF_K as usize {
             write_snod(cx, child, &entries)?;
-            None
+            (None, Vec::new())
         } else {
             let right = entries.split_off(entries.len() / 2);
-            write_snod(cx, child, &entries)?;
-            let new = cx.alloc(snod_bytes(cx));
+            let new = cx.alloc(snod_bytes(cx))?;
             write_snod(cx, new, &right)?;
-            Some((entries.last().map(|e| e.name_offset).unwrap_or(0), new))
+            let left = h5_format::symbol_table::encode(&entries, cx.f.sizes, LEAF_K);
+            (
+                Some((entries.last().map(|e| e.name_offset).unwrap_or(0), new)),
+                vec![(child, left)],
+            )
         }
     } else {
         insert_rec(cx, heap, child, name, entry)?
     };
-    if beyond {
-        keys[i + 1] = name_off;
-    }
-    if let Some((sep, new)) = split {
-        node.children.insert(i + 1, new);
-        keys.insert(i + 1, sep);
-    }
+    let Some((sep, new)) = split else {
+        return Ok((None, pending));
+    };
+    node.children.insert(i + 1, new);
+    keys.insert(i + 1, sep);
     if node.children.len() <= 2 * INTERNAL_K as usize {
         node.keys = Keys::Group(keys);
-        if beyond || split.is_some() {
-            cx.write(addr, &node.encode(cx.f.sizes, INTERNAL_K))?;
+        cx.write(addr, &node.encode(cx.f.sizes, INTERNAL_K))?;
+        // The new child is reachable: now the old one may shrink.
+        for (a, bytes) in pending.drain(..) {
+            cx.write(a, &bytes)?;
         }
-        return Ok(None);
+        return Ok((None, Vec::new()));
     }
-    // Split this node: the left half stays here, the right half moves to a new node.
+    // Split this node: the right half goes to a new node now; the left half is rewritten
+    // (pending) once the parent names the new node.
     let half = node.children.len() / 2;
     let right_children = node.children.split_off(half);
     let right_keys = keys.split_off(half);
     keys.push(right_keys[0]);
     let sep = right_keys[0];
-    let new = cx.alloc(node_bytes(cx));
+    let new = cx.alloc(node_bytes(cx))?;
     let right = Node {
         node_type: 0,
         level: node.level,
@@ -273,6 +329,7 @@ fn insert_rec(
         keys: Keys::Group(right_keys),
         children: right_children,
     };
+    cx.write(new, &right.encode(cx.f.sizes, INTERNAL_K))?;
     if let Some(rr) = node.right {
         let mut n = read_node(cx, rr)?;
         n.left = Some(new);
@@ -280,9 +337,8 @@ fn insert_rec(
     }
     node.right = Some(new);
     node.keys = Keys::Group(keys);
-    cx.write(new, &right.encode(cx.f.sizes, INTERNAL_K))?;
-    cx.write(addr, &node.encode(cx.f.sizes, INTERNAL_K))?;
-    Ok(Some((sep, new)))
+    pending.push((addr, node.encode(cx.f.sizes, INTERNAL_K)));
+    Ok((Some((sep, new)), pending))
 }
 
 /// Remove `name` from the group whose symbol table is (`btree`, `heap`); returns the removed

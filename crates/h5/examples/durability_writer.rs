@@ -1,0 +1,38 @@
+//! Writes objects to PATH forever, flushing every few, and prints `flushed N` after each flush
+//! (N objects are then durable). The durability test kills it at random moments.
+//! `cargo run --example durability_writer -- PATH`
+use h5::{File, Selection};
+use ndarray::Array1;
+use std::io::Write;
+
+fn main() -> h5::Result<()> {
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: durability_writer PATH");
+    let f = File::create(&path)?;
+    let root = f.root()?;
+    let many = root.create_group("many")?;
+    let mut out = std::io::stdout().lock();
+    for i in 0u64.. {
+        let g = root.require_group(&format!("g{}", i % 7))?;
+        let data = Array1::from_iter((0..100 + i).map(|k| (i * 1000 + k) as i64));
+        let d = g.create_dataset(&format!("d{i}"), &data)?;
+        d.attrs().set("i", i)?;
+        many.create_group(&format!("m{i:05}"))?;
+        if i % 3 == 0 {
+            let c = root
+                .new_dataset::<f32>()
+                .shape(&[64])
+                .chunks(&[16])
+                .deflate(4)
+                .create(&format!("c{i}"))?;
+            c.write_slice(&Selection::All, &[i as f32])?;
+        }
+        if i % 5 == 4 {
+            f.flush()?;
+            writeln!(out, "flushed {}", i + 1)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! A writing process killed (SIGKILL) at many moments leaves a file that h5py opens, holding
+//! everything flushed before the kill.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn writer() -> PathBuf {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "h5",
+            "--example",
+            "durability_writer",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/durability_writer")
+}
+
+#[test]
+fn killed_writers_leave_everything_flushed() {
+    let bin = writer();
+    let py = root().join(".venv/bin/python");
+    assert!(
+        py.exists(),
+        "{} is missing: run `bash .ci/run` once (it creates the venv with h5py)",
+        py.display()
+    );
+    let dir = std::env::temp_dir().join(format!("h5-durability-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Kill after the k-th flush plus a delay that varies: mid-write of later objects.
+    let plan: Vec<(usize, u64)> = (0..48)
+        .map(|n| (1 + (n * 5) % 13, (n as u64 * 13) % 37))
+        .collect();
+    for (case, (after_flushes, delay_ms)) in plan.into_iter().enumerate() {
+        let path = dir.join(format!("killed{case}.h5"));
+        let mut child = Command::new(&bin)
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut durable = 0u64;
+        for _ in 0..after_flushes {
+            let line = lines.next().expect("writer ended early").unwrap();
+            durable = line.strip_prefix("flushed ").unwrap().parse().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        // Later flushes may have completed before the kill: count them too.
+        for line in lines.map_while(|l| l.ok()) {
+            if let Some(n) = line.strip_prefix("flushed ") {
+                durable = n.parse().unwrap();
+            }
+        }
+        let check = format!(
+            r#"
+import h5py, numpy as np
+with h5py.File({p:?}, 'r') as f:
+    for i in range({n}):
+        d = f[f'g{{i % 7}}/d{{i}}']
+        assert np.array_equal(d[()], i * 1000 + np.arange(100 + i)), i
+        assert d.attrs['i'] == i
+        assert f'm{{i:05}}' in f['many']
+        if i % 3 == 0:
+            assert np.array_equal(f[f'c{{i}}'][()], np.full(64, i, 'f4'))
+    list(f['many'].keys())
+print('ok')
+"#,
+            p = path.to_str().unwrap(),
+            n = durable
+        );
+        let out = Command::new(&py).arg("-c").arg(check).output().unwrap();
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ok"),
+            "case {case}: killed after {durable} durable objects (+{delay_ms} ms): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
