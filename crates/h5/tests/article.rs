@@ -1,15 +1,11 @@
 //! The seed article's write examples (crates/h5/examples/article_*.rs) run, and h5py checks
 //! what they wrote — values, types, and file sizes against h5py doing the same thing.
 
+mod common;
+use common::root;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
 
 /// Build the article examples once (a filtered `cargo test` would not build them), and
 /// return the directory holding their binaries.

@@ -2,17 +2,13 @@
 //! everything flushed before the kill.
 #![cfg(unix)]
 
+mod common;
+use common::root;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
 
 fn writer() -> PathBuf {
     let out = Command::new(env!("CARGO"))

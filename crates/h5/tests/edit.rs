@@ -1,57 +1,12 @@
 //! Files h5py wrote, opened with `File::append` / `File::open_rw`, edited, then read by h5py.
 
+mod common;
+use common::{h5py, h5py_dump, tmp};
+
 use h5::{File, Selection};
 use ndarray::arr1;
-use serde_json::{json, Value as Json};
-use std::path::{Path, PathBuf};
+use serde_json::json;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn python() -> PathBuf {
-    let p = root().join(".venv/bin/python");
-    assert!(
-        p.exists(),
-        "{} is missing: run `bash .ci/run` once (it creates the venv with h5py)",
-        p.display()
-    );
-    p
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("h5-edit-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn h5py(code: &str) {
-    let out = Command::new(python()).arg("-c").arg(code).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn h5py_dump(path: &Path) -> Json {
-    let out = Command::new(python())
-        .arg(root().join("../shared/tools/h5py_dump.py"))
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "h5py cannot read {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[test]
 fn h5py_default_files_take_new_groups_datasets_and_attributes() {

@@ -3,66 +3,14 @@
 //! and by h5dump (libhdf5 1.10), never by our own reader. The expectations are built here
 //! from what was written. Needs the venv and hdf5-tools that `.ci/run` installs.
 
+mod common;
+use common::{h5dump_reads, h5py_dump, python, tmp};
+
 use h5::{Error, File, Selection, SliceArg};
 use ndarray::{Array, ArrayD, IxDyn};
 use serde_json::{json, Value as Json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("h5-write-chunked-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn python() -> PathBuf {
-    let p = root().join(".venv/bin/python");
-    assert!(
-        p.exists(),
-        "{} is missing: run `bash .ci/run` once (it creates the venv with h5py)",
-        p.display()
-    );
-    p
-}
-
-/// h5py's dump of a file.
-fn h5py_dump(path: &Path) -> Json {
-    let out = Command::new(python())
-        .arg(root().join("../shared/tools/h5py_dump.py"))
-        .arg(path)
-        .output()
-        .expect("run h5py_dump.py");
-    assert!(
-        out.status.success(),
-        "h5py cannot read {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// h5dump (libhdf5 1.10) reads the whole file without error.
-fn h5dump_reads(path: &Path) {
-    let out = Command::new("h5dump")
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("h5dump not runnable ({e}): install Debian's hdf5-tools (`bash .ci/run` does)")
-        });
-    assert!(
-        out.status.success(),
-        "h5dump fails on {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Run an h5py script (`P` is the file's path); it must print "ok" last. Returns stdout.
 fn h5py_check(path: &Path, code: &str) -> String {

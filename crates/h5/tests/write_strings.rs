@@ -1,43 +1,12 @@
 //! String attributes and h5py's `attrs.update(metadata)`, judged by h5py.
 
+mod common;
+use common::{h5dump_reads, h5py_dump, root, tmp};
+
 use h5::{File, Value};
 use serde_json::{json, Value as Json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("h5-write-strings-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn h5py_dump(path: &Path) -> Json {
-    let py = root().join(".venv/bin/python");
-    assert!(
-        py.exists(),
-        "{} is missing: run `bash .ci/run` once (it creates the venv with h5py)",
-        py.display()
-    );
-    let out = Command::new(py)
-        .arg(root().join("../shared/tools/h5py_dump.py"))
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "h5py cannot read {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// h5py's dump of `path` with group `skip` removed first (in a copy, by h5py).
 fn h5py_dump_without(path: &Path, skip: &str) -> Json {
@@ -55,18 +24,6 @@ fn h5py_dump_without(path: &Path, skip: &str) -> Json {
         String::from_utf8_lossy(&out.stderr)
     );
     h5py_dump(&copy)
-}
-
-fn h5dump_reads(path: &Path) {
-    let out = Command::new("h5dump")
-        .arg(path)
-        .output()
-        .expect("h5dump (Debian hdf5-tools; `bash .ci/run` installs it)");
-    assert!(
-        out.status.success(),
-        "h5dump fails: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

@@ -1,0 +1,78 @@
+//! Helpers shared by the tests that judge our files with h5py and h5dump. They need the venv
+//! and hdf5-tools that `.ci/run` installs; without them they fail and say so.
+#![allow(dead_code)]
+
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A path in a temporary directory of this test binary and process.
+pub fn tmp(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let stem = exe.file_stem().unwrap().to_string_lossy().into_owned();
+    let dir = std::env::temp_dir().join(format!("h5-{stem}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// The venv's Python (with h5py).
+pub fn python() -> PathBuf {
+    let p = root().join(".venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run `bash .ci/run` once (it creates the venv with h5py)",
+        p.display()
+    );
+    p
+}
+
+/// h5py's dump of a file (../shared/tools/h5py_dump.py).
+pub fn h5py_dump(path: &Path) -> Json {
+    let out = Command::new(python())
+        .arg(root().join("../shared/tools/h5py_dump.py"))
+        .arg(path)
+        .output()
+        .expect("run h5py_dump.py");
+    assert!(
+        out.status.success(),
+        "h5py cannot read {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// h5dump (libhdf5 1.10) reads the whole file without error.
+pub fn h5dump_reads(path: &Path) {
+    let out = Command::new("h5dump")
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("h5dump not runnable ({e}): install Debian's hdf5-tools (`bash .ci/run` does)")
+        });
+    assert!(
+        out.status.success(),
+        "h5dump fails on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Run Python with h5py on a snippet (which must succeed); returns its stdout.
+pub fn h5py(code: &str) -> String {
+    let out = Command::new(python()).arg("-c").arg(code).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
