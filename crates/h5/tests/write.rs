@@ -283,3 +283,32 @@ fn links_delete_and_move_like_h5py() {
         "{out}"
     );
 }
+
+#[test]
+fn attributes_too_large_for_the_default_profile_are_errors_as_in_h5py() {
+    let path = tmp("big_attr.h5");
+    let f = File::create(&path).unwrap();
+    let r = f.root().unwrap();
+    // 70 000 bytes cannot be one version-1 header message (h5py: "object header message is
+    // too large"); nothing is written and the file stays valid.
+    let e = r
+        .attrs()
+        .create("big", &[70_000], &vec![1u8; 70_000])
+        .unwrap_err();
+    assert!(matches!(e, Error::Shape(_)), "{e}");
+    r.attrs()
+        .create("fits", &[60_000], &vec![2u8; 60_000])
+        .unwrap();
+    f.close().unwrap();
+    let d = h5py_dump(&path);
+    assert!(d["root"]["attrs"].get("big").is_none());
+    assert_eq!(
+        d["root"]["attrs"]["fits"]["data"].as_array().unwrap().len(),
+        60_000
+    );
+    let out = h5py(&format!(
+        "import h5py, numpy as np\ntry:\n    with h5py.File({p:?}, 'a') as f: f.attrs['big'] = np.ones(70000, 'u1')\nexcept Exception as e:\n    print('h5py refuses too')",
+        p = tmp("big_attr_h5py.h5").to_str().unwrap()
+    ));
+    assert_eq!(out.trim(), "h5py refuses too");
+}
