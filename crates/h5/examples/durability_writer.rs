@@ -12,6 +12,13 @@ fn main() -> h5::Result<()> {
     let f = File::create(&path)?;
     let root = f.root()?;
     let many = root.create_group("many")?;
+    // An appending log: one-element chunks, so its chunk index splits often.
+    let mut log = root
+        .new_dataset::<i64>()
+        .shape(&[0])
+        .maxshape(&[None])
+        .chunks(&[1])
+        .create("log")?;
     let mut out = std::io::stdout().lock();
     for i in 0u64.. {
         let g = root.require_group(&format!("g{}", i % 7))?;
@@ -28,6 +35,10 @@ fn main() -> h5::Result<()> {
                 .create(&format!("c{i}"))?;
             c.write_slice(&Selection::All, &[i as f32])?;
         }
+        let n = log.shape().map_or(0, |s| s[0]);
+        log.resize(&[n + 3])?;
+        let next: Vec<i64> = (n..n + 3).map(|k| k as i64).collect();
+        log.write_slice(&Selection::parse(&format!("{n}:{}", n + 3))?, &next)?;
         if i % 5 == 4 {
             f.flush()?;
             writeln!(out, "flushed {}", i + 1)?;

@@ -85,6 +85,8 @@ with h5py.File({p:?}, 'r') as f:
         if i % 3 == 0:
             assert np.array_equal(f[f'c{{i}}'][()], np.full(64, i, 'f4'))
     list(f['many'].keys())
+    log = f['log'][()]
+    assert len(log) >= 3 * {n} and np.array_equal(log[:3 * {n}], np.arange(3 * {n})), log[:3 * {n}]
 print('ok')
 "#,
             p = path.to_str().unwrap(),

@@ -508,6 +508,8 @@ struct Tree {
     node_len: u64,
     nodes: HashMap<u64, Node>,
     dirty: BTreeSet<u64>,
+    /// Dirty nodes allocated since the last store: nothing on disk names them yet.
+    fresh: BTreeSet<u64>,
     /// Nodes given up (freed once the tree no longer points to them).
     freed: Vec<u64>,
 }
@@ -529,6 +531,7 @@ impl Tree {
             node_len: btree1::node_size(cx.f.sizes, 1, k, rank + 1) as u64,
             nodes: HashMap::new(),
             dirty: BTreeSet::new(),
+            fresh: BTreeSet::new(),
             freed: Vec::new(),
         }
     }
@@ -625,6 +628,7 @@ impl Tree {
             Some(r) => r,
             None => {
                 let r = cx.alloc(self.node_len)?;
+                self.fresh.insert(r);
                 self.nodes.insert(r, self.empty_leaf());
                 self.dirty.insert(r);
                 self.root = Some(r);
@@ -640,6 +644,7 @@ impl Tree {
         if let Some((md, right)) = self.insert(cx, root, key, loc.addr, 0)? {
             // The root split: move it, and put a new root one level up at its address.
             let moved = cx.alloc(self.node_len)?;
+            self.fresh.insert(moved);
             let old = self.nodes.remove(&root).expect("loaded");
             self.node_mut(right).left = Some(moved);
             let new_root = Node {
@@ -827,6 +832,7 @@ impl Tree {
         let md = keys(&sib)[0].clone();
         self.nodes.insert(new_addr, sib);
         self.dirty.insert(new_addr);
+        self.fresh.insert(new_addr);
         Ok(Some((md, new_addr)))
     }
 
@@ -962,14 +968,22 @@ impl Tree {
         }
         self.nodes.remove(&addr);
         self.dirty.remove(&addr);
+        self.fresh.remove(&addr);
         self.freed.push(addr);
         Ok(())
     }
 
     /// Write every changed node.
+    /// Write the dirty nodes so that a process stopped between any two writes leaves a tree
+    /// that reaches every chunk it reached before: first the new nodes (nothing names them
+    /// yet), then the existing ones from the top level down, so a parent names a new sibling
+    /// before the node it split from is cut.
     fn store(&mut self, cx: &mut WriteCtx<'_>) -> Result<()> {
         let sizes = cx.f.sizes;
-        for a in std::mem::take(&mut self.dirty) {
+        let fresh = std::mem::take(&mut self.fresh);
+        let mut order: Vec<u64> = std::mem::take(&mut self.dirty).into_iter().collect();
+        order.sort_by_key(|a| (!fresh.contains(a), std::cmp::Reverse(self.nodes[a].level)));
+        for a in order {
             let bytes = self.nodes[&a].encode(sizes, self.k);
             cx.write(a, &bytes)?;
         }
