@@ -390,6 +390,69 @@ pub(crate) fn chunk_map(f: &FileInner, g: &Geometry<'_>) -> Result<ChunkMap> {
     Ok(map)
 }
 
+/// Chunks decoded or encoded at once (in parallel where threads exist) before their data is
+/// copied in or out.
+pub(crate) const PARALLEL_BATCH: usize = 64;
+
+/// `f` over `items`, on rayon's pool where threads exist.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    items.par_iter().map(f).collect()
+}
+
+/// `f` over `items` (WebAssembly: no threads).
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    items.iter().map(f).collect()
+}
+
+/// Chunk grid indices a dimension's selection touches (chunk length `c`), ascending.
+pub(crate) fn touched_chunks(d: &crate::selection::Dim, c: u64) -> Vec<u64> {
+    use crate::selection::Dim;
+    let n = d.count();
+    if n == 0 {
+        return Vec::new();
+    }
+    match d {
+        Dim::Range { start, step, count } if *step < c => {
+            (start / c..=(start + (count - 1) * step) / c).collect()
+        }
+        _ => {
+            let mut v: Vec<u64> = (0..n).map(|i| d.coord(i) / c).collect();
+            v.dedup();
+            v
+        }
+    }
+}
+
+/// Every grid position of the cartesian product of per-dimension lists, row-major.
+pub(crate) fn grid_product(lists: &[Vec<u64>], mut f: impl FnMut(Vec<u64>)) {
+    if lists.iter().any(|l| l.is_empty()) {
+        return;
+    }
+    let rank = lists.len();
+    let mut idx = vec![0usize; rank];
+    loop {
+        f((0..rank).map(|d| lists[d][idx[d]]).collect());
+        let mut d = rank;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            if idx[d] < lists[d].len() {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

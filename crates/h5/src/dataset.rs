@@ -6,7 +6,7 @@ use crate::convert::{convert_slice, H5Type};
 use crate::error::{Error, Result};
 use crate::file::{File, FileInner};
 use crate::object::Object;
-use crate::selection::{Dim, Resolved, Selection};
+use crate::selection::{Resolved, Selection};
 use crate::value::Value;
 use h5_format::local_heap;
 use h5_format::message::dataspace::{Dataspace, SpaceKind};
@@ -525,7 +525,7 @@ impl Dataset {
                 let touched: Vec<Vec<u64>> = sel
                     .iter()
                     .zip(cd)
-                    .map(|(d, &c)| touched_chunks(d, c))
+                    .map(|(d, &c)| chunks::touched_chunks(d, c))
                     .collect();
                 let rank = dims.len();
                 if rank == 0 {
@@ -540,29 +540,15 @@ impl Dataset {
                 }
                 // The stored chunks the selection touches, in grid order.
                 let mut jobs: Vec<(Vec<u64>, ChunkLoc)> = Vec::new();
-                let mut idx = vec![0usize; rank];
-                'grid: loop {
-                    let scaled: Vec<u64> = (0..rank).map(|d| touched[d][idx[d]]).collect();
+                chunks::grid_product(&touched, |scaled| {
                     if let Some(loc) = map.get(&scaled) {
                         jobs.push((scaled, *loc));
                     }
-                    let mut d = rank;
-                    loop {
-                        if d == 0 {
-                            break 'grid;
-                        }
-                        d -= 1;
-                        idx[d] += 1;
-                        if idx[d] < touched[d].len() {
-                            break;
-                        }
-                        idx[d] = 0;
-                    }
-                }
+                });
                 // Decode a batch of chunks in parallel, then copy their overlaps out.
-                for batch in jobs.chunks(PARALLEL_BATCH) {
+                for batch in jobs.chunks(chunks::PARALLEL_BATCH) {
                     let decoded =
-                        par_map(batch, |(scaled, loc)| self.read_chunk(c, scaled, loc, cb));
+                        chunks::par_map(batch, |(scaled, loc)| self.read_chunk(c, scaled, loc, cb));
                     for ((scaled, _), data) in batch.iter().zip(decoded) {
                         let origin: Vec<u64> =
                             scaled.iter().zip(cd).map(|(&s, &c)| s * c).collect();
@@ -581,8 +567,8 @@ impl Dataset {
                     .into_iter()
                     .filter_map(|(scaled, ks)| map.get(&scaled).map(|loc| (scaled, *loc, ks)))
                     .collect();
-                for batch in jobs.chunks(PARALLEL_BATCH) {
-                    let decoded = par_map(batch, |(scaled, loc, _)| {
+                for batch in jobs.chunks(chunks::PARALLEL_BATCH) {
+                    let decoded = chunks::par_map(batch, |(scaled, loc, _)| {
                         self.read_chunk(c, scaled, loc, cb)
                     });
                     for ((scaled, _, ks), data) in batch.iter().zip(decoded) {
@@ -691,25 +677,6 @@ impl Dataset {
     }
 }
 
-/// Chunks decoded at once (in parallel where threads exist) before their data is copied out.
-const PARALLEL_BATCH: usize = 64;
-
-/// `f` over `items`, on rayon's pool where threads exist.
-#[cfg(not(target_arch = "wasm32"))]
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
-    use rayon::prelude::*;
-    if items.len() < 2 {
-        return items.iter().map(f).collect();
-    }
-    items.par_iter().map(f).collect()
-}
-
-/// `f` over `items` (WebAssembly: no threads).
-#[cfg(target_arch = "wasm32")]
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
-    items.iter().map(f).collect()
-}
-
 /// Row-major element strides of a shape.
 fn row_strides(dims: &[u64]) -> Vec<u64> {
     let mut s = vec![1u64; dims.len()];
@@ -717,26 +684,6 @@ fn row_strides(dims: &[u64]) -> Vec<u64> {
         s[d] = s[d + 1] * dims[d + 1];
     }
     s
-}
-
-/// Chunk grid indices a dimension's selection touches, ascending.
-fn touched_chunks(d: &Dim, c: u64) -> Vec<u64> {
-    let n = d.count();
-    if n == 0 {
-        return Vec::new();
-    }
-    match d {
-        Dim::Range { start, step, count } if *step < c => {
-            let first = start / c;
-            let last = (start + (count - 1) * step) / c;
-            (first..=last).collect()
-        }
-        _ => {
-            let mut v: Vec<u64> = (0..n).map(|i| d.coord(i) / c).collect();
-            v.dedup();
-            v
-        }
-    }
 }
 
 /// Copy the selected elements that fall inside a block (a chunk with `origin` and shape

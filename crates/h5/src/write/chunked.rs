@@ -28,9 +28,10 @@
 
 use super::header::HeaderEdit;
 use super::{enc, WriteCtx};
+use crate::chunks::{grid_product, par_map, touched_chunks, PARALLEL_BATCH};
 use crate::error::{Error, Result};
 use crate::file::FileInner;
-use crate::selection::{Dim, Resolved};
+use crate::selection::Resolved;
 use h5_format::btree1::{self, ChunkKey, Keys, Node};
 use h5_format::message::dataspace::Dataspace;
 use h5_format::message::fill_value::FillValue;
@@ -1010,65 +1011,6 @@ impl Tree {
 // ------------------------------------------------------------------------------------------
 // Chunk I/O
 
-/// Chunks decoded and encoded at once (on rayon's pool where threads exist).
-const BATCH: usize = 64;
-
-#[cfg(not(target_arch = "wasm32"))]
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
-    use rayon::prelude::*;
-    if items.len() < 2 {
-        return items.iter().map(f).collect();
-    }
-    items.par_iter().map(f).collect()
-}
-
-#[cfg(target_arch = "wasm32")]
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
-    items.iter().map(f).collect()
-}
-
-/// Chunk grid indices a dimension's selection touches, ascending.
-fn touched(d: &Dim, c: u64) -> Vec<u64> {
-    let n = d.count();
-    if n == 0 {
-        return Vec::new();
-    }
-    match d {
-        Dim::Range { start, step, count } if *step < c => {
-            (start / c..=(start + (count - 1) * step) / c).collect()
-        }
-        _ => {
-            let mut v: Vec<u64> = (0..n).map(|i| d.coord(i) / c).collect();
-            v.dedup();
-            v
-        }
-    }
-}
-
-/// Every grid position of the cartesian product of per-dimension lists, row-major.
-fn grid_product(lists: &[Vec<u64>], mut f: impl FnMut(Vec<u64>)) {
-    if lists.iter().any(|l| l.is_empty()) {
-        return;
-    }
-    let rank = lists.len();
-    let mut idx = vec![0usize; rank];
-    loop {
-        f((0..rank).map(|d| lists[d][idx[d]]).collect());
-        let mut d = rank;
-        loop {
-            if d == 0 {
-                return;
-            }
-            d -= 1;
-            idx[d] += 1;
-            if idx[d] < lists[d].len() {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
-}
-
 /// One chunk to rewrite.
 struct Job {
     scaled: Vec<u64>,
@@ -1177,7 +1119,11 @@ pub(crate) fn write(
     let mut jobs: Vec<Job> = Vec::new();
     match res {
         Resolved::Slab { dims: sel, .. } => {
-            let lists: Vec<Vec<u64>> = sel.iter().zip(cd).map(|(d, &c)| touched(d, c)).collect();
+            let lists: Vec<Vec<u64>> = sel
+                .iter()
+                .zip(cd)
+                .map(|(d, &c)| touched_chunks(d, c))
+                .collect();
             grid_product(&lists, |scaled| {
                 let full = (0..m.rank()).all(|d| {
                     let o = scaled[d] * cd[d];
@@ -1209,7 +1155,7 @@ pub(crate) fn write(
     let mut tree = Tree::new(cx, &m);
     let mut frees = Vec::new();
     let fill = m.filled();
-    for batch in jobs.chunks_mut(BATCH) {
+    for batch in jobs.chunks_mut(PARALLEL_BATCH) {
         for j in batch.iter_mut() {
             j.old = tree.lookup(cx.f, &m.origin(&j.scaled))?;
         }
@@ -1330,7 +1276,7 @@ pub(crate) fn resize(
         s
     };
     let es = m.es;
-    for batch in jobs.chunks_mut(BATCH) {
+    for batch in jobs.chunks_mut(PARALLEL_BATCH) {
         let f = cx.f;
         let m = &m;
         let encoded = par_map(batch, |j| -> Result<Encoded> {
