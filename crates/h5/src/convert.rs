@@ -37,27 +37,6 @@ fn int_type(size: u32, signed: bool) -> Datatype {
     }
 }
 
-fn float_type(size: u32) -> Datatype {
-    let (exp_loc, exp_size, mant_size, exp_bias) = match size {
-        2 => (10, 5, 10, 15),
-        4 => (23, 8, 23, 127),
-        _ => (52, 11, 52, 1023),
-    };
-    Datatype::Float {
-        size,
-        order: ByteOrder::Little,
-        bit_offset: 0,
-        precision: (size * 8) as u16,
-        exp_loc,
-        exp_size,
-        mant_loc: 0,
-        mant_size,
-        exp_bias,
-        sign_loc: (size * 8 - 1) as u8,
-        norm: 2,
-    }
-}
-
 macro_rules! int_type {
     ($($t:ty),*) => {$(
         impl H5Type for $t {
@@ -90,7 +69,7 @@ impl H5Type for f64 {
         Scalar::Float(*self)
     }
     fn datatype() -> Datatype {
-        float_type(8)
+        crate::types::float64()
     }
 }
 
@@ -105,7 +84,7 @@ impl H5Type for f32 {
         Scalar::Float(*self as f64)
     }
     fn datatype() -> Datatype {
-        float_type(4)
+        crate::types::float32()
     }
 }
 

@@ -26,6 +26,16 @@ fn float(
     }
 }
 
+/// numpy's `float32` (IEEE single), little-endian.
+pub fn float32() -> Datatype {
+    float(4, 23, 8, 23, 127, 2, 32)
+}
+
+/// numpy's `float64` (IEEE double), little-endian.
+pub fn float64() -> Datatype {
+    float(8, 52, 11, 52, 1023, 2, 64)
+}
+
 /// numpy's `float16` (IEEE half).
 pub fn float16() -> Datatype {
     float(2, 10, 5, 10, 15, 2, 16)
@@ -39,12 +49,12 @@ pub fn long_double() -> Datatype {
 
 /// numpy's `complex128` as h5py stores it: a compound of two little-endian doubles `r`, `i`.
 pub fn complex128() -> Datatype {
-    complex(float(8, 52, 11, 52, 1023, 2, 64))
+    complex(float64())
 }
 
 /// numpy's `complex64`: a compound of two floats `r`, `i`.
 pub fn complex64() -> Datatype {
-    complex(float(4, 23, 8, 23, 127, 2, 32))
+    complex(float32())
 }
 
 /// h5py's `str` (`h5py.string_dtype()`): variable-length UTF-8 (for files with 8-byte
