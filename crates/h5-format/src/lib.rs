@@ -35,4 +35,4 @@ pub mod writer;
 
 pub use error::{Error, ErrorKind, Result};
 pub use reader::{Addr, Reader, Sizes};
-pub use writer::Writer;
+pub use writer::{Stored, Writer};

@@ -96,6 +96,22 @@ impl Writer {
     }
 }
 
+/// What storing an edited in-memory structure (v2 B-tree, fractal heap, fixed or extensible
+/// array) produces: the blocks to write and the old blocks the edit retired. Addresses come
+/// from the caller's allocator (an infallible `&mut dyn FnMut(size) -> address`; the caller
+/// grows the file before writing).
+///
+/// `writes` is in a safe order: no block is written before every block it names, so the
+/// structure's fixed-address header (which the rest of the file names) comes last. `freed`
+/// lists `(address, size)` extents nothing names once `writes` are done; free them after.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// `(address, bytes)` to write, in order.
+    pub writes: Vec<(u64, Vec<u8>)>,
+    /// `(address, size)` extents to free after the writes.
+    pub freed: Vec<(u64, u64)>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
