@@ -73,7 +73,7 @@ impl Attributes {
     /// (sort key, attribute): the sort key is the creation order when the object tracks it.
     fn load(&self) -> Result<Vec<(u64, Attribute)>> {
         let f = self.obj.f();
-        let h = &self.obj.header;
+        let h = &self.obj.header_now()?;
         let mut out = Vec::new();
         let mut tracked = false;
         if let Some(m) = h.find(MessageType::ATTRIBUTE_INFO) {

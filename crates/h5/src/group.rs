@@ -139,7 +139,7 @@ impl Group {
 
     fn tracks_order(&self) -> Result<bool> {
         let f = self.obj.f();
-        match self.obj.header.find(MessageType::LINK_INFO) {
+        match self.obj.header_now()?.find(MessageType::LINK_INFO) {
             Some(m) => Ok(f
                 .dec(LinkInfo::decode(&mut m.reader(f, "link info message")))?
                 .track_order),
@@ -163,7 +163,7 @@ impl Group {
 
     fn raw_links(&self) -> Result<Vec<Link>> {
         let f = self.obj.f();
-        let h = &self.obj.header;
+        let h = &self.obj.header_now()?;
         if let Some(m) = h.find(MessageType::SYMBOL_TABLE) {
             let st = f.dec(SymbolTable::decode(
                 &mut m.reader(f, "symbol table message"),

@@ -149,6 +149,16 @@ impl Object {
         })
     }
 
+    /// The header as it is now: the one loaded at open, or — in a file open for writing,
+    /// where it may have changed since — loaded again.
+    pub(crate) fn header_now(&self) -> Result<Arc<ObjectHeader>> {
+        if self.file.inner.write.is_none() {
+            return Ok(self.header.clone());
+        }
+        let h = ObjectHeader::load(&self.file.inner, self.addr()).map_err(|e| e.at(&self.path))?;
+        Ok(Arc::new(h))
+    }
+
     pub(crate) fn f(&self) -> &FileInner {
         &self.file.inner
     }

@@ -1,54 +1,132 @@
-//! Object headers for writing (version 1, the default profile): create one with room to
-//! grow, then add, replace and remove messages; a full header continues in a new chunk.
+//! Object headers for writing, version 1 (the default profile) and version 2 (libver
+//! latest, and any v2 header of a file being edited): create one with room to grow, then add,
+//! replace and remove messages; a full header continues in a new chunk.
 
-use super::WriteCtx;
+use super::{LibVer, WriteCtx};
 use crate::error::{Error, Result};
 use h5_format::message::misc::Continuation;
 use h5_format::message::MessageType;
-use h5_format::object_header::{self as oh, ChunkKind, MessageOut, Prefix, MAX_PREFIX_LEN};
+use h5_format::object_header::{
+    self as oh, ChunkKind, MessageOut, Prefix, MAX_PREFIX_LEN, V2_CONTINUATION_OVERHEAD,
+};
 
-/// Smallest continuation chunk.
+/// Smallest continuation chunk (message bytes).
 const MIN_CHUNK: usize = 256;
-/// A v1 continuation message: 8-byte message header + address + length.
-fn continuation_len(cx: &WriteCtx<'_>) -> usize {
-    oh::v1_message_len(cx.f.sizes.offset as usize + cx.f.sizes.length as usize)
-}
+
+/// Message flag bit 2: the message must not be shared (libhdf5 sets it on the attribute
+/// info and reference count messages).
+pub(crate) const DONT_SHARE: u8 = 0x04;
 
 /// One chunk of a header being edited.
 #[derive(Debug, Clone)]
 struct Chunk {
     addr: u64,
-    /// Bytes for messages (v1 chunk 0: after the 16-byte prefix).
+    /// Bytes for messages (chunk 0: after the prefix; a v2 continuation chunk: without `OCHK`
+    /// and the checksum).
     size: usize,
     /// The messages in it, NIL messages dropped (they are re-created from free space).
     msgs: Vec<MessageOut>,
 }
 
-impl Chunk {
-    fn used(&self) -> usize {
-        self.msgs
-            .iter()
-            .map(|m| oh::v1_message_len(m.data.len()))
-            .sum()
+/// The version-specific part of a header.
+#[derive(Debug, Clone, Copy)]
+enum Form {
+    V1,
+    V2 {
+        flags: u8,
+        times: Option<[u32; 4]>,
+        phase: Option<(u16, u16)>,
+    },
+}
+
+impl Form {
+    fn track_order(self) -> bool {
+        matches!(self, Form::V2 { flags, .. } if flags & 0x04 != 0)
     }
-    fn free(&self) -> usize {
-        self.size - self.used()
+    fn msg_len(self, data_len: usize) -> usize {
+        match self {
+            Form::V1 => oh::v1_message_len(data_len),
+            Form::V2 { .. } => oh::v2_message_len(data_len, self.track_order()),
+        }
     }
 }
 
 /// An object header loaded for editing.
 #[derive(Debug, Clone)]
 pub(crate) struct HeaderEdit {
+    form: Form,
     refcount: u32,
     chunks: Vec<Chunk>,
 }
 
-/// Write a new version-1 header holding `msgs` and `spare` free bytes; returns its address.
-pub(crate) fn create(cx: &mut WriteCtx<'_>, msgs: Vec<MessageOut>, spare: usize) -> Result<u64> {
-    let used: usize = msgs.iter().map(|m| oh::v1_message_len(m.data.len())).sum();
-    let size = (used + spare).div_ceil(8) * 8;
-    let addr = cx.alloc(16 + size as u64)?;
+impl HeaderEdit {
+    fn used(&self, i: usize) -> usize {
+        self.chunks[i]
+            .msgs
+            .iter()
+            .map(|m| self.form.msg_len(m.data.len()))
+            .sum()
+    }
+    fn free(&self, i: usize) -> usize {
+        self.chunks[i].size.saturating_sub(self.used(i))
+    }
+    /// Header version (1 or 2).
+    pub(crate) fn version(&self) -> u8 {
+        match self.form {
+            Form::V1 => 1,
+            Form::V2 { .. } => 2,
+        }
+    }
+    /// Whether attribute creation order is tracked (v2 flag bit 2).
+    pub(crate) fn tracks_attribute_order(&self) -> bool {
+        self.form.track_order()
+    }
+    /// Whether attribute creation order is indexed (v2 flag bit 3).
+    pub(crate) fn indexes_attribute_order(&self) -> bool {
+        matches!(self.form, Form::V2 { flags, .. } if flags & 0x08 != 0)
+    }
+    /// Attribute phase change (max compact, min dense): stored in v2 headers, else libhdf5's
+    /// defaults.
+    pub(crate) fn attr_phase_change(&self) -> (u16, u16) {
+        match self.form {
+            Form::V2 { phase: Some(p), .. } => p,
+            _ => (8, 6),
+        }
+    }
+}
+
+/// Write a new header holding `msgs` with a message area of at least `min_area` bytes (libhdf5
+/// gives datasets 256, version-2 groups 120); returns its address. Version 1 in the default
+/// profile, version 2 in libver latest.
+pub(crate) fn create(cx: &mut WriteCtx<'_>, msgs: Vec<MessageOut>, min_area: usize) -> Result<u64> {
+    let form = match cx.st.libver {
+        LibVer::Earliest => Form::V1,
+        LibVer::Latest => Form::V2 {
+            flags: 0,
+            times: None,
+            phase: None,
+        },
+    };
+    let used: usize = msgs.iter().map(|m| form.msg_len(m.data.len())).sum();
+    let (form, size, prefix) = match form {
+        Form::V1 => (form, used.max(min_area).div_ceil(8) * 8, oh::V1_PREFIX_LEN),
+        Form::V2 { times, phase, .. } => {
+            let size = used.max(min_area);
+            let flags = oh::v2_size_flags(size as u64);
+            (
+                Form::V2 {
+                    flags,
+                    times,
+                    phase,
+                },
+                size,
+                oh::v2_prefix_len(flags) + 4,
+            )
+        }
+    };
+    let addr = cx.alloc((prefix + size) as u64)?;
     let h = HeaderEdit {
+        form,
         refcount: 1,
         chunks: vec![Chunk { addr, size, msgs }],
     };
@@ -57,18 +135,26 @@ pub(crate) fn create(cx: &mut WriteCtx<'_>, msgs: Vec<MessageOut>, spare: usize)
 }
 
 impl HeaderEdit {
-    /// Load the header at `addr` (version 1 only, for now).
+    /// Load the header at `addr`.
     pub(crate) fn load(cx: &WriteCtx<'_>, addr: u64) -> Result<HeaderEdit> {
         let f = cx.f;
         let pbuf = f.read_upto(addr, MAX_PREFIX_LEN as u64, "object header")?;
         let prefix = f.dec(Prefix::decode(&pbuf, addr, f.sizes))?;
-        if prefix.version != 1 {
-            return Err(Error::Unsupported(
-                "editing version 2 object headers (files written with libver='latest')".into(),
-            ));
-        }
+        let form = if prefix.version == 1 {
+            Form::V1
+        } else {
+            Form::V2 {
+                flags: prefix.flags,
+                times: prefix.times,
+                phase: prefix.attr_phase_change,
+            }
+        };
+        let total0 = prefix.chunk0_total().ok_or_else(|| {
+            h5_format::Error::invalid("object header", f.offset_of(addr), "chunk 0 size")
+        })?;
+        let mut refcount = prefix.refcount;
         let mut chunks = Vec::new();
-        let mut todo = vec![(addr, prefix.chunk0_total().unwrap_or(16), ChunkKind::First)];
+        let mut todo = vec![(addr, total0, ChunkKind::First)];
         while let Some((caddr, len, kind)) = todo.pop() {
             if chunks.len() > f.limits.max_header_chunks {
                 return Err(h5_format::Error::new(
@@ -85,26 +171,26 @@ impl HeaderEdit {
                 if m.mtype == MessageType::NIL.0 {
                     continue;
                 }
+                let r = h5_format::Reader::new(m.data, m.addr, f.sizes, "header message");
                 if m.mtype == MessageType::CONTINUATION.0 {
-                    let c = f.dec(Continuation::decode(&mut h5_format::Reader::new(
-                        m.data,
-                        m.addr,
-                        f.sizes,
-                        "continuation",
-                    )))?;
+                    let c = f.dec(Continuation::decode(
+                        &mut r.clone().structure("continuation"),
+                    ))?;
                     todo.push((c.addr, c.length, ChunkKind::Continuation));
                 }
-                msgs.push(MessageOut {
-                    mtype: m.mtype,
-                    flags: m.flags,
-                    creation_order: None,
-                    data: m.data.to_vec(),
-                });
+                if m.mtype == MessageType::REFCOUNT.0 && prefix.version == 2 {
+                    refcount = f.dec(h5_format::message::misc::decode_refcount(
+                        &mut r.structure("reference count message"),
+                    ))?;
+                }
+                msgs.push(MessageOut::from_raw(&m));
             }
-            let size = if kind == ChunkKind::First {
-                len as usize - 16
-            } else {
-                len as usize
+            let size = match (kind, prefix.version) {
+                (ChunkKind::First, _) => prefix.chunk0_size as usize,
+                (ChunkKind::Continuation, 1) => len as usize,
+                (ChunkKind::Continuation, _) => {
+                    (len as usize).saturating_sub(V2_CONTINUATION_OVERHEAD)
+                }
             };
             chunks.push(Chunk {
                 addr: caddr,
@@ -113,17 +199,29 @@ impl HeaderEdit {
             });
         }
         Ok(HeaderEdit {
-            refcount: prefix.refcount,
+            form,
+            refcount,
             chunks,
         })
     }
 
     /// Change the object's reference count (the number of hard links to it) by `delta`;
-    /// returns the new count.
+    /// returns the new count. Version 2 headers keep it in a reference count message, present
+    /// only while the count is above 1.
     pub(crate) fn adjust_refcount(&mut self, cx: &mut WriteCtx<'_>, delta: i64) -> Result<u32> {
         let n = (self.refcount as i64 + delta).clamp(0, u32::MAX as i64) as u32;
         self.refcount = n;
-        self.store(cx, 0)?;
+        match self.form {
+            Form::V1 => self.store(cx, 0)?,
+            Form::V2 { .. } if n > 1 => {
+                let mut w = h5_format::Writer::new(cx.f.sizes);
+                h5_format::message::misc::encode_refcount(n, &mut w);
+                self.replace_flagged(cx, MessageType::REFCOUNT, DONT_SHARE, w.finish())?
+            }
+            Form::V2 { .. } => {
+                self.remove(cx, MessageType::REFCOUNT, |_| true)?;
+            }
+        }
         Ok(n)
     }
 
@@ -137,19 +235,32 @@ impl HeaderEdit {
 
     /// Total messages including one NIL per chunk with free space (v1 prefix field).
     fn nmessages(&self) -> u16 {
-        self.chunks
-            .iter()
-            .map(|c| c.msgs.len() + usize::from(c.free() > 0))
+        (0..self.chunks.len())
+            .map(|i| self.chunks[i].msgs.len() + usize::from(self.free(i) > 0))
             .sum::<usize>() as u16
     }
 
     /// Re-encode chunk `i` and write it where it is.
     fn store(&self, cx: &mut WriteCtx<'_>, i: usize) -> Result<()> {
         let c = &self.chunks[i];
-        let bytes = if i == 0 {
-            oh::encode_v1(self.nmessages(), self.refcount, &c.msgs, c.size, cx.f.sizes)
-        } else {
-            oh::encode_v1_continuation(&c.msgs, c.size, cx.f.sizes)
+        let sizes = cx.f.sizes;
+        let bytes = match (self.form, i) {
+            (Form::V1, 0) => oh::encode_v1(self.nmessages(), self.refcount, &c.msgs, c.size, sizes),
+            (Form::V1, _) => oh::encode_v1_continuation(&c.msgs, c.size, sizes),
+            (
+                Form::V2 {
+                    flags,
+                    times,
+                    phase,
+                },
+                0,
+            ) => oh::encode_v2(flags, times, phase, &c.msgs, c.size, sizes),
+            (Form::V2 { .. }, _) => oh::encode_v2_continuation(
+                &c.msgs,
+                c.size + V2_CONTINUATION_OVERHEAD,
+                self.form.track_order(),
+                sizes,
+            ),
         }
         .map_err(Error::Format)?;
         cx.write(c.addr, &bytes)
@@ -164,27 +275,29 @@ impl HeaderEdit {
 
     /// Add a message, continuing the header in a new chunk when no chunk has room.
     pub(crate) fn add(&mut self, cx: &mut WriteCtx<'_>, msg: MessageOut) -> Result<()> {
-        let need = oh::v1_message_len(msg.data.len());
-        if need > u16::MAX as usize {
+        let need = self.form.msg_len(msg.data.len());
+        if msg.data.len() > u16::MAX as usize || need > u16::MAX as usize {
             return Err(Error::Shape(format!(
                 "a header message of {} bytes is too large for this format (h5py: \"object header message is too large\")",
                 msg.data.len()
             )));
         }
-        if let Some(i) = self.chunks.iter().position(|c| c.free() >= need) {
+        if let Some(i) = (0..self.chunks.len()).find(|&i| self.free(i) >= need) {
             self.chunks[i].msgs.push(msg);
-            // chunk 0 holds the message count: rewrite it too
             self.store(cx, i)?;
-            if i != 0 {
+            // a v1 chunk 0 holds the message count: rewrite it too
+            if i != 0 && matches!(self.form, Form::V1) {
                 self.store(cx, 0)?;
             }
             return Ok(());
         }
         // Make room for a continuation message in the last chunk by moving messages out.
-        let clen = continuation_len(cx);
+        let clen = self
+            .form
+            .msg_len(cx.f.sizes.offset as usize + cx.f.sizes.length as usize);
         let last = self.chunks.len() - 1;
         let mut moved = Vec::new();
-        while self.chunks[last].free() < clen {
+        while self.free(last) < clen {
             match self.chunks[last].msgs.pop() {
                 Some(m) => moved.insert(0, m),
                 None => {
@@ -195,14 +308,23 @@ impl HeaderEdit {
             }
         }
         moved.push(msg);
-        let used: usize = moved.iter().map(|m| oh::v1_message_len(m.data.len())).sum();
-        let size = (used + clen).max(MIN_CHUNK).div_ceil(8) * 8;
-        let addr = cx.alloc(size as u64)?;
+        let used: usize = moved.iter().map(|m| self.form.msg_len(m.data.len())).sum();
+        let (size, on_disk) = match self.form {
+            Form::V1 => {
+                let size = (used + clen).max(MIN_CHUNK).div_ceil(8) * 8;
+                (size, size)
+            }
+            Form::V2 { .. } => {
+                let size = (used + clen).max(MIN_CHUNK);
+                (size, size + V2_CONTINUATION_OVERHEAD)
+            }
+        };
+        let addr = cx.alloc(on_disk as u64)?;
         self.chunks[last].msgs.push(MessageOut {
             mtype: MessageType::CONTINUATION.0,
             flags: 0,
             creation_order: None,
-            data: oh::encode_continuation(addr, size as u64, cx.f.sizes),
+            data: oh::encode_continuation(addr, on_disk as u64, cx.f.sizes),
         });
         self.chunks.push(Chunk {
             addr,
@@ -227,7 +349,7 @@ impl HeaderEdit {
             {
                 self.chunks[i].msgs.remove(k);
                 self.store(cx, i)?;
-                if i != 0 {
+                if i != 0 && matches!(self.form, Form::V1) {
                     self.store(cx, 0)?;
                 }
                 return Ok(true);
@@ -243,32 +365,57 @@ impl HeaderEdit {
         t: MessageType,
         data: Vec<u8>,
     ) -> Result<()> {
+        self.replace_flagged(cx, t, 0, data)
+    }
+
+    /// Replace the first message of type `t` for which `pick` is true, keeping its flags and
+    /// creation order; returns whether there was one.
+    pub(crate) fn replace_where(
+        &mut self,
+        cx: &mut WriteCtx<'_>,
+        t: MessageType,
+        pick: impl Fn(&MessageOut) -> bool,
+        data: Vec<u8>,
+    ) -> Result<bool> {
         for i in 0..self.chunks.len() {
-            if let Some(k) = self.chunks[i].msgs.iter().position(|m| m.mtype == t.0) {
-                let old = oh::v1_message_len(self.chunks[i].msgs[k].data.len());
-                if oh::v1_message_len(data.len()) <= old + self.chunks[i].free() {
+            if let Some(k) = self.chunks[i]
+                .msgs
+                .iter()
+                .position(|m| m.mtype == t.0 && pick(m))
+            {
+                let old = self.form.msg_len(self.chunks[i].msgs[k].data.len());
+                if self.form.msg_len(data.len()) <= old + self.free(i) {
                     self.chunks[i].msgs[k].data = data;
-                    return self.store(cx, i);
+                    self.store(cx, i)?;
+                    return Ok(true);
                 }
-                let flags = self.chunks[i].msgs[k].flags;
-                self.chunks[i].msgs.remove(k);
+                let mut m = self.chunks[i].msgs.remove(k);
                 self.store(cx, i)?;
-                return self.add(
-                    cx,
-                    MessageOut {
-                        mtype: t.0,
-                        flags,
-                        creation_order: None,
-                        data,
-                    },
-                );
+                m.data = data;
+                self.add(cx, m)?;
+                return Ok(true);
             }
+        }
+        Ok(false)
+    }
+
+    /// Replace the first message of type `t`, or add one with `flags` when there is none.
+    pub(crate) fn replace_flagged(
+        &mut self,
+        cx: &mut WriteCtx<'_>,
+        t: MessageType,
+        flags: u8,
+        data: Vec<u8>,
+    ) -> Result<()> {
+        if self.find(t).next().is_some() {
+            self.replace_where(cx, t, |_| true, data)?;
+            return Ok(());
         }
         self.add(
             cx,
             MessageOut {
                 mtype: t.0,
-                flags: 0,
+                flags,
                 creation_order: None,
                 data,
             },

@@ -6,6 +6,7 @@ pub(crate) mod alloc;
 pub(crate) mod chunked;
 pub(crate) mod enc;
 pub(crate) mod header;
+pub(crate) mod links;
 pub(crate) mod objects;
 pub(crate) mod strings;
 pub(crate) mod symtab;
@@ -15,9 +16,6 @@ use crate::file::{FileInner, Overlay};
 use crate::limits::Limits;
 use crate::storage::Storage;
 use alloc::Allocator;
-use h5_format::message::misc::SymbolTable;
-use h5_format::message::MessageType;
-use h5_format::object_header::MessageOut;
 use h5_format::superblock::{EntryCache, Root, Superblock, SymbolTableEntry};
 use h5_format::Sizes;
 use std::path::PathBuf;
@@ -126,15 +124,14 @@ pub(crate) fn create_file(
     libver: LibVer,
     path: Option<PathBuf>,
 ) -> Result<FileInner> {
-    if libver == LibVer::Latest {
-        return Err(Error::Unsupported(
-            "writing with libver Latest (next increment of issue 3)".into(),
-        ));
-    }
     let sizes = Sizes::DEFAULT;
-    let sb_len = 96u64;
+    // v0 (96 bytes, root symbol table entry) or v3 (48 bytes, root header address)
+    let (version, sb_len) = match libver {
+        LibVer::Earliest => (0, 96u64),
+        LibVer::Latest => (3, 48u64),
+    };
     let placeholder = Superblock {
-        version: 0,
+        version,
         sizes,
         base_addr: 0,
         extension_addr: None,
@@ -163,35 +160,31 @@ pub(crate) fn create_file(
         write: None,
     };
     let mut st = WriteState::new(sb_len, libver);
-    let (root, btree, heap) = {
-        let mut cx = WriteCtx {
-            f: &inner,
-            st: &mut st,
-        };
-        let (btree, heap) = symtab::create_empty(&mut cx)?;
-        let stab = enc::symbol_table(
-            sizes,
-            &SymbolTable {
-                btree_addr: btree,
-                heap_addr: heap,
-            },
-        );
-        let msg = MessageOut {
-            mtype: MessageType::SYMBOL_TABLE.0,
-            flags: 0,
-            creation_order: None,
-            data: stab,
-        };
-        (header::create(&mut cx, vec![msg], 0)?, btree, heap)
+    let root = links::create_group(&mut WriteCtx {
+        f: &inner,
+        st: &mut st,
+    })?;
+    inner.superblock.root = match libver {
+        LibVer::Earliest => {
+            let (btree, heap) = links::symbol_table_of(
+                &WriteCtx {
+                    f: &inner,
+                    st: &mut st,
+                },
+                root,
+            )
+            .ok_or_else(|| Error::Unsupported("root group without a symbol table".into()))?;
+            Root::Entry(SymbolTableEntry {
+                name_offset: 0,
+                header_addr: Some(root),
+                cache: EntryCache::Group {
+                    btree: Some(btree),
+                    heap: Some(heap),
+                },
+            })
+        }
+        LibVer::Latest => Root::Header(root),
     };
-    inner.superblock.root = Root::Entry(SymbolTableEntry {
-        name_offset: 0,
-        header_addr: Some(root),
-        cache: EntryCache::Group {
-            btree: Some(btree),
-            heap: Some(heap),
-        },
-    });
     inner.write = Some(Mutex::new(st));
     flush(&inner)?;
     Ok(inner)

@@ -1,7 +1,8 @@
 //! The write API on groups, datasets and attributes (default profile): h5py's semantics.
 
 use super::header::{self, HeaderEdit};
-use super::symtab::{self, Target};
+use super::links;
+use super::symtab::Target;
 use super::{enc, with, WriteCtx};
 use crate::attribute::Attributes;
 use crate::convert::{encode_scalar, H5Type};
@@ -14,7 +15,7 @@ use h5_format::message::dataspace::Dataspace;
 use h5_format::message::datatype::Datatype;
 use h5_format::message::fill_value::FillValue;
 use h5_format::message::layout::Layout;
-use h5_format::message::misc::SymbolTable;
+use h5_format::message::link::AttributeInfo;
 use h5_format::message::MessageType;
 use h5_format::object_header::MessageOut;
 
@@ -45,22 +46,6 @@ fn join(base: &str, name: &str) -> String {
     }
 }
 
-/// The symbol table of the group whose header is at `addr`.
-fn symbol_table(cx: &WriteCtx<'_>, addr: u64) -> Result<SymbolTable> {
-    let h = HeaderEdit::load(cx, addr)?;
-    let m = h.find(MessageType::SYMBOL_TABLE).next().ok_or_else(|| {
-        Error::Unsupported(
-            "adding links to groups stored with link messages (libver 'latest' files)".into(),
-        )
-    })?;
-    cx.f.dec(SymbolTable::decode(&mut h5_format::Reader::new(
-        &m.data,
-        addr,
-        cx.f.sizes,
-        "symbol table message",
-    )))
-}
-
 impl Group {
     fn split_parent(&self, path: &str) -> Result<(Group, String)> {
         let path = path.trim_end_matches('/');
@@ -88,29 +73,12 @@ impl Group {
         check_name(&name)?;
         let f = &self.obj.file.inner;
         let addr = with(f, |cx| {
-            let st = symbol_table(cx, parent.addr())?;
             if parent.link(&name)?.is_some() {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
-            let (btree, heap) = symtab::create_empty(cx)?;
-            let stab = enc::symbol_table(
-                cx.f.sizes,
-                &SymbolTable {
-                    btree_addr: btree,
-                    heap_addr: heap,
-                },
-            );
-            let addr = header::create(cx, vec![msg(MessageType::SYMBOL_TABLE, 0, stab)], 0)?;
-            symtab::insert(
-                cx,
-                st.btree_addr,
-                st.heap_addr,
-                &name,
-                Target::Object {
-                    addr,
-                    group: Some((btree, heap)),
-                },
-            )?;
+            let addr = links::create_group(cx)?;
+            let group = links::symbol_table_of(cx, addr);
+            links::insert(cx, parent.addr(), &name, Target::Object { addr, group })?;
             Ok(addr)
         })?;
         Group::from_object(Object::load(
@@ -125,17 +93,10 @@ impl Group {
         let (parent, name) = self.split_parent(name)?;
         check_name(&name)?;
         with(&self.obj.file.inner, |cx| {
-            let st = symbol_table(cx, parent.addr())?;
             if parent.link(&name)?.is_some() {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
-            symtab::insert(
-                cx,
-                st.btree_addr,
-                st.heap_addr,
-                &name,
-                Target::Soft(target.to_string()),
-            )
+            links::insert(cx, parent.addr(), &name, Target::Soft(target.to_string()))
         })
     }
 
@@ -144,23 +105,14 @@ impl Group {
         let obj = self.resolve(target)?;
         let (parent, name) = self.split_parent(name)?;
         check_name(&name)?;
-        let group = match crate::group::Node::from_object(obj.clone())? {
-            crate::group::Node::Group(g) => {
-                with(&self.obj.file.inner, |cx| symbol_table(cx, g.addr()))
-                    .ok()
-                    .map(|s| (s.btree_addr, s.heap_addr))
-            }
-            _ => None,
-        };
         with(&self.obj.file.inner, |cx| {
-            let st = symbol_table(cx, parent.addr())?;
             if parent.link(&name)?.is_some() {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
-            symtab::insert(
+            let group = links::symbol_table_of(cx, obj.addr());
+            links::insert(
                 cx,
-                st.btree_addr,
-                st.heap_addr,
+                parent.addr(),
                 &name,
                 Target::Object {
                     addr: obj.addr(),
@@ -182,8 +134,7 @@ impl Group {
             .link(&name)?
             .ok_or_else(|| Error::NotFound(join(parent.name(), &name)))?;
         with(&self.obj.file.inner, |cx| {
-            let st = symbol_table(cx, parent.addr())?;
-            symtab::remove(cx, st.btree_addr, st.heap_addr, &name)?;
+            links::remove(cx, parent.addr(), &name)?;
             if let LinkKind::Hard(addr) = link.kind {
                 HeaderEdit::load(cx, addr)?.adjust_refcount(cx, -1)?;
             }
@@ -204,17 +155,12 @@ impl Group {
             return Err(Error::Exists(join(dparent.name(), &dname)));
         }
         let target = match link.kind {
-            LinkKind::Hard(addr) => {
-                let group = match Object::load(&self.obj.file, addr, src).map(|o| o.kind()) {
-                    Ok(crate::ObjectKind::Group) => {
-                        with(&self.obj.file.inner, |cx| symbol_table(cx, addr))
-                            .ok()
-                            .map(|s| (s.btree_addr, s.heap_addr))
-                    }
-                    _ => None,
-                };
-                Target::Object { addr, group }
-            }
+            LinkKind::Hard(addr) => Target::Object {
+                addr,
+                group: with(&self.obj.file.inner, |cx| {
+                    Ok(links::symbol_table_of(cx, addr))
+                })?,
+            },
             LinkKind::Soft(path) => Target::Soft(path),
             _ => {
                 return Err(Error::Unsupported(
@@ -223,11 +169,8 @@ impl Group {
             }
         };
         with(&self.obj.file.inner, |cx| {
-            let d = symbol_table(cx, dparent.addr())?;
-            symtab::insert(cx, d.btree_addr, d.heap_addr, &dname, target)?;
-            let s = symbol_table(cx, sparent.addr())?;
-            symtab::remove(cx, s.btree_addr, s.heap_addr, &sname)?;
-            Ok(())
+            links::insert(cx, dparent.addr(), &dname, target)?;
+            links::remove(cx, sparent.addr(), &sname)
         })
     }
 
@@ -372,14 +315,16 @@ impl DatasetBuilder {
         let space = if shape.is_empty() {
             Dataspace::scalar()
         } else {
-            Dataspace::simple(shape, plan.as_ref().and_then(|p| p.max_dims.clone()))
+            Dataspace::simple(
+                shape.clone(),
+                plan.as_ref().and_then(|p| p.max_dims.clone()),
+            )
         };
         let layout_kind = match &plan {
             Some(_) => LayoutKind::Chunked,
             None => self.layout.unwrap_or(LayoutKind::Contiguous),
         };
         let addr = with(f, |cx| {
-            let st = symbol_table(cx, parent.addr())?;
             if parent.link(&name)?.is_some() {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
@@ -400,7 +345,8 @@ impl DatasetBuilder {
                     Layout::Compact { data }
                 }
                 LayoutKind::Chunked => {
-                    super::chunked::new_layout(plan.as_ref().expect("chunked plan"), es)
+                    let plan = plan.as_ref().expect("chunked plan");
+                    super::chunked::new_layout(plan, &shape, es, libver)
                 }
                 _ => Layout::Contiguous {
                     addr: None,
@@ -443,15 +389,10 @@ impl DatasetBuilder {
             let body = enc::layout(sizes, libver, &layout, !filters.is_empty())?;
             msgs.push(msg(MessageType::LAYOUT, 0, body));
             // libhdf5 gives dataset headers a 256-byte message area.
-            let used: usize = msgs
-                .iter()
-                .map(|m| h5_format::object_header::v1_message_len(m.data.len()))
-                .sum();
-            let addr = header::create(cx, msgs, 256usize.saturating_sub(used))?;
-            symtab::insert(
+            let addr = header::create(cx, msgs, 256)?;
+            links::insert(
                 cx,
-                st.btree_addr,
-                st.heap_addr,
+                parent.addr(),
                 &name,
                 Target::Object { addr, group: None },
             )?;
@@ -695,10 +636,52 @@ impl Attributes {
             let body = enc::attribute(cx.f.sizes, cx.st.libver, name, dt, &space, data)?;
             let sizes = cx.f.sizes;
             let mut h = HeaderEdit::load(cx, addr)?;
-            h.remove(cx, MessageType::ATTRIBUTE, |m| {
-                attr_name(m, sizes) == Some(name.to_string())
-            })?;
-            h.add(cx, msg(MessageType::ATTRIBUTE, 0, body))
+            let same = |m: &MessageOut| attr_name(m, sizes).as_deref() == Some(name);
+            if h.replace_where(cx, MessageType::ATTRIBUTE, same, body.clone())? {
+                return Ok(());
+            }
+            let mut m = msg(MessageType::ATTRIBUTE, 0, body);
+            if h.version() == 2 {
+                // Version 2 headers keep an attribute info message beside their attributes.
+                let mut info = match h.find(MessageType::ATTRIBUTE_INFO).next() {
+                    Some(m) => cx.f.dec(AttributeInfo::decode(&mut h5_format::Reader::new(
+                        &m.data,
+                        addr,
+                        sizes,
+                        "attribute info message",
+                    )))?,
+                    None => AttributeInfo {
+                        track_order: h.tracks_attribute_order(),
+                        index_order: h.indexes_attribute_order(),
+                        max_creation_index: None,
+                        heap_addr: None,
+                        name_index_addr: None,
+                        order_index_addr: None,
+                    },
+                };
+                let (max_compact, _) = h.attr_phase_change();
+                if info.heap_addr.is_some()
+                    || h.find(MessageType::ATTRIBUTE).count() >= max_compact as usize
+                {
+                    return Err(Error::Unsupported(format!(
+                        "more than {max_compact} attributes on one object (dense attribute storage: next increment)"
+                    )));
+                }
+                if info.track_order {
+                    let next = info.max_creation_index.map_or(0, |c| c.saturating_add(1));
+                    info.max_creation_index = Some(next);
+                    m.creation_order = Some(next);
+                }
+                let mut w = h5_format::Writer::new(sizes);
+                info.encode(&mut w);
+                h.replace_flagged(
+                    cx,
+                    MessageType::ATTRIBUTE_INFO,
+                    header::DONT_SHARE,
+                    w.finish(),
+                )?;
+            }
+            h.add(cx, m)
         })
     }
 

@@ -1,0 +1,202 @@
+//! Adding and removing links, whichever way the group stores them: a symbol table (the
+//! default profile) or link messages (libver latest, h5py's `track_order` groups): compact in
+//! the group's header up to the phase change (8 links unless the group says otherwise).
+
+use super::header::{self, HeaderEdit};
+use super::symtab::{self, Target};
+use super::{enc, LibVer, WriteCtx};
+use crate::error::{Error, Result};
+use h5_format::message::datatype::Charset;
+use h5_format::message::link::{GroupInfo, Link, LinkInfo, LinkTarget};
+use h5_format::message::misc::SymbolTable;
+use h5_format::message::MessageType;
+use h5_format::object_header::MessageOut;
+use h5_format::{Reader, Writer};
+
+/// Message flag: constant.
+const CONSTANT: u8 = 0x01;
+
+/// libhdf5's message area for a new version-2 group header.
+const GROUP_HEADER_AREA: usize = 120;
+
+/// How a group keeps its links.
+enum Store {
+    SymbolTable(SymbolTable),
+    Links(LinkInfo),
+}
+
+fn decode_at<T>(
+    cx: &WriteCtx<'_>,
+    m: &MessageOut,
+    at: u64,
+    what: &'static str,
+    dec: impl FnOnce(&mut Reader<'_>) -> h5_format::Result<T>,
+) -> Result<T> {
+    cx.f.dec(dec(&mut Reader::new(&m.data, at, cx.f.sizes, what)))
+}
+
+fn store_of(cx: &WriteCtx<'_>, h: &HeaderEdit, addr: u64) -> Result<Store> {
+    if let Some(m) = h.find(MessageType::SYMBOL_TABLE).next() {
+        return Ok(Store::SymbolTable(decode_at(
+            cx,
+            m,
+            addr,
+            "symbol table message",
+            SymbolTable::decode,
+        )?));
+    }
+    if let Some(m) = h.find(MessageType::LINK_INFO).next() {
+        return Ok(Store::Links(decode_at(
+            cx,
+            m,
+            addr,
+            "link info message",
+            LinkInfo::decode,
+        )?));
+    }
+    Err(Error::Unsupported(format!(
+        "object at {addr:#x} is not a group (no symbol table or link info message)"
+    )))
+}
+
+/// The symbol table of the group at `addr`, when it has one (for the cache of a symbol-table
+/// entry naming it).
+pub(crate) fn symbol_table_of(cx: &WriteCtx<'_>, addr: u64) -> Option<(u64, u64)> {
+    let h = HeaderEdit::load(cx, addr).ok()?;
+    match store_of(cx, &h, addr).ok()? {
+        Store::SymbolTable(s) => Some((s.btree_addr, s.heap_addr)),
+        Store::Links(_) => None,
+    }
+}
+
+/// Write the header of a new, empty group in the file's profile; returns its address.
+pub(crate) fn create_group(cx: &mut WriteCtx<'_>) -> Result<u64> {
+    let sizes = cx.f.sizes;
+    match cx.st.libver {
+        LibVer::Earliest => {
+            let (btree, heap) = symtab::create_empty(cx)?;
+            let stab = enc::symbol_table(
+                sizes,
+                &SymbolTable {
+                    btree_addr: btree,
+                    heap_addr: heap,
+                },
+            );
+            header::create(
+                cx,
+                vec![MessageOut::new(MessageType::SYMBOL_TABLE.0, stab)],
+                0,
+            )
+        }
+        LibVer::Latest => {
+            let mut w = Writer::new(sizes);
+            LinkInfo {
+                track_order: false,
+                index_order: false,
+                max_creation_index: None,
+                heap_addr: None,
+                name_index_addr: None,
+                order_index_addr: None,
+            }
+            .encode(&mut w);
+            let linfo = w.finish();
+            let mut w = Writer::new(sizes);
+            GroupInfo {
+                link_phase_change: None,
+                estimates: None,
+            }
+            .encode(&mut w);
+            let ginfo = MessageOut {
+                flags: CONSTANT,
+                ..MessageOut::new(MessageType::GROUP_INFO.0, w.finish())
+            };
+            header::create(
+                cx,
+                vec![MessageOut::new(MessageType::LINK_INFO.0, linfo), ginfo],
+                GROUP_HEADER_AREA,
+            )
+        }
+    }
+}
+
+/// Add the link `name` → `target` to the group at `group`. The caller checked the name is free.
+pub(crate) fn insert(cx: &mut WriteCtx<'_>, group: u64, name: &str, target: Target) -> Result<()> {
+    let mut h = HeaderEdit::load(cx, group)?;
+    match store_of(cx, &h, group)? {
+        Store::SymbolTable(st) => symtab::insert(cx, st.btree_addr, st.heap_addr, name, target),
+        Store::Links(mut info) => {
+            if info.heap_addr.is_some() {
+                return Err(Error::Unsupported(
+                    "adding links to a group with dense link storage (next increment)".into(),
+                ));
+            }
+            let max_compact = match h.find(MessageType::GROUP_INFO).next() {
+                Some(m) => decode_at(cx, m, group, "group info message", GroupInfo::decode)?
+                    .link_phase_change
+                    .map_or(8, |p| p.0),
+                None => 8,
+            };
+            let count = h.find(MessageType::LINK).count();
+            if count >= max_compact as usize {
+                return Err(Error::Unsupported(format!(
+                    "more than {max_compact} links in a libver-latest group (dense link storage: next increment)"
+                )));
+            }
+            let creation_order = if info.track_order {
+                let next = info.max_creation_index.map_or(0, |c| c + 1);
+                info.max_creation_index = Some(next);
+                Some(next)
+            } else {
+                None
+            };
+            let link = Link {
+                name: name.to_string(),
+                creation_order,
+                charset: if name.is_ascii() {
+                    Charset::Ascii
+                } else {
+                    Charset::Utf8
+                },
+                target: match target {
+                    Target::Object { addr, .. } => LinkTarget::Hard(addr),
+                    Target::Soft(path) => LinkTarget::Soft(path),
+                },
+            };
+            let mut w = Writer::new(cx.f.sizes);
+            link.encode(&mut w).map_err(Error::Format)?;
+            h.add(cx, MessageOut::new(MessageType::LINK.0, w.finish()))?;
+            if info.track_order {
+                let mut w = Writer::new(cx.f.sizes);
+                info.encode(&mut w);
+                h.replace(cx, MessageType::LINK_INFO, w.finish())?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Remove the link `name` from the group at `group`.
+pub(crate) fn remove(cx: &mut WriteCtx<'_>, group: u64, name: &str) -> Result<()> {
+    let mut h = HeaderEdit::load(cx, group)?;
+    match store_of(cx, &h, group)? {
+        Store::SymbolTable(st) => symtab::remove(cx, st.btree_addr, st.heap_addr, name)?
+            .map(|_| ())
+            .ok_or_else(|| Error::NotFound(name.to_string())),
+        Store::Links(info) => {
+            if info.heap_addr.is_some() {
+                return Err(Error::Unsupported(
+                    "removing links from a group with dense link storage (next increment)".into(),
+                ));
+            }
+            let sizes = cx.f.sizes;
+            if h.remove(cx, MessageType::LINK, |m| {
+                Link::decode(&mut Reader::new(&m.data, 0, sizes, "link message"))
+                    .is_ok_and(|l| l.name == name)
+            })? {
+                Ok(())
+            } else {
+                Err(Error::NotFound(name.to_string()))
+            }
+        }
+    }
+}
