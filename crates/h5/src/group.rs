@@ -403,7 +403,7 @@ fn dense_links(f: &FileInner, heap_addr: u64, btree_addr: u64) -> Result<Vec<Lin
 }
 
 /// Walk a symbol-table group's v1 B-tree and its symbol table nodes.
-fn symbol_table_links(f: &FileInner, st: &SymbolTable) -> Result<Vec<Link>> {
+pub(crate) fn symbol_table_links(f: &FileInner, st: &SymbolTable) -> Result<Vec<Link>> {
     let (heap, data) = f.local_heap(st.heap_addr)?;
     let mut entries: Vec<SymbolTableEntry> = Vec::new();
     let mut seen = HashSet::new();

@@ -345,3 +345,55 @@ fn attributes_too_large_for_the_default_profile_are_errors_as_in_h5py() {
     ));
     assert_eq!(out.trim(), "h5py refuses too");
 }
+
+#[test]
+fn external_links_like_h5py() {
+    for libver in PROFILES {
+        let path = tmp(&format!("ext_{libver:?}.h5"));
+        let target = tmp(&format!("ext_target_{libver:?}.h5"));
+        {
+            let t = File::create(&target).unwrap();
+            t.root()
+                .unwrap()
+                .create_dataset("x", &arr1(&[4i16, 5]))
+                .unwrap();
+            t.close().unwrap();
+        }
+        {
+            let f = create(&path, libver);
+            let r = f.root().unwrap();
+            r.create_dataset("before", &arr1(&[1u8])).unwrap();
+            let g = r.create_group("g").unwrap();
+            g.create_group("sub").unwrap();
+            // the root and `g` (symbol tables in the default profile) are converted
+            r.link_external(target.to_str().unwrap(), "/x", "ext")
+                .unwrap();
+            g.link_external("elsewhere.h5", "/a/b", "dangling").unwrap();
+            r.create_dataset("after", &arr1(&[2u8])).unwrap();
+            assert!(matches!(
+                r.link_external("f.h5", "/", "ext"),
+                Err(Error::Exists(_))
+            ));
+            f.close().unwrap();
+        }
+        if libver == LibVer::Earliest {
+            h5dump_reads(&path);
+        }
+        let out = h5py(&format!(
+            "import h5py\nf = h5py.File({p:?}, 'r')\nl = f.get('ext', getlink=True)\nprint(type(l).__name__, l.filename == {t:?}, l.path)\nprint(f['ext'][()].tolist())\nd = f['g'].get('dangling', getlink=True)\nprint(d.filename, d.path, sorted(f.keys()), sorted(f['g'].keys()))\nprint(f['before'][0], f['after'][0])",
+            p = path.to_str().unwrap(),
+            t = target.to_str().unwrap()
+        ));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "ExternalLink True /x",
+                "[4, 5]",
+                "elsewhere.h5 /a/b ['after', 'before', 'ext', 'g'] ['dangling', 'sub']",
+                "1 2"
+            ],
+            "{libver:?}: {out}"
+        );
+    }
+}

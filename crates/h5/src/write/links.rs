@@ -88,7 +88,14 @@ pub(crate) fn create_group(cx: &mut WriteCtx<'_>) -> Result<u64> {
                 0,
             )
         }
-        LibVer::Latest => {
+        LibVer::Latest => header::create(cx, link_storage_messages(sizes), GROUP_HEADER_AREA),
+    }
+}
+
+/// The link info and group info messages of an empty group kept with link messages.
+fn link_storage_messages(sizes: h5_format::Sizes) -> Vec<MessageOut> {
+    {
+        {
             let mut w = Writer::new(sizes);
             LinkInfo {
                 track_order: false,
@@ -110,11 +117,7 @@ pub(crate) fn create_group(cx: &mut WriteCtx<'_>) -> Result<u64> {
                 flags: CONSTANT,
                 ..MessageOut::new(MessageType::GROUP_INFO.0, w.finish())
             };
-            header::create(
-                cx,
-                vec![MessageOut::new(MessageType::LINK_INFO.0, linfo), ginfo],
-                GROUP_HEADER_AREA,
-            )
+            vec![MessageOut::new(MessageType::LINK_INFO.0, linfo), ginfo]
         }
     }
 }
@@ -122,7 +125,12 @@ pub(crate) fn create_group(cx: &mut WriteCtx<'_>) -> Result<u64> {
 /// Add the link `name` → `target` to the group at `group`. The caller checked the name is free.
 pub(crate) fn insert(cx: &mut WriteCtx<'_>, group: u64, name: &str, target: Target) -> Result<()> {
     let mut h = HeaderEdit::load(cx, group)?;
-    match store_of(cx, &h, group)? {
+    let mut store = store_of(cx, &h, group)?;
+    if let (Store::SymbolTable(st), Target::External { .. }) = (&store, &target) {
+        // libhdf5 converts a symbol-table group to link messages for an external link
+        store = Store::Links(convert(cx, &mut h, group, st)?);
+    }
+    match store {
         Store::SymbolTable(st) => symtab::insert(cx, st.btree_addr, st.heap_addr, name, target),
         Store::Links(mut info) => {
             if info.heap_addr.is_some() {
@@ -160,6 +168,7 @@ pub(crate) fn insert(cx: &mut WriteCtx<'_>, group: u64, name: &str, target: Targ
                 target: match target {
                     Target::Object { addr, .. } => LinkTarget::Hard(addr),
                     Target::Soft(path) => LinkTarget::Soft(path),
+                    Target::External { file, path } => LinkTarget::External { file, path },
                 },
             };
             let mut w = Writer::new(cx.f.sizes);
@@ -172,6 +181,62 @@ pub(crate) fn insert(cx: &mut WriteCtx<'_>, group: u64, name: &str, target: Targ
             }
             Ok(())
         }
+    }
+}
+
+/// Turn the symbol-table group at `group` into one kept with link messages, as libhdf5 does
+/// before adding an external link: its links become link messages, the symbol table message
+/// goes. (The old B-tree and local heap are left unreachable.)
+fn convert(
+    cx: &mut WriteCtx<'_>,
+    h: &mut HeaderEdit,
+    group: u64,
+    st: &SymbolTable,
+) -> Result<LinkInfo> {
+    let old = crate::group::symbol_table_links(cx.f, st)?;
+    if old.len() >= 8 {
+        return Err(Error::Unsupported(
+            "an external link in a symbol-table group of 8 or more members (dense link storage: next increment)"
+                .into(),
+        ));
+    }
+    let sizes = cx.f.sizes;
+    let mut msgs = link_storage_messages(sizes);
+    for l in old {
+        let target = match l.kind {
+            crate::group::LinkKind::Hard(a) => LinkTarget::Hard(a),
+            crate::group::LinkKind::Soft(p) => LinkTarget::Soft(p),
+            _ => {
+                return Err(Error::Unsupported(
+                    "a symbol table entry that is neither a hard nor a soft link".into(),
+                ))
+            }
+        };
+        let link = Link {
+            charset: if l.name.is_ascii() {
+                Charset::Ascii
+            } else {
+                Charset::Utf8
+            },
+            name: l.name,
+            creation_order: None,
+            target,
+        };
+        let mut w = Writer::new(sizes);
+        link.encode(&mut w).map_err(Error::Format)?;
+        msgs.push(MessageOut::new(MessageType::LINK.0, w.finish()));
+    }
+    // the new messages first, then the symbol table message goes
+    for m in msgs {
+        h.add(cx, m)?;
+    }
+    h.remove(cx, MessageType::SYMBOL_TABLE, |_| true)?;
+    if cx.f.superblock.root_addr() == Some(group) {
+        cx.st.root_uncached = true;
+    }
+    match store_of(cx, h, group)? {
+        Store::Links(info) => Ok(info),
+        Store::SymbolTable(_) => Err(Error::Unsupported("group conversion failed".into())),
     }
 }
 

@@ -58,6 +58,9 @@ pub(crate) struct WriteState {
     /// below it only: when allocation passes it, the file and this EOF grow first, so a
     /// process killed between flushes never leaves addresses past the superblock's EOF.
     pub(crate) disk_eof: u64,
+    /// The root group no longer has a symbol table (it was converted to link messages): the
+    /// superblock's root entry must stop caching one.
+    pub(crate) root_uncached: bool,
 }
 
 impl WriteState {
@@ -69,6 +72,7 @@ impl WriteState {
             closed: false,
             heap: Default::default(),
             disk_eof: eof,
+            root_uncached: false,
         }
     }
 }
@@ -87,7 +91,7 @@ impl WriteCtx<'_> {
         if self.st.alloc.eof > self.st.disk_eof {
             let new_eof = (self.st.alloc.eof + (1 << 20)).next_multiple_of(1 << 20);
             self.f.storage.set_len(self.f.base + new_eof)?;
-            write_superblock(self.f, new_eof)?;
+            write_superblock(self.f, self.st, new_eof)?;
             self.st.disk_eof = new_eof;
         }
         Ok(a)
@@ -202,7 +206,7 @@ pub(crate) fn flush(f: &FileInner) -> Result<()> {
     // Everything the new superblock reaches is on disk before it is written.
     f.storage.sync()?;
     let eof = st.alloc.eof;
-    write_superblock(f, eof)?;
+    write_superblock(f, &st, eof)?;
     f.storage.sync()?;
     // Drop the slack the allocator's growth steps left past the end.
     f.storage.set_len(f.base + eof)?;
@@ -212,9 +216,12 @@ pub(crate) fn flush(f: &FileInner) -> Result<()> {
 }
 
 /// Write the superblock naming `eof` (relative to the base) as the end of file.
-fn write_superblock(f: &FileInner, eof: u64) -> Result<()> {
+fn write_superblock(f: &FileInner, st: &WriteState, eof: u64) -> Result<()> {
     let mut sb = f.superblock.clone();
     sb.eof_addr = eof + f.base;
+    if let (true, Root::Entry(e)) = (st.root_uncached, &mut sb.root) {
+        e.cache = EntryCache::None;
+    }
     f.storage.write_at(f.base, &sb.encode())?;
     Ok(())
 }

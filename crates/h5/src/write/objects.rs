@@ -100,6 +100,28 @@ impl Group {
         })
     }
 
+    /// Create an external link `name` → the object at `path` in the file `file` (h5py's
+    /// `group[name] = h5py.ExternalLink(file, path)`). Neither needs to exist. A symbol-table
+    /// group is converted to link messages first, as libhdf5 does.
+    pub fn link_external(&self, file: &str, path: &str, name: &str) -> Result<()> {
+        let (parent, name) = self.split_parent(name)?;
+        check_name(&name)?;
+        with(&self.obj.file.inner, |cx| {
+            if parent.link(&name)?.is_some() {
+                return Err(Error::Exists(join(parent.name(), &name)));
+            }
+            links::insert(
+                cx,
+                parent.addr(),
+                &name,
+                Target::External {
+                    file: file.to_string(),
+                    path: path.to_string(),
+                },
+            )
+        })
+    }
+
     /// Create a hard link `name` to an existing object at `target`.
     pub fn link_hard(&self, target: &str, name: &str) -> Result<()> {
         let obj = self.resolve(target)?;
@@ -162,11 +184,8 @@ impl Group {
                 })?,
             },
             LinkKind::Soft(path) => Target::Soft(path),
-            _ => {
-                return Err(Error::Unsupported(
-                    "moving external or user-defined links".into(),
-                ))
-            }
+            LinkKind::External { file, path } => Target::External { file, path },
+            _ => return Err(Error::Unsupported("moving user-defined links".into())),
         };
         with(&self.obj.file.inner, |cx| {
             links::insert(cx, dparent.addr(), &dname, target)?;

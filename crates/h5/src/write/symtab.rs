@@ -113,6 +113,8 @@ pub(crate) enum Target {
     },
     /// A soft link value.
     Soft(String),
+    /// An external link (a symbol table cannot hold one: the group is converted first).
+    External { file: String, path: String },
 }
 
 /// Insert `name` into the group whose symbol table is (`btree`, `heap`).
@@ -123,6 +125,11 @@ pub(crate) fn insert(
     name: &str,
     target: Target,
 ) -> Result<()> {
+    if matches!(target, Target::External { .. }) {
+        return Err(Error::Unsupported(
+            "external links in a symbol table (the group must be converted first)".into(),
+        ));
+    }
     let mut heap = Heap::load(cx, heap_addr)?;
     let name_off = heap.add(cx, name.as_bytes())?;
     let (header_addr, cache) = match target {
@@ -136,6 +143,7 @@ pub(crate) fn insert(
                 None => EntryCache::None,
             },
         ),
+        Target::External { .. } => unreachable!("refused above"),
         Target::Soft(value) => {
             let v = heap.add(cx, value.as_bytes())?;
             (
