@@ -397,3 +397,51 @@ fn external_links_like_h5py() {
         );
     }
 }
+
+#[test]
+fn committed_datatypes_like_h5py() {
+    for libver in PROFILES {
+        let path = tmp(&format!("committed_{libver:?}.h5"));
+        {
+            let f = create(&path, libver);
+            let r = f.root().unwrap();
+            let t = r.commit::<i32>("types/int").unwrap();
+            t.attrs().set_str("doc", "a committed int").unwrap();
+            r.commit::<f64>("real").unwrap();
+            r.link_hard("/types/int", "int_alias").unwrap();
+            let d = r
+                .new_dataset::<i32>()
+                .committed(&t)
+                .unwrap()
+                .shape(&[3])
+                .create("d")
+                .unwrap();
+            d.write(&arr1(&[7i32, 8, 9])).unwrap();
+            assert!(matches!(r.commit::<u8>("real"), Err(Error::Exists(_))));
+            f.close().unwrap();
+        }
+        if libver == LibVer::Earliest {
+            h5dump_reads(&path);
+        }
+        let out = h5py(&format!(
+            "import h5py\nf = h5py.File({p:?}, 'r')\nt = f['types/int']\nprint(type(t).__name__, t.dtype, t.attrs['doc'], f['real'].dtype)\nprint(f['d'].id.get_type().committed(), f['d'][()].tolist(), f['d'].dtype)\nprint(f['int_alias'] == t)",
+            p = path.to_str().unwrap()
+        ));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Datatype int32 a committed int float64",
+                "True [7, 8, 9] int32",
+                "True"
+            ],
+            "{libver:?}: {out}"
+        );
+        // our reader agrees
+        let f = File::open(&path).unwrap();
+        assert_eq!(
+            f.dataset("d").unwrap().read_vec::<i32>().unwrap(),
+            [7, 8, 9]
+        );
+    }
+}

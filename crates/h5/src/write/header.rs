@@ -108,6 +108,9 @@ pub(crate) fn create(cx: &mut WriteCtx<'_>, msgs: Vec<MessageOut>, min_area: usi
         },
     };
     let used: usize = msgs.iter().map(|m| form.msg_len(m.data.len())).sum();
+    // room for a continuation message at least, so the header can always grow
+    let sizes = cx.f.sizes;
+    let min_area = min_area.max(form.msg_len(sizes.offset as usize + sizes.length as usize));
     let (form, size, prefix) = match form {
         Form::V1 => (form, used.max(min_area).div_ceil(8) * 8, oh::V1_PREFIX_LEN),
         Form::V2 { times, phase, .. } => {

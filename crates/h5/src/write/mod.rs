@@ -7,6 +7,7 @@ pub(crate) mod chunked;
 pub(crate) mod enc;
 pub(crate) mod header;
 pub(crate) mod links;
+pub(crate) mod named;
 pub(crate) mod objects;
 pub(crate) mod strings;
 pub(crate) mod symtab;

@@ -21,6 +21,8 @@ use h5_format::object_header::MessageOut;
 
 /// Message flag: constant (datatype, fill value: they never change).
 const CONSTANT: u8 = 0x01;
+/// Message flag: the body is a shared message (a reference to a committed datatype).
+const SHARED: u8 = 0x02;
 
 fn msg(t: MessageType, flags: u8, data: Vec<u8>) -> MessageOut {
     MessageOut {
@@ -31,14 +33,14 @@ fn msg(t: MessageType, flags: u8, data: Vec<u8>) -> MessageOut {
     }
 }
 
-fn check_name(name: &str) -> Result<()> {
+pub(crate) fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || name == "." || name.contains('/') {
         return Err(Error::Shape(format!("{name:?} is not a valid link name")));
     }
     Ok(())
 }
 
-fn join(base: &str, name: &str) -> String {
+pub(crate) fn join(base: &str, name: &str) -> String {
     if base.ends_with('/') {
         format!("{base}{name}")
     } else {
@@ -47,7 +49,7 @@ fn join(base: &str, name: &str) -> String {
 }
 
 impl Group {
-    fn split_parent(&self, path: &str) -> Result<(Group, String)> {
+    pub(crate) fn split_parent(&self, path: &str) -> Result<(Group, String)> {
         let path = path.trim_end_matches('/');
         match path.rsplit_once('/') {
             Some(("", name)) => Ok((self.file().root()?, name.to_string())),
@@ -223,6 +225,8 @@ pub struct DatasetBuilder {
     fill: Option<Vec<u8>>,
     filters: super::chunked::FilterSpec,
     auto_chunks: bool,
+    /// The committed datatype's header, when the dataset uses one.
+    committed: Option<u64>,
 }
 
 impl DatasetBuilder {
@@ -237,6 +241,7 @@ impl DatasetBuilder {
             fill: None,
             filters: Default::default(),
             auto_chunks: false,
+            committed: None,
         }
     }
     /// The shape (`&[]` for a scalar).
@@ -296,6 +301,13 @@ impl DatasetBuilder {
     pub fn fletcher32(mut self) -> Self {
         self.filters.fletcher32 = true;
         self
+    }
+    /// Use a committed datatype (h5py's `dtype=f["mytype"]`): the dataset's type refers to
+    /// it instead of holding a copy.
+    pub fn committed(mut self, t: &crate::NamedDatatype) -> Result<Self> {
+        self.dtype = t.dtype()?;
+        self.committed = Some(t.obj.addr());
+        Ok(self)
     }
     /// The value unwritten elements read as.
     pub fn fill_value<T: H5Type>(mut self, value: T) -> Result<Self> {
@@ -378,11 +390,19 @@ impl DatasetBuilder {
                     0,
                     enc::dataspace(sizes, libver, &space)?,
                 ),
-                msg(
-                    MessageType::DATATYPE,
-                    CONSTANT,
-                    enc::datatype(sizes, libver, &self.dtype)?,
-                ),
+                match self.committed {
+                    // a reference to the committed type's header (shared message, v2 type 2)
+                    Some(t) => msg(
+                        MessageType::DATATYPE,
+                        CONSTANT | SHARED,
+                        super::named::shared_body(sizes, t)?,
+                    ),
+                    None => msg(
+                        MessageType::DATATYPE,
+                        CONSTANT,
+                        enc::datatype(sizes, libver, &self.dtype)?,
+                    ),
+                },
             ];
             let fill = FillValue {
                 // libhdf5: early for compact, incremental for chunked, late for contiguous
@@ -409,6 +429,10 @@ impl DatasetBuilder {
             msgs.push(msg(MessageType::LAYOUT, 0, body));
             // libhdf5 gives dataset headers a 256-byte message area.
             let addr = header::create(cx, msgs, 256)?;
+            if let Some(t) = self.committed {
+                // libhdf5 counts every object using a committed type as a reference to it
+                HeaderEdit::load(cx, t)?.adjust_refcount(cx, 1)?;
+            }
             links::insert(
                 cx,
                 parent.addr(),
