@@ -3,23 +3,10 @@
 //! installs; without them these tests fail and say so.
 
 mod common;
-use common::{h5dump_reads, h5py, h5py_dump, tmp};
+use common::{create, h5dump_reads, h5dump_reads_profile, h5py, h5py_dump, tmp, PROFILES};
 
-use h5::{CreateOptions, Error, File, LibVer, Selection};
+use h5::{Error, File, LibVer, Selection};
 
-/// A new file in a profile.
-fn create(path: &std::path::Path, libver: LibVer) -> File {
-    File::create_with(
-        path,
-        CreateOptions {
-            libver,
-            ..Default::default()
-        },
-    )
-    .unwrap()
-}
-
-const PROFILES: [LibVer; 2] = [LibVer::Earliest, LibVer::Latest];
 use ndarray::{arr1, arr2, Array1};
 
 #[test]
@@ -137,12 +124,18 @@ fn slices(libver: LibVer) {
 
 #[test]
 fn many_members_split_nodes_and_h5py_sees_all() {
-    let path = tmp("wide.h5");
+    for libver in PROFILES {
+        many_members_split_nodes_and_h5py_sees_all_in(libver);
+    }
+}
+
+fn many_members_split_nodes_and_h5py_sees_all_in(libver: LibVer) {
+    let path = tmp(&format!("{libver:?}_wide.h5"));
     let names: Vec<String> = (0..300)
         .map(|i| format!("m{:03}", (i * 7919) % 300))
         .collect();
     {
-        let f = File::create(&path).unwrap();
+        let f = create(&path, libver);
         let g = f.root().unwrap().create_group("wide").unwrap();
         for (i, n) in names.iter().enumerate() {
             if i % 3 == 0 {
@@ -153,7 +146,7 @@ fn many_members_split_nodes_and_h5py_sees_all() {
         }
         f.close().unwrap();
     }
-    h5dump_reads(&path);
+    h5dump_reads_profile(&path, libver);
     let out = h5py(&format!(
         "import h5py; f=h5py.File({:?}); g=f['wide']; print(len(g)); print(','.join(g.keys())); print(sum(int(g[k][0]) for k in g if isinstance(g[k], h5py.Dataset)))",
         path.to_str().unwrap()
@@ -195,8 +188,14 @@ fn file_size_matches_h5py_for_the_articles_int8_example() {
 
 #[test]
 fn bad_use_gets_clear_errors() {
-    let path = tmp("bad.h5");
-    let f = File::create(&path).unwrap();
+    for libver in PROFILES {
+        bad_use_gets_clear_errors_in(libver);
+    }
+}
+
+fn bad_use_gets_clear_errors_in(libver: LibVer) {
+    let path = tmp(&format!("{libver:?}_bad.h5"));
+    let f = create(&path, libver);
     let root = f.root().unwrap();
     let ds = root.new_dataset::<f32>().shape(&[3]).create("d").unwrap();
     assert!(matches!(root.create_group("d"), Err(Error::Exists(_))));
@@ -234,8 +233,14 @@ fn bad_use_gets_clear_errors() {
 
 #[test]
 fn reads_through_the_writing_handle_see_the_writes() {
-    let path = tmp("same_handle.h5");
-    let f = File::create(&path).unwrap();
+    for libver in PROFILES {
+        reads_through_the_writing_handle_see_the_writes_in(libver);
+    }
+}
+
+fn reads_through_the_writing_handle_see_the_writes_in(libver: LibVer) {
+    let path = tmp(&format!("{libver:?}_same_handle.h5"));
+    let f = create(&path, libver);
     let root = f.root().unwrap();
     let contiguous = root.new_dataset::<i32>().shape(&[5]).create("c").unwrap();
     contiguous.write(&arr1(&[1, 2, 3, 4, 5])).unwrap();
@@ -270,9 +275,15 @@ fn reads_through_the_writing_handle_see_the_writes() {
 
 #[test]
 fn links_delete_and_move_like_h5py() {
-    let path = tmp("links.h5");
+    for libver in PROFILES {
+        links_delete_and_move_like_h5py_in(libver);
+    }
+}
+
+fn links_delete_and_move_like_h5py_in(libver: LibVer) {
+    let path = tmp(&format!("{libver:?}_links.h5"));
     {
-        let f = File::create(&path).unwrap();
+        let f = create(&path, libver);
         let r = f.root().unwrap();
         let g = r.create_group("g").unwrap();
         for i in 0..300 {
@@ -304,7 +315,7 @@ fn links_delete_and_move_like_h5py() {
         );
         f.close().unwrap();
     }
-    h5dump_reads(&path);
+    h5dump_reads_profile(&path, libver);
     let out = h5py(&format!(
         "import h5py\nf = h5py.File({p:?}, 'a')\nprint(sorted(f['g'].keys()) == sorted(['a_moved', 'soft2'] + [f'm{{i:03}}' for i in range(0, 300, 10)]))\nprint(f['g/a_moved/b/leaf'][0], f['g/soft2'][1])\ndel f['data']\nprint(f['data_alias'][()].tolist())\nf.close()\nf = h5py.File({p:?}, 'r')\nprint(f['data_alias'][()].tolist(), 'a' in f, 'soft' in f)",
         p = path.to_str().unwrap()
@@ -442,6 +453,114 @@ fn committed_datatypes_like_h5py() {
         assert_eq!(
             f.dataset("d").unwrap().read_vec::<i32>().unwrap(),
             [7, 8, 9]
+        );
+    }
+}
+
+#[test]
+fn many_attributes_like_h5py() {
+    // libver latest keeps 8 in the header, then moves them all to dense storage (fractal
+    // heap + v2 B-tree); the default profile keeps every one in the (version 1) header
+    for libver in PROFILES {
+        let path = tmp(&format!("many_attrs_{libver:?}.h5"));
+        {
+            let f = create(&path, libver);
+            let d = f
+                .root()
+                .unwrap()
+                .create_dataset("d", &arr1(&[1u8]))
+                .unwrap();
+            let a = d.attrs();
+            for i in 0..30 {
+                a.create(&format!("a{i:02}"), &[i as u64 + 1], &vec![i as i32; i + 1])
+                    .unwrap();
+            }
+            a.set("a03", -3.5f64).unwrap();
+            for i in (0..30).step_by(4) {
+                a.delete(&format!("a{i:02}")).unwrap();
+            }
+            assert!(matches!(a.delete("a00"), Err(Error::NotFound(_))));
+            a.set_str("note", "after the deletes").unwrap();
+            // our reader sees the attributes written through this handle
+            assert_eq!(a.len().unwrap(), 30 - 8 + 1);
+            f.close().unwrap();
+        }
+        h5dump_reads_profile(&path, libver);
+        let out = h5py(&format!(
+            "import h5py\nf = h5py.File({p:?}, 'a')\na = f['d'].attrs\nprint(len(a), a['a03'], a['a29'].tolist()[-1], len(a['a29']), a['note'])\nprint(sorted(a.keys()) == sorted(['note'] + [f'a{{i:02}}' for i in range(30) if i % 4]))\na['x'] = 5\ndel a['a01']\nf.close()\nf = h5py.File({p:?}, 'r')\nprint(len(f['d'].attrs), f['d'].attrs['x'])",
+            p = path.to_str().unwrap()
+        ));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines,
+            ["23 -3.5 29 30 after the deletes", "True", "23 5"],
+            "{libver:?}: {out}"
+        );
+    }
+}
+
+#[test]
+fn deleted_objects_space_is_reused_in_the_session() {
+    for libver in PROFILES {
+        let path = tmp(&format!("reuse_{libver:?}.h5"));
+        let (first, second);
+        {
+            let f = create(&path, libver);
+            let r = f.root().unwrap();
+            let big: Vec<f64> = (0..100_000).map(|i| i as f64).collect();
+            let g = r.create_group("g").unwrap();
+            for i in 0..12 {
+                g.create_dataset(&format!("d{i}"), &Array1::from(big[..5000].to_vec()))
+                    .unwrap();
+            }
+            g.new_dataset::<f64>()
+                .shape(&[100_000])
+                .chunks(&[1000])
+                .deflate(1)
+                .create("z")
+                .unwrap()
+                .write(&Array1::from(big.clone()))
+                .unwrap();
+            r.create_dataset("keep", &arr1(&[1i32, 2, 3])).unwrap();
+            r.link_hard("/g/d3", "d3_alias").unwrap();
+            f.flush().unwrap();
+            first = std::fs::metadata(&path).unwrap().len();
+            let stale = r.dataset("g/d5").unwrap();
+            r.unlink("g").unwrap();
+            // a handle to a deleted object refuses writes (its space may be reused)
+            assert!(stale.write(&Array1::from(big[..5000].to_vec())).is_err());
+            // the same content again fits in the space the deletion freed
+            let g = r.create_group("g").unwrap();
+            for i in 0..12 {
+                g.create_dataset(&format!("d{i}"), &Array1::from(big[..5000].to_vec()))
+                    .unwrap();
+            }
+            g.new_dataset::<f64>()
+                .shape(&[100_000])
+                .chunks(&[1000])
+                .deflate(1)
+                .create("z")
+                .unwrap()
+                .write(&Array1::from(big.clone()))
+                .unwrap();
+            f.close().unwrap();
+            second = std::fs::metadata(&path).unwrap().len();
+        }
+        // d3 lives on through its alias: its 40 000 bytes stay, the new d3 needs as many;
+        // deleted objects' first header chunks are not reused (a few hundred bytes each)
+        assert!(
+            second < first + 40_000 + first / 50,
+            "{libver:?}: {first} bytes grew to {second} after deleting and rewriting"
+        );
+        h5dump_reads_profile(&path, libver);
+        let out = h5py(&format!(
+            "import h5py, numpy as np\nf = h5py.File({p:?}, 'r')\nprint(f['keep'][()].tolist(), f['d3_alias'][-1], f['g/d11'][4999], f['g/z'][99999], len(f['g']))",
+            p = path.to_str().unwrap()
+        ));
+        assert_eq!(
+            out.trim(),
+            "[1, 2, 3] 4999.0 4999.0 99999.0 13",
+            "{libver:?}"
         );
     }
 }

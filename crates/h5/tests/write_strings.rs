@@ -1,9 +1,9 @@
 //! String attributes and h5py's `attrs.update(metadata)`, judged by h5py.
 
 mod common;
-use common::{h5dump_reads, h5py_dump, root, tmp};
+use common::{create, h5dump_reads_profile, h5py_dump, root, tmp, PROFILES};
 
-use h5::{File, Value};
+use h5::{LibVer, Value};
 use serde_json::{json, Value as Json};
 use std::path::Path;
 use std::process::Command;
@@ -28,13 +28,19 @@ fn h5py_dump_without(path: &Path, skip: &str) -> Json {
 
 #[test]
 fn string_attributes_read_back_in_h5py() {
-    let path = tmp("strings.h5");
+    for libver in PROFILES {
+        string_attributes_read_back_in_h5py_in(libver);
+    }
+}
+
+fn string_attributes_read_back_in_h5py_in(libver: LibVer) {
+    let path = tmp(&format!("{libver:?}_strings.h5"));
     let many: Vec<String> = (0..2000)
         .map(|i| format!("value number {i} ").repeat(1 + i % 4))
         .collect();
     let big = "x".repeat(10_000);
     {
-        let f = File::create(&path).unwrap();
+        let f = create(&path, libver);
         let r = f.root().unwrap();
         r.attrs().set_str("title", "Hëllo, wörld ✓").unwrap();
         r.attrs().set_str("empty", "").unwrap();
@@ -48,7 +54,7 @@ fn string_attributes_read_back_in_h5py() {
         r.attrs().set_str("title", "overwritten").unwrap();
         f.close().unwrap();
     }
-    h5dump_reads(&path);
+    h5dump_reads_profile(&path, libver);
     let d = h5py_dump(&path);
     let a = &d["root"]["attrs"];
     assert_eq!(
@@ -66,10 +72,16 @@ fn string_attributes_read_back_in_h5py() {
 
 #[test]
 fn attrs_update_like_the_articles_metadata() {
+    for libver in PROFILES {
+        attrs_update_like_the_articles_metadata_in(libver);
+    }
+}
+
+fn attrs_update_like_the_articles_metadata_in(libver: LibVer) {
     // The article stores a dict of metadata with attrs.update(metadata).
-    let path = tmp("metadata.h5");
+    let path = tmp(&format!("{libver:?}_metadata.h5"));
     {
-        let f = File::create(&path).unwrap();
+        let f = create(&path, libver);
         let ds = f
             .root()
             .unwrap()
@@ -127,9 +139,15 @@ fn attrs_update_like_the_articles_metadata() {
 
 #[test]
 fn attributes_of_any_type_from_values() {
+    for libver in PROFILES {
+        attributes_of_any_type_from_values_in(libver);
+    }
+}
+
+fn attributes_of_any_type_from_values_in(libver: LibVer) {
     use h5::types;
     use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, StrPad};
-    let path = tmp("anytype.h5");
+    let path = tmp(&format!("{libver:?}_anytype.h5"));
     let i4 = Datatype::Integer {
         size: 4,
         order: ByteOrder::Little,
@@ -179,7 +197,7 @@ fn attributes_of_any_type_from_values() {
         base: Box::new(i4.clone()),
     };
     {
-        let f = File::create(&path).unwrap();
+        let f = create(&path, libver);
         let a = f.root().unwrap().attrs();
         a.create_values("z", &types::complex128(), &[], &[Value::Complex(3.0, 4.0)])
             .unwrap();
@@ -241,7 +259,7 @@ fn attributes_of_any_type_from_values() {
             .is_err());
         f.close().unwrap();
     }
-    h5dump_reads(&path);
+    h5dump_reads_profile(&path, libver);
     let py = root().join(".venv/bin/python");
     let check = format!(
         "import h5py, numpy as np\nf = h5py.File({:?})\ng = f['arrays'].attrs['grid']\nassert g.dtype == np.int32 and g.tolist() == [[1, 2], [3, 4]], g\nprint('ok')",
@@ -281,10 +299,16 @@ fn attributes_of_any_type_from_values() {
 
 #[test]
 fn string_complex_and_compound_datasets() {
+    for libver in PROFILES {
+        string_complex_and_compound_datasets_in(libver);
+    }
+}
+
+fn string_complex_and_compound_datasets_in(libver: LibVer) {
     use h5::{types, Selection};
-    let path = tmp("value_datasets.h5");
+    let path = tmp(&format!("{libver:?}_value_datasets.h5"));
     {
-        let f = File::create(&path).unwrap();
+        let f = create(&path, libver);
         let r = f.root().unwrap();
         let s = r
             .new_dataset_of(types::vlen_utf8())
@@ -329,7 +353,7 @@ fn string_complex_and_compound_datasets() {
             .is_err());
         f.close().unwrap();
     }
-    h5dump_reads(&path);
+    h5dump_reads_profile(&path, libver);
     let d = h5py_dump(&path);
     let m = &d["root"]["members"];
     assert_eq!(m["names"]["data"], json!(["α", "", "gamma"]));

@@ -20,6 +20,16 @@ impl Allocator {
 
     /// Reserve `size` bytes, 8-byte aligned when taken from the end of the file.
     pub(crate) fn alloc(&mut self, size: u64) -> u64 {
+        self.alloc_in(size, 8)
+    }
+
+    /// Reserve `size` bytes packed right after what came before (raw data: libhdf5 packs
+    /// chunks without padding).
+    pub(crate) fn alloc_packed(&mut self, size: u64) -> u64 {
+        self.alloc_in(size, 1)
+    }
+
+    fn alloc_in(&mut self, size: u64, align: u64) -> u64 {
         if let Some(i) = self.free.iter().position(|&(_, s)| s >= size) {
             let (a, s) = self.free[i];
             if s == size {
@@ -29,7 +39,7 @@ impl Allocator {
             }
             return a;
         }
-        let a = self.eof.div_ceil(8) * 8;
+        let a = self.eof.div_ceil(align) * align;
         self.eof = a + size;
         a
     }

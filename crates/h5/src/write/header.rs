@@ -77,6 +77,22 @@ impl HeaderEdit {
             Form::V2 { .. } => 2,
         }
     }
+    /// The file space of every chunk, as `(address, size)`.
+    pub(crate) fn extents(&self) -> Vec<(u64, u64)> {
+        self.chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let extra = match (self.form, i) {
+                    (Form::V1, 0) => oh::V1_PREFIX_LEN,
+                    (Form::V1, _) => 0,
+                    (Form::V2 { flags, .. }, 0) => oh::v2_prefix_len(flags) + 4,
+                    (Form::V2 { .. }, _) => V2_CONTINUATION_OVERHEAD,
+                };
+                (c.addr, (c.size + extra) as u64)
+            })
+            .collect()
+    }
     /// Whether attribute creation order is tracked (v2 flag bit 2).
     pub(crate) fn tracks_attribute_order(&self) -> bool {
         self.form.track_order()
@@ -140,6 +156,11 @@ pub(crate) fn create(cx: &mut WriteCtx<'_>, msgs: Vec<MessageOut>, min_area: usi
 impl HeaderEdit {
     /// Load the header at `addr`.
     pub(crate) fn load(cx: &WriteCtx<'_>, addr: u64) -> Result<HeaderEdit> {
+        if cx.st.dead.contains(&addr) {
+            return Err(Error::NotFound(format!(
+                "the object at {addr:#x} was deleted (its last link removed) in this session"
+            )));
+        }
         let f = cx.f;
         let pbuf = f.read_upto(addr, MAX_PREFIX_LEN as u64, "object header")?;
         let prefix = f.dec(Prefix::decode(&pbuf, addr, f.sizes))?;

@@ -2,6 +2,7 @@
 //! default profile) or link messages (libver latest, h5py's `track_order` groups): compact in
 //! the group's header up to the phase change (8 links unless the group says otherwise).
 
+use super::dense::{Addrs, Dense, Kind};
 use super::header::{self, HeaderEdit};
 use super::symtab::{self, Target};
 use super::{enc, LibVer, WriteCtx};
@@ -133,23 +134,12 @@ pub(crate) fn insert(cx: &mut WriteCtx<'_>, group: u64, name: &str, target: Targ
     match store {
         Store::SymbolTable(st) => symtab::insert(cx, st.btree_addr, st.heap_addr, name, target),
         Store::Links(mut info) => {
-            if info.heap_addr.is_some() {
-                return Err(Error::Unsupported(
-                    "adding links to a group with dense link storage (next increment)".into(),
-                ));
-            }
             let max_compact = match h.find(MessageType::GROUP_INFO).next() {
                 Some(m) => decode_at(cx, m, group, "group info message", GroupInfo::decode)?
                     .link_phase_change
                     .map_or(8, |p| p.0),
                 None => 8,
             };
-            let count = h.find(MessageType::LINK).count();
-            if count >= max_compact as usize {
-                return Err(Error::Unsupported(format!(
-                    "more than {max_compact} links in a libver-latest group (dense link storage: next increment)"
-                )));
-            }
             let creation_order = if info.track_order {
                 let next = info.max_creation_index.map_or(0, |c| c + 1);
                 info.max_creation_index = Some(next);
@@ -173,15 +163,51 @@ pub(crate) fn insert(cx: &mut WriteCtx<'_>, group: u64, name: &str, target: Targ
             };
             let mut w = Writer::new(cx.f.sizes);
             link.encode(&mut w).map_err(Error::Format)?;
-            h.add(cx, MessageOut::new(MessageType::LINK.0, w.finish()))?;
+            let body = w.finish();
+            let sizes = cx.f.sizes;
+            if let Some(at) = dense_addrs(&info) {
+                let mut d = Dense::load(cx, Kind::Links, at)?;
+                d.insert(name, &body, creation_order, 0, sizes)?;
+                d.store(cx)?;
+            } else if h.find(MessageType::LINK).count() >= max_compact as usize {
+                // past the phase change: every link moves to dense storage
+                let mut d = Dense::create(cx, Kind::Links, info.index_order)?;
+                let old: Vec<MessageOut> = h.find(MessageType::LINK).cloned().collect();
+                for m in &old {
+                    let l = decode_at(cx, m, group, "link message", Link::decode)?;
+                    d.insert(&l.name, &m.data, l.creation_order, 0, sizes)?;
+                }
+                d.insert(name, &body, creation_order, 0, sizes)?;
+                let at = d.store(cx)?;
+                info.heap_addr = Some(at.heap);
+                info.name_index_addr = Some(at.name);
+                info.order_index_addr = at.order;
+                let mut w = Writer::new(sizes);
+                info.encode(&mut w);
+                // the group is dense from this write on; then the compact copies go
+                h.replace(cx, MessageType::LINK_INFO, w.finish())?;
+                while h.remove(cx, MessageType::LINK, |_| true)? {}
+                return Ok(());
+            } else {
+                h.add(cx, MessageOut::new(MessageType::LINK.0, body))?;
+            }
             if info.track_order {
-                let mut w = Writer::new(cx.f.sizes);
+                let mut w = Writer::new(sizes);
                 info.encode(&mut w);
                 h.replace(cx, MessageType::LINK_INFO, w.finish())?;
             }
             Ok(())
         }
     }
+}
+
+/// Where a group's dense links are, if it has them.
+fn dense_addrs(info: &LinkInfo) -> Option<Addrs> {
+    Some(Addrs {
+        heap: info.heap_addr?,
+        name: info.name_index_addr?,
+        order: info.order_index_addr,
+    })
 }
 
 /// Turn the symbol-table group at `group` into one kept with link messages, as libhdf5 does
@@ -194,14 +220,8 @@ fn convert(
     st: &SymbolTable,
 ) -> Result<LinkInfo> {
     let old = crate::group::symbol_table_links(cx.f, st)?;
-    if old.len() >= 8 {
-        return Err(Error::Unsupported(
-            "an external link in a symbol-table group of 8 or more members (dense link storage: next increment)"
-                .into(),
-        ));
-    }
     let sizes = cx.f.sizes;
-    let mut msgs = link_storage_messages(sizes);
+    let mut msgs = Vec::new();
     for l in old {
         let target = match l.kind {
             crate::group::LinkKind::Hard(a) => LinkTarget::Hard(a),
@@ -227,7 +247,29 @@ fn convert(
         msgs.push(MessageOut::new(MessageType::LINK.0, w.finish()));
     }
     // the new messages first, then the symbol table message goes
-    for m in msgs {
+    let mut storage = link_storage_messages(sizes);
+    if msgs.len() > 8 {
+        // dense from the start
+        let mut d = Dense::create(cx, Kind::Links, false)?;
+        for m in &msgs {
+            let l = decode_at(cx, m, group, "link message", Link::decode)?;
+            d.insert(&l.name, &m.data, None, 0, sizes)?;
+        }
+        let at = d.store(cx)?;
+        let mut w = Writer::new(sizes);
+        LinkInfo {
+            track_order: false,
+            index_order: false,
+            max_creation_index: None,
+            heap_addr: Some(at.heap),
+            name_index_addr: Some(at.name),
+            order_index_addr: None,
+        }
+        .encode(&mut w);
+        storage[0].data = w.finish();
+        msgs.clear();
+    }
+    for m in storage.into_iter().chain(msgs) {
         h.add(cx, m)?;
     }
     h.remove(cx, MessageType::SYMBOL_TABLE, |_| true)?;
@@ -248,12 +290,15 @@ pub(crate) fn remove(cx: &mut WriteCtx<'_>, group: u64, name: &str) -> Result<()
             .map(|_| ())
             .ok_or_else(|| Error::NotFound(name.to_string())),
         Store::Links(info) => {
-            if info.heap_addr.is_some() {
-                return Err(Error::Unsupported(
-                    "removing links from a group with dense link storage (next increment)".into(),
-                ));
-            }
             let sizes = cx.f.sizes;
+            if let Some(at) = dense_addrs(&info) {
+                let mut d = Dense::load(cx, Kind::Links, at)?;
+                if !d.remove(name, sizes)? {
+                    return Err(Error::NotFound(name.to_string()));
+                }
+                d.store(cx)?;
+                return Ok(());
+            }
             if h.remove(cx, MessageType::LINK, |m| {
                 Link::decode(&mut Reader::new(&m.data, 0, sizes, "link message"))
                     .is_ok_and(|l| l.name == name)

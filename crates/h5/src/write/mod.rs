@@ -3,12 +3,15 @@
 //! the superblock (the root of everything) is written last, at flush.
 
 pub(crate) mod alloc;
+pub(crate) mod attrs;
 pub(crate) mod chunked;
+pub(crate) mod dense;
 pub(crate) mod enc;
 pub(crate) mod header;
 pub(crate) mod links;
 pub(crate) mod named;
 pub(crate) mod objects;
+pub(crate) mod reclaim;
 pub(crate) mod strings;
 pub(crate) mod symtab;
 
@@ -62,6 +65,9 @@ pub(crate) struct WriteState {
     /// The root group no longer has a symbol table (it was converted to link messages): the
     /// superblock's root entry must stop caching one.
     pub(crate) root_uncached: bool,
+    /// Headers of objects deleted in this session (their space may be in use again): edits
+    /// through stale handles to them are refused.
+    pub(crate) dead: std::collections::HashSet<u64>,
 }
 
 impl WriteState {
@@ -74,6 +80,7 @@ impl WriteState {
             heap: Default::default(),
             disk_eof: eof,
             root_uncached: false,
+            dead: Default::default(),
         }
     }
 }
@@ -89,13 +96,55 @@ impl WriteCtx<'_> {
     /// superblock on disk names, the file and that EOF grow first (by at least 1 MiB).
     pub(crate) fn alloc(&mut self, size: u64) -> Result<u64> {
         let a = self.st.alloc.alloc(size);
+        self.grow()?;
+        Ok(a)
+    }
+
+    /// Reserve `size` bytes of raw data, packed after what came before (see
+    /// [`Allocator::alloc_packed`]); grows the file as [`WriteCtx::alloc`] does.
+    pub(crate) fn alloc_packed(&mut self, size: u64) -> Result<u64> {
+        let a = self.st.alloc.alloc_packed(size);
+        self.grow()?;
+        Ok(a)
+    }
+
+    /// When allocation went past the end of file the superblock on disk names, grow the file
+    /// and that EOF first (by at least 1 MiB).
+    fn grow(&mut self) -> Result<()> {
         if self.st.alloc.eof > self.st.disk_eof {
             let new_eof = (self.st.alloc.eof + (1 << 20)).next_multiple_of(1 << 20);
             self.f.storage.set_len(self.f.base + new_eof)?;
             write_superblock(self.f, self.st, new_eof)?;
             self.st.disk_eof = new_eof;
         }
-        Ok(a)
+        Ok(())
+    }
+
+    /// Store an edited structure (v2 B-tree, fractal heap, fixed or extensible array):
+    /// `store` gets an allocator; its blocks are written in its order (the file grown first),
+    /// then the extents it retired are freed. Returns the structure's header address.
+    pub(crate) fn store_edit(
+        &mut self,
+        store: impl FnOnce(&mut dyn FnMut(u64) -> u64) -> h5_format::Result<(u64, h5_format::Stored)>,
+    ) -> Result<u64> {
+        let alloc = &mut self.st.alloc;
+        let (addr, stored) = store(&mut |size| alloc.alloc(size)).map_err(Error::Format)?;
+        self.grow()?;
+        for (a, bytes) in &stored.writes {
+            self.write(*a, bytes)?;
+        }
+        for (a, n) in stored.freed {
+            self.free(a, n);
+        }
+        Ok(addr)
+    }
+
+    /// A reader for the edit models' `load`: `len` bytes of metadata at `addr`.
+    pub(crate) fn meta_reader(
+        &self,
+        structure: &'static str,
+    ) -> impl FnMut(u64, usize) -> Result<Vec<u8>> + '_ {
+        move |addr, len| self.f.read_meta(addr, len as u64, structure)
     }
     /// Give space back for reuse.
     pub(crate) fn free(&mut self, addr: u64, size: u64) {

@@ -15,7 +15,6 @@ use h5_format::message::dataspace::Dataspace;
 use h5_format::message::datatype::Datatype;
 use h5_format::message::fill_value::FillValue;
 use h5_format::message::layout::Layout;
-use h5_format::message::link::AttributeInfo;
 use h5_format::message::MessageType;
 use h5_format::object_header::MessageOut;
 
@@ -150,8 +149,9 @@ impl Group {
     }
 
     /// Delete the link at `path` (h5py's `del group[path]`). The object stays in the file while
-    /// other hard links reach it; the last link's removal leaves it unreachable (its space is not
-    /// reclaimed yet).
+    /// other hard links reach it; with the last one its space (header, data, chunks, link and
+    /// attribute storage, and members only it reached) is freed for reuse in this session, as
+    /// libhdf5 frees it. Handles to a deleted object refuse further writes.
     pub fn unlink(&self, path: &str) -> Result<()> {
         let (parent, name) = self.split_parent(path)?;
         let link = parent
@@ -160,7 +160,7 @@ impl Group {
         with(&self.obj.file.inner, |cx| {
             links::remove(cx, parent.addr(), &name)?;
             if let LinkKind::Hard(addr) = link.kind {
-                HeaderEdit::load(cx, addr)?.adjust_refcount(cx, -1)?;
+                super::reclaim::drop_link(cx, addr)?;
             }
             Ok(())
         })
@@ -677,54 +677,7 @@ impl Attributes {
         let addr = self.object().addr();
         with(&self.object().file.inner, |cx| {
             let body = enc::attribute(cx.f.sizes, cx.st.libver, name, dt, &space, data)?;
-            let sizes = cx.f.sizes;
-            let mut h = HeaderEdit::load(cx, addr)?;
-            let same = |m: &MessageOut| attr_name(m, sizes).as_deref() == Some(name);
-            if h.replace_where(cx, MessageType::ATTRIBUTE, same, body.clone())? {
-                return Ok(());
-            }
-            let mut m = msg(MessageType::ATTRIBUTE, 0, body);
-            if h.version() == 2 {
-                // Version 2 headers keep an attribute info message beside their attributes.
-                let mut info = match h.find(MessageType::ATTRIBUTE_INFO).next() {
-                    Some(m) => cx.f.dec(AttributeInfo::decode(&mut h5_format::Reader::new(
-                        &m.data,
-                        addr,
-                        sizes,
-                        "attribute info message",
-                    )))?,
-                    None => AttributeInfo {
-                        track_order: h.tracks_attribute_order(),
-                        index_order: h.indexes_attribute_order(),
-                        max_creation_index: None,
-                        heap_addr: None,
-                        name_index_addr: None,
-                        order_index_addr: None,
-                    },
-                };
-                let (max_compact, _) = h.attr_phase_change();
-                if info.heap_addr.is_some()
-                    || h.find(MessageType::ATTRIBUTE).count() >= max_compact as usize
-                {
-                    return Err(Error::Unsupported(format!(
-                        "more than {max_compact} attributes on one object (dense attribute storage: next increment)"
-                    )));
-                }
-                if info.track_order {
-                    let next = info.max_creation_index.map_or(0, |c| c.saturating_add(1));
-                    info.max_creation_index = Some(next);
-                    m.creation_order = Some(next);
-                }
-                let mut w = h5_format::Writer::new(sizes);
-                info.encode(&mut w);
-                h.replace_flagged(
-                    cx,
-                    MessageType::ATTRIBUTE_INFO,
-                    header::DONT_SHARE,
-                    w.finish(),
-                )?;
-            }
-            h.add(cx, m)
+            super::attrs::put(cx, addr, name, body)
         })
     }
 
@@ -733,11 +686,7 @@ impl Attributes {
         let addr = self.object().addr();
         let path = self.object().path.clone();
         with(&self.object().file.inner, |cx| {
-            let sizes = cx.f.sizes;
-            let mut h = HeaderEdit::load(cx, addr)?;
-            if h.remove(cx, MessageType::ATTRIBUTE, |m| {
-                attr_name(m, sizes) == Some(name.to_string())
-            })? {
+            if super::attrs::delete(cx, addr, name)? {
                 Ok(())
             } else {
                 Err(Error::NotFound(format!("{path}: attribute {name:?}")))
@@ -746,7 +695,7 @@ impl Attributes {
     }
 }
 
-fn attr_name(m: &MessageOut, sizes: h5_format::Sizes) -> Option<String> {
+pub(crate) fn attr_name(m: &MessageOut, sizes: h5_format::Sizes) -> Option<String> {
     h5_format::message::attribute::Attribute::decode(&mut h5_format::Reader::new(
         &m.data,
         0,

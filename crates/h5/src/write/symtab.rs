@@ -440,3 +440,33 @@ fn remove_rec(
     }
     Ok((removed, empty, max))
 }
+
+/// The file space of a symbol table: every B-tree node, symbol table node and the local heap
+/// (header and data segment), as `(address, size)`; walked with a cycle check.
+pub(crate) fn extents(cx: &WriteCtx<'_>, btree: u64, heap: u64) -> Result<Vec<(u64, u64)>> {
+    let (hdr, _) = cx.f.local_heap(heap)?;
+    let mut out = vec![
+        (heap, LocalHeap::header_size(cx.f.sizes) as u64),
+        (hdr.data_addr, hdr.data_size),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![btree];
+    while let Some(a) = stack.pop() {
+        if !seen.insert(a) || seen.len() > cx.f.limits.max_nodes {
+            return Err(h5_format::Error::new(
+                "v1 B-tree node",
+                cx.f.offset_of(a),
+                h5_format::ErrorKind::Cycle,
+            )
+            .into());
+        }
+        out.push((a, node_bytes(cx)));
+        let n = read_node(cx, a)?;
+        if n.level == 0 {
+            out.extend(n.children.iter().map(|&c| (c, snod_bytes(cx))));
+        } else {
+            stack.extend(&n.children);
+        }
+    }
+    Ok(out)
+}

@@ -460,6 +460,33 @@ impl Tree {
         Ok(out)
     }
 
+    /// The file space of every node, as `(address, size)`.
+    pub(super) fn extents(&mut self, f: &FileInner) -> Result<Vec<(u64, u64)>> {
+        let mut out = Vec::new();
+        let Some(root) = self.root else {
+            return Ok(out);
+        };
+        let mut stack = vec![(root, 0usize)];
+        let mut seen = BTreeSet::new();
+        while let Some((a, depth)) = stack.pop() {
+            if !seen.insert(a) || depth > u8::MAX as usize {
+                return Err(h5_format::Error::new(
+                    "v1 B-tree node",
+                    f.offset_of(a),
+                    h5_format::ErrorKind::Cycle,
+                )
+                .into());
+            }
+            self.load(f, a)?;
+            out.push((a, self.node_len));
+            let n = self.node(a);
+            if n.level > 0 {
+                stack.extend(n.children.iter().map(|&c| (c, depth + 1)));
+            }
+        }
+        Ok(out)
+    }
+
     /// Drop every chunk for which `keep` is false; returns the dropped chunks. Nodes left
     /// empty are unlinked from their siblings and given up; an empty root becomes an empty
     /// leaf.

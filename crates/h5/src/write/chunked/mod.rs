@@ -279,6 +279,8 @@ pub(crate) fn pipeline_message(cx: &WriteCtx<'_>, filters: &[FilterInfo]) -> Res
 
 /// A chunked dataset as its header describes it now.
 struct Meta {
+    /// Layout message version (4 and 5 differ in how wide filtered chunk sizes are).
+    layout_version: u8,
     dims: Vec<u64>,
     max_dims: Vec<u64>,
     chunk: Chunked,
@@ -305,7 +307,7 @@ impl Meta {
             .find(MessageType::LAYOUT)
             .next()
             .ok_or_else(|| Error::Unsupported("dataset without a layout message".into()))?;
-        let (layout, _) = decode(cx, lm, obj, "layout message", layout::decode)?;
+        let (layout, version) = decode(cx, lm, obj, "layout message", layout::decode)?;
         let Layout::Chunked(chunk) = layout else {
             return Err(Error::Shape("Only chunked datasets can be resized".into()));
         };
@@ -349,6 +351,7 @@ impl Meta {
             ));
         }
         Ok(Meta {
+            layout_version: version.0,
             max_dims: space.max_dims().to_vec(),
             dims: space.dims,
             chunk,
@@ -459,9 +462,9 @@ struct Encoded {
     mask: u32,
 }
 
-/// Store encoded chunks: in place when the size is unchanged, otherwise in new space (one
-/// block for the batch, packed as libhdf5 packs chunks) with the old space freed once the
-/// index is updated. Updates the index.
+/// Store encoded chunks: in place when the size is unchanged, otherwise in new space (free
+/// space first, else packed at the end of the file as libhdf5 packs chunks) with the old space
+/// freed once the index is updated. Updates the index.
 fn store_batch(
     cx: &mut WriteCtx<'_>,
     m: &Meta,
@@ -470,13 +473,6 @@ fn store_batch(
     encoded: Vec<Encoded>,
     frees: &mut Vec<(u64, u64)>,
 ) -> Result<()> {
-    let need: u64 = jobs
-        .iter()
-        .zip(&encoded)
-        .filter(|(j, e)| j.old.is_none_or(|o| o.size as usize != e.bytes.len()))
-        .map(|(_, e)| e.bytes.len() as u64)
-        .sum();
-    let mut next = if need > 0 { cx.alloc(need)? } else { 0 };
     for (j, e) in jobs.iter().zip(encoded) {
         let addr = match j.old {
             Some(o) if o.size as usize == e.bytes.len() => o.addr,
@@ -484,9 +480,7 @@ fn store_batch(
                 if let Some(o) = old {
                     frees.push((o.addr, o.size as u64));
                 }
-                let a = next;
-                next += e.bytes.len() as u64;
-                a
+                cx.alloc_packed(e.bytes.len() as u64)?
             }
         };
         cx.write(addr, &e.bytes)?;
@@ -625,6 +619,23 @@ pub(crate) fn write(
         tree.checkpoint(cx)?;
     }
     finish(cx, h, &m, tree, frees)
+}
+
+/// The file space of a chunked dataset's chunks and chunk index, as `(address, size)`.
+pub(crate) fn extents(cx: &WriteCtx<'_>, h: &HeaderEdit, obj: u64) -> Result<Vec<(u64, u64)>> {
+    let m = Meta::load(cx, h, obj)?;
+    let mut index = Index::open(cx, &m)?;
+    let mut out: Vec<(u64, u64)> = match &index {
+        // the implicit index's extent is its chunks
+        Index::Implicit { .. } => Vec::new(),
+        _ => index
+            .all(cx.f, &m)?
+            .into_iter()
+            .map(|(_, l)| (l.addr, l.size as u64))
+            .collect(),
+    };
+    out.extend(index.extents(cx.f)?);
+    Ok(out)
 }
 
 /// Change the dataset's shape to `new` (h5py's `resize`): within the maximum shape; chunks

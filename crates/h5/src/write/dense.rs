@@ -1,0 +1,318 @@
+//! Dense storage of links and attributes (libver latest past 8 of them, h5py's `track_order`
+//! objects): the messages live in a fractal heap, indexed by name hash in a version 2 B-tree
+//! (type 5 for links, 8 for attributes) and, when creation order is indexed, by creation
+//! order in a second one (type 6, 9).
+//!
+//! Edits happen in memory (h5-format's edit models) and are stored so that no index on disk
+//! ever names a heap object that is not there: new heap objects first, then the indexes, and
+//! only then are removed objects cleared from the heap.
+
+use super::WriteCtx;
+use crate::error::{Error, Result};
+use h5_format::btree2::{self, TreeEdit};
+use h5_format::fractal_heap::{HeapEdit, HeapParams};
+use h5_format::lookup3;
+use h5_format::message::attribute::Attribute as AttrMsg;
+use h5_format::message::link::Link;
+use h5_format::Reader;
+use std::cmp::Ordering;
+
+/// What a dense store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Links,
+    Attributes,
+}
+
+impl Kind {
+    fn heap_params(self) -> HeapParams {
+        match self {
+            Kind::Links => HeapParams::dense_links(),
+            Kind::Attributes => HeapParams::dense_attributes(),
+        }
+    }
+    fn name_type(self) -> u8 {
+        match self {
+            Kind::Links => 5,
+            Kind::Attributes => 8,
+        }
+    }
+    fn order_type(self) -> u8 {
+        match self {
+            Kind::Links => 6,
+            Kind::Attributes => 9,
+        }
+    }
+}
+
+/// Addresses of a dense store: heap, name index, creation-order index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Addrs {
+    pub(crate) heap: u64,
+    pub(crate) name: u64,
+    pub(crate) order: Option<u64>,
+}
+
+/// A dense store open for changes.
+pub(crate) struct Dense {
+    view: DenseView,
+    heap: HeapEdit,
+    name: TreeEdit,
+    order: Option<TreeEdit>,
+    /// Heap objects to clear once the indexes no longer name them.
+    retired: Vec<Vec<u8>>,
+    at: Option<Addrs>,
+}
+
+/// The name inside a stored message.
+fn message_name(kind: Kind, body: &[u8], sizes: h5_format::Sizes) -> Result<String> {
+    let mut r = Reader::new(body, 0, sizes, "dense storage object");
+    Ok(match kind {
+        Kind::Links => Link::decode(&mut r).map_err(Error::Format)?.name,
+        Kind::Attributes => AttrMsg::decode(&mut r).map_err(Error::Format)?.name,
+    })
+}
+
+impl Dense {
+    /// An empty store (nothing written until [`Dense::store`]).
+    pub(crate) fn create(cx: &WriteCtx<'_>, kind: Kind, index_order: bool) -> Result<Dense> {
+        let sizes = cx.f.sizes;
+        let params = kind.heap_params();
+        let id_len = params.id_len as usize;
+        let heap = HeapEdit::new(params, sizes)?;
+        let new_tree = |t: u8, size: usize| {
+            TreeEdit::new(
+                t,
+                size as u16,
+                btree2::DENSE_NODE_SIZE,
+                btree2::SPLIT_PERCENT,
+                btree2::MERGE_PERCENT,
+                sizes,
+            )
+        };
+        let (name_size, order_size) = match kind {
+            Kind::Links => (4 + id_len, 8 + id_len),
+            Kind::Attributes => (id_len + 1 + 4 + 4, id_len + 1 + 4),
+        };
+        Ok(Dense {
+            view: DenseView { kind, id_len },
+            heap,
+            name: new_tree(kind.name_type(), name_size)?,
+            order: if index_order {
+                Some(new_tree(kind.order_type(), order_size)?)
+            } else {
+                None
+            },
+            retired: Vec::new(),
+            at: None,
+        })
+    }
+
+    /// Open the store at `at`.
+    pub(crate) fn load(cx: &WriteCtx<'_>, kind: Kind, at: Addrs) -> Result<Dense> {
+        let sizes = cx.f.sizes;
+        let max = cx.f.limits.max_nodes;
+        let heap = HeapEdit::load(at.heap, sizes, max, &mut cx.meta_reader("fractal heap"))?;
+        let id_len = heap.header().heap_id_len as usize;
+        let name = TreeEdit::load(at.name, sizes, max, &mut cx.meta_reader("v2 B-tree"))?;
+        let order = match at.order {
+            Some(a) => Some(TreeEdit::load(
+                a,
+                sizes,
+                max,
+                &mut cx.meta_reader("v2 B-tree"),
+            )?),
+            None => None,
+        };
+        let bad = |what| -> Error {
+            h5_format::Error::invalid("v2 B-tree", cx.f.offset_of(at.name), what).into()
+        };
+        if name.record_type() != kind.name_type() {
+            return Err(bad("record type for a dense name index"));
+        }
+        if order
+            .as_ref()
+            .is_some_and(|o| o.record_type() != kind.order_type())
+        {
+            return Err(bad("record type for a dense creation-order index"));
+        }
+        let id_at = match kind {
+            Kind::Links => 4,
+            Kind::Attributes => 0,
+        };
+        if name.record_size() < id_at + id_len {
+            return Err(bad("record size for a dense name index"));
+        }
+        let view = DenseView { kind, id_len };
+        // the space between live objects is reused (libhdf5 keeps it in a free-space
+        // manager, which we neither read nor write)
+        let mut heap = heap;
+        heap.track_free_space(name.records().into_iter().map(|r| view.id_of(r)))?;
+        Ok(Dense {
+            view,
+            heap,
+            name,
+            order,
+            retired: Vec::new(),
+            at: Some(at),
+        })
+    }
+
+    /// Add the message `body` called `name` (which must not be there yet), with its
+    /// creation order and (attributes) message flags.
+    pub(crate) fn insert(
+        &mut self,
+        name: &str,
+        body: &[u8],
+        order: Option<u64>,
+        flags: u8,
+        sizes: h5_format::Sizes,
+    ) -> Result<()> {
+        let hash = lookup3::hash(name.as_bytes(), 0);
+        let id = self.heap.insert(body)?;
+        let order_n = order.unwrap_or(0);
+        let v = self.view;
+        let rec: Vec<u8> = match v.kind {
+            Kind::Links => hash.to_le_bytes().iter().chain(&id).copied().collect(),
+            Kind::Attributes => {
+                let mut r = id.clone();
+                r.push(flags);
+                r.extend((order_n as u32).to_le_bytes());
+                r.extend(hash.to_le_bytes());
+                r
+            }
+        };
+        let heap = &self.heap;
+        let fresh = self
+            .name
+            .insert::<_, Error>(&rec, &mut |r| v.cmp_name(heap, r, name, hash, sizes))?;
+        if !fresh {
+            return Err(Error::Exists(name.to_string()));
+        }
+        if let Some(t) = self.order.as_mut() {
+            let rec: Vec<u8> = match v.kind {
+                Kind::Links => order_n.to_le_bytes().iter().chain(&id).copied().collect(),
+                Kind::Attributes => {
+                    let mut r = id.clone();
+                    r.push(flags);
+                    r.extend((order_n as u32).to_le_bytes());
+                    r
+                }
+            };
+            t.insert::<_, Error>(&rec, &mut |r| Ok(v.order_key(r).cmp(&order_n)))?;
+        }
+        Ok(())
+    }
+
+    /// Remove `name`; returns whether it was there.
+    pub(crate) fn remove(&mut self, name: &str, sizes: h5_format::Sizes) -> Result<bool> {
+        let hash = lookup3::hash(name.as_bytes(), 0);
+        let this = self.view;
+        let heap = &self.heap;
+        let Some(rec) = self
+            .name
+            .remove::<Error>(&mut |r| this.cmp_name(heap, r, name, hash, sizes))?
+        else {
+            return Ok(false);
+        };
+        let id = this.id_of(&rec).to_vec();
+        if let Some(t) = self.order.as_mut() {
+            t.retain(&mut |r| this.id_of_order(r) != id.as_slice());
+        }
+        self.retired.push(id);
+        Ok(true)
+    }
+
+    /// Write the store: heap (new objects), then the indexes, then the heap again with the
+    /// removed objects cleared. Returns the addresses (new ones for a new store).
+    pub(crate) fn store(mut self, cx: &mut WriteCtx<'_>) -> Result<Addrs> {
+        let heap = cx.store_edit(|a| self.heap.store(a))?;
+        let at = self.at;
+        let name = cx.store_edit(|a| self.name.store(at.map(|x| x.name), a))?;
+        let order = match self.order.as_mut() {
+            Some(t) => Some(cx.store_edit(|a| t.store(at.and_then(|x| x.order), a))?),
+            None => None,
+        };
+        if !self.retired.is_empty() {
+            for id in std::mem::take(&mut self.retired) {
+                self.heap.remove(&id)?;
+            }
+            cx.store_edit(|a| self.heap.store(a))?;
+        }
+        Ok(Addrs { heap, name, order })
+    }
+}
+
+impl Dense {
+    /// Every stored message, in name-index order.
+    pub(crate) fn messages(&self) -> Result<Vec<Vec<u8>>> {
+        self.name
+            .records()
+            .into_iter()
+            .map(|r| Ok(self.heap.get(self.view.id_of(r))?))
+            .collect()
+    }
+
+    /// The file space of the whole store (to free with its object).
+    pub(crate) fn extents(self) -> Result<Vec<(u64, u64)>> {
+        let mut out = self.heap.extents()?;
+        out.extend(self.name.delete());
+        if let Some(o) = self.order {
+            out.extend(o.delete());
+        }
+        Ok(out)
+    }
+}
+
+/// The parts of a [`Dense`] record comparisons need while its trees are borrowed.
+#[derive(Clone, Copy)]
+struct DenseView {
+    kind: Kind,
+    id_len: usize,
+}
+
+impl DenseView {
+    fn id_of<'r>(&self, rec: &'r [u8]) -> &'r [u8] {
+        match self.kind {
+            Kind::Links => &rec[4..4 + self.id_len],
+            Kind::Attributes => &rec[..self.id_len],
+        }
+    }
+    fn id_of_order<'r>(&self, rec: &'r [u8]) -> &'r [u8] {
+        match self.kind {
+            Kind::Links => &rec[8..8 + self.id_len],
+            Kind::Attributes => &rec[..self.id_len],
+        }
+    }
+    fn order_key(&self, rec: &[u8]) -> u64 {
+        let b = match self.kind {
+            Kind::Links => &rec[..8],
+            Kind::Attributes => &rec[self.id_len + 1..self.id_len + 5],
+        };
+        let mut v = [0u8; 8];
+        v[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(v)
+    }
+    fn cmp_name(
+        &self,
+        heap: &HeapEdit,
+        rec: &[u8],
+        name: &str,
+        hash: u32,
+        sizes: h5_format::Sizes,
+    ) -> Result<Ordering> {
+        let h = match self.kind {
+            Kind::Links => &rec[..4],
+            Kind::Attributes => &rec[self.id_len + 5..self.id_len + 9],
+        };
+        match u32::from_le_bytes([h[0], h[1], h[2], h[3]]).cmp(&hash) {
+            Ordering::Equal => {
+                let body = heap.get(self.id_of(rec))?;
+                Ok(message_name(self.kind, &body, sizes)?
+                    .as_bytes()
+                    .cmp(name.as_bytes()))
+            }
+            o => Ok(o),
+        }
+    }
+}

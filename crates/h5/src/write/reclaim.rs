@@ -1,0 +1,126 @@
+//! Reclaiming the space of objects no hard link reaches any more: as libhdf5 does when an
+//! object's last link goes, its data, chunk index, link and attribute storage and header
+//! continuation chunks are freed for reuse in this session (the first header chunk is kept
+//! out of reuse, so stale handles can be told apart), and the objects only it reached (a deleted group's
+//! members, a dataset's committed type) lose a reference in turn.
+
+use super::dense::{Addrs, Dense, Kind};
+use super::header::HeaderEdit;
+use super::WriteCtx;
+use crate::error::Result;
+use h5_format::message::layout::{self, Layout};
+use h5_format::message::link::{AttributeInfo, Link, LinkInfo, LinkTarget};
+use h5_format::message::misc::SymbolTable;
+use h5_format::message::shared::Shared;
+use h5_format::message::MessageType;
+use h5_format::object_header::MessageOut;
+use h5_format::Reader;
+use std::collections::HashSet;
+
+/// Deeper than this, nested deletions stop (the space of deeper objects is not reclaimed).
+const MAX_DEPTH: usize = 256;
+
+/// One hard link to the object at `addr` is gone: drop its reference count, and when no
+/// link remains free everything it owns.
+pub(crate) fn drop_link(cx: &mut WriteCtx<'_>, addr: u64) -> Result<()> {
+    let mut visited = HashSet::new();
+    drop_rec(cx, addr, &mut visited, 0)
+}
+
+fn decode<T>(
+    cx: &WriteCtx<'_>,
+    m: &MessageOut,
+    at: u64,
+    what: &'static str,
+    dec: impl FnOnce(&mut Reader<'_>) -> h5_format::Result<T>,
+) -> Result<T> {
+    cx.f.dec(dec(&mut Reader::new(&m.data, at, cx.f.sizes, what)))
+}
+
+fn drop_rec(
+    cx: &mut WriteCtx<'_>,
+    addr: u64,
+    visited: &mut HashSet<u64>,
+    depth: usize,
+) -> Result<()> {
+    if depth > MAX_DEPTH || !visited.insert(addr) {
+        return Ok(());
+    }
+    let mut h = HeaderEdit::load(cx, addr)?;
+    if h.adjust_refcount(cx, -1)? > 0 {
+        return Ok(());
+    }
+    // The header's own space is not reused in this session: its address stays dead, so
+    // handles still naming it are refused instead of editing whatever came next.
+    let mut free = h.extents().into_iter().skip(1).collect::<Vec<_>>();
+    let mut children = Vec::new();
+    if let Some(m) = h.find(MessageType::LAYOUT).next() {
+        match decode(cx, m, addr, "layout message", layout::decode)?.0 {
+            Layout::Contiguous {
+                addr: Some(a),
+                size: Some(n),
+            } => free.push((a, n)),
+            Layout::Chunked(_) => free.extend(super::chunked::extents(cx, &h, addr)?),
+            _ => {}
+        }
+    }
+    if let Some(m) = h.find(MessageType::DATATYPE).find(|m| m.flags & 0x02 != 0) {
+        // a committed type: this object was one of its users
+        if let Shared::ObjectHeader(t) = decode(cx, m, addr, "shared datatype", Shared::decode)? {
+            children.push(t);
+        }
+    }
+    if let Some(m) = h.find(MessageType::SYMBOL_TABLE).next() {
+        let st = decode(cx, m, addr, "symbol table message", SymbolTable::decode)?;
+        for l in crate::group::symbol_table_links(cx.f, &st)? {
+            if let crate::group::LinkKind::Hard(a) = l.kind {
+                children.push(a);
+            }
+        }
+        free.extend(super::symtab::extents(cx, st.btree_addr, st.heap_addr)?);
+    }
+    let mut links: Vec<Vec<u8>> = h.find(MessageType::LINK).map(|m| m.data.clone()).collect();
+    if let Some(m) = h.find(MessageType::LINK_INFO).next() {
+        let info = decode(cx, m, addr, "link info message", LinkInfo::decode)?;
+        if let (Some(heap), Some(name)) = (info.heap_addr, info.name_index_addr) {
+            let at = Addrs {
+                heap,
+                name,
+                order: info.order_index_addr,
+            };
+            let d = Dense::load(cx, Kind::Links, at)?;
+            links.extend(d.messages()?);
+            free.extend(d.extents()?);
+        }
+    }
+    for body in links {
+        let l = cx.f.dec(Link::decode(&mut Reader::new(
+            &body,
+            addr,
+            cx.f.sizes,
+            "link message",
+        )))?;
+        if let LinkTarget::Hard(a) = l.target {
+            children.push(a);
+        }
+    }
+    if let Some(m) = h.find(MessageType::ATTRIBUTE_INFO).next() {
+        let info = decode(cx, m, addr, "attribute info message", AttributeInfo::decode)?;
+        if let (Some(heap), Some(name)) = (info.heap_addr, info.name_index_addr) {
+            let at = Addrs {
+                heap,
+                name,
+                order: info.order_index_addr,
+            };
+            free.extend(Dense::load(cx, Kind::Attributes, at)?.extents()?);
+        }
+    }
+    cx.st.dead.insert(addr);
+    for c in children {
+        drop_rec(cx, c, visited, depth + 1)?;
+    }
+    for (a, n) in free {
+        cx.free(a, n);
+    }
+    Ok(())
+}
