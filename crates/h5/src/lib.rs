@@ -51,7 +51,7 @@ pub use limits::Limits;
 pub use object::ObjectKind;
 pub use selection::{Selection, SliceArg};
 pub use storage::Storage;
-pub use value::{charset, is_bool, is_complex_compound, FromValue, Value};
+pub use value::{charset, is_bool, is_complex_compound, FromValue, ToValue, Value};
 pub use write::objects::DatasetBuilder;
 pub use write::LibVer;
 

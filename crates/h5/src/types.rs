@@ -76,6 +76,36 @@ pub fn fixed_ascii(n: u32) -> Datatype {
     }
 }
 
+/// A packed compound of named members (numpy's `np.dtype([(name, type), ...])`, offsets
+/// one after the other as h5py writes them).
+pub fn compound(members: &[(&str, Datatype)]) -> Datatype {
+    let mut offset = 0u64;
+    let members = members
+        .iter()
+        .map(|(name, dtype)| {
+            let m = h5_format::message::datatype::Member {
+                name: name.to_string(),
+                offset,
+                dtype: dtype.clone(),
+            };
+            offset += dtype.size();
+            m
+        })
+        .collect();
+    Datatype::Compound {
+        size: offset as u32,
+        members,
+    }
+}
+
+/// h5py's `vlen_dtype(base)`: a variable-length sequence of `base`.
+pub fn vlen(base: Datatype) -> Datatype {
+    Datatype::VarLenSeq {
+        size: 16,
+        base: Box::new(base),
+    }
+}
+
 fn complex(part: Datatype) -> Datatype {
     let n = part.size();
     Datatype::Compound {

@@ -474,13 +474,89 @@ impl FromValue for Value {
     }
 }
 
-/// Implement [`FromValue`] for a struct whose fields are compound members of the same names.
+/// Types that convert into a [`Value`] and know the HDF5 datatype they are stored as: what
+/// writing a Rust struct as a compound needs. Numbers, `bool`, `String` (variable-length
+/// UTF-8) and `Vec<T>` (variable-length sequences) have it; the [`compound!`](crate::compound)
+/// macro gives it to structs.
+pub trait ToValue {
+    /// The datatype values of this type are stored as.
+    fn datatype() -> Datatype;
+    /// One element as a value.
+    fn to_value(&self) -> Value;
+}
+
+macro_rules! to_value_number {
+    ($($t:ty => $v:ident as $c:ty),*) => {$(
+        impl ToValue for $t {
+            fn datatype() -> Datatype {
+                <$t as crate::convert::H5Type>::datatype()
+            }
+            fn to_value(&self) -> Value {
+                Value::$v(*self as $c)
+            }
+        }
+    )*};
+}
+to_value_number!(i8 => Int as i64, i16 => Int as i64, i32 => Int as i64, i64 => Int as i64,
+    u8 => UInt as u64, u16 => UInt as u64, u32 => UInt as u64, u64 => UInt as u64,
+    f32 => Float as f64, f64 => Float as f64);
+
+impl ToValue for bool {
+    fn datatype() -> Datatype {
+        <bool as crate::convert::H5Type>::datatype()
+    }
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+
+impl ToValue for String {
+    fn datatype() -> Datatype {
+        crate::types::vlen_utf8()
+    }
+    fn to_value(&self) -> Value {
+        Value::Str(self.clone())
+    }
+}
+
+impl<T: ToValue> ToValue for Vec<T> {
+    fn datatype() -> Datatype {
+        crate::types::vlen(T::datatype())
+    }
+    fn to_value(&self) -> Value {
+        Value::List(self.iter().map(T::to_value).collect())
+    }
+}
+
+/// Read and write a struct as a compound whose members are its fields, by name: implements
+/// [`FromValue`] (reading) and [`ToValue`] (writing; members in field order, packed, as
+/// numpy lays out `np.dtype([...])`).
+///
+/// ```
+/// struct Particle { id: i32, mass: f64, name: String }
+/// h5::compound!(Particle { id, mass, name });
+/// ```
 #[macro_export]
 macro_rules! compound {
     ($ty:ident { $($field:ident),* $(,)? }) => {
         impl $crate::FromValue for $ty {
             fn from_value(v: &$crate::Value) -> $crate::Result<Self> {
                 Ok($ty { $($field: $crate::FromValue::from_value(v.field(stringify!($field))?)?),* })
+            }
+        }
+        impl $crate::ToValue for $ty {
+            fn datatype() -> $crate::Datatype {
+                fn member_type<T: $crate::ToValue>(_: fn(&$ty) -> &T) -> $crate::Datatype {
+                    T::datatype()
+                }
+                $crate::types::compound(&[
+                    $((stringify!($field), member_type(|x: &$ty| &x.$field))),*
+                ])
+            }
+            fn to_value(&self) -> $crate::Value {
+                $crate::Value::Compound(vec![
+                    $((stringify!($field).to_string(), $crate::ToValue::to_value(&self.$field))),*
+                ])
             }
         }
     };

@@ -364,3 +364,86 @@ fn string_complex_and_compound_datasets_in(libver: LibVer) {
     assert_eq!(m["complex"]["data"][1], json!([0.0, 0.0]));
     assert_eq!(m["fixed"]["data"], json!(["ab", "ab"]));
 }
+
+#[derive(Debug, Clone, PartialEq)]
+struct Point {
+    x: f32,
+    y: f32,
+}
+h5::compound!(Point { x, y });
+
+#[derive(Debug, Clone, PartialEq)]
+struct Particle {
+    id: i32,
+    mass: f64,
+    name: String,
+    alive: bool,
+    at: Point,
+    track: Vec<u16>,
+}
+h5::compound!(Particle {
+    id,
+    mass,
+    name,
+    alive,
+    at,
+    track
+});
+
+#[test]
+fn structs_written_as_compounds() {
+    for libver in PROFILES {
+        structs_in(libver);
+    }
+}
+
+fn structs_in(libver: LibVer) {
+    let path = tmp(&format!("{libver:?}_structs.h5"));
+    let ps: Vec<Particle> = (0..5)
+        .map(|i| Particle {
+            id: i,
+            mass: 1.5 * i as f64,
+            name: format!("p{i}"),
+            alive: i % 2 == 0,
+            at: Point {
+                x: i as f32,
+                y: -(i as f32),
+            },
+            track: (0..i as u16).collect(),
+        })
+        .collect();
+    {
+        let f = create(&path, libver);
+        let r = f.root().unwrap();
+        let d = r.create_dataset_from("particles", &ps).unwrap();
+        d.write_from(&h5::Selection::parse("4").unwrap(), &ps[..1])
+            .unwrap();
+        r.attrs()
+            .create_from("origin", &[], &[ps[2].at.clone()])
+            .unwrap();
+        f.close().unwrap();
+    }
+    h5dump_reads_profile(&path, libver);
+    let out = common::h5py(&format!(
+        "import h5py\nf = h5py.File({p:?}, 'r')\nd = f['particles']\nprint(d.dtype.names, d.dtype['mass'], d.dtype['at'].names)\nr = d[()]\nprint([int(v) for v in r['id']], [x.decode() if isinstance(x, bytes) else x for x in r['name']], r['track'][3].tolist(), bool(r['alive'][2]), float(r['at'][1]['y']))\nprint(f.attrs['origin'].tolist())",
+        p = path.to_str().unwrap()
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "('id', 'mass', 'name', 'alive', 'at', 'track') float64 ('x', 'y')",
+            "[0, 1, 2, 3, 0] ['p0', 'p1', 'p2', 'p3', 'p0'] [0, 1, 2] True -1.0",
+            "(2.0, -2.0)"
+        ],
+        "{libver:?}: {out}"
+    );
+    let f = h5::File::open(&path).unwrap();
+    let back: Vec<Particle> = f
+        .dataset("particles")
+        .unwrap()
+        .read_as(&h5::Selection::All)
+        .unwrap();
+    assert_eq!(&back[..4], &ps[..4]);
+    assert_eq!(back[4], ps[0]);
+}

@@ -4,6 +4,7 @@
 use super::{with, WriteCtx};
 use crate::attribute::Attributes;
 use crate::error::{Error, Result};
+use crate::value::ToValue;
 use crate::value::Value;
 use h5_format::global_heap::CollectionBuilder;
 use h5_format::message::datatype::{Charset, Datatype, StrPad};
@@ -189,10 +190,49 @@ impl Attributes {
     }
 }
 
+impl Attributes {
+    /// Create (or overwrite) an attribute holding `values` of a [`ToValue`] type — e.g. structs
+    /// made compounds by [`compound!`](crate::compound) — with shape `shape` (`&[]`: scalar).
+    pub fn create_from<T: ToValue>(&self, name: &str, shape: &[u64], values: &[T]) -> Result<()> {
+        let v: Vec<Value> = values.iter().map(T::to_value).collect();
+        self.create_values(name, &T::datatype(), shape, &v)
+    }
+}
+
 impl crate::group::Group {
     /// Start building a dataset of any element type (e.g. [`crate::types::long_double`]).
     pub fn new_dataset_of(&self, dtype: Datatype) -> super::objects::DatasetBuilder {
         super::objects::DatasetBuilder::new(self.clone(), dtype)
+    }
+
+    /// Start building a dataset of a [`ToValue`] type, e.g. a struct made a compound by
+    /// [`compound!`](crate::compound).
+    pub fn new_dataset_as<T: ToValue>(&self) -> super::objects::DatasetBuilder {
+        self.new_dataset_of(T::datatype())
+    }
+
+    /// Create a one-dimensional dataset holding `values` of a [`ToValue`] type (h5py's
+    /// `create_dataset(name, data=structured_array)`).
+    pub fn create_dataset_from<T: ToValue>(
+        &self,
+        name: &str,
+        values: &[T],
+    ) -> Result<crate::Dataset> {
+        let ds = self
+            .new_dataset_as::<T>()
+            .shape(&[values.len() as u64])
+            .create(name)?;
+        ds.write_from(&crate::Selection::All, values)?;
+        Ok(ds)
+    }
+}
+
+impl crate::Dataset {
+    /// Write values of a [`ToValue`] type (one per selected element, or one to broadcast),
+    /// e.g. structs made compounds by [`compound!`](crate::compound).
+    pub fn write_from<T: ToValue>(&self, sel: &crate::Selection, values: &[T]) -> Result<()> {
+        let v: Vec<Value> = values.iter().map(T::to_value).collect();
+        self.write_values(sel, &v)
     }
 }
 
