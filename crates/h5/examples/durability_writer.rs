@@ -1,15 +1,25 @@
 //! Writes objects to PATH forever, flushing every few, and prints `flushed N` after each flush
 //! (N objects are then durable). The durability test kills it at random moments.
-//! `cargo run --example durability_writer -- PATH`
-use h5::{File, Selection};
+//! `cargo run --example durability_writer -- PATH [latest]`
+use h5::{CreateOptions, File, LibVer, Selection};
 use ndarray::Array1;
 use std::io::Write;
 
 fn main() -> h5::Result<()> {
     let path = std::env::args()
         .nth(1)
-        .expect("usage: durability_writer PATH");
-    let f = File::create(&path)?;
+        .expect("usage: durability_writer PATH [latest]");
+    let libver = match std::env::args().nth(2).as_deref() {
+        Some("latest") => LibVer::Latest,
+        _ => LibVer::Earliest,
+    };
+    let f = File::create_with(
+        &path,
+        CreateOptions {
+            libver,
+            ..Default::default()
+        },
+    )?;
     let root = f.root()?;
     let many = root.create_group("many")?;
     // An appending log: one-element chunks, so its chunk index splits often.
