@@ -26,6 +26,14 @@
 //! passes [`Header::decode`] cannot make any method here overflow or allocate more than the
 //! bytes it was given.
 //!
+//! A *huge* object (larger than [`Header::max_managed_obj_size`]) lives on its own in the
+//! file, outside the heap's blocks. Its ID either holds its address and length
+//! ([`HeapId::HugeDirect`], when the ID is long enough) or a key ([`HeapId::HugeIndirect`])
+//! to look up in the heap's v2 B-tree of huge objects ([`Header::huge_btree_addr`]; record
+//! type 1, or 2 with I/O filters, whose records give the address and length). The 7- and
+//! 8-byte IDs of dense links and attributes are too short for an address and a length, so
+//! libhdf5 writes keys there.
+//!
 //! [`HeapEdit`] is the editing model the writer uses for dense links and dense attributes:
 //! it starts a heap from [`HeapParams`] or loads one, inserts, reads, overwrites and removes
 //! objects where libhdf5 would put them, and stores what changed as a [`Stored`]. The
@@ -37,9 +45,10 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::ops::Range;
 
+use crate::btree2::{self, TreeEdit};
 use crate::error::{Error, ErrorKind, Result};
 use crate::lookup3;
-use crate::reader::{Reader, Sizes};
+use crate::reader::{le_uint, Reader, Sizes};
 use crate::writer::{Stored, Writer};
 
 const HEADER: &str = "fractal heap header";
@@ -48,6 +57,11 @@ const DIRECT: &str = "fractal heap direct block";
 const HEAP_ID: &str = "fractal heap ID";
 const TABLE: &str = "fractal heap doubling table";
 const FSM: &str = "free-space manager header";
+const HUGE: &str = "fractal heap huge object";
+const HUGE_TREE: &str = "fractal heap huge object B-tree";
+
+/// v2 B-tree record type of indirectly accessed, unfiltered huge objects.
+const HUGE_RECORD_TYPE: u8 = 1;
 
 /// Header flag bit 0: the "next huge object ID" counter has wrapped around.
 pub const FLAG_HUGE_IDS_WRAPPED: u8 = 0x01;
@@ -1042,8 +1056,12 @@ struct IBlock {
 /// the same order is byte for byte the heap libhdf5 builds (free-space manager aside), and
 /// libhdf5 can go on adding to it:
 ///
-/// * objects no longer than the ID allows are *tiny* (stored in the ID); objects larger than
-///   [`Header::max_managed_obj_size`] are *huge* (not supported here); the rest are
+/// * objects larger than [`Header::max_managed_obj_size`] are *huge*: each gets file space of
+///   its own and the next huge object ID (1, 2, … — IDs are not reused while the heap has
+///   huge objects), recorded in the heap's v2 B-tree of huge objects (record type 1:
+///   address, length, ID; [`btree2::DENSE_NODE_SIZE`]-byte nodes, created with the first
+///   huge object and deleted, the ID counter reset, when the last one goes); the other
+///   objects no longer than the ID allows are *tiny* (stored in the ID); the rest are
 ///   *managed*, stored in direct blocks;
 /// * a managed object goes into the smallest free section that holds it (lowest heap offset
 ///   on ties) — the free space left at the end of a direct block, the space of removed
@@ -1070,6 +1088,13 @@ struct IBlock {
 /// loaded heap is dropped, and its blocks freed, on the first managed change). libhdf5 then
 /// starts an empty manager: it leaves the free space of existing blocks alone and puts new
 /// objects in new blocks, while space it frees itself is reused.
+///
+/// Huge objects are kept in memory: those inserted in this session, and those of a loaded
+/// heap, which [`HeapEdit::load`] reads with the rest of the heap (so that
+/// [`HeapEdit::get`] needs no I/O). Huge objects of heaps whose IDs hold the address and
+/// length themselves (IDs of at least 1 + offset size + length size bytes, never the case
+/// for dense links and attributes) are not supported: such a heap loads, but its huge
+/// objects and their B-tree are left as they are and cannot be read, added or removed.
 #[derive(Debug, Clone)]
 pub struct HeapEdit {
     hdr: Header,
@@ -1093,6 +1118,20 @@ pub struct HeapEdit {
     fsm: Vec<(u64, u64)>,
     /// Extents retired since the last store.
     freed: Vec<(u64, u64)>,
+    /// Huge objects by huge object ID (the key in their heap IDs).
+    huge: BTreeMap<u64, HugeObject>,
+    /// The v2 B-tree of huge objects (record type 1), once loaded or created.
+    huge_tree: Option<TreeEdit>,
+}
+
+/// A huge object held by [`HeapEdit`].
+#[derive(Debug, Clone)]
+struct HugeObject {
+    /// Where the object is in the file (`None`: not stored yet).
+    addr: Option<u64>,
+    data: Vec<u8>,
+    /// The bytes must be written at the next store.
+    dirty: bool,
 }
 
 /// Direct-block entries `[start, end)` of the indirect block at heap offset `base` that the
@@ -1203,14 +1242,22 @@ impl HeapEdit {
             next_run: 0,
             fsm: Vec::new(),
             freed: Vec::new(),
+            huge: BTreeMap::new(),
+            huge_tree: None,
         })
     }
 
     /// Load the heap whose header is at `addr`: the header, every indirect and direct block
-    /// (checksums verified, each block checked to belong to the heap at its offset) and the
-    /// extents of its free-space manager header and section list. `read(address, length)`
-    /// returns the bytes there; it should fail rather than allocate when the range lies
-    /// beyond the end of the file.
+    /// (checksums verified, each block checked to belong to the heap at its offset), the
+    /// extents of its free-space manager header and section list, and the v2 B-tree of huge
+    /// objects with every huge object's bytes. `read(address, length)` returns the bytes
+    /// there; it should fail rather than allocate when the range lies beyond the end of the
+    /// file.
+    ///
+    /// Huge objects are read whole (they must not overlap, so together they are no larger
+    /// than the file); the B-tree must be of record type 1, hold as many records and bytes
+    /// as the header counts, in strictly increasing ID order, with IDs from 1 up to
+    /// [`Header::next_huge_id`] (any ID the heap IDs can hold once the counter wrapped).
     ///
     /// After loading, the unallocated direct blocks the allocation iterator skipped are free
     /// space again; the free space left inside allocated blocks is unknown until
@@ -1219,9 +1266,11 @@ impl HeapEdit {
     ///
     /// # Errors
     /// Whatever `read` returns; `Truncated`, `BadSignature`, `BadVersion`, `BadChecksum` or
-    /// `Invalid` from the decoders; `Cycle` when a block address repeats; `Limit` when the
-    /// heap has more than `max_blocks` blocks or direct blocks beyond
-    /// [`MAX_EDIT_DIRECT_BLOCK_SIZE`]; `Unsupported` for heaps with I/O filters.
+    /// `Invalid` from the decoders (the heap's and the B-tree's); `Cycle` when a block
+    /// address repeats; `Limit` when the heap has more than `max_blocks` blocks or huge-object
+    /// B-tree nodes, or direct blocks beyond [`MAX_EDIT_DIRECT_BLOCK_SIZE`]; `Invalid` for a
+    /// huge-object B-tree or huge objects unlike the above; `Unsupported` for heaps with I/O
+    /// filters.
     pub fn load<E: From<Error>>(
         addr: u64,
         sizes: Sizes,
@@ -1244,6 +1293,7 @@ impl HeapEdit {
         let mut ed = HeapEdit::with_header(hdr)?;
         ed.placed = true;
         ed.header_dirty = false;
+        ed.load_huge(max_blocks, read)?;
 
         let mut seen = BTreeSet::new();
         seen.insert(addr);
@@ -1387,6 +1437,100 @@ impl HeapEdit {
         Ok(ed)
     }
 
+    /// Load the huge-object B-tree and every huge object (see [`HeapEdit::load`]).
+    fn load_huge<E: From<Error>>(
+        &mut self,
+        max_nodes: usize,
+        read: &mut dyn FnMut(u64, usize) -> core::result::Result<Vec<u8>, E>,
+    ) -> core::result::Result<(), E> {
+        let h = &self.hdr;
+        let Some(bt) = h.huge_btree_addr else {
+            if h.huge_count != 0 || h.huge_size != 0 {
+                return Err(self
+                    .err("huge objects (without a huge object B-tree)")
+                    .into());
+            }
+            return Ok(());
+        };
+        if self.huge_direct() {
+            // Left as they are (see `HeapEdit`).
+            return Ok(());
+        }
+        let sizes = h.sizes;
+        let tree = TreeEdit::load(bt, sizes, max_nodes, read)?;
+        let bad = |what: &'static str| Error::invalid(HUGE_TREE, bt, what);
+        if tree.record_type() != HUGE_RECORD_TYPE {
+            return Err(bad("record type (not unfiltered huge objects)").into());
+        }
+        if tree.record_size() != self.huge_record_size() {
+            return Err(bad("record size").into());
+        }
+        let wrapped = h.flags & FLAG_HUGE_IDS_WRAPPED != 0;
+        let max_id = self.huge_max_id();
+        let mut objects = Vec::new();
+        let (mut prev, mut total) = (0u64, 0u64);
+        for rec in tree.records() {
+            let btree2::Record::HugeObject { addr, length, id } = btree2::Record::decode(
+                HUGE_RECORD_TYPE,
+                rec,
+                bt,
+                sizes,
+                &btree2::RecordContext::default(),
+            )?
+            else {
+                return Err(bad("record type (not unfiltered huge objects)").into());
+            };
+            if id <= prev {
+                return Err(bad("huge object IDs (not increasing)").into());
+            }
+            if id > max_id || (!wrapped && id > h.next_huge_id) {
+                return Err(bad("huge object ID (beyond the next huge object ID)").into());
+            }
+            if length == 0 || addr.checked_add(length).is_none() {
+                return Err(bad("huge object length").into());
+            }
+            total = total
+                .checked_add(length)
+                .ok_or_else(|| bad("huge object length"))?;
+            prev = id;
+            objects.push((addr, length, id));
+        }
+        if objects.len() as u64 != h.huge_count {
+            return Err(self
+                .err("number of huge objects (unlike the B-tree's)")
+                .into());
+        }
+        if total != h.huge_size {
+            return Err(self
+                .err("size of huge objects (unlike the B-tree's)")
+                .into());
+        }
+        objects.sort_unstable();
+        if objects.windows(2).any(|w| w[0].0 + w[0].1 > w[1].0) {
+            return Err(bad("huge objects (overlapping)").into());
+        }
+        for (addr, length, id) in objects {
+            let n = usize::try_from(length)
+                .map_err(|_| Error::limit(HUGE, addr, "huge object size", length, 0))?;
+            let mut data = read(addr, n)?;
+            if data.len() < n {
+                let end = addr.saturating_add(data.len() as u64);
+                return Err(Error::new(HUGE, end, ErrorKind::Truncated).into());
+            }
+            data.truncate(n);
+            self.huge.insert(
+                id,
+                HugeObject {
+                    addr: Some(addr),
+                    data,
+                    dirty: false,
+                },
+            );
+        }
+        self.huge_tree = Some(tree);
+        Ok(())
+    }
+
     /// Heap offset and size of the entry at `row`, `col` of the indirect block at `at`
     /// starting at heap offset `base`.
     fn entry_offset(&self, at: u64, base: u64, row: u16, col: u64) -> Result<(u64, u64)> {
@@ -1465,8 +1609,68 @@ impl HeapEdit {
         )
     }
 
-    fn huge(&self) -> Error {
-        Error::unsupported(HEADER, self.hdr.addr, "huge fractal heap objects")
+    fn huge_unsupported(&self) -> Error {
+        Error::unsupported(
+            HEADER,
+            self.hdr.addr,
+            "directly accessed huge fractal heap objects",
+        )
+    }
+
+    /// Whether huge object IDs hold the object's address and length (libhdf5's choice when
+    /// the ID has room for them, as [`HeapId::decode`] reads them) rather than a B-tree key.
+    fn huge_direct(&self) -> bool {
+        let s = self.hdr.sizes;
+        usize::from(self.hdr.heap_id_len).saturating_sub(1)
+            >= usize::from(s.offset) + usize::from(s.length)
+    }
+
+    /// Bytes of the B-tree key in a huge object ID (the ID less its first byte, at most 8).
+    fn huge_key_len(&self) -> usize {
+        usize::from(self.hdr.heap_id_len).saturating_sub(1).min(8)
+    }
+
+    /// The largest huge object ID: what the key in the ID and the record's ID field hold.
+    fn huge_max_id(&self) -> u64 {
+        let bits = 8 * self.huge_key_len().min(usize::from(self.hdr.sizes.length)) as u32;
+        1u64.checked_shl(bits).map_or(u64::MAX, |x| x - 1)
+    }
+
+    /// Bytes of a type-1 record: address, length, ID.
+    fn huge_record_size(&self) -> usize {
+        let s = self.hdr.sizes;
+        usize::from(s.offset) + 2 * usize::from(s.length)
+    }
+
+    fn huge_record(&self, addr: u64, length: u64, id: u64) -> Vec<u8> {
+        let mut w = Writer::new(self.hdr.sizes);
+        w.offset(Some(addr)).length(length).length(id);
+        w.finish()
+    }
+
+    /// The heap ID of huge object `id`.
+    fn huge_id(&self, id: u64) -> Vec<u8> {
+        let mut v = Vec::with_capacity(usize::from(self.hdr.heap_id_len));
+        v.push(0x10);
+        v.extend_from_slice(&id.to_le_bytes()[..self.huge_key_len()]);
+        v.resize(usize::from(self.hdr.heap_id_len), 0);
+        v
+    }
+
+    /// How a type-1 record compares with huge object ID `id` (for [`TreeEdit`]).
+    fn huge_cmp(sizes: Sizes, id: u64) -> impl FnMut(&[u8]) -> Result<core::cmp::Ordering> {
+        let at = usize::from(sizes.offset) + usize::from(sizes.length);
+        let len = usize::from(sizes.length);
+        move |rec: &[u8]| Ok(le_uint(rec.get(at..at + len).unwrap_or(&[])).cmp(&id))
+    }
+
+    /// The huge object a heap ID names, by its ID.
+    fn huge_key(&self, heap_id: HeapId) -> Result<u64> {
+        match heap_id {
+            HeapId::HugeIndirect { key } if self.huge.contains_key(&key) => Ok(key),
+            HeapId::HugeIndirect { .. } => Err(self.err("heap ID (no such huge object)")),
+            _ => Err(self.huge_unsupported()),
+        }
     }
 
     /// Bytes of a direct block before its objects.
@@ -1866,7 +2070,7 @@ impl HeapEdit {
         let start = self.hdr.start_block_size;
         let min = (n + ovh)
             .checked_next_power_of_two()
-            .ok_or_else(|| self.huge())?
+            .ok_or_else(|| self.full())?
             .max(start);
         let block = if self.hdr.current_root_rows > 0 {
             self.alloc_at_iterator(min)?
@@ -1915,18 +2119,24 @@ impl HeapEdit {
 
     /// Insert an object; returns its heap ID ([`Header::heap_id_len`] bytes).
     ///
-    /// Objects no longer than the ID allows (6 bytes for 7-byte IDs) become tiny objects
-    /// inside the ID; the others are managed, placed as described on [`HeapEdit`].
+    /// Objects larger than [`Header::max_managed_obj_size`] are huge: the ID holds the next
+    /// huge object ID (`0x10`, then the ID in the ID's other bytes, at most 8), and the
+    /// object gets file space of its own at the next [`HeapEdit::store`]. Of the others,
+    /// objects no longer than the ID allows (6 bytes for 7-byte IDs) become tiny objects
+    /// inside the ID; the rest are managed, placed as described on [`HeapEdit`].
     ///
     /// # Errors
-    /// `Invalid` for an empty object; `Unsupported("huge fractal heap objects")` for objects
-    /// larger than [`Header::max_managed_obj_size`] (they need the huge-object v2 B-tree);
-    /// `Limit` when the heap address space is full.
+    /// `Invalid` for an empty object; `Limit` when the heap address space is full;
+    /// `Unsupported` for huge objects of heaps whose huge object IDs hold addresses or
+    /// whose huge object ID counter wrapped around (libhdf5 refuses those too).
     pub fn insert(&mut self, obj: &[u8]) -> Result<Vec<u8>> {
         let n = obj.len() as u64;
         let id_len = usize::from(self.hdr.heap_id_len);
         if n == 0 {
             return Err(self.err("heap object (empty)"));
+        }
+        if n > self.managed_limit() {
+            return self.insert_huge(obj);
         }
         if n <= self.tiny_limit() {
             let mut id = Vec::with_capacity(id_len);
@@ -1944,9 +2154,6 @@ impl HeapEdit {
             self.header_dirty = true;
             return Ok(id);
         }
-        if n > self.managed_limit() {
-            return Err(self.huge());
-        }
         if id_len < 1 + self.hdr.heap_off_size() + self.hdr.heap_len_size() {
             return Err(self.err("heap ID length (too short for a managed object)"));
         }
@@ -1963,6 +2170,68 @@ impl HeapEdit {
         Ok(id)
     }
 
+    fn insert_huge(&mut self, obj: &[u8]) -> Result<Vec<u8>> {
+        if self.huge_direct() {
+            return Err(self.huge_unsupported());
+        }
+        if self.hdr.flags & FLAG_HUGE_IDS_WRAPPED != 0 {
+            return Err(Error::unsupported(
+                HEADER,
+                self.hdr.addr,
+                "huge object IDs that wrapped around",
+            ));
+        }
+        let max = self.huge_max_id();
+        let Some(id) = self.hdr.next_huge_id.checked_add(1).filter(|&i| i <= max) else {
+            return Err(Error::limit(
+                HEADER,
+                self.hdr.addr,
+                "next huge object ID",
+                self.hdr.next_huge_id.saturating_add(1),
+                max,
+            ));
+        };
+        let sizes = self.hdr.sizes;
+        let n = obj.len() as u64;
+        // The record names the object's address once it has one (at store).
+        let rec = self.huge_record(0, n, id);
+        let tree = match &mut self.huge_tree {
+            Some(t) => t,
+            None => self.huge_tree.insert(TreeEdit::new(
+                HUGE_RECORD_TYPE,
+                rec.len() as u16,
+                btree2::DENSE_NODE_SIZE,
+                btree2::SPLIT_PERCENT,
+                btree2::MERGE_PERCENT,
+                sizes,
+            )?),
+        };
+        if !tree.insert::<_, Error>(&rec, &mut Self::huge_cmp(sizes, id))? {
+            return Err(Error::invalid(
+                HUGE_TREE,
+                self.hdr.addr,
+                "huge object ID (in use)",
+            ));
+        }
+        self.huge.insert(
+            id,
+            HugeObject {
+                addr: None,
+                data: obj.to_vec(),
+                dirty: true,
+            },
+        );
+        let h = &mut self.hdr;
+        h.next_huge_id = id;
+        if id == max {
+            h.flags |= FLAG_HUGE_IDS_WRAPPED;
+        }
+        h.huge_count = h.huge_count.saturating_add(1);
+        h.huge_size = h.huge_size.saturating_add(n);
+        self.header_dirty = true;
+        Ok(self.huge_id(id))
+    }
+
     fn write_at(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
         let (boff, range) = self.object_at(at, bytes.len() as u64)?;
         let b = self
@@ -1974,11 +2243,12 @@ impl HeapEdit {
         Ok(())
     }
 
-    /// The object a heap ID names.
+    /// The object a heap ID names (huge objects from memory: see [`HeapEdit`]).
     ///
     /// # Errors
-    /// `Invalid` for an ID this heap cannot have given out (see [`HeapId::decode`]) or a
-    /// managed object outside the allocated blocks; `Unsupported` for huge objects.
+    /// `Invalid` for an ID this heap cannot have given out (see [`HeapId::decode`]), a
+    /// managed object outside the allocated blocks or a huge object ID the heap does not
+    /// hold; `Unsupported` for directly accessed huge objects.
     pub fn get(&self, id: &[u8]) -> Result<Vec<u8>> {
         match self.decode_id(id)? {
             HeapId::Tiny { range } => Ok(id[range].to_vec()),
@@ -1989,16 +2259,19 @@ impl HeapEdit {
                     .get(&boff)
                     .map_or(Vec::new(), |b| b.data[range].to_vec()))
             }
-            _ => Err(self.huge()),
+            other => {
+                let key = self.huge_key(other)?;
+                Ok(self.huge.get(&key).map_or(Vec::new(), |o| o.data.clone()))
+            }
         }
     }
 
-    /// Overwrite a managed object with bytes of the same length (libhdf5 rewrites an
-    /// attribute's value in place this way).
+    /// Overwrite a managed or huge object with bytes of the same length (libhdf5 rewrites an
+    /// attribute's value in place this way; a stored huge object is rewritten where it is).
     ///
     /// # Errors
     /// As [`HeapEdit::get`]; `Invalid` when the length differs; `Unsupported` for tiny
-    /// objects (their bytes are the ID) and huge ones.
+    /// objects (their bytes are the ID).
     pub fn overwrite(&mut self, id: &[u8], obj: &[u8]) -> Result<()> {
         match self.decode_id(id)? {
             HeapId::Managed { offset, length } => {
@@ -2012,7 +2285,17 @@ impl HeapEdit {
                 self.hdr.addr,
                 "overwriting tiny fractal heap objects",
             )),
-            _ => Err(self.huge()),
+            other => {
+                let key = self.huge_key(other)?;
+                let bad = self.err("heap object (overwritten with another length)");
+                let o = self.huge.get_mut(&key).ok_or(bad.clone())?;
+                if o.data.len() != obj.len() {
+                    return Err(bad);
+                }
+                o.data.copy_from_slice(obj);
+                o.dirty = true;
+                Ok(())
+            }
         }
     }
 
@@ -2025,6 +2308,9 @@ impl HeapEdit {
     /// an object twice is detected within a session, and across sessions once
     /// [`HeapEdit::track_free_space`] was given the live IDs; the caller passes IDs of live
     /// objects (an ID naming part of an object is not detected).
+    ///
+    /// A huge object leaves the B-tree, and its file space goes to [`Stored::freed`] at the
+    /// next store (removing a huge object twice is always detected).
     ///
     /// # Errors
     /// As [`HeapEdit::get`]; `Invalid` when the object overlaps known free space.
@@ -2072,7 +2358,32 @@ impl HeapEdit {
                 }
                 Ok(())
             }
-            _ => Err(self.huge()),
+            other => {
+                let key = self.huge_key(other)?;
+                let sizes = self.hdr.sizes;
+                let removed = match &mut self.huge_tree {
+                    Some(t) => t.remove::<Error>(&mut Self::huge_cmp(sizes, key))?,
+                    None => None,
+                };
+                if removed.is_none() {
+                    return Err(Error::invalid(
+                        HUGE_TREE,
+                        self.hdr.huge_btree_addr.unwrap_or(self.hdr.addr),
+                        "huge object ID (not in the B-tree)",
+                    ));
+                }
+                if let Some(o) = self.huge.remove(&key) {
+                    let n = o.data.len() as u64;
+                    if let Some(a) = o.addr {
+                        self.freed.push((a, n));
+                    }
+                    let h = &mut self.hdr;
+                    h.huge_count = h.huge_count.saturating_sub(1);
+                    h.huge_size = h.huge_size.saturating_sub(n);
+                }
+                self.header_dirty = true;
+                Ok(())
+            }
         }
     }
 
@@ -2157,8 +2468,10 @@ impl HeapEdit {
         Ok(())
     }
 
-    /// Every extent the heap occupies (header, blocks, a loaded heap's free-space manager),
-    /// for deleting the whole heap. Blocks not stored yet have no extent.
+    /// Every extent the heap occupies (header, blocks, a loaded heap's free-space manager,
+    /// huge objects, the huge-object B-tree's header and nodes), plus the extents retired
+    /// since the last store that [`HeapEdit::store`] would free: what to free when the
+    /// whole heap is deleted instead of stored. What is not stored yet has no extent.
     pub fn extents(&self) -> Result<Vec<(u64, u64)>> {
         let mut v = Vec::new();
         if self.placed {
@@ -2175,6 +2488,15 @@ impl HeapEdit {
                 v.push((a, self.hdr.indirect_block_size(ib.nrows)?));
             }
         }
+        for o in self.huge.values() {
+            if let Some(a) = o.addr {
+                v.push((a, o.data.len() as u64));
+            }
+        }
+        if let Some(t) = &self.huge_tree {
+            v.extend(t.clone().delete());
+        }
+        v.extend(self.freed.iter().copied());
         Ok(v)
     }
 
@@ -2225,14 +2547,24 @@ impl HeapEdit {
     ///
     /// New blocks get addresses from `alloc(size)`, called in this order: the header (a new
     /// heap only), new direct blocks by heap offset, new indirect blocks by row count then
-    /// heap offset (children before their parents; a root indirect block that grew is new).
+    /// heap offset (children before their parents; a root indirect block that grew is new),
+    /// new huge objects by huge object ID, then the huge-object B-tree as
+    /// [`TreeEdit::store`] allocates (its header when new, then changed nodes).
     /// `writes` holds the changed direct blocks, then the changed indirect blocks (children
-    /// first), then the header (in place for a loaded heap); `freed` the extents retired
-    /// since the last store (a root indirect block that grew, a dropped free-space manager,
-    /// the blocks of an emptied heap). Returns the header address.
+    /// first), then the new or overwritten huge objects, the B-tree's nodes (children
+    /// first) and its header, and last the heap header (in place for a loaded heap), so
+    /// nothing is written before what it names. `freed` holds the extents retired since
+    /// the last store (a root indirect block that grew, a dropped free-space manager, the
+    /// blocks of an emptied heap, removed huge objects, B-tree nodes rewritten elsewhere).
+    /// When the heap has no huge object left, the B-tree is deleted (all of it freed) and
+    /// the header's huge-object fields reset — B-tree address undefined, next huge object ID
+    /// 0, the wrapped flag cleared — as libhdf5 does when it closes such a heap. Returns the
+    /// header address.
     ///
     /// # Errors
-    /// `Invalid` only for an inconsistent table (which the editing methods do not build).
+    /// `Invalid` only for an inconsistent table (which the editing methods do not build);
+    /// `Limit` from [`TreeEdit::store`] (an address or count the file's sizes cannot hold),
+    /// after which the edit must be discarded.
     pub fn store(&mut self, alloc: &mut dyn FnMut(u64) -> u64) -> Result<(u64, Stored)> {
         let mut out = Stored::default();
         if !self.placed {
@@ -2280,6 +2612,7 @@ impl HeapEdit {
                 }
             }
         }
+        self.store_huge(alloc, &mut out)?;
         let root = if self.hdr.current_root_rows == 0 {
             self.direct.get(&0).and_then(|b| b.addr)
         } else {
@@ -2293,8 +2626,59 @@ impl HeapEdit {
             out.writes.push((self.hdr.addr, self.hdr.encode()));
             self.header_dirty = false;
         }
-        out.freed = core::mem::take(&mut self.freed);
+        out.freed.append(&mut self.freed);
         Ok((self.hdr.addr, out))
+    }
+
+    /// The huge-object part of [`HeapEdit::store`].
+    fn store_huge(&mut self, alloc: &mut dyn FnMut(u64) -> u64, out: &mut Stored) -> Result<()> {
+        let Some(tree) = self.huge_tree.as_mut() else {
+            return Ok(());
+        };
+        if self.huge.is_empty() {
+            // libhdf5 deletes the B-tree of a heap without huge objects when it closes it.
+            if let Some(t) = self.huge_tree.take() {
+                self.freed.extend(t.delete());
+            }
+            let h = &mut self.hdr;
+            h.huge_btree_addr = None;
+            h.next_huge_id = 0;
+            h.flags &= !FLAG_HUGE_IDS_WRAPPED;
+            self.header_dirty = true;
+            return Ok(());
+        }
+        let sizes = self.hdr.sizes;
+        for (&id, o) in self.huge.iter_mut() {
+            if o.addr.is_none() {
+                let n = o.data.len() as u64;
+                let a = alloc(n);
+                o.addr = Some(a);
+                o.dirty = true;
+                let mut w = Writer::new(sizes);
+                w.offset(Some(a)).length(n).length(id);
+                if !tree.replace::<_, Error>(w.finish(), &mut Self::huge_cmp(sizes, id))? {
+                    return Err(Error::invalid(
+                        HUGE_TREE,
+                        self.hdr.addr,
+                        "huge object ID (not in the B-tree)",
+                    ));
+                }
+            }
+        }
+        for o in self.huge.values_mut() {
+            if let (true, Some(a)) = (o.dirty, o.addr) {
+                out.writes.push((a, o.data.clone()));
+                o.dirty = false;
+            }
+        }
+        let (at, st) = tree.store(self.hdr.huge_btree_addr, alloc)?;
+        out.writes.extend(st.writes);
+        self.freed.extend(st.freed);
+        if self.hdr.huge_btree_addr != Some(at) {
+            self.hdr.huge_btree_addr = Some(at);
+            self.header_dirty = true;
+        }
+        Ok(())
     }
 }
 
@@ -3218,12 +3602,71 @@ mod tests {
         read_object(file, hdr_addr, id, true)
     }
 
+    /// The records of the huge-object B-tree of `h`, through the v2 B-tree decoders alone, in
+    /// key order: `(address, length, ID)`. Checks the tree's parameters are libhdf5's.
+    fn huge_records(file: &[u8], h: &Header) -> Vec<(u64, u64, u64)> {
+        let Some(bt) = h.huge_btree_addr else {
+            return Vec::new();
+        };
+        let bh = btree2::Header::decode(&file[bt as usize..], bt, SIZES).unwrap();
+        assert_eq!(
+            (bh.record_type, bh.node_size, bh.record_size),
+            (1, btree2::DENSE_NODE_SIZE, 24)
+        );
+        assert_eq!(
+            (bh.split_percent, bh.merge_percent),
+            (btree2::SPLIT_PERCENT, btree2::MERGE_PERCENT)
+        );
+        fn node(
+            file: &[u8],
+            bh: &btree2::Header,
+            at: u64,
+            depth: u16,
+            nrec: u64,
+            out: &mut Vec<(u64, u64, u64)>,
+        ) {
+            let buf = &file[at as usize..];
+            let n = if depth == 0 {
+                btree2::decode_leaf(buf, at, SIZES, bh, nrec).unwrap()
+            } else {
+                btree2::decode_internal(buf, at, SIZES, bh, depth, nrec).unwrap()
+            };
+            let rec = |i: usize| match n.record(i, bh, &Default::default()).unwrap() {
+                btree2::Record::HugeObject { addr, length, id } => (addr, length, id),
+                other => panic!("{other:?}"),
+            };
+            if depth == 0 {
+                out.extend((0..n.records.len()).map(rec));
+                return;
+            }
+            for (i, c) in n.children.iter().enumerate() {
+                node(file, bh, c.addr, depth - 1, c.nrecords, out);
+                if i < n.records.len() {
+                    out.push(rec(i));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(root) = bh.root_addr {
+            node(file, &bh, root, bh.depth, bh.root_nrecords.into(), &mut out);
+        }
+        assert_eq!(out.len() as u64, bh.total_records);
+        out
+    }
+
     /// [`read_via_decoders`], checking the direct block or not (when the caller did).
     fn read_object(file: &[u8], hdr_addr: u64, id: &[u8], check: bool) -> Result<Vec<u8>> {
         let h = Header::decode(&file[hdr_addr as usize..], hdr_addr, SIZES)?;
         let (offset, length) = match HeapId::decode(id, &h, SIZES, 0)? {
             HeapId::Managed { offset, length } => (offset, length),
             HeapId::Tiny { range } => return Ok(id[range].to_vec()),
+            HeapId::HugeIndirect { key } => {
+                let (a, n, _) = huge_records(file, &h)
+                    .into_iter()
+                    .find(|r| r.2 == key)
+                    .expect("huge object in the B-tree");
+                return Ok(file[a as usize..(a + n) as usize].to_vec());
+            }
             other => panic!("unexpected {other:?}"),
         };
         let root = h.root_addr.expect("root block");
@@ -3320,13 +3763,37 @@ mod tests {
     }
 
     /// Check a stored heap against its objects: every object reads back through the
-    /// decoders, and every statistic in the header is what the blocks say.
+    /// decoders, and every statistic in the header is what the blocks and the huge-object
+    /// B-tree say.
     fn verify(file: &[u8], addr: u64, objects: &[(Vec<u8>, Vec<u8>)]) -> Header {
         let h = Header::decode(&file[addr as usize..], addr, SIZES).unwrap();
         // (`walk` below checks every direct block once.)
         for (id, obj) in objects {
             assert_eq!(&read_object(file, addr, id, false).unwrap(), obj);
         }
+        // Huge objects: exactly the live ones in the B-tree, by ID, not overlapping; the
+        // tree exists only while there are some.
+        let mut huge: Vec<(u64, u64)> = objects
+            .iter()
+            .filter_map(|(id, o)| match HeapId::decode(id, &h, SIZES, 0).unwrap() {
+                HeapId::HugeIndirect { key } => Some((key, o.len() as u64)),
+                _ => None,
+            })
+            .collect();
+        huge.sort_unstable();
+        let recs = huge_records(file, &h);
+        assert_eq!(
+            recs.iter().map(|r| (r.2, r.1)).collect::<Vec<_>>(),
+            huge,
+            "huge-object B-tree records"
+        );
+        assert_eq!(h.huge_count, huge.len() as u64);
+        assert_eq!(h.huge_size, huge.iter().map(|x| x.1).sum::<u64>());
+        assert_eq!(h.huge_btree_addr.is_some(), !huge.is_empty());
+        assert!(huge.iter().all(|x| x.0 <= h.next_huge_id));
+        let mut spans: Vec<(u64, u64)> = recs.iter().map(|r| (r.0, r.0 + r.1)).collect();
+        spans.sort_unstable();
+        assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0));
         let managed: Vec<u64> = objects
             .iter()
             .filter(|(id, _)| id[0] & 0x30 == 0)
@@ -3510,13 +3977,13 @@ mod tests {
 
     /// Rebuild each libhdf5 heap of `file` by inserting its objects (found through the
     /// name-index B-trees) in heap-offset order, and compare the bytes stored with the file's.
-    /// Returns how many heaps were compared.
-    fn rebuild_like_libhdf5(file: &[u8]) -> usize {
+    /// Returns how many heaps were compared, and how many of them hold huge objects.
+    fn rebuild_like_libhdf5(file: &[u8]) -> (usize, usize) {
         let trees: Vec<_> = find_all(file, b"BTHD")
             .into_iter()
             .filter_map(|at| btree_ids(file, at))
             .collect();
-        let mut compared = 0;
+        let (mut compared, mut with_huge) = (0, 0);
         for at in find_all(file, b"FRHP") {
             let addr = at as u64;
             let real = Header::decode(&file[at..], addr, SIZES).unwrap();
@@ -3545,14 +4012,27 @@ mod tests {
             assert_eq!(matching.len(), 1, "index of the heap at {at:#x}");
             let ids = managed(&matching[0].1);
 
+            // Its huge objects, by huge object ID.
+            let mut huge: Vec<(u64, Vec<u8>)> = matching[0]
+                .1
+                .iter()
+                .filter_map(|id| match HeapId::decode(id, &real, SIZES, 0) {
+                    Ok(HeapId::HugeIndirect { key }) => Some((key, id.clone())),
+                    _ => None,
+                })
+                .collect();
+            huge.sort_unstable();
+            assert_eq!(huge.len() as u64, real.huge_count);
+
             let mut ed = HeapEdit::new(params, SIZES).unwrap();
-            for (_, id) in &ids {
+            for (_, id) in ids.iter().chain(&huge) {
                 let obj = read_via_decoders(file, addr, id).unwrap();
                 assert_eq!(ed.insert(&obj).unwrap(), *id, "same ID for the same object");
                 assert_eq!(ed.get(id).unwrap(), obj);
             }
             // Store at libhdf5's addresses (header, direct blocks by offset, indirect
-            // blocks by rows), then compare every byte written.
+            // blocks by rows, huge objects by ID, the huge-object B-tree's header and leaf),
+            // then compare every byte written.
             let (direct, indirect) = walk(file, &real);
             let mut indirect = indirect;
             indirect.sort_by_key(|&(off, rows, _)| (rows, off));
@@ -3560,6 +4040,14 @@ mod tests {
             addrs.extend(direct.iter().map(|&(_, size, a)| (a, size)));
             for &(_, rows, a) in &indirect {
                 addrs.push((a, real.indirect_block_size(rows).unwrap()));
+            }
+            let recs = huge_records(file, &real);
+            addrs.extend(recs.iter().map(|&(a, n, _)| (a, n)));
+            if let Some(bt) = real.huge_btree_addr {
+                let bh = btree2::Header::decode(&file[bt as usize..], bt, SIZES).unwrap();
+                assert_eq!(bh.depth, 0);
+                addrs.push((bt, btree2::header_size(SIZES) as u64));
+                addrs.push((bh.root_addr.unwrap(), 512));
             }
             let mut next = addrs.into_iter();
             let (stored_at, st) = ed
@@ -3573,40 +4061,41 @@ mod tests {
             assert_eq!(stored_at, addr);
             assert!(st.freed.is_empty());
             let (header, blocks) = st.writes.split_last().unwrap();
-            assert_eq!(blocks.len(), direct.len() + indirect.len());
+            let tree_blocks = if huge.is_empty() { 0 } else { 2 };
+            assert_eq!(
+                blocks.len(),
+                direct.len() + indirect.len() + huge.len() + tree_blocks
+            );
             for (a, bytes) in blocks {
                 let a = *a as usize;
                 assert_eq!(bytes[..], file[a..a + bytes.len()], "block at {a:#x}");
             }
             // The header differs only in the free-space manager address (libhdf5 writes a
-            // manager, we do not) and, for heaps holding huge objects, in the huge-object
-            // fields (huge objects are not inserted here).
+            // manager, we do not).
             assert_eq!(header.0, addr);
             let ours = Header::decode(&header.1, addr, SIZES).unwrap();
             assert_eq!(ours.fsm_addr, None);
             assert!(real.fsm_addr.is_some());
             let mut patched = ours.clone();
             patched.fsm_addr = real.fsm_addr;
-            patched.next_huge_id = real.next_huge_id;
-            patched.huge_btree_addr = real.huge_btree_addr;
-            patched.huge_size = real.huge_size;
-            patched.huge_count = real.huge_count;
             assert_eq!(patched, real);
             assert_eq!(patched.encode(), file[at..at + 146]);
             compared += 1;
+            with_huge += usize::from(!huge.is_empty());
         }
-        compared
+        (compared, with_huge)
     }
 
     #[test]
     fn same_objects_same_bytes_as_libhdf5() {
         // Links: a 300-link group (root indirect block of 4 rows, 12 direct blocks), 20
         // links, 12 links with creation order, 10 links (root direct blocks).
-        assert_eq!(rebuild_like_libhdf5(GROUPS_LATEST), 4);
-        // Attributes: 48 (one row), 20 + a huge one, 12 (root direct block); links: 25.
-        assert_eq!(rebuild_like_libhdf5(ATTRS_LATEST), 4);
+        assert_eq!(rebuild_like_libhdf5(GROUPS_LATEST), (4, 0));
+        // Attributes: 48 (one row), 20 + a huge one (5035 bytes), 12 (root direct block);
+        // links: 25.
+        assert_eq!(rebuild_like_libhdf5(ATTRS_LATEST), (4, 1));
         // 2 small attributes around a 64 KiB (huge) one.
-        assert_eq!(rebuild_like_libhdf5(ATTRS_LARGE_LATEST), 1);
+        assert_eq!(rebuild_like_libhdf5(ATTRS_LARGE_LATEST), (1, 1));
     }
 
     /// Objects of `sizes` (link heap parameters); returns the offsets and the header.
@@ -4028,11 +4517,10 @@ mod tests {
             ed.overwrite(&tiny, b"abcdef").unwrap_err().kind,
             ErrorKind::Unsupported(_)
         ));
-        let e = ed.insert(&[0; 4097]).unwrap_err();
-        assert_eq!(
-            e.kind,
-            ErrorKind::Unsupported("huge fractal heap objects".into())
-        );
+        // One byte past the largest managed object: huge, key 1 in the ID's 6 other bytes.
+        let huge = ed.insert(&[6; 4097]).unwrap();
+        assert_eq!(huge, [0x10, 1, 0, 0, 0, 0, 0]);
+        assert_eq!(ed.get(&huge).unwrap(), [6; 4097]);
         let big = ed.insert(&[8; 4096]).unwrap();
         assert_eq!(invalid(ed.insert(&[]).unwrap_err()), "heap object (empty)");
         ed.remove(&small).unwrap();
@@ -4046,6 +4534,7 @@ mod tests {
                 (tiny.clone(), b"abcdef".to_vec()),
                 (managed, b"ABCDEFG".to_vec()),
                 (big, vec![8; 4096]),
+                (huge, vec![6; 4097]),
             ],
         );
         // Extended tiny IDs (longer than 18 bytes): 12-bit lengths.
@@ -4056,13 +4545,637 @@ mod tests {
         assert_eq!(id[..2], [0x20, 37]);
         assert_eq!(ed.get(&id).unwrap(), [4; 38]);
         assert_eq!(ed.insert(&[4; 39]).unwrap()[0], 0);
-        // Huge IDs of a loaded heap are refused, not misread.
+        // Huge objects of a loaded heap are read with it.
         let large = load_from(ATTRS_LARGE_LATEST, 0x136).unwrap();
         let huge = [0x10, 1, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            large.get(&huge).unwrap(),
+            ATTRS_LARGE_LATEST[0x800..0x800 + 65632]
+        );
+        // Keys the heap never gave out are refused.
+        for id in [[0x10, 2, 0, 0, 0, 0, 0, 0], [0x10, 0, 0, 0, 0, 0, 0, 0]] {
+            assert_eq!(
+                invalid(large.get(&id).unwrap_err()),
+                "heap ID (no such huge object)"
+            );
+        }
+    }
+
+    /// The extents of a huge-object B-tree stored in `file` (header and nodes).
+    fn huge_tree_extents(file: &[u8], h: &Header) -> Vec<(u64, u64)> {
+        let tree = TreeEdit::load(h.huge_btree_addr.unwrap(), SIZES, 1000, &mut |a, n| {
+            Ok::<_, Error>(file[a as usize..a as usize + n].to_vec())
+        })
+        .unwrap();
+        tree.delete()
+    }
+
+    /// The error of a load that must fail (without printing the heap when it does not).
+    fn load_err(r: Result<HeapEdit>) -> Error {
+        match r {
+            Ok(_) => panic!("loaded"),
+            Err(e) => e,
+        }
+    }
+
+    fn huge_key(id: &[u8]) -> u64 {
+        assert_eq!(id[0], 0x10);
+        crate::reader::le_uint(&id[1..])
+    }
+
+    #[test]
+    fn huge_objects_round_trip() {
+        let mut rng = Rng(31);
+        let mut ed = HeapEdit::new(HeapParams::dense_attributes(), SIZES).unwrap();
+        let mut objects: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut sizes = vec![5 << 10, 100 << 10];
+        sizes.extend((0..28).map(|_| 4097 + rng.below(5000) as usize));
+        let mut huge_bytes = 0;
+        for (i, &n) in sizes.iter().enumerate() {
+            // Managed and tiny objects in between.
+            for m in [100, 2000, 5] {
+                let obj = rng.bytes(m + i);
+                objects.push((ed.insert(&obj).unwrap(), obj));
+            }
+            let obj = rng.bytes(n);
+            let id = ed.insert(&obj).unwrap();
+            // 8-byte IDs: type 1, then the huge object ID in 7 bytes.
+            let mut want = vec![0x10];
+            want.extend_from_slice(&(i as u64 + 1).to_le_bytes()[..7]);
+            assert_eq!(id, want);
+            assert_eq!(ed.get(&id).unwrap(), obj);
+            huge_bytes += n as u64;
+            objects.push((id, obj));
+        }
+        let h = ed.header();
+        assert_eq!(
+            (h.huge_count, h.huge_size, h.next_huge_id),
+            (30, huge_bytes, 30)
+        );
+        assert_eq!(h.huge_btree_addr, None, "not stored yet");
+        assert_eq!(ed.len(), 120);
+
+        // Store: every huge object gets its own space, after the blocks, by ID.
+        let mut mem = Mem::new();
+        let mut allocs = Vec::new();
+        let (addr, st) = ed
+            .store(&mut |n| {
+                allocs.push(n);
+                mem.alloc(n)
+            })
+            .unwrap();
+        mem.apply(&st);
+        assert!(st.freed.is_empty());
+        let h = verify(&mem.buf, addr, &objects);
+        assert_eq!(&h, ed.header());
+        let bt = h.huge_btree_addr.unwrap();
+        let bh = btree2::Header::decode(&mem.buf[bt as usize..], bt, SIZES).unwrap();
+        assert_eq!(
+            (bh.depth, bh.total_records),
+            (1, 30),
+            "30 records need two levels"
+        );
+        let first_huge = allocs.iter().position(|&n| n == 5 << 10).unwrap();
+        assert_eq!(
+            allocs[first_huge..first_huge + 30],
+            sizes.iter().map(|&n| n as u64).collect::<Vec<_>>()[..]
+        );
+        assert_eq!(allocs[first_huge + 30], btree2::header_size(SIZES) as u64);
+        assert!(allocs[first_huge + 31..].iter().all(|&n| n == 512));
+        // Writes: huge objects before the B-tree nodes, nodes before the B-tree header, the
+        // heap header last.
+        let recs = huge_records(&mem.buf, &h);
+        let pos = |a: u64| st.writes.iter().position(|w| w.0 == a).unwrap();
+        let last_object = recs.iter().map(|r| pos(r.0)).max().unwrap();
+        let tree: Vec<(u64, u64)> = huge_tree_extents(&mem.buf, &h);
+        let first_node = tree[1..].iter().map(|e| pos(e.0)).min().unwrap();
+        let last_node = tree[1..].iter().map(|e| pos(e.0)).max().unwrap();
+        assert!(last_object < first_node);
+        assert_eq!(pos(bt), last_node + 1);
+        assert_eq!(pos(addr), st.writes.len() - 1);
+        // Extents: the huge objects and the whole B-tree too, none overlapping.
+        let mut ext = ed.extents().unwrap();
+        for r in &recs {
+            assert!(ext.contains(&(r.0, r.1)));
+        }
+        for e in &tree {
+            assert!(ext.contains(e));
+        }
+        ext.sort_unstable();
+        assert!(ext.windows(2).all(|w| w[0].0 + w[0].1 <= w[1].0));
+        // Nothing changed: nothing to write.
+        let (again, st) = mem.store(&mut ed);
+        assert_eq!((again, st), (addr, Stored::default()));
+
+        // Load, remove some, overwrite one, store again.
+        let mut ed = mem.load(addr).unwrap();
+        assert_eq!(ed.header(), &h);
+        for (id, obj) in &objects {
+            assert_eq!(&ed.get(id).unwrap(), obj);
+        }
+        let is_huge = |id: &[u8]| id[0] == 0x10;
+        let huge_ids: Vec<Vec<u8>> = objects
+            .iter()
+            .filter(|o| is_huge(&o.0))
+            .map(|o| o.0.clone())
+            .collect();
+        let gone: Vec<Vec<u8>> = [1, 4, 5, 6, 7, 8, 9, 20]
+            .iter()
+            .map(|&i| huge_ids[i].clone())
+            .collect();
+        let mut freed_objects = Vec::new();
+        for id in &gone {
+            let r = recs.iter().find(|r| r.2 == huge_key(id)).unwrap();
+            freed_objects.push((r.0, r.1));
+            ed.remove(id).unwrap();
+            assert_eq!(
+                invalid(ed.remove(id).unwrap_err()),
+                "heap ID (no such huge object)"
+            );
+            assert!(ed.get(id).is_err());
+        }
+        objects.retain(|o| !gone.contains(&o.0));
+        // Until stored, removed objects still count as the heap's space.
+        let ext = ed.extents().unwrap();
+        assert!(freed_objects.iter().all(|f| ext.contains(f)));
+        let removed_bytes: u64 = freed_objects.iter().map(|f| f.1).sum();
+        assert_eq!(ed.header().huge_count, 22);
+        assert_eq!(ed.header().huge_size, huge_bytes - removed_bytes);
+        assert_eq!(ed.header().next_huge_id, 30, "IDs are not reused");
+        let first = objects.iter_mut().find(|o| is_huge(&o.0)).unwrap();
+        let fresh = rng.bytes(first.1.len());
+        ed.overwrite(&first.0, &fresh).unwrap();
+        assert_eq!(ed.get(&first.0).unwrap(), fresh);
+        assert_eq!(
+            invalid(ed.overwrite(&first.0, &fresh[1..]).unwrap_err()),
+            "heap object (overwritten with another length)"
+        );
+        first.1 = fresh.clone();
+        let first_at = recs.iter().find(|r| r.2 == huge_key(&first.0)).unwrap().0;
+        let managed = objects.iter().position(|o| o.0[0] == 0).unwrap();
+        ed.remove(&objects.remove(managed).0).unwrap();
+        let (_, st) = mem.store(&mut ed);
+        // The removed objects are freed, the overwritten one rewritten where it is; the
+        // B-tree's rewritten nodes go elsewhere, its header stays.
+        for f in &freed_objects {
+            assert!(st.freed.contains(f));
+        }
+        assert!(st.writes.contains(&(first_at, fresh)));
+        let h = verify(&mem.buf, addr, &objects);
+        assert_eq!(h.huge_btree_addr, Some(bt));
+        let live = ed.extents().unwrap();
+        for &(a, n) in &st.freed {
+            assert!(!live.iter().any(|&(b, m)| a < b + m && b < a + n));
+        }
+
+        // Removing every huge object deletes the B-tree and resets the huge-object fields.
+        let mut ed = mem.load(addr).unwrap();
+        let tree = huge_tree_extents(&mem.buf, &h);
+        let huge_left: Vec<_> = objects.iter().filter(|o| is_huge(&o.0)).cloned().collect();
+        for (id, _) in &huge_left {
+            ed.remove(id).unwrap();
+        }
+        objects.retain(|o| !is_huge(&o.0));
+        let (_, st) = mem.store(&mut ed);
+        for e in &tree {
+            assert!(st.freed.contains(e), "{e:?}");
+        }
+        assert_eq!(st.freed.len(), huge_left.len() + tree.len());
+        let h = verify(&mem.buf, addr, &objects);
+        assert_eq!(
+            (h.huge_btree_addr, h.next_huge_id, h.huge_count, h.huge_size),
+            (None, 0, 0, 0)
+        );
+        let ext = ed.extents().unwrap();
+        assert!(tree.iter().all(|e| !ext.contains(e)));
+        assert!(huge_left
+            .iter()
+            .all(|o| !ext.iter().any(|e| e.1 == o.1.len() as u64)));
+        // A new huge object starts the IDs again, in a new tree.
+        let obj = rng.bytes(6000);
+        let id = ed.insert(&obj).unwrap();
+        assert_eq!(huge_key(&id), 1);
+        objects.push((id, obj));
+        let (_, st) = mem.store(&mut ed);
+        assert!(st.freed.is_empty());
+        let h = verify(&mem.buf, addr, &objects);
+        assert_ne!(h.huge_btree_addr, Some(bt));
+        assert_eq!((h.next_huge_id, h.huge_count), (1, 1));
+    }
+
+    #[test]
+    fn huge_objects_follow_libhdf5() {
+        // Measured with h5py 3.16 / HDF5 2.0 (dense attributes of a group, libver latest):
+        // attributes whose messages are 5044, 100044 and 8044 bytes get huge object IDs 1, 2,
+        // 3; deleting the second leaves the next ID at 3; deleting the other two deletes the
+        // B-tree (address undefined) and resets the next ID to 0; a 6056-byte one then gets
+        // ID 1 in a new B-tree.
+        let mut ed = HeapEdit::new(HeapParams::dense_attributes(), SIZES).unwrap();
+        let mut ids = Vec::new();
+        for n in [5044, 100044, 8044] {
+            ids.push(ed.insert(&vec![n as u8; n]).unwrap());
+            ed.insert(&[1; 36]).unwrap();
+        }
+        assert_eq!(
+            ids.iter().map(|i| huge_key(i)).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        let mut mem = Mem::new();
+        let (addr, _) = mem.store(&mut ed);
+        let h = Header::decode(&mem.buf[addr as usize..], addr, SIZES).unwrap();
+        assert_eq!((h.next_huge_id, h.huge_count, h.huge_size), (3, 3, 113132));
+        ed.remove(&ids[1]).unwrap();
+        mem.store(&mut ed);
+        let h = Header::decode(&mem.buf[addr as usize..], addr, SIZES).unwrap();
+        assert_eq!((h.next_huge_id, h.huge_count, h.huge_size), (3, 2, 13088));
+        ed.remove(&ids[0]).unwrap();
+        ed.remove(&ids[2]).unwrap();
+        mem.store(&mut ed);
+        let h = Header::decode(&mem.buf[addr as usize..], addr, SIZES).unwrap();
+        assert_eq!(
+            (h.huge_btree_addr, h.next_huge_id, h.huge_count, h.huge_size),
+            (None, 0, 0, 0)
+        );
+        let id = ed.insert(&[4; 6056]).unwrap();
+        assert_eq!(huge_key(&id), 1);
+        mem.store(&mut ed);
+        let h = Header::decode(&mem.buf[addr as usize..], addr, SIZES).unwrap();
+        assert_eq!((h.next_huge_id, h.huge_count, h.huge_size), (1, 1, 6056));
+        assert!(h.huge_btree_addr.is_some());
+    }
+
+    #[test]
+    fn libhdf5_heap_with_a_huge_object_edits() {
+        // The heap of attrs_large_latest: 2 managed attributes and a 65632-byte huge one at
+        // 0x800, in a one-leaf B-tree (header 0x440, leaf 0x466).
+        let addr = 0x136u64;
+        let real = Header::decode(&ATTRS_LARGE_LATEST[addr as usize..], addr, SIZES).unwrap();
+        let mut ed = load_from(ATTRS_LARGE_LATEST, addr).unwrap();
+        assert_eq!(ed.header(), &real);
+        let ext = ed.extents().unwrap();
+        for e in [(0x800, 65632), (0x440, 38), (0x466, 512)] {
+            assert!(ext.contains(&e), "{e:?}");
+        }
+        let ids = find_all(ATTRS_LARGE_LATEST, b"BTHD")
+            .into_iter()
+            .filter_map(|at| btree_ids(ATTRS_LARGE_LATEST, at))
+            .find(|(k, _)| *k == 8)
+            .unwrap()
+            .1;
+        assert_eq!(ids.len(), 3);
+        let mut objects: Vec<(Vec<u8>, Vec<u8>)> = ids
+            .iter()
+            .map(|id| {
+                let obj = read_via_decoders(ATTRS_LARGE_LATEST, addr, id).unwrap();
+                assert_eq!(ed.get(id).unwrap(), obj);
+                (id.clone(), obj)
+            })
+            .collect();
+        let old = objects.iter().position(|o| o.0[0] == 0x10).unwrap();
+        ed.track_free_space(ids.iter().map(Vec::as_slice)).unwrap();
+        // Another huge object: ID 2, its space and a new leaf from the allocator, the
+        // B-tree header rewritten in place.
+        let obj = vec![0x42; 9000];
+        let id = ed.insert(&obj).unwrap();
+        assert_eq!(id, [0x10, 2, 0, 0, 0, 0, 0, 0]);
+        objects.push((id, obj));
+        let mut mem = Mem {
+            buf: ATTRS_LARGE_LATEST.to_vec(),
+        };
+        let end = mem.buf.len() as u64;
+        let (at, st) = mem.store(&mut ed);
+        assert_eq!(at, addr);
+        assert!(st.writes.iter().any(|w| w.0 == 0x440));
+        assert!(st.freed.contains(&(0x466, 512)));
+        let h = verify(&mem.buf, addr, &objects);
+        assert_eq!((h.next_huge_id, h.huge_count), (2, 2));
+        assert_eq!(h.huge_size, 65632 + 9000);
+        assert!(huge_records(&mem.buf, &h)[1].0 >= end);
+        // Removing the old one frees its space; removing both deletes the B-tree.
+        let mut ed = mem.load(addr).unwrap();
+        ed.remove(&objects.remove(old).0).unwrap();
+        let (_, st) = mem.store(&mut ed);
+        assert!(st.freed.contains(&(0x800, 65632)));
+        let h = verify(&mem.buf, addr, &objects);
+        assert_eq!((h.next_huge_id, h.huge_count, h.huge_size), (2, 1, 9000));
+        let last = objects.pop().unwrap();
+        ed.remove(&last.0).unwrap();
+        let (_, st) = mem.store(&mut ed);
+        assert!(st.freed.contains(&(0x440, 38)));
+        let h = verify(&mem.buf, addr, &objects);
+        assert_eq!((h.huge_btree_addr, h.next_huge_id), (None, 0));
+        // What is left is libhdf5's header with the huge-object fields of a heap that never
+        // had one (its free-space manager kept: the managed objects did not change).
+        let mut want = real.clone();
+        want.huge_btree_addr = None;
+        (want.next_huge_id, want.huge_count, want.huge_size) = (0, 0, 0);
+        assert_eq!(h, want);
+    }
+
+    #[test]
+    fn huge_id_forms_and_counter_limits() {
+        // IDs long enough for an address and a length: libhdf5 would put those in the ID
+        // (with a type-3 B-tree); not supported.
+        let mut p = HeapParams::dense_attributes();
+        p.id_len = 17;
+        let mut ed = HeapEdit::new(p, SIZES).unwrap();
         assert!(matches!(
-            large.get(&huge).unwrap_err().kind,
+            ed.insert(&[1; 5000]).unwrap_err().kind,
             ErrorKind::Unsupported(_)
         ));
+        let direct = [&[0x10][..], &0x800u64.to_le_bytes(), &5000u64.to_le_bytes()].concat();
+        assert!(matches!(
+            ed.get(&direct).unwrap_err().kind,
+            ErrorKind::Unsupported(_)
+        ));
+        assert!(matches!(
+            ed.remove(&direct).unwrap_err().kind,
+            ErrorKind::Unsupported(_)
+        ));
+        // 16 bytes: still a key (8 bytes of it used).
+        p.id_len = 16;
+        let mut ed = HeapEdit::new(p, SIZES).unwrap();
+        let id = ed.insert(&[1; 5000]).unwrap();
+        assert_eq!(id, [&[0x10, 1][..], &[0; 14]].concat());
+        // The counter's last value sets the wrapped flag; after that, no more huge objects.
+        let mut ed = HeapEdit::new(HeapParams::dense_attributes(), SIZES).unwrap();
+        let mut mem = Mem::new();
+        let (addr, _) = mem.store(&mut ed);
+        let mut h = ed.header().clone();
+        h.next_huge_id = (1 << 56) - 2;
+        mem.buf[addr as usize..addr as usize + 146].copy_from_slice(&h.encode());
+        let mut ed = mem.load(addr).unwrap();
+        let id = ed.insert(&[7; 4097]).unwrap();
+        assert_eq!(id, [0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            ed.header().flags & FLAG_HUGE_IDS_WRAPPED,
+            FLAG_HUGE_IDS_WRAPPED
+        );
+        assert!(matches!(
+            ed.insert(&[7; 4097]).unwrap_err().kind,
+            ErrorKind::Unsupported(_)
+        ));
+        // Managed and tiny objects still go in.
+        ed.insert(&[7; 4096]).unwrap();
+        mem.store(&mut ed);
+        let mut ed = mem.load(addr).unwrap();
+        assert_eq!(ed.get(&id).unwrap(), [7; 4097]);
+        // The last one gone, the counter and the flag are reset.
+        ed.remove(&id).unwrap();
+        mem.store(&mut ed);
+        let h = Header::decode(&mem.buf[addr as usize..], addr, SIZES).unwrap();
+        assert_eq!(
+            (h.flags, h.next_huge_id),
+            (FLAG_CHECKSUMMED_DIRECT_BLOCKS, 0)
+        );
+        // A counter beyond what the IDs hold.
+        let mut h = ed.header().clone();
+        h.next_huge_id = 1 << 56;
+        mem.buf[addr as usize..addr as usize + 146].copy_from_slice(&h.encode());
+        let mut ed = mem.load(addr).unwrap();
+        assert!(matches!(
+            ed.insert(&[7; 4097]).unwrap_err().kind,
+            ErrorKind::Limit { .. }
+        ));
+    }
+
+    /// A heap ID and its object.
+    type Object = (Vec<u8>, Vec<u8>);
+
+    /// A stored heap of `small_table` with some managed objects and 25 huge ones (a B-tree of
+    /// two levels): the file, the header address, the objects.
+    fn huge_sample() -> (Mem, u64, Vec<Object>) {
+        let mut rng = Rng(4242);
+        let mut ed = HeapEdit::new(small_table(), SIZES).unwrap();
+        let mut objects = Vec::new();
+        for i in 0..75 {
+            let n = if i % 3 == 0 {
+                601 + rng.below(400)
+            } else {
+                20 + rng.below(500)
+            };
+            let obj = rng.bytes(n as usize);
+            objects.push((ed.insert(&obj).unwrap(), obj));
+        }
+        let mut mem = Mem::new();
+        let (addr, _) = mem.store(&mut ed);
+        (mem, addr, objects)
+    }
+
+    /// Replace the huge-object B-tree of the heap at `addr` with one holding `records`
+    /// (address, length, ID) in this order, and the header's huge-object count and size
+    /// with theirs.
+    fn with_huge_records(mem: &mut Mem, addr: u64, records: &[(u64, u64, u64)]) {
+        let mut tree = TreeEdit::new(1, 24, 512, 100, 40, SIZES).unwrap();
+        for (i, &(a, n, id)) in records.iter().enumerate() {
+            let rec = [a.to_le_bytes(), n.to_le_bytes(), id.to_le_bytes()].concat();
+            tree.insert_at(i as u64, &rec).unwrap();
+        }
+        let (bt, st) = tree.store(None, &mut |n| mem.alloc(n)).unwrap();
+        mem.apply(&st);
+        let mut h = Header::decode(&mem.buf[addr as usize..], addr, SIZES).unwrap();
+        h.huge_btree_addr = Some(bt);
+        h.huge_count = records.len() as u64;
+        h.huge_size = records.iter().map(|r| r.1).fold(0, u64::wrapping_add);
+        mem.buf[addr as usize..addr as usize + 146].copy_from_slice(&h.encode());
+    }
+
+    #[test]
+    fn huge_load_rejects_bad_input() {
+        let (good, addr, objects) = huge_sample();
+        let ed = good.load(addr).unwrap();
+        for (id, obj) in &objects {
+            assert_eq!(&ed.get(id).unwrap(), obj);
+        }
+        let h = ed.header().clone();
+        assert_eq!(h.huge_count, 25);
+        let bt = h.huge_btree_addr.unwrap();
+        let recs = huge_records(&good.buf, &h);
+        let patched = |f: &dyn Fn(&mut Header)| {
+            let mut h = h.clone();
+            f(&mut h);
+            let mut m = Mem {
+                buf: good.buf.clone(),
+            };
+            m.buf[addr as usize..addr as usize + 146].copy_from_slice(&h.encode());
+            m.load(addr)
+        };
+        // Header fields that disagree with the B-tree.
+        for (f, what) in [
+            (
+                &(|h: &mut Header| h.huge_count += 1) as &dyn Fn(&mut Header),
+                "number of huge objects (unlike the B-tree's)",
+            ),
+            (
+                &|h: &mut Header| h.huge_size -= 1,
+                "size of huge objects (unlike the B-tree's)",
+            ),
+            (
+                &|h: &mut Header| h.next_huge_id = 24,
+                "huge object ID (beyond the next huge object ID)",
+            ),
+            (
+                &|h: &mut Header| h.huge_btree_addr = None,
+                "huge objects (without a huge object B-tree)",
+            ),
+        ] {
+            assert_eq!(invalid(load_err(patched(f))), what);
+        }
+        // Once the counter wrapped, any ID the key holds is fine.
+        patched(&|h| {
+            h.next_huge_id = 3;
+            h.flags |= FLAG_HUGE_IDS_WRAPPED;
+        })
+        .unwrap();
+        // The B-tree address pointing at garbage, the heap header, a managed block, the end
+        // of the file, another kind of B-tree.
+        let block = walk(&good.buf, &h).0[0].2;
+        for at in [0, addr, block, good.buf.len() as u64 - 10, u64::MAX - 1] {
+            assert!(patched(&|h| h.huge_btree_addr = Some(at)).is_err());
+        }
+        let mut other = Mem {
+            buf: good.buf.clone(),
+        };
+        let mut links = TreeEdit::new(5, 11, 512, 100, 40, SIZES).unwrap();
+        links
+            .insert_at(0, &[1, 0, 0, 0, 0, 0x20, 0, 0, 0, 7, 0])
+            .unwrap();
+        let (lt, st) = links.store(None, &mut |n| other.alloc(n)).unwrap();
+        other.apply(&st);
+        let mut hh = h.clone();
+        hh.huge_btree_addr = Some(lt);
+        hh.huge_count = 1;
+        other.buf[addr as usize..addr as usize + 146].copy_from_slice(&hh.encode());
+        assert_eq!(
+            invalid(load_err(other.load(addr))),
+            "record type (not unfiltered huge objects)"
+        );
+        // Records no libhdf5 heap has.
+        let (a0, n0, _) = recs[0];
+        let (a1, n1, _) = recs[1];
+        let eof = good.buf.len() as u64;
+        for (records, what) in [
+            (
+                vec![(a0, n0, 2), (a1, n1, 1)],
+                Some("huge object IDs (not increasing)"),
+            ),
+            (
+                vec![(a0, n0, 1), (a1, n1, 1)],
+                Some("huge object IDs (not increasing)"),
+            ),
+            (vec![(a0, n0, 0)], Some("huge object IDs (not increasing)")),
+            (vec![(a0, 0, 1)], Some("huge object length")),
+            (vec![(u64::MAX - 8, 16, 1)], Some("huge object length")),
+            (
+                vec![(a0, n0, 1), (a0 + 1, n1, 2)],
+                Some("huge objects (overlapping)"),
+            ),
+            (vec![(a0, u64::MAX / 2, 1), (a1, n1, 2)], None),
+            (vec![(a0, n0, 1), (eof + 4096, 20, 2)], None),
+            (vec![(eof + 100, 1 << 40, 1)], None),
+        ] {
+            let mut m = Mem {
+                buf: good.buf.clone(),
+            };
+            with_huge_records(&mut m, addr, &records);
+            let e = load_err(m.load(addr));
+            match what {
+                Some(w) => assert_eq!(invalid(e), w, "{records:?}"),
+                None => assert!(
+                    matches!(e.kind, ErrorKind::Truncated | ErrorKind::Invalid(_)),
+                    "{records:?}: {e:?}"
+                ),
+            }
+        }
+        // Too many B-tree nodes.
+        let e = load_err(HeapEdit::load(addr, SIZES, 2, &mut |a, n| {
+            Ok::<_, Error>(good.buf[a as usize..a as usize + n].to_vec())
+        }));
+        assert!(matches!(e.kind, ErrorKind::Limit { .. }));
+        assert!(e.structure.starts_with("v2 B-tree"), "{e:?}");
+        // Every flipped byte of the B-tree and of the huge-object header fields: an error or
+        // a heap that edits and stores, never a panic.
+        let mut rng = Rng(17);
+        let mut spots: Vec<u64> = huge_tree_extents(&good.buf, &h)
+            .iter()
+            .flat_map(|&(a, n)| (a..a + n.min(120)).step_by(2))
+            .collect();
+        spots.extend(addr + 14..addr + 30);
+        spots.extend(addr + 94..addr + 110);
+        let mut loaded = 0;
+        for &i in &spots {
+            let mut bad = Mem {
+                buf: good.buf.clone(),
+            };
+            bad.buf[i as usize] ^= 1 << rng.below(8);
+            if i >= addr && i < addr + 146 {
+                // Keep the header's checksum right.
+                let n = bad.buf.len();
+                let sum = lookup3::checksum(&bad.buf[addr as usize..addr as usize + 142]);
+                bad.buf[addr as usize + 142..addr as usize + 146]
+                    .copy_from_slice(&sum.to_le_bytes());
+                assert!(n == bad.buf.len());
+            }
+            if let Ok(mut ed) = bad.load(addr) {
+                loaded += 1;
+                let _ = ed.insert(&[5; 700]);
+                for (id, _) in objects.iter().step_by(5) {
+                    let _ = ed.get(id);
+                    let _ = ed.remove(id);
+                }
+                let _ = ed.extents();
+                let _ = ed.store(&mut |n| bad.alloc(n));
+            }
+        }
+        assert!(loaded > 10, "{loaded}");
+        // Random records with the checksums right.
+        let mut random_loaded = 0;
+        for _ in 0..300 {
+            // The real records with one to three changes: a field set to another value, a
+            // record dropped, two records swapped.
+            let mut records = recs.clone();
+            for _ in 0..1 + rng.below(3) {
+                let i = rng.below(records.len() as u64) as usize;
+                let v = match rng.below(4) {
+                    0 => recs[rng.below(recs.len() as u64) as usize].0,
+                    1 => rng.below(eof + 64),
+                    2 => u64::MAX - rng.below(3),
+                    _ => rng.below(1 << 12),
+                };
+                match rng.below(6) {
+                    0 => records[i].0 = v,
+                    1 => records[i].1 = v,
+                    2 => records[i].2 = v,
+                    3 if records.len() > 1 => {
+                        records.remove(i);
+                    }
+                    _ => {
+                        let j = rng.below(records.len() as u64) as usize;
+                        records.swap(i, j);
+                    }
+                }
+            }
+            let k = records.len();
+            let mut m = Mem {
+                buf: good.buf.clone(),
+            };
+            with_huge_records(&mut m, addr, &records);
+            if let Ok(mut ed) = m.load(addr) {
+                random_loaded += 1;
+                let _ = ed.insert(&[5; 700]);
+                for id in 0..=k as u64 + 1 {
+                    let hid = [&[0x10][..], &id.to_le_bytes()[..5]].concat();
+                    let _ = ed.get(&hid);
+                    let _ = ed.overwrite(&hid, &[1; 3]);
+                    let _ = ed.remove(&hid);
+                }
+                let _ = ed.store(&mut |n| m.alloc(n));
+            }
+        }
+        assert!(random_loaded > 10, "{random_loaded}");
+        // The heap with its tree still loads after all that.
+        let _ = bt;
+        good.load(addr).unwrap();
     }
 
     #[test]
@@ -4304,10 +5417,16 @@ mod tests {
             let mut mem = Mem::new();
             let mut live: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
             let mut stores = 0;
+            let mut all_freed = Vec::new();
             for step in 0..3000 {
                 match rng.below(100) {
                     0..=59 => {
-                        let n = mixed_size(&mut rng, max);
+                        // One in 15 is huge.
+                        let n = if rng.below(15) == 0 {
+                            (max + 1 + rng.below(3000)) as usize
+                        } else {
+                            mixed_size(&mut rng, max)
+                        };
                         let obj = rng.bytes(n);
                         live.push((ed.insert(&obj).unwrap(), obj));
                     }
@@ -4326,11 +5445,16 @@ mod tests {
                         let (addr, st) = mem.store(&mut ed);
                         stores += 1;
                         verify(&mem.buf, addr, &live);
+                        // Nothing freed is written, or still in use; nothing is freed twice.
+                        let in_use = ed.extents().unwrap();
                         for &(a, n) in &st.freed {
                             assert!(!st
                                 .writes
                                 .iter()
                                 .any(|w| w.0 < a + n && a < w.0 + w.1.len() as u64));
+                            assert!(!in_use.iter().any(|&(b, m)| b < a + n && a < b + m));
+                            assert!(!all_freed.contains(&(a, n)));
+                            all_freed.push((a, n));
                         }
                         ed = mem.load(addr).unwrap();
                         if step % 2 == 0 {
@@ -4347,7 +5471,8 @@ mod tests {
             }
             assert!(stores > 50);
             let (addr, _) = mem.store(&mut ed);
-            verify(&mem.buf, addr, &live);
+            let h = verify(&mem.buf, addr, &live);
+            assert!(h.next_huge_id > 20, "{}", h.next_huge_id);
         }
     }
 }

@@ -10,18 +10,25 @@ use std::process::Command;
 
 #[test]
 fn h5py_default_files_take_new_groups_datasets_and_attributes() {
-    let path = tmp("from_h5py.h5");
+    for libver in ["earliest", "latest"] {
+        h5py_default_files_take_new_groups_datasets_and_attributes_in(libver);
+    }
+}
+
+fn h5py_default_files_take_new_groups_datasets_and_attributes_in(libver: &str) {
+    let path = tmp(&format!("{libver}_from_h5py.h5"));
     h5py(&format!(
         r#"
 import h5py, numpy as np
-with h5py.File({p:?}, 'w') as f:
+with h5py.File({p:?}, 'w', libver={libver:?}) as f:
     g = f.create_group('existing')
     for i in range(20):
         g.create_dataset(f'd{{i:02}}', data=np.arange(i + 1, dtype='<i4'))
     f.create_dataset('vals', data=np.arange(10, dtype='<f8'))
     f.attrs['note'] = 'from h5py'
 "#,
-        p = path.to_str().unwrap()
+        p = path.to_str().unwrap(),
+        libver = libver
     ));
     let before = h5py_dump(&path);
     {
@@ -64,6 +71,9 @@ with h5py.File({p:?}, 'w') as f:
     assert_eq!(after["root"]["attrs"]["note"]["data"], "from h5py");
     assert_eq!(after["root"]["attrs"]["count"]["data"], 40);
     assert_eq!(m["existing"]["attrs"]["edited_by"]["data"], "h5 (Rust)");
+    if libver == "latest" {
+        return;
+    }
     // and libhdf5 1.10 reads it too
     let out = Command::new("h5dump")
         .arg(&path)
@@ -78,16 +88,23 @@ with h5py.File({p:?}, 'w') as f:
 
 #[test]
 fn attributes_overwrite_and_delete_on_h5py_objects() {
-    let path = tmp("attrs_edit.h5");
+    for libver in ["earliest", "latest"] {
+        attributes_overwrite_and_delete_on_h5py_objects_in(libver);
+    }
+}
+
+fn attributes_overwrite_and_delete_on_h5py_objects_in(libver: &str) {
+    let path = tmp(&format!("{libver}_attrs_edit.h5"));
     h5py(&format!(
         r#"
 import h5py, numpy as np
-with h5py.File({p:?}, 'w') as f:
+with h5py.File({p:?}, 'w', libver={libver:?}) as f:
     d = f.create_dataset('d', data=np.zeros(3))
     for i in range(12):
         d.attrs[f'a{{i}}'] = i
 "#,
-        p = path.to_str().unwrap()
+        p = path.to_str().unwrap(),
+        libver = libver
     ));
     {
         let f = File::open_rw(&path).unwrap();

@@ -564,3 +564,40 @@ fn deleted_objects_space_is_reused_in_the_session() {
         );
     }
 }
+
+#[test]
+fn large_attributes_go_to_dense_storage_in_the_latest_profile() {
+    // As with h5py's libver='latest': an attribute too large for a header message goes to
+    // dense storage (a huge fractal heap object), and so do the compact ones beside it.
+    let path = tmp("big_attr_latest.h5");
+    {
+        let f = create(&path, LibVer::Latest);
+        let r = f.root().unwrap();
+        r.attrs().set("small", 1i32).unwrap();
+        r.attrs()
+            .create("big", &[70_000], &vec![7u8; 70_000])
+            .unwrap();
+        r.attrs()
+            .create("mid", &[1000], &vec![2.5f64; 1000])
+            .unwrap();
+        r.attrs().delete("small").unwrap();
+        r.attrs()
+            .create("big", &[80_000], &vec![9u8; 80_000])
+            .unwrap();
+        f.close().unwrap();
+    }
+    let out = h5py(&format!(
+        "import h5py, numpy as np\nf = h5py.File({p:?}, 'a')\na = f.attrs\nprint(sorted(a.keys()), a['big'].shape, int(a['big'][79999]), float(a['mid'][999]))\na['more'] = np.zeros(50000)\ndel a['mid']\nf.close()\nf = h5py.File({p:?}, 'r')\nprint(sorted(f.attrs.keys()), f.attrs['more'].shape)",
+        p = path.to_str().unwrap()
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        ["['big', 'mid'] (80000,) 9 2.5", "['big', 'more'] (50000,)"],
+        "{out}"
+    );
+    // and our reader reads what libhdf5 added
+    let f = File::open(&path).unwrap();
+    let more = f.root().unwrap().attrs().get("more").unwrap();
+    assert_eq!(more.read::<f64>().unwrap().len(), 50_000);
+}
