@@ -16,12 +16,7 @@ const MAX_MESSAGE: usize = 0xffff - 8;
 
 fn info_of(cx: &WriteCtx<'_>, h: &HeaderEdit, addr: u64) -> Result<AttributeInfo> {
     match h.find(MessageType::ATTRIBUTE_INFO).next() {
-        Some(m) => cx.f.dec(AttributeInfo::decode(&mut h5_format::Reader::new(
-            &m.data,
-            addr,
-            cx.f.sizes,
-            "attribute info message",
-        ))),
+        Some(m) => cx.decode_msg(m, addr, "attribute info message", AttributeInfo::decode),
         None => Ok(AttributeInfo {
             track_order: h.tracks_attribute_order(),
             index_order: h.indexes_attribute_order(),

@@ -26,20 +26,9 @@ enum Store {
     Links(LinkInfo),
 }
 
-fn decode_at<T>(
-    cx: &WriteCtx<'_>,
-    m: &MessageOut,
-    at: u64,
-    what: &'static str,
-    dec: impl FnOnce(&mut Reader<'_>) -> h5_format::Result<T>,
-) -> Result<T> {
-    cx.f.dec(dec(&mut Reader::new(&m.data, at, cx.f.sizes, what)))
-}
-
 fn store_of(cx: &WriteCtx<'_>, h: &HeaderEdit, addr: u64) -> Result<Store> {
     if let Some(m) = h.find(MessageType::SYMBOL_TABLE).next() {
-        return Ok(Store::SymbolTable(decode_at(
-            cx,
+        return Ok(Store::SymbolTable(cx.decode_msg(
             m,
             addr,
             "symbol table message",
@@ -47,8 +36,7 @@ fn store_of(cx: &WriteCtx<'_>, h: &HeaderEdit, addr: u64) -> Result<Store> {
         )?));
     }
     if let Some(m) = h.find(MessageType::LINK_INFO).next() {
-        return Ok(Store::Links(decode_at(
-            cx,
+        return Ok(Store::Links(cx.decode_msg(
             m,
             addr,
             "link info message",
@@ -135,7 +123,8 @@ pub(crate) fn insert(cx: &mut WriteCtx<'_>, group: u64, name: &str, target: Targ
         Store::SymbolTable(st) => symtab::insert(cx, st.btree_addr, st.heap_addr, name, target),
         Store::Links(mut info) => {
             let max_compact = match h.find(MessageType::GROUP_INFO).next() {
-                Some(m) => decode_at(cx, m, group, "group info message", GroupInfo::decode)?
+                Some(m) => cx
+                    .decode_msg(m, group, "group info message", GroupInfo::decode)?
                     .link_phase_change
                     .map_or(8, |p| p.0),
                 None => 8,
@@ -174,7 +163,7 @@ pub(crate) fn insert(cx: &mut WriteCtx<'_>, group: u64, name: &str, target: Targ
                 let mut d = Dense::create(cx, Kind::Links, info.index_order)?;
                 let old: Vec<MessageOut> = h.find(MessageType::LINK).cloned().collect();
                 for m in &old {
-                    let l = decode_at(cx, m, group, "link message", Link::decode)?;
+                    let l = cx.decode_msg(m, group, "link message", Link::decode)?;
                     d.insert(&l.name, &m.data, l.creation_order, 0, sizes)?;
                 }
                 d.insert(name, &body, creation_order, 0, sizes)?;
@@ -252,7 +241,7 @@ fn convert(
         // dense from the start
         let mut d = Dense::create(cx, Kind::Links, false)?;
         for m in &msgs {
-            let l = decode_at(cx, m, group, "link message", Link::decode)?;
+            let l = cx.decode_msg(m, group, "link message", Link::decode)?;
             d.insert(&l.name, &m.data, None, 0, sizes)?;
         }
         let at = d.store(cx)?;

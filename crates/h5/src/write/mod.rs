@@ -139,6 +139,22 @@ impl WriteCtx<'_> {
         Ok(addr)
     }
 
+    /// Decode a header message body of the object at `at` (for error offsets) with `dec`.
+    pub(crate) fn decode_msg<T>(
+        &self,
+        m: &h5_format::object_header::MessageOut,
+        at: u64,
+        what: &'static str,
+        dec: impl FnOnce(&mut h5_format::Reader<'_>) -> h5_format::Result<T>,
+    ) -> Result<T> {
+        self.f.dec(dec(&mut h5_format::Reader::new(
+            &m.data,
+            at,
+            self.f.sizes,
+            what,
+        )))
+    }
+
     /// A reader for the edit models' `load`: `len` bytes of metadata at `addr`.
     pub(crate) fn meta_reader(
         &self,

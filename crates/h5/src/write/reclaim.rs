@@ -13,7 +13,6 @@ use h5_format::message::link::{AttributeInfo, Link, LinkInfo, LinkTarget};
 use h5_format::message::misc::SymbolTable;
 use h5_format::message::shared::Shared;
 use h5_format::message::MessageType;
-use h5_format::object_header::MessageOut;
 use h5_format::Reader;
 use std::collections::HashSet;
 
@@ -25,16 +24,6 @@ const MAX_DEPTH: usize = 256;
 pub(crate) fn drop_link(cx: &mut WriteCtx<'_>, addr: u64) -> Result<()> {
     let mut visited = HashSet::new();
     drop_rec(cx, addr, &mut visited, 0)
-}
-
-fn decode<T>(
-    cx: &WriteCtx<'_>,
-    m: &MessageOut,
-    at: u64,
-    what: &'static str,
-    dec: impl FnOnce(&mut Reader<'_>) -> h5_format::Result<T>,
-) -> Result<T> {
-    cx.f.dec(dec(&mut Reader::new(&m.data, at, cx.f.sizes, what)))
 }
 
 fn drop_rec(
@@ -55,7 +44,7 @@ fn drop_rec(
     let mut free = h.extents().into_iter().skip(1).collect::<Vec<_>>();
     let mut children = Vec::new();
     if let Some(m) = h.find(MessageType::LAYOUT).next() {
-        match decode(cx, m, addr, "layout message", layout::decode)?.0 {
+        match cx.decode_msg(m, addr, "layout message", layout::decode)?.0 {
             Layout::Contiguous {
                 addr: Some(a),
                 size: Some(n),
@@ -66,12 +55,14 @@ fn drop_rec(
     }
     if let Some(m) = h.find(MessageType::DATATYPE).find(|m| m.flags & 0x02 != 0) {
         // a committed type: this object was one of its users
-        if let Shared::ObjectHeader(t) = decode(cx, m, addr, "shared datatype", Shared::decode)? {
+        if let Shared::ObjectHeader(t) =
+            cx.decode_msg(m, addr, "shared datatype", Shared::decode)?
+        {
             children.push(t);
         }
     }
     if let Some(m) = h.find(MessageType::SYMBOL_TABLE).next() {
-        let st = decode(cx, m, addr, "symbol table message", SymbolTable::decode)?;
+        let st = cx.decode_msg(m, addr, "symbol table message", SymbolTable::decode)?;
         for l in crate::group::symbol_table_links(cx.f, &st)? {
             if let crate::group::LinkKind::Hard(a) = l.kind {
                 children.push(a);
@@ -81,7 +72,7 @@ fn drop_rec(
     }
     let mut links: Vec<Vec<u8>> = h.find(MessageType::LINK).map(|m| m.data.clone()).collect();
     if let Some(m) = h.find(MessageType::LINK_INFO).next() {
-        let info = decode(cx, m, addr, "link info message", LinkInfo::decode)?;
+        let info = cx.decode_msg(m, addr, "link info message", LinkInfo::decode)?;
         if let (Some(heap), Some(name)) = (info.heap_addr, info.name_index_addr) {
             let at = Addrs {
                 heap,
@@ -105,7 +96,7 @@ fn drop_rec(
         }
     }
     if let Some(m) = h.find(MessageType::ATTRIBUTE_INFO).next() {
-        let info = decode(cx, m, addr, "attribute info message", AttributeInfo::decode)?;
+        let info = cx.decode_msg(m, addr, "attribute info message", AttributeInfo::decode)?;
         if let (Some(heap), Some(name)) = (info.heap_addr, info.name_index_addr) {
             let at = Addrs {
                 heap,

@@ -426,22 +426,7 @@ impl Tree {
     /// Every stored chunk: (element offsets, location), in key order.
     pub(super) fn all(&mut self, f: &FileInner) -> Result<Vec<(Vec<u64>, Loc)>> {
         let mut out = Vec::new();
-        let Some(root) = self.root else {
-            return Ok(out);
-        };
-        let mut stack = vec![(root, 0usize)];
-        let mut seen = BTreeSet::new();
-        while let Some((a, depth)) = stack.pop() {
-            if !seen.insert(a) || depth > u8::MAX as usize {
-                return Err(h5_format::Error::new(
-                    "v1 B-tree node",
-                    f.offset_of(a),
-                    h5_format::ErrorKind::Cycle,
-                )
-                .into());
-            }
-            self.load(f, a)?;
-            let n = self.node(a);
+        self.walk(f, &mut |n, _| {
             if n.level == 0 {
                 for (k, &c) in keys(n).iter().zip(&n.children) {
                     out.push((
@@ -453,18 +438,23 @@ impl Tree {
                         },
                     ));
                 }
-            } else {
-                stack.extend(n.children.iter().rev().map(|&c| (c, depth + 1)));
             }
-        }
+        })?;
         Ok(out)
     }
 
     /// The file space of every node, as `(address, size)`.
     pub(super) fn extents(&mut self, f: &FileInner) -> Result<Vec<(u64, u64)>> {
         let mut out = Vec::new();
+        let len = self.node_len;
+        self.walk(f, &mut |_, a| out.push((a, len)))?;
+        Ok(out)
+    }
+
+    /// Visit every node (left to right, depth first), cycle-checked.
+    fn walk(&mut self, f: &FileInner, visit: &mut dyn FnMut(&Node, u64)) -> Result<()> {
         let Some(root) = self.root else {
-            return Ok(out);
+            return Ok(());
         };
         let mut stack = vec![(root, 0usize)];
         let mut seen = BTreeSet::new();
@@ -478,13 +468,13 @@ impl Tree {
                 .into());
             }
             self.load(f, a)?;
-            out.push((a, self.node_len));
             let n = self.node(a);
+            visit(n, a);
             if n.level > 0 {
-                stack.extend(n.children.iter().map(|&c| (c, depth + 1)));
+                stack.extend(n.children.iter().rev().map(|&c| (c, depth + 1)));
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Drop every chunk for which `keep` is false; returns the dropped chunks. Nodes left

@@ -19,7 +19,7 @@ use h5_format::message::fill_value::FillValue;
 use h5_format::message::filter_pipeline::{self, FilterInfo};
 use h5_format::message::layout::{self, ChunkIndex, Chunked, Layout};
 use h5_format::message::MessageType;
-use h5_format::{Reader, Writer};
+use h5_format::Writer;
 use std::collections::BTreeMap;
 
 // ------------------------------------------------------------------------------------------
@@ -291,23 +291,13 @@ struct Meta {
     chunk_bytes: usize,
 }
 
-fn decode<T>(
-    cx: &WriteCtx<'_>,
-    m: &h5_format::object_header::MessageOut,
-    obj: u64,
-    what: &'static str,
-    f: impl FnOnce(&mut Reader<'_>) -> h5_format::Result<T>,
-) -> Result<T> {
-    cx.f.dec(f(&mut Reader::new(&m.data, obj, cx.f.sizes, what)))
-}
-
 impl Meta {
     fn load(cx: &WriteCtx<'_>, h: &HeaderEdit, obj: u64) -> Result<Meta> {
         let lm = h
             .find(MessageType::LAYOUT)
             .next()
             .ok_or_else(|| Error::Unsupported("dataset without a layout message".into()))?;
-        let (layout, version) = decode(cx, lm, obj, "layout message", layout::decode)?;
+        let (layout, version) = cx.decode_msg(lm, obj, "layout message", layout::decode)?;
         let Layout::Chunked(chunk) = layout else {
             return Err(Error::Shape("Only chunked datasets can be resized".into()));
         };
@@ -315,22 +305,16 @@ impl Meta {
             .find(MessageType::DATASPACE)
             .next()
             .ok_or_else(|| Error::Unsupported("dataset without a dataspace message".into()))?;
-        let space = decode(cx, sm, obj, "dataspace message", Dataspace::decode)?;
+        let space = cx.decode_msg(sm, obj, "dataspace message", Dataspace::decode)?;
         let filters = match h.find(MessageType::FILTER_PIPELINE).next() {
-            Some(m) => decode(
-                cx,
-                m,
-                obj,
-                "filter pipeline message",
-                filter_pipeline::decode,
-            )?,
+            Some(m) => cx.decode_msg(m, obj, "filter pipeline message", filter_pipeline::decode)?,
             None => Vec::new(),
         };
         let es = chunk.element_size as usize;
         let fv = if let Some(m) = h.find(MessageType::FILL_VALUE).next() {
-            decode(cx, m, obj, "fill value message", FillValue::decode)?
+            cx.decode_msg(m, obj, "fill value message", FillValue::decode)?
         } else if let Some(m) = h.find(MessageType::FILL_VALUE_OLD).next() {
-            decode(cx, m, obj, "fill value message", FillValue::decode_old)?
+            cx.decode_msg(m, obj, "fill value message", FillValue::decode_old)?
         } else {
             FillValue::default()
         };
