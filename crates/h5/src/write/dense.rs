@@ -136,12 +136,17 @@ impl Dense {
         {
             return Err(bad("record type for a dense creation-order index"));
         }
-        let id_at = match kind {
-            Kind::Links => 4,
-            Kind::Attributes => 0,
+        // the record fields the comparisons read: hash + ID (links); ID, flags, order, hash
+        // (attributes); creation order + ID, or ID, flags, order
+        let (name_min, order_min) = match kind {
+            Kind::Links => (4 + id_len, 8 + id_len),
+            Kind::Attributes => (id_len + 9, id_len + 5),
         };
-        if name.record_size() < id_at + id_len {
+        if name.record_size() < name_min {
             return Err(bad("record size for a dense name index"));
+        }
+        if order.as_ref().is_some_and(|o| o.record_size() < order_min) {
+            return Err(bad("record size for a dense creation-order index"));
         }
         let view = DenseView { kind, id_len };
         // the space between live objects is reused (libhdf5 keeps it in a free-space
