@@ -601,3 +601,78 @@ fn large_attributes_go_to_dense_storage_in_the_latest_profile() {
     let more = f.root().unwrap().attrs().get("more").unwrap();
     assert_eq!(more.read::<f64>().unwrap().len(), 50_000);
 }
+
+#[test]
+fn every_layout_and_number_type_in_both_profiles() {
+    // compact, contiguous, one chunk (libver latest: the single-chunk index), many chunks
+    // with a fill value (fixed array), for every numeric type h5py has
+    let types: Vec<(&str, h5::Datatype, &str)> = vec![
+        ("i1", <i8 as h5::H5Type>::datatype(), "int8"),
+        ("u1", <u8 as h5::H5Type>::datatype(), "uint8"),
+        ("i2", <i16 as h5::H5Type>::datatype(), "int16"),
+        ("u2", <u16 as h5::H5Type>::datatype(), "uint16"),
+        ("i4", <i32 as h5::H5Type>::datatype(), "int32"),
+        ("u4", <u32 as h5::H5Type>::datatype(), "uint32"),
+        ("i8", <i64 as h5::H5Type>::datatype(), "int64"),
+        ("u8", <u64 as h5::H5Type>::datatype(), "uint64"),
+        ("f2", h5::types::float16(), "float16"),
+        ("f4", h5::types::float32(), "float32"),
+        ("f8", h5::types::float64(), "float64"),
+        ("f16", h5::types::long_double(), "float128"),
+        ("b", <bool as h5::H5Type>::datatype(), "bool"),
+    ];
+    let values: Vec<f64> = (0..24).map(|i| (i % 2) as f64).collect();
+    for libver in PROFILES {
+        let path = tmp(&format!("matrix_{libver:?}.h5"));
+        {
+            let f = create(&path, libver);
+            let r = f.root().unwrap();
+            for (name, dt, _) in &types {
+                for (layout, b) in [
+                    (
+                        "compact",
+                        r.new_dataset_of(dt.clone()).shape(&[4, 6]).compact(),
+                    ),
+                    (
+                        "contiguous",
+                        r.new_dataset_of(dt.clone()).shape(&[4, 6]).contiguous(),
+                    ),
+                    (
+                        "single",
+                        r.new_dataset_of(dt.clone()).shape(&[4, 6]).chunks(&[4, 6]),
+                    ),
+                    (
+                        "chunked",
+                        r.new_dataset_of(dt.clone())
+                            .shape(&[4, 6])
+                            .chunks(&[3, 4])
+                            .fill_value(1u8)
+                            .unwrap(),
+                    ),
+                ] {
+                    let d = b.create(&format!("{name}_{layout}")).unwrap();
+                    if layout == "chunked" {
+                        // rows 0-1 written, the rest reads as the fill value 1
+                        d.write_slice(&Selection::parse("0:2, :").unwrap(), &values[..12])
+                            .unwrap();
+                    } else {
+                        d.write_slice(&Selection::All, &values).unwrap();
+                    }
+                }
+            }
+            f.close().unwrap();
+        }
+        h5dump_reads_profile(&path, libver);
+        let out = h5py(&format!(
+            "import h5py, numpy as np\nf = h5py.File({p:?}, 'r')\nwant = (np.arange(24) % 2).reshape(4, 6)\nfill = want.copy(); fill[2:] = 1\nbad = []\nfor name, ds in f.items():\n    w = fill if name.endswith('_chunked') else want\n    if not np.array_equal(ds[()].astype('f8'), w): bad.append(name)\n    lay = ds.id.get_create_plist().get_layout()\n    if name.endswith('_compact') and lay != h5py.h5d.COMPACT: bad.append(name + ' layout')\n    if name.endswith('_single') and ds.chunks != (4, 6): bad.append(name + ' chunks')\nprint(len(f), sorted(set(str(d.dtype) for d in f.values())), bad)",
+            p = path.to_str().unwrap()
+        ));
+        let mut dtypes: Vec<String> = types.iter().map(|t| format!("'{}'", t.2)).collect();
+        dtypes.sort();
+        assert_eq!(
+            out.trim(),
+            format!("{} [{}] []", types.len() * 4, dtypes.join(", ")),
+            "{libver:?}"
+        );
+    }
+}
