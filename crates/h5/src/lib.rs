@@ -45,6 +45,8 @@ pub use dataset::{ChunkInfo, Dataset, LayoutKind, NamedDatatype};
 pub use error::{Error, Result};
 pub use file::{CreateOptions, File, OpenOptions};
 pub use group::{Group, Link, LinkKind, Node};
+/// `#[derive(h5::Compound)]`: a struct with named fields as a compound (see [`compound!`]).
+pub use h5_derive::Compound;
 pub use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, RefKind, StrPad};
 pub use h5_format::message::filter_pipeline::FilterInfo;
 pub use limits::Limits;

@@ -372,23 +372,17 @@ struct Point {
 }
 h5::compound!(Point { x, y });
 
-#[derive(Debug, Clone, PartialEq)]
+/// The derive (Point above uses the macro it expands to).
+#[derive(Debug, Clone, PartialEq, h5::Compound)]
 struct Particle {
     id: i32,
-    mass: f64,
-    name: String,
+    pub mass: f64,
+    /// doc comments and visibility are skipped
+    pub(crate) name: String,
     alive: bool,
     at: Point,
     track: Vec<u16>,
 }
-h5::compound!(Particle {
-    id,
-    mass,
-    name,
-    alive,
-    at,
-    track
-});
 
 #[test]
 fn structs_written_as_compounds() {
