@@ -69,7 +69,7 @@ pub(crate) fn put(cx: &mut WriteCtx<'_>, addr: u64, name: &str, body: Vec<u8>) -
         None
     };
     if let Some(at) = dense_addrs(&info) {
-        let mut d = Dense::load(cx, Kind::Attributes, at)?;
+        let mut d = Dense::open(cx, Kind::Attributes, at)?;
         d.remove(name, sizes)?;
         d.insert(name, &body, order.map(u64::from), 0, sizes)?;
         d.store(cx)?;
@@ -126,7 +126,7 @@ pub(crate) fn delete(cx: &mut WriteCtx<'_>, addr: u64, name: &str) -> Result<boo
     if h.version() == 2 {
         let info = info_of(cx, &h, addr)?;
         if let Some(at) = dense_addrs(&info) {
-            let mut d = Dense::load(cx, Kind::Attributes, at)?;
+            let mut d = Dense::open(cx, Kind::Attributes, at)?;
             let found = d.remove(name, sizes)?;
             d.store(cx)?;
             return Ok(found);

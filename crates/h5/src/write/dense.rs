@@ -54,6 +54,7 @@ pub(crate) struct Addrs {
 }
 
 /// A dense store open for changes.
+#[derive(Debug)]
 pub(crate) struct Dense {
     view: DenseView,
     heap: HeapEdit,
@@ -108,8 +109,16 @@ impl Dense {
         })
     }
 
-    /// Open the store at `at`.
-    pub(crate) fn load(cx: &WriteCtx<'_>, kind: Kind, at: Addrs) -> Result<Dense> {
+    /// Open the store at `at`: the one kept from an earlier change in this session, or
+    /// loaded. Give it back with [`Dense::store`] (or drop it, with its object).
+    pub(crate) fn open(cx: &mut WriteCtx<'_>, kind: Kind, at: Addrs) -> Result<Dense> {
+        match cx.st.dense.remove(&at.heap) {
+            Some(d) if d.view.kind == kind && d.at == Some(at) => Ok(d),
+            _ => Self::load(cx, kind, at),
+        }
+    }
+
+    fn load(cx: &WriteCtx<'_>, kind: Kind, at: Addrs) -> Result<Dense> {
         let sizes = cx.f.sizes;
         let max = cx.f.limits.max_nodes;
         let heap = HeapEdit::load(at.heap, sizes, max, &mut cx.meta_reader("fractal heap"))?;
@@ -229,7 +238,8 @@ impl Dense {
     }
 
     /// Write the store: heap (new objects), then the indexes, then the heap again with the
-    /// removed objects cleared. Returns the addresses (new ones for a new store).
+    /// removed objects cleared; keep it loaded for the next change. Returns the addresses
+    /// (new ones for a new store).
     pub(crate) fn store(mut self, cx: &mut WriteCtx<'_>) -> Result<Addrs> {
         let heap = cx.store_edit(|a| self.heap.store(a))?;
         let at = self.at;
@@ -244,7 +254,27 @@ impl Dense {
             }
             cx.store_edit(|a| self.heap.store(a))?;
         }
-        Ok(Addrs { heap, name, order })
+        let at = Addrs { heap, name, order };
+        self.at = Some(at);
+        cx.st.dense.insert(heap, self);
+        Ok(at)
+    }
+
+    /// Keep the store loaded for the next change, unchanged.
+    pub(crate) fn keep(self, cx: &mut WriteCtx<'_>) {
+        if let Some(at) = self.at {
+            cx.st.dense.insert(at.heap, self);
+        }
+    }
+
+    /// Whether `name` is there.
+    pub(crate) fn contains(&self, name: &str, sizes: h5_format::Sizes) -> Result<bool> {
+        let hash = lookup3::hash(name.as_bytes(), 0);
+        let v = self.view;
+        Ok(self
+            .name
+            .find::<Error>(&mut |r| v.cmp_name(&self.heap, r, name, hash, sizes))?
+            .is_some())
     }
 }
 
@@ -270,7 +300,7 @@ impl Dense {
 }
 
 /// The parts of a [`Dense`] record comparisons need while its trees are borrowed.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct DenseView {
     kind: Kind,
     id_len: usize,

@@ -155,7 +155,7 @@ pub(crate) fn insert(cx: &mut WriteCtx<'_>, group: u64, name: &str, target: Targ
             let body = w.finish();
             let sizes = cx.f.sizes;
             if let Some(at) = dense_addrs(&info) {
-                let mut d = Dense::load(cx, Kind::Links, at)?;
+                let mut d = Dense::open(cx, Kind::Links, at)?;
                 d.insert(name, &body, creation_order, 0, sizes)?;
                 d.store(cx)?;
             } else if h.find(MessageType::LINK).count() >= max_compact as usize {
@@ -188,6 +188,26 @@ pub(crate) fn insert(cx: &mut WriteCtx<'_>, group: u64, name: &str, target: Targ
             Ok(())
         }
     }
+}
+
+/// Whether the group at `group` has a link `name`, when that is quick to tell: a symbol
+/// table's B-tree descent, or the dense store kept loaded (`None` otherwise: ask the reader,
+/// which lists the few compact links).
+pub(crate) fn fast_contains(cx: &mut WriteCtx<'_>, group: u64, name: &str) -> Result<Option<bool>> {
+    let h = HeaderEdit::load(cx, group)?;
+    let info = match store_of(cx, &h, group)? {
+        Store::SymbolTable(st) => {
+            return symtab::contains(cx, st.btree_addr, st.heap_addr, name).map(Some)
+        }
+        Store::Links(info) => info,
+    };
+    let Some(at) = dense_addrs(&info) else {
+        return Ok(None);
+    };
+    let d = Dense::open(cx, Kind::Links, at)?;
+    let found = d.contains(name, cx.f.sizes);
+    d.keep(cx);
+    found.map(Some)
 }
 
 /// Where a group's dense links are, if it has them.
@@ -281,7 +301,7 @@ pub(crate) fn remove(cx: &mut WriteCtx<'_>, group: u64, name: &str) -> Result<()
         Store::Links(info) => {
             let sizes = cx.f.sizes;
             if let Some(at) = dense_addrs(&info) {
-                let mut d = Dense::load(cx, Kind::Links, at)?;
+                let mut d = Dense::open(cx, Kind::Links, at)?;
                 if !d.remove(name, sizes)? {
                     return Err(Error::NotFound(name.to_string()));
                 }

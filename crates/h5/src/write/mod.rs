@@ -68,6 +68,9 @@ pub(crate) struct WriteState {
     /// Headers of objects deleted in this session (their space may be in use again): edits
     /// through stale handles to them are refused.
     pub(crate) dead: std::collections::HashSet<u64>,
+    /// Dense link/attribute stores edited this session, by heap address: kept loaded, as
+    /// only this writer changes them (loading one per change made adding n links O(n²)).
+    pub(crate) dense: std::collections::HashMap<u64, dense::Dense>,
 }
 
 impl WriteState {
@@ -81,6 +84,7 @@ impl WriteState {
             disk_eof: eof,
             root_uncached: false,
             dead: Default::default(),
+            dense: Default::default(),
         }
     }
 }

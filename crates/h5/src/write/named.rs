@@ -31,7 +31,7 @@ impl Group {
         let (parent, name) = self.split_parent(path)?;
         super::objects::check_name(&name)?;
         let addr = with(&self.obj.file.inner, |cx| {
-            if parent.link(&name)?.is_some() {
+            if super::objects::taken(cx, &parent, &name)? {
                 return Err(Error::Exists(super::objects::join(parent.name(), &name)));
             }
             let body = enc::datatype(cx.f.sizes, cx.st.libver, dtype)?;

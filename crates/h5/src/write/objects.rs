@@ -47,6 +47,14 @@ pub(crate) fn join(base: &str, name: &str) -> String {
     }
 }
 
+/// Whether `parent` already has a link `name`.
+pub(crate) fn taken(cx: &mut WriteCtx<'_>, parent: &Group, name: &str) -> Result<bool> {
+    match links::fast_contains(cx, parent.addr(), name)? {
+        Some(b) => Ok(b),
+        None => Ok(parent.link(name)?.is_some()),
+    }
+}
+
 impl Group {
     pub(crate) fn split_parent(&self, path: &str) -> Result<(Group, String)> {
         let path = path.trim_end_matches('/');
@@ -74,7 +82,7 @@ impl Group {
         check_name(&name)?;
         let f = &self.obj.file.inner;
         let addr = with(f, |cx| {
-            if parent.link(&name)?.is_some() {
+            if taken(cx, &parent, &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
             let addr = links::create_group(cx)?;
@@ -94,7 +102,7 @@ impl Group {
         let (parent, name) = self.split_parent(name)?;
         check_name(&name)?;
         with(&self.obj.file.inner, |cx| {
-            if parent.link(&name)?.is_some() {
+            if taken(cx, &parent, &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
             links::insert(cx, parent.addr(), &name, Target::Soft(target.to_string()))
@@ -108,7 +116,7 @@ impl Group {
         let (parent, name) = self.split_parent(name)?;
         check_name(&name)?;
         with(&self.obj.file.inner, |cx| {
-            if parent.link(&name)?.is_some() {
+            if taken(cx, &parent, &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
             links::insert(
@@ -129,7 +137,7 @@ impl Group {
         let (parent, name) = self.split_parent(name)?;
         check_name(&name)?;
         with(&self.obj.file.inner, |cx| {
-            if parent.link(&name)?.is_some() {
+            if taken(cx, &parent, &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
             let group = links::symbol_table_of(cx, obj.addr());
@@ -356,7 +364,7 @@ impl DatasetBuilder {
             None => self.layout.unwrap_or(LayoutKind::Contiguous),
         };
         let addr = with(f, |cx| {
-            if parent.link(&name)?.is_some() {
+            if taken(cx, &parent, &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
             let sizes = cx.f.sizes;

@@ -79,7 +79,7 @@ fn drop_rec(
                 name,
                 order: info.order_index_addr,
             };
-            let d = Dense::load(cx, Kind::Links, at)?;
+            let d = Dense::open(cx, Kind::Links, at)?;
             links.extend(d.messages()?);
             free.extend(d.extents()?);
         }
@@ -103,7 +103,7 @@ fn drop_rec(
                 name,
                 order: info.order_index_addr,
             };
-            free.extend(Dense::load(cx, Kind::Attributes, at)?.extents()?);
+            free.extend(Dense::open(cx, Kind::Attributes, at)?.extents()?);
         }
     }
     cx.st.dead.insert(addr);

@@ -470,3 +470,46 @@ pub(crate) fn extents(cx: &WriteCtx<'_>, btree: u64, heap: u64) -> Result<Vec<(u
     }
     Ok(out)
 }
+
+/// Whether the group whose symbol table is (`btree`, `heap`) has `name`: one descent of the
+/// B-tree, not a walk of every node.
+pub(crate) fn contains(cx: &WriteCtx<'_>, btree: u64, heap_addr: u64, name: &str) -> Result<bool> {
+    let heap = Heap::load(cx, heap_addr)?;
+    let name = name.as_bytes();
+    let mut addr = btree;
+    for _ in 0..=u8::MAX as usize {
+        let node = read_node(cx, addr)?;
+        let Keys::Group(keys) = &node.keys else {
+            return Err(h5_format::Error::invalid(
+                "v1 B-tree node",
+                cx.f.offset_of(addr),
+                "node type for a group",
+            )
+            .into());
+        };
+        if node.children.is_empty() || keys.len() != node.children.len() + 1 {
+            return Ok(false);
+        }
+        // the child whose right key is the first ≥ the name; past the last key: absent
+        let mut child = None;
+        for c in 0..node.children.len() {
+            if name <= heap.name(keys[c + 1])? {
+                child = Some(c);
+                break;
+            }
+        }
+        let Some(i) = child else {
+            return Ok(false);
+        };
+        if node.level == 0 {
+            for e in read_snod(cx, node.children[i])? {
+                if heap.name(e.name_offset)? == name {
+                    return Ok(true);
+                }
+            }
+            return Ok(false);
+        }
+        addr = node.children[i];
+    }
+    Err(h5_format::Error::invalid("v1 B-tree node", cx.f.offset_of(btree), "tree depth").into())
+}
