@@ -10,7 +10,7 @@ use std::process::Command;
 
 #[test]
 fn h5py_default_files_take_new_groups_datasets_and_attributes() {
-    for libver in ["earliest", "latest"] {
+    for libver in ["earliest", "v108", "v110", "latest"] {
         h5py_default_files_take_new_groups_datasets_and_attributes_in(libver);
     }
 }
@@ -88,7 +88,7 @@ with h5py.File({p:?}, 'w', libver={libver:?}) as f:
 
 #[test]
 fn attributes_overwrite_and_delete_on_h5py_objects() {
-    for libver in ["earliest", "latest"] {
+    for libver in ["earliest", "v108", "v110", "latest"] {
         attributes_overwrite_and_delete_on_h5py_objects_in(libver);
     }
 }

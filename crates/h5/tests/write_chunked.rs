@@ -1280,7 +1280,7 @@ print('ok')
 fn chunked_datasets_h5py_wrote_take_slice_writes_and_resizes() {
     // libver latest: a fixed array, a v2 B-tree and an extensible array (with super blocks
     // and paged data blocks at 3000+ chunks)
-    for libver in ["earliest", "latest"] {
+    for libver in ["earliest", "v108", "v110", "latest"] {
         h5py_made(libver);
     }
 }
@@ -1321,7 +1321,7 @@ print('ok')
         d.resize(&[35005]).unwrap();
         f.close().unwrap();
     }
-    if libver == "earliest" {
+    if libver != "latest" {
         h5dump_ok(&["-H"], &path);
         h5dump_ok(&["-d", "/filtered"], &path);
         h5dump_ok(&["-d", "/grow2"], &path);

@@ -127,7 +127,7 @@ impl<'a> Attribute<'a> {
         let shared = matches!(self.datatype, MaybeShared::Shared(_))
             || matches!(self.dataspace, MaybeShared::Shared(_));
         let message = match profile {
-            Profile::Latest => 3,
+            Profile::Latest | Profile::V18 | Profile::V110 => 3,
             Profile::Default if self.charset != Charset::Ascii => 3,
             Profile::Default if shared => 2,
             Profile::Default => 1,

@@ -70,11 +70,11 @@ impl Dataspace {
     }
 
     /// The version libhdf5 writes under `profile`: [`min_version`](Self::min_version) by
-    /// default, 2 in the latest profile.
+    /// default, 2 in the other (1.8+) profiles.
     pub fn version_for(&self, profile: Profile) -> u8 {
         match profile {
             Profile::Default => self.min_version(),
-            Profile::Latest => 2,
+            _ => 2,
         }
     }
 

@@ -240,17 +240,19 @@ impl Datatype {
     /// default; in the latest profile (low bound v5) compound, enum and array types — and a
     /// vlen of one of them — become v5 while atomic types, vlen strings and vlens of atomic
     /// types stay v1.
+    ///
+    /// The 1.8 and 1.10 profiles (low bound v3) raise them to v3 the same way.
     pub fn version_for(&self, profile: Profile) -> u8 {
-        match profile {
-            Profile::Default => self.min_version(),
-            Profile::Latest => {
-                let mut p = natural(self);
-                if p.v < 5 {
-                    upgrade(self, &mut p, 5);
-                }
-                p.v
-            }
+        let floor = match profile {
+            Profile::Default => return self.min_version(),
+            Profile::V18 | Profile::V110 => 3,
+            Profile::Latest => 5,
+        };
+        let mut p = natural(self);
+        if p.v < floor {
+            upgrade(self, &mut p, floor);
         }
+        p.v
     }
 
     /// Encode the message body with the top-level type at `version` (1–5).
@@ -1206,6 +1208,12 @@ mod tests {
         assert_eq!(vl(f64le()).version_for(Profile::Latest), 1);
         assert_eq!(vl(pair()).version_for(Profile::Latest), 5);
         assert_eq!(vl(array()).min_version(), 2);
+        // the 1.8 and 1.10 profiles raise to v3 instead (h5dump 1.10 reads our files in them)
+        for p in [Profile::V18, Profile::V110] {
+            assert_eq!(dt.version_for(p), 3);
+            assert_eq!(f64le().version_for(p), 1);
+            assert_eq!(vl(pair()).version_for(p), 3);
+        }
         // complex forces its containers to v5 even by default
         let c = Datatype::Compound {
             size: 16,

@@ -37,11 +37,11 @@ fn put_value(w: &mut Writer, v: Option<&[u8]>) -> Result<()> {
 
 impl FillValue {
     /// The version of the new (0x05) message libhdf5 writes under `profile`: 2 by default,
-    /// 3 in the latest profile.
+    /// 3 in the other (1.8+) profiles.
     pub fn version_for(profile: Profile) -> u8 {
         match profile {
             Profile::Default => 2,
-            Profile::Latest => 3,
+            _ => 3,
         }
     }
 

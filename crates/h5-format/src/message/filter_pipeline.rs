@@ -46,11 +46,11 @@ impl FilterInfo {
 }
 
 /// The pipeline message version libhdf5 writes under `profile`: 1 by default, 2 in the
-/// latest profile.
+/// other (1.8+) profiles.
 pub fn version_for(profile: Profile) -> u8 {
     match profile {
         Profile::Default => 1,
-        Profile::Latest => 2,
+        _ => 2,
     }
 }
 

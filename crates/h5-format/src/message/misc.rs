@@ -23,6 +23,20 @@ pub enum Profile {
     /// datatype v5 for compound/enum/array, fill value v3, layout v4/v5 chunk indexes,
     /// filter pipeline v2, attribute v3. Readable by HDF5 2.0 only when it uses v5 messages.
     Latest,
+    /// h5py's `libver='v108'` (low bound 1.8): as [`Profile::Latest`] but datatype v3 for
+    /// compound/enum/array and layout v3 (v1 B-tree chunk indexes). Readable by HDF5 1.8+.
+    V18,
+    /// h5py's `libver='v110'` (low bound 1.10): as [`Profile::Latest`] but datatype v3 for
+    /// compound/enum/array and layout v4 even when filtered. Readable by HDF5 1.10+.
+    V110,
+}
+
+impl Profile {
+    /// Whether the profile writes the 1.8 message versions (dataspace v2, fill value v3,
+    /// filter pipeline v2, attribute v3): every profile but the default.
+    pub fn is_new_style(self) -> bool {
+        self != Profile::Default
+    }
 }
 
 /// Symbol table message: an old-style group's B-tree and local heap.

@@ -15,6 +15,8 @@ impl LibVer {
     pub(crate) fn profile(self) -> Profile {
         match self {
             LibVer::Earliest => Profile::Default,
+            LibVer::V108 => Profile::V18,
+            LibVer::V110 => Profile::V110,
             LibVer::Latest => Profile::Latest,
         }
     }

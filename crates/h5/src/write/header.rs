@@ -117,7 +117,7 @@ impl HeaderEdit {
 pub(crate) fn create(cx: &mut WriteCtx<'_>, msgs: Vec<MessageOut>, min_area: usize) -> Result<u64> {
     let form = match cx.st.libver {
         LibVer::Earliest => Form::V1,
-        LibVer::Latest => Form::V2 {
+        _ => Form::V2 {
             flags: 0,
             times: None,
             phase: None,

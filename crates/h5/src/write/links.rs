@@ -77,7 +77,7 @@ pub(crate) fn create_group(cx: &mut WriteCtx<'_>) -> Result<u64> {
                 0,
             )
         }
-        LibVer::Latest => header::create(cx, link_storage_messages(sizes), GROUP_HEADER_AREA),
+        _ => header::create(cx, link_storage_messages(sizes), GROUP_HEADER_AREA),
     }
 }
 

@@ -32,18 +32,34 @@ pub enum LibVer {
     /// layout v3 with v1 B-tree chunk indexes. Readable by HDF5 1.8 through 2.0.
     #[default]
     Earliest,
-    /// What h5py writes with `libver='latest'` (HDF5 2.0).
+    /// What h5py writes with `libver='latest'` (HDF5 2.0): superblock v3, object header v2,
+    /// link messages (dense past 8), attribute v3, datatype v5 for compound/enum/array,
+    /// layout v4/v5 with single, fixed array, extensible array and v2 B-tree chunk indexes.
+    /// Readable by HDF5 2.0 (1.10 where no v5 message is needed).
     Latest,
+    /// h5py's `libver='v108'`: superblock v2, the 1.8 structures (object header v2, link
+    /// messages, attribute v3, datatype v3) and v1 B-tree chunk indexes. Readable by HDF5 1.8+.
+    V108,
+    /// h5py's `libver='v110'`: superblock v3 and the latest structures with datatype v3 and
+    /// layout v4 (never v5). Readable by HDF5 1.10+.
+    V110,
 }
 
 impl LibVer {
-    /// The profile an existing file was written in, judged by its superblock.
+    /// The profile to edit an existing file in: the oldest its superblock allows (libhdf5
+    /// raises its low bound to the superblock's), so what we add stays readable by every
+    /// library that reads the file — v3 superblocks get the 1.10 profile, not 2.0's.
     pub(crate) fn for_superblock(version: u8) -> LibVer {
-        if version >= 2 {
-            LibVer::Latest
-        } else {
-            LibVer::Earliest
+        match version {
+            0 | 1 => LibVer::Earliest,
+            2 => LibVer::V108,
+            _ => LibVer::V110,
         }
+    }
+
+    /// Whether chunked datasets use the layout v4 chunk indexes.
+    pub(crate) fn v4_chunk_indexes(self) -> bool {
+        matches!(self, LibVer::V110 | LibVer::Latest)
     }
 }
 
@@ -202,7 +218,8 @@ pub(crate) fn create_file(
     // v0 (96 bytes, root symbol table entry) or v3 (48 bytes, root header address)
     let (version, sb_len) = match libver {
         LibVer::Earliest => (0, 96u64),
-        LibVer::Latest => (3, 48u64),
+        LibVer::V108 => (2, 48u64),
+        LibVer::V110 | LibVer::Latest => (3, 48u64),
     };
     let placeholder = Superblock {
         version,
@@ -257,7 +274,7 @@ pub(crate) fn create_file(
                 },
             })
         }
-        LibVer::Latest => Root::Header(root),
+        _ => Root::Header(root),
     };
     inner.write = Some(Mutex::new(st));
     flush(&inner)?;

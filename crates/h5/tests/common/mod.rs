@@ -77,8 +77,14 @@ pub fn h5py(code: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Both write profiles, for tests that run in each.
-pub const PROFILES: [h5::LibVer; 2] = [h5::LibVer::Earliest, h5::LibVer::Latest];
+/// Every write profile (h5py's libver earliest, v108, v110, latest), for tests that run in
+/// each.
+pub const PROFILES: [h5::LibVer; 4] = [
+    h5::LibVer::Earliest,
+    h5::LibVer::V108,
+    h5::LibVer::V110,
+    h5::LibVer::Latest,
+];
 
 /// A new file in a profile.
 pub fn create(path: &Path, libver: h5::LibVer) -> h5::File {
@@ -92,10 +98,10 @@ pub fn create(path: &Path, libver: h5::LibVer) -> h5::File {
     .unwrap()
 }
 
-/// h5dump (libhdf5 1.10) reads the file — checked for default-profile files; libver latest
-/// files use HDF5 2.0 encodings 1.10 cannot read (as h5py's own latest files do).
+/// h5dump (libhdf5 1.10) reads the file — every profile but libver latest, whose HDF5 2.0
+/// encodings (datatype v5, layout v5) 1.10 cannot read (nor h5py's own latest files).
 pub fn h5dump_reads_profile(path: &Path, libver: h5::LibVer) {
-    if libver == h5::LibVer::Earliest {
+    if libver != h5::LibVer::Latest {
         h5dump_reads(path);
     }
 }

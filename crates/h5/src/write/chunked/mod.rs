@@ -228,31 +228,32 @@ pub(crate) fn plan(
 }
 
 /// The layout message of a new chunked dataset (no chunk written yet), with the chunk index
-/// libhdf5 picks for the profile: the version 1 B-tree in the default profile; in libver
-/// latest a single chunk when the chunk is the whole fixed shape, an extensible array for one
+/// libhdf5 picks for the profile: the version 1 B-tree in the default and 1.8 profiles; in
+/// 1.10 and latest a single chunk when the chunk is the whole fixed shape, an extensible array for one
 /// unlimited dimension, a version 2 B-tree for more, a fixed array otherwise.
 pub(crate) fn new_layout(plan: &Plan, shape: &[u64], element_size: u64, libver: LibVer) -> Layout {
     let max = plan.max_dims.clone().unwrap_or_else(|| shape.to_vec());
     let unlimited = max.iter().filter(|&&m| m == u64::MAX).count();
     let index = match libver {
-        LibVer::Earliest => ChunkIndex::BTreeV1,
-        LibVer::Latest if unlimited == 1 => ChunkIndex::ExtensibleArray {
+        _ if !libver.v4_chunk_indexes() => ChunkIndex::BTreeV1,
+        _ if unlimited == 1 => ChunkIndex::ExtensibleArray {
             max_bits: 32,
             index_elements: 4,
             min_pointers: 4,
             min_elements: 16,
             page_bits: 10,
         },
-        LibVer::Latest if unlimited > 1 => ChunkIndex::BTreeV2 {
+        _ if unlimited > 1 => ChunkIndex::BTreeV2 {
             node_size: 2048,
             split: 100,
             merge: 40,
         },
-        LibVer::Latest if max == shape && plan.chunks == shape => ChunkIndex::Single {
+        _ if max == shape && plan.chunks == shape => ChunkIndex::Single {
             filtered: (!plan.filters.is_empty()).then_some((0, 0)),
         },
-        LibVer::Latest => ChunkIndex::FixedArray { page_bits: 10 },
+        _ => ChunkIndex::FixedArray { page_bits: 10 },
     };
+
     Layout::Chunked(Chunked {
         dims: plan.chunks.clone(),
         element_size,
