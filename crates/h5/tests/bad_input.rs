@@ -141,6 +141,41 @@ fn cases(len: usize, headers: &[usize], rng: &mut Rng) -> Vec<Case> {
     v
 }
 
+/// Run one case on a worker with the deadline: its errors checked (their number returned),
+/// a panic or a hang recorded as a problem (`None` after a hang: stop).
+fn run(
+    what: &str,
+    problems: &mut Vec<String>,
+    job: impl FnOnce() -> Vec<Error> + Send + 'static,
+) -> Option<usize> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        let _ = tx.send(r);
+    });
+    match rx.recv_timeout(DEADLINE) {
+        Ok(Ok(errors)) => {
+            for e in &errors {
+                check_error(e, what, problems);
+            }
+            Some(errors.len())
+        }
+        Ok(Err(panic)) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            problems.push(format!("{what}: PANIC {msg}"));
+            Some(0)
+        }
+        Err(_) => {
+            problems.push(format!("{what}: no answer within {DEADLINE:?} (hang?)"));
+            None
+        }
+    }
+}
+
 fn check_error(e: &Error, what: &str, problems: &mut Vec<String>) {
     if let Error::Format(fe) = e.root_cause() {
         let s = fe.to_string();
@@ -183,30 +218,9 @@ fn truncated_and_corrupted_fixtures_never_panic_hang_or_overallocate() {
                 }
             };
             n_cases += 1;
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                let r = std::panic::catch_unwind(move || exercise(bytes));
-                let _ = tx.send(r);
-            });
-            match rx.recv_timeout(DEADLINE) {
-                Ok(Ok(errors)) => {
-                    n_errors += errors.len();
-                    for e in &errors {
-                        check_error(e, &what, &mut problems);
-                    }
-                }
-                Ok(Err(panic)) => {
-                    let msg = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default();
-                    problems.push(format!("{what}: PANIC {msg}"));
-                }
-                Err(_) => {
-                    problems.push(format!("{what}: no answer within {DEADLINE:?} (hang?)"));
-                    break;
-                }
+            match run(&what, &mut problems, move || exercise(bytes)) {
+                Some(n) => n_errors += n,
+                None => break,
             }
         }
     }
@@ -223,6 +237,135 @@ fn truncated_and_corrupted_fixtures_never_panic_hang_or_overallocate() {
         "damage should be detected: only {n_errors} errors in {n_cases} cases"
     );
     eprintln!("{n_cases} damaged files, {n_errors} errors, no panics");
+}
+
+/// Edit a damaged file as a user would: new group, attributes, writes into every dataset,
+/// resizes, a deletion, a new dataset; then close. Returns the errors met.
+fn edit(path: std::path::PathBuf) -> Vec<Error> {
+    let mut errors = Vec::new();
+    let mut keep = |r: h5::Result<()>| {
+        if let Err(e) = r {
+            errors.push(e)
+        }
+    };
+    let f = match File::append(&path) {
+        Ok(f) => f,
+        Err(e) => return vec![e],
+    };
+    let root = match f.root() {
+        Ok(r) => r,
+        Err(e) => return vec![e],
+    };
+    keep(root.create_group("new/deeper").map(|_| ()));
+    keep(root.attrs().set("edited", 1i32));
+    keep(root.attrs().set_str("note", &"x".repeat(5000)));
+    let mut nodes = Vec::new();
+    keep(
+        root.visit_items(|_, n| {
+            nodes.push(n.clone());
+            if nodes.len() > 200 {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        })
+        .map(|_| ()),
+    );
+    for n in nodes {
+        match n {
+            Node::Dataset(mut d) => {
+                // one element (a damaged shape can make a whole row huge: that is real work)
+                let rank = d.shape().map_or(0, |s| s.len());
+                let first = if rank == 0 {
+                    Selection::All
+                } else {
+                    Selection::parse(&vec!["0"; rank].join(",")).unwrap_or(Selection::All)
+                };
+                keep(d.write_slice(&first, &[7i32]));
+                keep(d.attrs().set("touched", true));
+                if let Some(mut shape) = d.shape().filter(|s| !s.is_empty()) {
+                    shape[0] += 3;
+                    let _ = d.resize(&shape); // errors expected for fixed shapes
+                }
+            }
+            Node::Group(g) => {
+                for i in 0..10 {
+                    keep(g.create_group(&format!("edit{i}")).map(|_| ()));
+                }
+                keep(g.attrs().set("touched", 2u8));
+            }
+            Node::Datatype(t) => keep(t.attrs().set("touched", 3u8)),
+        }
+    }
+    if let Ok(Some(first)) = root.member_names().map(|m| m.into_iter().next()) {
+        keep(root.unlink(&first));
+    }
+    keep(
+        root.new_dataset::<f64>()
+            .shape(&[100])
+            .chunks(&[10])
+            .deflate(4)
+            .create("added")
+            .and_then(|d| d.write(&ndarray::Array1::<f64>::zeros(100))),
+    );
+    keep(f.close());
+    errors
+}
+
+#[test]
+fn damaged_files_opened_for_editing_never_panic_hang_or_overallocate() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/files");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("fixtures/files")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "h5"))
+        .collect();
+    files.sort();
+    let tmp = std::env::temp_dir().join(format!("h5-bad-edit-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut problems = Vec::new();
+    let (mut n_cases, mut n_errors) = (0usize, 0usize);
+    for path in &files {
+        let original = std::fs::read(path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let headers = header_offsets(&original);
+        let mut flips: Vec<(usize, u8)> = headers
+            .iter()
+            .flat_map(|&h| (0..48).step_by(12).map(move |k| h + k))
+            .filter(|&p| p < original.len())
+            .map(|p| (p, (rng.next() % 255 + 1) as u8))
+            .collect();
+        for _ in 0..15 {
+            let p = (rng.next() % original.len() as u64) as usize;
+            flips.push((p, (rng.next() % 255 + 1) as u8));
+        }
+        for (p, x) in flips {
+            let mut b = original.clone();
+            b[p] ^= x;
+            let what = format!("{name} byte {p:#x} ^= {x:#04x}, edited");
+            let file = tmp.join(format!("case{n_cases}.h5"));
+            std::fs::write(&file, &b).unwrap();
+            n_cases += 1;
+            let f2 = file.clone();
+            match run(&what, &mut problems, move || edit(f2)) {
+                Some(n) => n_errors += n,
+                None => break,
+            }
+            let _ = std::fs::remove_file(&file);
+        }
+    }
+    let _ = std::panic::take_hook();
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(
+        problems.is_empty(),
+        "{} problems in {n_cases} cases:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    assert!(n_cases > 1000, "only {n_cases} cases");
+    assert!(n_errors > 500, "only {n_errors} errors in {n_cases} cases");
+    eprintln!("{n_cases} damaged files edited, {n_errors} errors, no panics");
 }
 
 #[test]
