@@ -9,7 +9,7 @@ use proc_macro::{Delimiter, TokenStream, TokenTree};
 /// Implements `h5::FromValue` and `h5::ToValue` for a struct with named fields, whose field
 /// types implement them (numbers, `bool`, `String`, `Vec<T>`, other compounds).
 ///
-/// ```ignore
+/// ```text
 /// #[derive(h5::Compound)]
 /// struct Particle { id: i32, mass: f64, name: String }
 /// ```

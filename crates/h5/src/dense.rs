@@ -195,6 +195,54 @@ pub(crate) fn btree2_records(f: &FileInner, addr: u64, ctx: &RecordContext) -> R
     Ok(out)
 }
 
+/// Find the record `cmp` says is the one sought (`cmp(record)` = how the record compares with
+/// the key) by descending the tree: O(depth) nodes, not a walk of every record.
+pub(crate) fn btree2_find(
+    f: &FileInner,
+    addr: u64,
+    ctx: &RecordContext,
+    cmp: &mut dyn FnMut(&Record) -> Result<std::cmp::Ordering>,
+) -> Result<Option<Record>> {
+    use std::cmp::Ordering;
+    let buf = f.read_upto(addr, 64, "v2 B-tree header")?;
+    let hdr = f.dec(btree2::Header::decode(&buf, addr, f.sizes))?;
+    let Some(mut node_addr) = hdr.root_addr else {
+        return Ok(None);
+    };
+    let (mut depth, mut nrec) = (hdr.depth, hdr.root_nrecords as u64);
+    for _ in 0..=hdr.depth {
+        let buf = f.read_meta(node_addr, hdr.node_size as u64, "v2 B-tree node")?;
+        let node = if depth == 0 {
+            f.dec(btree2::decode_leaf(&buf, node_addr, f.sizes, &hdr, nrec))?
+        } else {
+            f.dec(btree2::decode_internal(
+                &buf, node_addr, f.sizes, &hdr, depth, nrec,
+            ))?
+        };
+        // the first record not below the key
+        let mut at = node.records.len();
+        for i in 0..node.records.len() {
+            let rec = f.dec(node.record(i, &hdr, ctx))?;
+            match cmp(&rec)? {
+                Ordering::Less => continue,
+                Ordering::Equal => return Ok(Some(rec)),
+                Ordering::Greater => {
+                    at = i;
+                    break;
+                }
+            }
+        }
+        if depth == 0 {
+            return Ok(None);
+        }
+        let Some(child) = node.children.get(at) else {
+            return Ok(None);
+        };
+        (node_addr, depth, nrec) = (child.addr, depth - 1, child.nrecords);
+    }
+    Err(FmtError::invalid("v2 B-tree node", f.offset_of(addr), "tree depth").into())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn walk(
     f: &FileInner,

@@ -152,13 +152,28 @@ impl Group {
         Ok(self.links()?.into_iter().map(|l| l.name).collect())
     }
 
-    /// The link called `name` in this group.
+    /// The link called `name` in this group: found by name in the group's index (a symbol
+    /// table's B-tree, a dense group's name index), not by listing the group.
     pub fn link(&self, name: &str) -> Result<Option<Link>> {
-        Ok(self
-            .raw_links()
-            .map_err(|e| e.at(&self.obj.path))?
-            .into_iter()
-            .find(|l| l.name == name))
+        self.find_link(name).map_err(|e| e.at(&self.obj.path))
+    }
+
+    fn find_link(&self, name: &str) -> Result<Option<Link>> {
+        let f = self.obj.f();
+        let h = &self.obj.header_now()?;
+        if let Some(m) = h.find(MessageType::SYMBOL_TABLE) {
+            let st = f.dec(SymbolTable::decode(
+                &mut m.reader(f, "symbol table message"),
+            ))?;
+            return symbol_table_find(f, &st, name);
+        }
+        if let Some(m) = h.find(MessageType::LINK_INFO) {
+            let li = f.dec(LinkInfo::decode(&mut m.reader(f, "link info message")))?;
+            if let (Some(heap), Some(bt)) = (li.heap_addr, li.name_index_addr) {
+                return dense_find(f, heap, bt, name);
+            }
+        }
+        Ok(self.raw_links()?.into_iter().find(|l| l.name == name))
     }
 
     fn raw_links(&self) -> Result<Vec<Link>> {
@@ -402,6 +417,93 @@ fn dense_links(f: &FileInner, heap_addr: u64, btree_addr: u64) -> Result<Vec<Lin
     Ok(out)
 }
 
+/// The link `name` of a dense group: the name index searched by the name's hash, the
+/// records with that hash compared by the name in the heap.
+fn dense_find(f: &FileInner, heap_addr: u64, btree_addr: u64, name: &str) -> Result<Option<Link>> {
+    use std::cmp::Ordering;
+    let heap = crate::dense::FractalHeap::open(f, heap_addr)?;
+    let hash = h5_format::lookup3::hash(name.as_bytes(), 0);
+    let mut found = None;
+    crate::dense::btree2_find(f, btree_addr, &Default::default(), &mut |rec| {
+        let h5_format::btree2::Record::LinkName { hash: h, heap_id } = rec else {
+            return Err(h5_format::Error::invalid(
+                "v2 B-tree",
+                f.offset_of(btree_addr),
+                "record type for a link name index",
+            )
+            .into());
+        };
+        match h.cmp(&hash) {
+            Ordering::Equal => {
+                let (body, addr) = heap.object(f, heap_id)?;
+                let l = f.dec(LinkMsg::decode(&mut Reader::new(
+                    &body,
+                    addr,
+                    f.sizes,
+                    "link message (dense)",
+                )))?;
+                let o = l.name.as_bytes().cmp(name.as_bytes());
+                if o == Ordering::Equal {
+                    found = Some(convert_link(l));
+                }
+                Ok(o)
+            }
+            o => Ok(o),
+        }
+    })?;
+    Ok(found)
+}
+
+/// The link `name` of a symbol-table group: one descent of its B-tree (keys are names in the
+/// local heap), then the symbol table node's entries.
+fn symbol_table_find(f: &FileInner, st: &SymbolTable, name: &str) -> Result<Option<Link>> {
+    let (heap, data) = f.local_heap(st.heap_addr)?;
+    let name_at = |off: u64| -> Result<&[u8]> {
+        f.dec(h5_format::local_heap::string_at(&data, off, heap.data_addr))
+    };
+    let key = name.as_bytes();
+    let mut addr = st.btree_addr;
+    for _ in 0..=u8::MAX as usize {
+        let node = read_btree1_node(f, addr, 0)?;
+        let h5_format::btree1::Keys::Group(keys) = &node.keys else {
+            return Err(h5_format::Error::invalid(
+                "v1 B-tree node",
+                f.offset_of(addr),
+                "node type for a group",
+            )
+            .into());
+        };
+        if node.children.is_empty() || keys.len() != node.children.len() + 1 {
+            return Ok(None);
+        }
+        // the child whose right key is the first ≥ the name
+        let mut child = None;
+        for c in 0..node.children.len() {
+            if key <= name_at(keys[c + 1])? {
+                child = Some(node.children[c]);
+                break;
+            }
+        }
+        let Some(child) = child else {
+            return Ok(None);
+        };
+        if node.level == 0 {
+            for e in read_snod(f, child)? {
+                if name_at(e.name_offset)? == key {
+                    let link = entry_link(f, &data, heap.data_addr, name.to_string(), &e)?;
+                    return Ok(Some(link));
+                }
+            }
+            return Ok(None);
+        }
+        addr = child;
+    }
+    Err(
+        h5_format::Error::invalid("v1 B-tree node", f.offset_of(st.btree_addr), "tree depth")
+            .into(),
+    )
+}
+
 /// Walk a symbol-table group's v1 B-tree and its symbol table nodes.
 pub(crate) fn symbol_table_links(f: &FileInner, st: &SymbolTable) -> Result<Vec<Link>> {
     let (heap, data) = f.local_heap(st.heap_addr)?;
@@ -436,11 +538,7 @@ pub(crate) fn symbol_table_links(f: &FileInner, st: &SymbolTable) -> Result<Vec<
                     )
                     .into());
                 }
-                let head = f.read_meta(snod, 8, "symbol table node")?;
-                let n = u16::from_le_bytes([head[6], head[7]]) as u64;
-                let len = 8 + n * h5_format::superblock::SymbolTableEntry::size(f.sizes) as u64;
-                let buf = f.read_meta(snod, len, "symbol table node")?;
-                entries.extend(f.dec(symbol_table::decode(&buf, snod, f.sizes, n as usize))?);
+                entries.extend(read_snod(f, snod)?);
             }
         } else {
             // Push in reverse so children are visited left to right.
@@ -451,32 +549,49 @@ pub(crate) fn symbol_table_links(f: &FileInner, st: &SymbolTable) -> Result<Vec<
     for e in entries {
         let name = f.dec(local_heap::string_at(&data, e.name_offset, heap.data_addr))?;
         let name = String::from_utf8_lossy(name).into_owned();
-        let kind = match (&e.cache, e.header_addr) {
-            (EntryCache::SoftLink { value_offset }, _) => {
-                let v = f.dec(local_heap::string_at(
-                    &data,
-                    *value_offset as u64,
-                    heap.data_addr,
-                ))?;
-                LinkKind::Soft(String::from_utf8_lossy(v).into_owned())
-            }
-            (_, Some(a)) => LinkKind::Hard(a),
-            (_, None) => {
-                return Err(h5_format::Error::invalid(
-                    "symbol table entry",
-                    f.offset_of(st.btree_addr),
-                    "undefined object header address",
-                )
-                .into())
-            }
-        };
-        out.push(Link {
-            name,
-            creation_order: None,
-            kind,
-        });
+        out.push(entry_link(f, &data, heap.data_addr, name, &e)?);
     }
     Ok(out)
+}
+
+/// The entries of the symbol table node at `addr`.
+fn read_snod(f: &FileInner, addr: u64) -> Result<Vec<SymbolTableEntry>> {
+    let head = f.read_meta(addr, 8, "symbol table node")?;
+    let n = u16::from_le_bytes([head[6], head[7]]) as u64;
+    let len = 8 + n * h5_format::superblock::SymbolTableEntry::size(f.sizes) as u64;
+    let buf = f.read_meta(addr, len, "symbol table node")?;
+    f.dec(symbol_table::decode(&buf, addr, f.sizes, n as usize))
+}
+
+/// The link a symbol table entry called `name` makes (`data`: the group's local heap data
+/// segment, at `data_addr`).
+fn entry_link(
+    f: &FileInner,
+    data: &[u8],
+    data_addr: u64,
+    name: String,
+    e: &SymbolTableEntry,
+) -> Result<Link> {
+    let kind = match (&e.cache, e.header_addr) {
+        (EntryCache::SoftLink { value_offset }, _) => {
+            let v = f.dec(local_heap::string_at(data, *value_offset as u64, data_addr))?;
+            LinkKind::Soft(String::from_utf8_lossy(v).into_owned())
+        }
+        (_, Some(a)) => LinkKind::Hard(a),
+        (_, None) => {
+            return Err(h5_format::Error::invalid(
+                "symbol table entry",
+                f.offset_of(data_addr),
+                "undefined object header address",
+            )
+            .into())
+        }
+    };
+    Ok(Link {
+        name,
+        creation_order: None,
+        kind,
+    })
 }
 
 /// Read a v1 B-tree node of any type: the header first, then exactly the used entries.

@@ -149,6 +149,20 @@ fn many_members_split_nodes_and_h5py_sees_all_in(libver: LibVer) {
         }
         f.close().unwrap();
     }
+    // looking a name up (B-tree descent / name-index search) agrees with listing the group
+    {
+        let f = File::open(&path).unwrap();
+        let g = f.group("wide").unwrap();
+        let listed = g.links().unwrap();
+        assert_eq!(listed.len(), 300);
+        for l in &listed {
+            let found = g.link(&l.name).unwrap().expect("listed name found");
+            assert_eq!(found.kind, l.kind, "{}", l.name);
+        }
+        for absent in ["m", "m0005", "m299x", "n", "", "m1000"] {
+            assert!(g.link(absent).unwrap().is_none(), "{absent:?}");
+        }
+    }
     h5dump_reads_profile(&path, libver);
     let out = h5py(&format!(
         "import h5py; f=h5py.File({:?}); g=f['wide']; print(len(g)); print(','.join(g.keys())); print(sum(int(g[k][0]) for k in g if isinstance(g[k], h5py.Dataset)))",
