@@ -48,23 +48,42 @@ impl Geometry<'_> {
     }
     /// Chunks per dimension over the maximum shape (finite dimensions only matter).
     fn max_grid(&self) -> Vec<u64> {
-        self.max_dims
-            .iter()
-            .zip(self.dims)
-            .zip(&self.chunked.dims)
-            .map(|((&m, &d), &c)| {
-                if m == u64::MAX {
-                    d.div_ceil(c)
-                } else {
-                    m.div_ceil(c)
-                }
-            })
-            .collect()
+        max_grid(self.max_dims, self.dims, &self.chunked.dims)
     }
 }
 
+/// Chunks per dimension over the maximum shape (`u64::MAX` = unlimited: over the current
+/// shape): the grid fixed and extensible array indexes number chunks in.
+pub(crate) fn max_grid(max_dims: &[u64], dims: &[u64], chunk: &[u64]) -> Vec<u64> {
+    max_dims
+        .iter()
+        .zip(dims)
+        .zip(chunk)
+        .map(|((&m, &d), &c)| if m == u64::MAX { d } else { m }.div_ceil(c))
+        .collect()
+}
+
+/// An extensible array's element index of the chunk at grid coordinates `scaled`: row-major
+/// with the unlimited dimension `unlim` moved first ("swizzled").
+pub(crate) fn swizzled_index(scaled: &[u64], grid: &[u64], unlim: usize) -> u64 {
+    let (mut s, mut g) = (scaled.to_vec(), grid.to_vec());
+    s[..=unlim].rotate_right(1);
+    g[..=unlim].rotate_right(1);
+    linearize(&s, &g)
+}
+
+/// The grid coordinates of an extensible array's element `idx` (the inverse of
+/// [`swizzled_index`]).
+pub(crate) fn unswizzle(idx: u64, grid: &[u64], unlim: usize) -> Vec<u64> {
+    let mut g = grid.to_vec();
+    g[..=unlim].rotate_right(1);
+    let mut c = unlinearize(idx, &g);
+    c[..=unlim].rotate_left(1);
+    c
+}
+
 /// Row-major position → grid coordinates.
-fn unlinearize(mut idx: u64, grid: &[u64]) -> Vec<u64> {
+pub(crate) fn unlinearize(mut idx: u64, grid: &[u64]) -> Vec<u64> {
     let mut out = vec![0u64; grid.len()];
     for d in (1..grid.len()).rev() {
         let n = grid[d].max(1);
@@ -240,9 +259,7 @@ pub(crate) fn chunk_map(f: &FileInner, g: &Geometry<'_>) -> Result<ChunkMap> {
             let iblock = f.dec(ea::IndexBlock::decode(&ib, iaddr, f.sizes, &h))?;
             // Which dimension is unlimited: the index runs over it first ("swizzled").
             let unlim = g.max_dims.iter().position(|&m| m == u64::MAX).unwrap_or(0);
-            let mut sw_grid = g.max_grid();
-            let u = sw_grid.remove(unlim);
-            sw_grid.insert(0, u);
+            let grid = g.max_grid();
             let nelmts = h.stats.max_idx_set;
             if nelmts > f.limits.max_nodes as u64 {
                 return Err(too_many(f, "extensible array header", addr, nelmts));
@@ -252,9 +269,7 @@ pub(crate) fn chunk_map(f: &FileInner, g: &Geometry<'_>) -> Result<ChunkMap> {
                     return;
                 }
                 if let Some(a) = e.addr {
-                    let mut sc = unlinearize(i, &sw_grid);
-                    let c = sc.remove(0);
-                    sc.insert(unlim, c);
+                    let sc = unswizzle(i, &grid, unlim);
                     let size = e.size.unwrap_or(g.chunk_bytes);
                     map.insert(
                         sc,
@@ -464,5 +479,18 @@ mod tests {
             assert_eq!(linearize(&unlinearize(i, &grid), &grid), i);
         }
         assert_eq!(unlinearize(7, &[u64::MAX, 3]), vec![2, 1]);
+    }
+
+    #[test]
+    fn extensible_array_positions_run_over_the_unlimited_dimension_first() {
+        // grid 3×4×5 with dimension 1 unlimited: index = ((s1·3 + s0)·5 + s2)
+        let grid = [3u64, 4, 5];
+        assert_eq!(swizzled_index(&[2, 1, 4], &grid, 1), (3 + 2) * 5 + 4);
+        assert_eq!(swizzled_index(&[0, 0, 1], &grid, 0), 1);
+        for unlim in 0..3 {
+            for i in 0..60 {
+                assert_eq!(swizzled_index(&unswizzle(i, &grid, unlim), &grid, unlim), i);
+            }
+        }
     }
 }

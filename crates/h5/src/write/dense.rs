@@ -320,13 +320,10 @@ impl DenseView {
         }
     }
     fn order_key(&self, rec: &[u8]) -> u64 {
-        let b = match self.kind {
+        h5_format::reader::le_uint(match self.kind {
             Kind::Links => &rec[..8],
             Kind::Attributes => &rec[self.id_len + 1..self.id_len + 5],
-        };
-        let mut v = [0u8; 8];
-        v[..b.len()].copy_from_slice(b);
-        u64::from_le_bytes(v)
+        })
     }
     fn cmp_name(
         &self,

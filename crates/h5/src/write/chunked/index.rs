@@ -6,6 +6,7 @@
 
 use super::btree1::Tree;
 use super::{Loc, Meta};
+use crate::chunks::{linearize, max_grid, swizzled_index, unlinearize, unswizzle};
 use crate::error::{Error, Result};
 use crate::file::FileInner;
 use crate::write::WriteCtx;
@@ -73,55 +74,6 @@ fn loc_of(e: &ChunkElement, m: &Meta) -> Option<Loc> {
     })
 }
 
-/// Position of a chunk (grid coordinates) in an extensible array: the unlimited dimension
-/// first, then the others row-major.
-fn swizzled(scaled: &[u64], grid: &[u64], unlim: usize) -> u64 {
-    let mut s = scaled.to_vec();
-    let mut g = grid.to_vec();
-    let u = s.remove(unlim);
-    s.insert(0, u);
-    let n = g.remove(unlim);
-    g.insert(0, n);
-    crate::chunks::linearize(&s, &g)
-}
-
-fn unswizzle(mut i: u64, grid: &[u64], unlim: usize) -> Vec<u64> {
-    let mut g = grid.to_vec();
-    let n = g.remove(unlim);
-    g.insert(0, n);
-    let mut out = vec![0u64; g.len()];
-    for d in (1..g.len()).rev() {
-        out[d] = i % g[d].max(1);
-        i /= g[d].max(1);
-    }
-    out[0] = i;
-    let u = out.remove(0);
-    out.insert(unlim, u);
-    out
-}
-
-fn row_major(mut i: u64, grid: &[u64]) -> Vec<u64> {
-    let mut out = vec![0u64; grid.len()];
-    for d in (1..grid.len()).rev() {
-        out[d] = i % grid[d].max(1);
-        i /= grid[d].max(1);
-    }
-    if !grid.is_empty() {
-        out[0] = i;
-    }
-    out
-}
-
-/// Chunks per dimension over the maximum shape (unlimited dimensions: over the current one).
-fn max_grid(m: &Meta) -> Vec<u64> {
-    m.max_dims
-        .iter()
-        .zip(&m.dims)
-        .zip(&m.chunk.dims)
-        .map(|((&mx, &d), &c)| if mx == u64::MAX { d } else { mx }.div_ceil(c))
-        .collect()
-}
-
 impl Index {
     fn scaled(m: &Meta, off: &[u64]) -> Vec<u64> {
         off.iter()
@@ -150,11 +102,7 @@ impl Index {
 /// Decode a v2 B-tree chunk record (as [`Index::record`] wrote it).
 fn decode_record(rec: &[u8], m: &Meta, csl: usize, sizes: h5_format::Sizes) -> (Vec<u64>, Loc) {
     let o = sizes.offset as usize;
-    let le = |b: &[u8]| {
-        let mut v = [0u8; 8];
-        v[..b.len()].copy_from_slice(b);
-        u64::from_le_bytes(v)
-    };
+    let le = h5_format::reader::le_uint;
     let addr = le(&rec[..o]);
     let (size, mask, rest) = if m.filters.is_empty() {
         (m.chunk_bytes as u32, 0, &rec[o..])
@@ -189,16 +137,10 @@ impl Index {
             ChunkIndex::Implicit => Index::Implicit {
                 base: m.chunk.addr,
                 chunk_bytes: m.chunk_bytes as u64,
-                grid: m
-                    .max_dims
-                    .iter()
-                    .zip(&m.dims)
-                    .zip(&m.chunk.dims)
-                    .map(|((&mx, &d), &c)| if mx == u64::MAX { d } else { mx }.div_ceil(c))
-                    .collect(),
+                grid: max_grid(&m.max_dims, &m.dims, &m.chunk.dims),
             },
             ChunkIndex::FixedArray { page_bits } => {
-                let grid = max_grid(m);
+                let grid = max_grid(&m.max_dims, &m.dims, &m.chunk.dims);
                 let array = match m.chunk.addr {
                     Some(a) => {
                         let mut read = cx.meta_reader("fixed array");
@@ -253,7 +195,7 @@ impl Index {
                 };
                 Index::Extensible {
                     array,
-                    grid: max_grid(m),
+                    grid: max_grid(&m.max_dims, &m.dims, &m.chunk.dims),
                     unlim,
                 }
             }
@@ -317,16 +259,18 @@ impl Index {
                 chunk_bytes,
                 grid,
             } => Ok(base.map(|b| Loc {
-                addr: b + linear(m, grid, off) * *chunk_bytes,
+                addr: b.saturating_add(
+                    linearize(&Self::scaled(m, off), grid).saturating_mul(*chunk_bytes),
+                ),
                 size: *chunk_bytes as u32,
                 mask: 0,
             })),
             Index::Fixed { array, grid } => {
-                let i = crate::chunks::linearize(&Self::scaled(m, off), grid);
+                let i = linearize(&Self::scaled(m, off), grid);
                 Ok(array.get(i).and_then(|e| loc_of(e, m)))
             }
             Index::Extensible { array, grid, unlim } => {
-                let i = swizzled(&Self::scaled(m, off), grid, *unlim);
+                let i = swizzled_index(&Self::scaled(m, off), grid, *unlim);
                 Ok(array.get(i).and_then(|e| loc_of(e, m)))
             }
             Index::BTree2 { tree, csl } => {
@@ -358,7 +302,11 @@ impl Index {
                 chunk_bytes,
                 grid,
             } => {
-                let want = base.map(|b| b + linear(m, grid, off) * *chunk_bytes);
+                let want = base.map(|b| {
+                    b.saturating_add(
+                        linearize(&Self::scaled(m, off), grid).saturating_mul(*chunk_bytes),
+                    )
+                });
                 if want != Some(loc.addr) {
                     return Err(Error::Unsupported(
                         "moving a chunk of an implicitly indexed dataset".into(),
@@ -367,12 +315,12 @@ impl Index {
                 Ok(())
             }
             Index::Fixed { array, grid } => {
-                let i = crate::chunks::linearize(&Self::scaled(m, off), grid);
+                let i = linearize(&Self::scaled(m, off), grid);
                 array.set(i, element(Some(loc), !m.filters.is_empty()))?;
                 Ok(())
             }
             Index::Extensible { array, grid, unlim } => {
-                let i = swizzled(&Self::scaled(m, off), grid, *unlim);
+                let i = swizzled_index(&Self::scaled(m, off), grid, *unlim);
                 array.set(i, element(Some(loc), !m.filters.is_empty()))?;
                 Ok(())
             }
@@ -417,7 +365,7 @@ impl Index {
             }
             Index::Fixed { array, grid } => Ok(array
                 .iter()
-                .filter_map(|(i, e)| Some((m.origin(&row_major(i, grid)), loc_of(e, m)?)))
+                .filter_map(|(i, e)| Some((m.origin(&unlinearize(i, grid)), loc_of(e, m)?)))
                 .collect()),
             Index::Extensible { array, grid, unlim } => Ok(array
                 .iter()
@@ -461,11 +409,9 @@ impl Index {
                 for (off, _) in &gone {
                     let s = Self::scaled(m, off);
                     match self {
-                        Index::Fixed { array, grid } => {
-                            array.clear(crate::chunks::linearize(&s, grid))?
-                        }
+                        Index::Fixed { array, grid } => array.clear(linearize(&s, grid))?,
                         Index::Extensible { array, grid, unlim } => {
-                            array.clear(swizzled(&s, grid, *unlim))?
+                            array.clear(swizzled_index(&s, grid, *unlim))?
                         }
                         _ => unreachable!(),
                     }
@@ -566,12 +512,4 @@ impl Index {
             ..m.chunk.clone()
         })
     }
-}
-
-/// Row-major position of the chunk at element offsets `off` in a grid.
-fn linear(m: &Meta, grid: &[u64], off: &[u64]) -> u64 {
-    off.iter()
-        .zip(&m.chunk.dims)
-        .zip(grid)
-        .fold(0, |a, ((&o, &c), &n)| a * n + o / c)
 }
