@@ -397,6 +397,13 @@ fn external_links_like_h5py() {
             r.link_external(target.to_str().unwrap(), "/x", "ext")
                 .unwrap();
             g.link_external("elsewhere.h5", "/a/b", "dangling").unwrap();
+            // past 8 members the converted group is dense from the start
+            let big = r.create_group("big").unwrap();
+            for i in 0..12 {
+                big.create_dataset(&format!("d{i:02}"), &arr1(&[i]))
+                    .unwrap();
+            }
+            big.link_external("elsewhere.h5", "/x", "ext").unwrap();
             r.create_dataset("after", &arr1(&[2u8])).unwrap();
             assert!(matches!(
                 r.link_external("f.h5", "/", "ext"),
@@ -406,7 +413,7 @@ fn external_links_like_h5py() {
         }
         h5dump_reads_profile(&path, libver);
         let out = h5py(&format!(
-            "import h5py\nf = h5py.File({p:?}, 'r')\nl = f.get('ext', getlink=True)\nprint(type(l).__name__, l.filename == {t:?}, l.path)\nprint(f['ext'][()].tolist())\nd = f['g'].get('dangling', getlink=True)\nprint(d.filename, d.path, sorted(f.keys()), sorted(f['g'].keys()))\nprint(f['before'][0], f['after'][0])",
+            "import h5py\nf = h5py.File({p:?}, 'r')\nl = f.get('ext', getlink=True)\nprint(type(l).__name__, l.filename == {t:?}, l.path)\nprint(f['ext'][()].tolist())\nd = f['g'].get('dangling', getlink=True)\nprint(d.filename, d.path, sorted(f.keys()), sorted(f['g'].keys()))\nprint(f['before'][0], f['after'][0])\nb = f['big']\nprint(len(b), sum(int(b[f'd{{i:02}}'][0]) for i in range(12)), b.get('ext', getlink=True).path)",
             p = path.to_str().unwrap(),
             t = target.to_str().unwrap()
         ));
@@ -416,8 +423,9 @@ fn external_links_like_h5py() {
             [
                 "ExternalLink True /x",
                 "[4, 5]",
-                "elsewhere.h5 /a/b ['after', 'before', 'ext', 'g'] ['dangling', 'sub']",
-                "1 2"
+                "elsewhere.h5 /a/b ['after', 'before', 'big', 'ext', 'g'] ['dangling', 'sub']",
+                "1 2",
+                "13 66 /x"
             ],
             "{libver:?}: {out}"
         );

@@ -77,38 +77,85 @@ pub(crate) fn create_group(cx: &mut WriteCtx<'_>) -> Result<u64> {
                 0,
             )
         }
-        _ => header::create(cx, link_storage_messages(sizes), GROUP_HEADER_AREA),
+        _ => header::create(
+            cx,
+            link_storage_messages(sizes, &untracked_info(None)),
+            GROUP_HEADER_AREA,
+        ),
     }
 }
 
-/// The link info and group info messages of an empty group kept with link messages.
-fn link_storage_messages(sizes: h5_format::Sizes) -> Vec<MessageOut> {
-    {
-        {
-            let mut w = Writer::new(sizes);
-            LinkInfo {
-                track_order: false,
-                index_order: false,
-                max_creation_index: None,
-                heap_addr: None,
-                name_index_addr: None,
-                order_index_addr: None,
-            }
-            .encode(&mut w);
-            let linfo = w.finish();
-            let mut w = Writer::new(sizes);
-            GroupInfo {
-                link_phase_change: None,
-                estimates: None,
-            }
-            .encode(&mut w);
-            let ginfo = MessageOut {
-                flags: CONSTANT,
-                ..MessageOut::new(MessageType::GROUP_INFO.0, w.finish())
-            };
-            vec![MessageOut::new(MessageType::LINK_INFO.0, linfo), ginfo]
-        }
+/// The link info (`info`) and group info messages of a group kept with link messages.
+fn link_storage_messages(sizes: h5_format::Sizes, info: &LinkInfo) -> Vec<MessageOut> {
+    let mut w = Writer::new(sizes);
+    info.encode(&mut w);
+    let linfo = MessageOut::new(MessageType::LINK_INFO.0, w.finish());
+    let mut w = Writer::new(sizes);
+    GroupInfo {
+        link_phase_change: None,
+        estimates: None,
     }
+    .encode(&mut w);
+    let ginfo = MessageOut {
+        flags: CONSTANT,
+        ..MessageOut::new(MessageType::GROUP_INFO.0, w.finish())
+    };
+    vec![linfo, ginfo]
+}
+
+/// Link info of a group without creation order, its links compact (`at` = `None`) or dense.
+fn untracked_info(at: Option<Addrs>) -> LinkInfo {
+    LinkInfo {
+        track_order: false,
+        index_order: false,
+        max_creation_index: None,
+        heap_addr: at.map(|a| a.heap),
+        name_index_addr: at.map(|a| a.name),
+        order_index_addr: None,
+    }
+}
+
+/// The body of a link message (the name's character set flagged only when not ASCII, as
+/// h5py's links are).
+fn link_body(
+    sizes: h5_format::Sizes,
+    name: &str,
+    creation_order: Option<u64>,
+    target: LinkTarget,
+) -> Result<Vec<u8>> {
+    let link = Link {
+        name: name.to_string(),
+        creation_order,
+        charset: if name.is_ascii() {
+            Charset::Ascii
+        } else {
+            Charset::Utf8
+        },
+        target,
+    };
+    let mut w = Writer::new(sizes);
+    link.encode(&mut w).map_err(Error::Format)?;
+    Ok(w.finish())
+}
+
+/// A new dense store holding `links` (name, creation order, link message body).
+fn to_dense(
+    cx: &mut WriteCtx<'_>,
+    links: &[(String, Option<u64>, Vec<u8>)],
+    index_order: bool,
+) -> Result<Addrs> {
+    let mut d = Dense::create(cx, Kind::Links, index_order)?;
+    for (name, order, body) in links {
+        d.insert(name, body, *order, 0, cx.f.sizes)?;
+    }
+    d.store(cx)
+}
+
+/// Rewrite the group's link info message.
+fn put_info(cx: &mut WriteCtx<'_>, h: &mut HeaderEdit, info: &LinkInfo) -> Result<()> {
+    let mut w = Writer::new(cx.f.sizes);
+    info.encode(&mut w);
+    h.replace(cx, MessageType::LINK_INFO, w.finish())
 }
 
 /// Add the link `name` → `target` to the group at `group`. The caller checked the name is free.
@@ -136,54 +183,38 @@ pub(crate) fn insert(cx: &mut WriteCtx<'_>, group: u64, name: &str, target: Targ
             } else {
                 None
             };
-            let link = Link {
-                name: name.to_string(),
-                creation_order,
-                charset: if name.is_ascii() {
-                    Charset::Ascii
-                } else {
-                    Charset::Utf8
-                },
-                target: match target {
-                    Target::Object { addr, .. } => LinkTarget::Hard(addr),
-                    Target::Soft(path) => LinkTarget::Soft(path),
-                    Target::External { file, path } => LinkTarget::External { file, path },
-                },
+            let target = match target {
+                Target::Object { addr, .. } => LinkTarget::Hard(addr),
+                Target::Soft(path) => LinkTarget::Soft(path),
+                Target::External { file, path } => LinkTarget::External { file, path },
             };
-            let mut w = Writer::new(cx.f.sizes);
-            link.encode(&mut w).map_err(Error::Format)?;
-            let body = w.finish();
             let sizes = cx.f.sizes;
+            let body = link_body(sizes, name, creation_order, target)?;
             if let Some(at) = dense_addrs(&info) {
                 let mut d = Dense::open(cx, Kind::Links, at)?;
                 d.insert(name, &body, creation_order, 0, sizes)?;
                 d.store(cx)?;
             } else if h.find(MessageType::LINK).count() >= max_compact as usize {
                 // past the phase change: every link moves to dense storage
-                let mut d = Dense::create(cx, Kind::Links, info.index_order)?;
-                let old: Vec<MessageOut> = h.find(MessageType::LINK).cloned().collect();
-                for m in &old {
+                let mut links = Vec::new();
+                for m in h.find(MessageType::LINK) {
                     let l = cx.decode_msg(m, group, "link message", Link::decode)?;
-                    d.insert(&l.name, &m.data, l.creation_order, 0, sizes)?;
+                    links.push((l.name, l.creation_order, m.data.clone()));
                 }
-                d.insert(name, &body, creation_order, 0, sizes)?;
-                let at = d.store(cx)?;
+                links.push((name.to_string(), creation_order, body));
+                let at = to_dense(cx, &links, info.index_order)?;
                 info.heap_addr = Some(at.heap);
                 info.name_index_addr = Some(at.name);
                 info.order_index_addr = at.order;
-                let mut w = Writer::new(sizes);
-                info.encode(&mut w);
                 // the group is dense from this write on; then the compact copies go
-                h.replace(cx, MessageType::LINK_INFO, w.finish())?;
+                put_info(cx, &mut h, &info)?;
                 while h.remove(cx, MessageType::LINK, |_| true)? {}
                 return Ok(());
             } else {
                 h.add(cx, MessageOut::new(MessageType::LINK.0, body))?;
             }
             if info.track_order {
-                let mut w = Writer::new(sizes);
-                info.encode(&mut w);
-                h.replace(cx, MessageType::LINK_INFO, w.finish())?;
+                put_info(cx, &mut h, &info)?;
             }
             Ok(())
         }
@@ -228,10 +259,9 @@ fn convert(
     group: u64,
     st: &SymbolTable,
 ) -> Result<LinkInfo> {
-    let old = crate::group::symbol_table_links(cx.f, st)?;
     let sizes = cx.f.sizes;
-    let mut msgs = Vec::new();
-    for l in old {
+    let mut links = Vec::new();
+    for l in crate::group::symbol_table_links(cx.f, st)? {
         let target = match l.kind {
             crate::group::LinkKind::Hard(a) => LinkTarget::Hard(a),
             crate::group::LinkKind::Soft(p) => LinkTarget::Soft(p),
@@ -241,44 +271,24 @@ fn convert(
                 ))
             }
         };
-        let link = Link {
-            charset: if l.name.is_ascii() {
-                Charset::Ascii
-            } else {
-                Charset::Utf8
-            },
-            name: l.name,
-            creation_order: None,
-            target,
-        };
-        let mut w = Writer::new(sizes);
-        link.encode(&mut w).map_err(Error::Format)?;
-        msgs.push(MessageOut::new(MessageType::LINK.0, w.finish()));
+        let body = link_body(sizes, &l.name, None, target)?;
+        links.push((l.name, None, body));
     }
-    // the new messages first, then the symbol table message goes
-    let mut storage = link_storage_messages(sizes);
-    if msgs.len() > 8 {
-        // dense from the start
-        let mut d = Dense::create(cx, Kind::Links, false)?;
-        for m in &msgs {
-            let l = cx.decode_msg(m, group, "link message", Link::decode)?;
-            d.insert(&l.name, &m.data, None, 0, sizes)?;
-        }
-        let at = d.store(cx)?;
-        let mut w = Writer::new(sizes);
-        LinkInfo {
-            track_order: false,
-            index_order: false,
-            max_creation_index: None,
-            heap_addr: Some(at.heap),
-            name_index_addr: Some(at.name),
-            order_index_addr: None,
-        }
-        .encode(&mut w);
-        storage[0].data = w.finish();
-        msgs.clear();
-    }
-    for m in storage.into_iter().chain(msgs) {
+    // the new messages first (dense from the start past 8 links), then the symbol table
+    // message goes
+    let msgs = if links.len() > 8 {
+        let at = to_dense(cx, &links, false)?;
+        link_storage_messages(sizes, &untracked_info(Some(at)))
+    } else {
+        let mut m = link_storage_messages(sizes, &untracked_info(None));
+        m.extend(
+            links
+                .into_iter()
+                .map(|(_, _, body)| MessageOut::new(MessageType::LINK.0, body)),
+        );
+        m
+    };
+    for m in msgs {
         h.add(cx, m)?;
     }
     h.remove(cx, MessageType::SYMBOL_TABLE, |_| true)?;
