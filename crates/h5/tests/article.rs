@@ -2,37 +2,10 @@
 //! what they wrote — values, types, and file sizes against h5py doing the same thing.
 
 mod common;
-use common::root;
+use common::{examples_dir, python};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// Build the article examples once (a filtered `cargo test` would not build them), and
-/// return the directory holding their binaries.
-fn examples_dir() -> &'static Path {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "h5",
-                "--examples",
-                "--message-format=short",
-            ])
-            .current_dir(root())
-            .output()
-            .expect("run cargo");
-        assert!(
-            out.status.success(),
-            "building the examples failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let exe = std::env::current_exe().unwrap();
-        exe.parent().unwrap().parent().unwrap().join("examples")
-    })
-}
 
 /// Run an example binary into a fresh directory.
 fn run_example(name: &str) -> PathBuf {
@@ -51,13 +24,7 @@ fn run_example(name: &str) -> PathBuf {
 
 /// Run Python (h5py) with `dir` as the working directory; the script must print "ok".
 fn h5py_checks(dir: &Path, script: &str) {
-    let py = root().join(".venv/bin/python");
-    assert!(
-        py.exists(),
-        "{} is missing: run `bash .ci/run` once (it creates the venv with h5py)",
-        py.display()
-    );
-    let out = Command::new(py)
+    let out = Command::new(python())
         .arg("-c")
         .arg(script)
         .current_dir(dir)

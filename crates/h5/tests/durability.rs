@@ -4,48 +4,16 @@
 #![cfg(unix)]
 
 mod common;
-use common::root;
+use common::{examples_dir, python};
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn writer() -> PathBuf {
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "h5",
-            "--example",
-            "durability_writer",
-        ])
-        .current_dir(root())
-        .output()
-        .expect("run cargo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/durability_writer")
-}
-
 #[test]
 fn killed_writers_leave_everything_flushed() {
-    let bin = writer();
-    let py = root().join(".venv/bin/python");
-    assert!(
-        py.exists(),
-        "{} is missing: run `bash .ci/run` once (it creates the venv with h5py)",
-        py.display()
-    );
+    let bin = examples_dir().join("durability_writer");
+    let py = python();
     let dir = std::env::temp_dir().join(format!("h5-durability-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // Kill after the k-th flush plus a delay that varies: mid-write of later objects.

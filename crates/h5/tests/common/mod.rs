@@ -23,6 +23,33 @@ pub fn tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// Build the crate's examples once (a filtered `cargo test` would not build them), and
+/// return the directory holding their binaries.
+pub fn examples_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "h5",
+                "--examples",
+                "--message-format=short",
+            ])
+            .current_dir(root())
+            .output()
+            .expect("run cargo");
+        assert!(
+            out.status.success(),
+            "building the examples failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let exe = std::env::current_exe().unwrap();
+        exe.parent().unwrap().parent().unwrap().join("examples")
+    })
+}
+
 /// The venv's Python (with h5py).
 pub fn python() -> PathBuf {
     let p = root().join(".venv/bin/python");
