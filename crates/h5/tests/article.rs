@@ -2,9 +2,9 @@
 //! what they wrote — values, types, and file sizes against h5py doing the same thing.
 
 mod common;
-use common::{examples_dir, python};
+use common::{examples_dir, h5py_ok};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// Run an example binary into a fresh directory.
@@ -22,26 +22,10 @@ fn run_example(name: &str) -> PathBuf {
     dir
 }
 
-/// Run Python (h5py) with `dir` as the working directory; the script must print "ok".
-fn h5py_checks(dir: &Path, script: &str) {
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.trim_end().ends_with("ok"),
-        "h5py check failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn basic_saving_and_reading() {
     let dir = run_example("article_basic");
-    h5py_checks(
+    h5py_ok(
         &dir,
         r#"
 import h5py, numpy as np
@@ -62,7 +46,7 @@ print('ok')
 #[test]
 fn selective_writing() {
     let dir = run_example("article_selective_write");
-    h5py_checks(
+    h5py_ok(
         &dir,
         r#"
 import h5py, numpy as np
@@ -82,7 +66,7 @@ print('ok')
 #[test]
 fn data_types_and_file_sizes() {
     let dir = run_example("article_dtypes");
-    h5py_checks(
+    h5py_ok(
         &dir,
         r#"
 import h5py, numpy as np, os
@@ -109,7 +93,7 @@ print('ok')
 #[test]
 fn organizing_data_with_groups() {
     let dir = run_example("article_groups");
-    h5py_checks(
+    h5py_ok(
         &dir,
         r#"
 import h5py, numpy as np
@@ -128,7 +112,7 @@ print('ok')
 #[test]
 fn storing_metadata() {
     let dir = run_example("article_metadata");
-    h5py_checks(
+    h5py_ok(
         &dir,
         r#"
 import h5py, time
@@ -146,7 +130,7 @@ print('ok')
 #[test]
 fn compressing_data() {
     let dir = run_example("article_compression");
-    h5py_checks(
+    h5py_ok(
         &dir,
         r#"
 import h5py, numpy as np, os
@@ -174,7 +158,7 @@ print('ok')
 #[test]
 fn resizing_datasets() {
     let dir = run_example("article_resize");
-    h5py_checks(
+    h5py_ok(
         &dir,
         r#"
 import h5py, numpy as np
@@ -197,7 +181,7 @@ print('ok')
 #[test]
 fn saving_data_in_chunks() {
     let dir = run_example("article_chunks");
-    h5py_checks(
+    h5py_ok(
         &dir,
         r#"
 import h5py, numpy as np

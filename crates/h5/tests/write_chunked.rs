@@ -4,45 +4,19 @@
 //! from what was written. Needs the venv and hdf5-tools that `.ci/run` installs.
 
 mod common;
-use common::{create, h5dump_reads, h5dump_reads_profile, h5py_dump, python, tmp, PROFILES};
+use common::{
+    create, h5dump_ok, h5dump_reads, h5dump_reads_profile, h5py_dump, h5py_ok, tmp, PROFILES,
+};
 
 use h5::{Error, File, LibVer, Selection, SliceArg};
 use ndarray::{Array, ArrayD, IxDyn};
 use serde_json::{json, Value as Json};
 use std::path::Path;
-use std::process::Command;
 
 /// Run an h5py script (`P` is the file's path); it must print "ok" last. Returns stdout.
 fn h5py_check(path: &Path, code: &str) -> String {
     let script = format!("P = {:?}\n{code}", path.to_str().unwrap());
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(&script)
-        .current_dir(path.parent().unwrap())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success() && stdout.trim_end().ends_with("ok"),
-        "h5py check failed on {}:\n{stdout}\n{}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn h5dump_ok(args: &[&str], path: &Path) {
-    let out = Command::new("h5dump")
-        .args(args)
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "h5dump {args:?} fails on {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    h5py_ok(path.parent().unwrap(), &script)
 }
 
 /// The members of the root group in h5py's dump, after h5dump has read the file. h5dump

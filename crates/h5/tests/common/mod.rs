@@ -79,7 +79,13 @@ pub fn h5py_dump(path: &Path) -> Json {
 
 /// h5dump (libhdf5 1.10) reads the whole file without error.
 pub fn h5dump_reads(path: &Path) {
+    h5dump_ok(&[], path);
+}
+
+/// h5dump (libhdf5 1.10) with `args` (e.g. `-H`, `-d /name`) succeeds on the file.
+pub fn h5dump_ok(args: &[&str], path: &Path) {
     let out = Command::new("h5dump")
+        .args(args)
         .arg(path)
         .output()
         .unwrap_or_else(|e| {
@@ -87,13 +93,31 @@ pub fn h5dump_reads(path: &Path) {
         });
     assert!(
         out.status.success(),
-        "h5dump fails on {}: {}",
+        "h5dump {args:?} fails on {}: {}",
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
 }
 
 /// Run Python with h5py on a snippet (which must succeed); returns its stdout.
+/// Run an h5py script in `dir` that must end by printing "ok"; returns its output.
+pub fn h5py_ok(dir: &Path, script: &str) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && stdout.trim_end().ends_with("ok"),
+        "h5py check failed in {}:\n{stdout}\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 pub fn h5py(code: &str) -> String {
     let out = Command::new(python()).arg("-c").arg(code).output().unwrap();
     assert!(
