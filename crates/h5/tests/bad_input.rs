@@ -190,8 +190,8 @@ fn check_error(e: &Error, what: &str, problems: &mut Vec<String>) {
     }
 }
 
-#[test]
-fn truncated_and_corrupted_fixtures_never_panic_hang_or_overallocate() {
+/// The fixture files, sorted.
+fn fixture_files() -> Vec<std::path::PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/files");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("fixtures/files")
@@ -199,6 +199,12 @@ fn truncated_and_corrupted_fixtures_never_panic_hang_or_overallocate() {
         .filter(|p| p.extension().is_some_and(|e| e == "h5"))
         .collect();
     files.sort();
+    files
+}
+
+#[test]
+fn truncated_and_corrupted_fixtures_never_panic_hang_or_overallocate() {
+    let files = fixture_files();
     assert!(files.len() >= 40);
     std::panic::set_hook(Box::new(|_| {})); // panics are reported below, per case
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -313,13 +319,7 @@ fn edit(path: std::path::PathBuf) -> Vec<Error> {
 
 #[test]
 fn damaged_files_opened_for_editing_never_panic_hang_or_overallocate() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/files");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixtures/files")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "h5"))
-        .collect();
-    files.sort();
+    let files = fixture_files();
     let tmp = std::env::temp_dir().join(format!("h5-bad-edit-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     std::panic::set_hook(Box::new(|_| {}));
