@@ -116,7 +116,7 @@ struct FloatBits {
 
 /// Encode `x` in a float layout with `es` exponent bits, `ms` mantissa bits and `bias`;
 /// `explicit`: the mantissa stores its leading 1 (x87's integer bit, or libhdf5's "no
-/// normalisation"). Rounds to nearest, ties to even; overflows to infinity.
+/// normalisation"). See [`float_bits_exact`] for the rounding.
 fn float_bits(x: f64, es: u32, ms: u32, bias: i64, explicit: bool) -> FloatBits {
     let sign = x.is_sign_negative() as u128;
     let emax = (1u128 << es) - 1;
@@ -136,38 +136,64 @@ fn float_bits(x: f64, es: u32, ms: u32, bias: i64, explicit: bool) -> FloatBits 
             mant: top,
         };
     }
-    if x == 0.0 {
-        return FloatBits {
-            sign,
-            exp: 0,
-            mant: 0,
-        };
-    }
-    // x = m · 2^(e − 52) with m a 53-bit integer whose top bit is set.
+    // x = m · 2^(e − 1075) with m the 53-bit significand (subnormals: fewer bits).
     let raw = x.abs().to_bits();
-    let (mut m, mut e) = (
+    let (frac, e) = (
         (raw & ((1u64 << 52) - 1)) as u128,
         ((raw >> 52) & 0x7ff) as i64,
     );
-    if e == 0 {
-        // f64 subnormal: normalise
-        let shift = m.leading_zeros() - (128 - 53);
-        m <<= shift;
-        e = 1 - shift as i64;
+    let (m, e) = if e == 0 {
+        (frac, -1074)
     } else {
-        m |= 1u128 << 52;
+        (frac | 1u128 << 52, e - 1075)
+    };
+    float_bits_exact(sign == 1, m, e, es, ms, bias, explicit)
+}
+
+/// Encode `m · 2^e` (negated when `neg`) exactly rounded: to nearest, ties to even. As
+/// libhdf5 converts, a value beyond the target's largest finite number becomes infinity
+/// (even where rounding to nearest would give that largest number).
+fn float_bits_exact(
+    neg: bool,
+    m: u128,
+    e: i64,
+    es: u32,
+    ms: u32,
+    bias: i64,
+    explicit: bool,
+) -> FloatBits {
+    let sign = neg as u128;
+    let emax = (1u128 << es) - 1;
+    let frac_bits = if explicit { ms - 1 } else { ms };
+    let top = if explicit { 1u128 << (ms - 1) } else { 0 };
+    let zero = FloatBits {
+        sign,
+        exp: 0,
+        mant: 0,
+    };
+    let inf = FloatBits {
+        sign,
+        exp: emax,
+        mant: top,
+    };
+    if m == 0 {
+        return zero;
     }
-    let mut biased = e - 1023 + bias;
+    // the leading 1 of m is bit p: the value is 1.xxx · 2^(p + e)
+    let p = 127 - m.leading_zeros() as i64;
+    let mut biased = p + e + bias;
     // Bits of precision the target keeps below the leading 1 (fewer when subnormal).
     let mut keep = frac_bits as i64;
     if biased <= 0 {
         keep -= 1 - biased;
         biased = 0;
     }
-    let shift = 52 - keep;
+    let shift = p - keep;
+    let mut inexact_down = false;
     let mut q = if shift <= 0 {
         m << (-shift) as u32
-    } else if shift >= 128 {
+    } else if shift > 127 {
+        inexact_down = true;
         0
     } else {
         let q = m >> shift as u32;
@@ -176,6 +202,7 @@ fn float_bits(x: f64, es: u32, ms: u32, bias: i64, explicit: bool) -> FloatBits 
         if rem > half || (rem == half && q & 1 == 1) {
             q + 1
         } else {
+            inexact_down = rem != 0;
             q
         }
     };
@@ -183,13 +210,14 @@ fn float_bits(x: f64, es: u32, ms: u32, bias: i64, explicit: bool) -> FloatBits 
     if biased == 0 {
         // subnormal (or rounded up into the smallest normal)
         if q >> frac_bits != 0 {
-            biased = 1;
-            q &= (1u128 << frac_bits) - 1;
             return FloatBits {
                 sign,
-                exp: biased as u128,
-                mant: q | top,
+                exp: 1,
+                mant: (q & ((1u128 << frac_bits) - 1)) | top,
             };
+        }
+        if q == 0 {
+            return zero;
         }
         return FloatBits {
             sign,
@@ -201,14 +229,11 @@ fn float_bits(x: f64, es: u32, ms: u32, bias: i64, explicit: bool) -> FloatBits 
         q >>= 1; // rounding carried into a new bit
         biased += 1;
     }
-    if biased as u128 >= emax {
-        return FloatBits {
-            sign,
-            exp: emax,
-            mant: top,
-        };
-    }
     let mant = q & ((1u128 << frac_bits) - 1);
+    let largest = biased as u128 == emax - 1 && mant == (1u128 << frac_bits) - 1;
+    if biased as u128 >= emax || (largest && inexact_down) {
+        return inf;
+    }
     FloatBits {
         sign,
         exp: biased as u128,
@@ -258,7 +283,9 @@ pub(crate) fn encode_scalar(dt: &Datatype, s: Scalar, out: &mut [u8]) -> crate::
             let v = match s {
                 Scalar::Int(v) => v.clamp(lo, hi),
                 Scalar::Float(x) if x.is_nan() => 0,
-                Scalar::Float(x) => (x.trunc().clamp(lo as f64, hi as f64)) as i128,
+                // `as` saturates, so huge floats clip to the type's range (as libhdf5 does)
+                // instead of wrapping through a rounded-up f64 bound
+                Scalar::Float(x) => (x.trunc() as i128).clamp(lo, hi),
             };
             put(v as u128, *size as usize, *order, out);
             Ok(())
@@ -273,6 +300,10 @@ pub(crate) fn encode_scalar(dt: &Datatype, s: Scalar, out: &mut [u8]) -> crate::
         } => {
             let v = match s {
                 Scalar::Int(v) => v as f32,
+                // libhdf5: beyond ±FLT_MAX is ±infinity (not rounded to FLT_MAX)
+                Scalar::Float(x) if x.is_finite() && x.abs() > f32::MAX as f64 => {
+                    f32::INFINITY.copysign(x as f32)
+                }
                 Scalar::Float(x) => x as f32,
             };
             put(v.to_bits() as u128, 4, *order, out);
@@ -305,17 +336,19 @@ pub(crate) fn encode_scalar(dt: &Datatype, s: Scalar, out: &mut [u8]) -> crate::
             norm,
             ..
         } if *order != ByteOrder::Vax && *size <= 16 => {
-            let x = match s {
-                Scalar::Int(v) => v as f64,
-                Scalar::Float(x) => x,
-            };
-            let bits = float_bits(
-                x,
+            let (es, ms, bias, explicit) = (
                 *exp_size as u32,
                 *mant_size as u32,
                 *exp_bias as i64,
                 *norm != 2,
             );
+            let bits = match s {
+                // integers exactly (a long double holds every i64), not through f64
+                Scalar::Int(v) => {
+                    float_bits_exact(v < 0, v.unsigned_abs(), 0, es, ms, bias, explicit)
+                }
+                Scalar::Float(x) => float_bits(x, es, ms, bias, explicit),
+            };
             let v = (bits.sign << *sign_loc) | (bits.exp << *exp_loc) | (bits.mant << *mant_loc);
             put(v, *size as usize, *order, out);
             Ok(())
@@ -587,7 +620,8 @@ mod tests {
 
     /// IEEE half rounding of `x`, computed independently through f32 and explicit range rules.
     fn half_round(x: f64) -> f64 {
-        if x.is_infinite() || x.abs() >= 65520.0 {
+        // libhdf5: anything beyond the largest half (65504) is infinity
+        if x.is_infinite() || x.abs() > 65504.0 {
             return if x.is_sign_negative() {
                 f64::NEG_INFINITY
             } else {

@@ -32,6 +32,12 @@ pub(crate) fn dataspace(sizes: Sizes, libver: LibVer, ds: &Dataspace) -> Result<
     with(sizes, |w| ds.encode(ds.version_for(libver.profile()), w))
 }
 
+/// A dataspace message rewritten in the version it already has (a resize edits the message
+/// in place; the profile of the session editing it does not change what readers expect).
+pub(crate) fn dataspace_at(sizes: Sizes, ds: &Dataspace, version: u8) -> Result<Vec<u8>> {
+    with(sizes, |w| ds.encode(version, w))
+}
+
 pub(crate) fn datatype(sizes: Sizes, libver: LibVer, dt: &Datatype) -> Result<Vec<u8>> {
     with(sizes, |w| dt.encode(dt.version_for(libver.profile()), w))
 }
@@ -62,6 +68,13 @@ pub(crate) fn layout(
     with(sizes, |w| {
         layout.encode(layout.version_for(libver.profile(), filtered), w)
     })
+}
+
+/// A layout message rewritten in the version it already has: the chunk index it names was
+/// encoded for that version (v5 widens filtered chunk sizes), whatever the profile of the
+/// session editing it.
+pub(crate) fn layout_at(sizes: Sizes, layout: &Layout, version: u8) -> Result<Vec<u8>> {
+    with(sizes, |w| layout.encode(version, w))
 }
 
 pub(crate) fn symbol_table(sizes: Sizes, st: &SymbolTable) -> Vec<u8> {

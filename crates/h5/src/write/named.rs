@@ -29,7 +29,6 @@ impl Group {
     /// can carry attributes.
     pub fn commit_datatype(&self, path: &str, dtype: &Datatype) -> Result<NamedDatatype> {
         let (parent, name) = self.split_parent(path)?;
-        super::objects::check_name(&name)?;
         let addr = with(&self.obj.file.inner, |cx| {
             if super::objects::taken(cx, &parent, &name)? {
                 return Err(Error::Exists(super::objects::join(parent.name(), &name)));

@@ -3,7 +3,7 @@
 use super::header::{self, HeaderEdit};
 use super::links;
 use super::symtab::Target;
-use super::{enc, with, WriteCtx};
+use super::{enc, with, LibVer, WriteCtx};
 use crate::attribute::Attributes;
 use crate::convert::{encode_scalar, H5Type};
 use crate::dataset::{Dataset, LayoutKind};
@@ -56,12 +56,36 @@ pub(crate) fn taken(cx: &mut WriteCtx<'_>, parent: &Group, name: &str) -> Result
 }
 
 impl Group {
-    pub(crate) fn split_parent(&self, path: &str) -> Result<(Group, String)> {
+    /// The group the last component of `path` lives in, and that component — resolved
+    /// without creating anything (`None`: the parent does not exist).
+    pub(crate) fn find_parent(&self, path: &str) -> Result<(Option<Group>, String)> {
         let path = path.trim_end_matches('/');
         match path.rsplit_once('/') {
-            Some(("", name)) => Ok((self.file().root()?, name.to_string())),
-            Some((parent, name)) => Ok((self.require_group(parent)?, name.to_string())),
-            None => Ok((self.clone(), path.to_string())),
+            Some(("", name)) => Ok((Some(self.file().root()?), name.to_string())),
+            Some((parent, name)) => match self.group(parent) {
+                Ok(g) => Ok((Some(g), name.to_string())),
+                Err(Error::NotFound(_)) => Ok((None, name.to_string())),
+                Err(e) => Err(e),
+            },
+            None => Ok((Some(self.clone()), path.to_string())),
+        }
+    }
+
+    /// The group a new link at `path` goes into (created with any missing intermediate
+    /// groups, as h5py creates them) and the link's name — checked first, so a refused name
+    /// leaves the file unchanged.
+    pub(crate) fn split_parent(&self, path: &str) -> Result<(Group, String)> {
+        let (parent, name) = self.find_parent(path)?;
+        check_name(&name)?;
+        match parent {
+            Some(g) => Ok((g, name)),
+            None => {
+                let dir = path
+                    .trim_end_matches('/')
+                    .rsplit_once('/')
+                    .map_or("", |p| p.0);
+                Ok((self.require_group(dir)?, name))
+            }
         }
     }
 
@@ -79,7 +103,6 @@ impl Group {
     /// an error.
     pub fn create_group(&self, path: &str) -> Result<Group> {
         let (parent, name) = self.split_parent(path)?;
-        check_name(&name)?;
         let f = &self.obj.file.inner;
         let addr = with(f, |cx| {
             if taken(cx, &parent, &name)? {
@@ -100,7 +123,6 @@ impl Group {
     /// Create a soft link `name` → `target` (a path, which need not exist).
     pub fn link_soft(&self, target: &str, name: &str) -> Result<()> {
         let (parent, name) = self.split_parent(name)?;
-        check_name(&name)?;
         with(&self.obj.file.inner, |cx| {
             if taken(cx, &parent, &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
@@ -114,7 +136,6 @@ impl Group {
     /// group is converted to link messages first, as libhdf5 does.
     pub fn link_external(&self, file: &str, path: &str, name: &str) -> Result<()> {
         let (parent, name) = self.split_parent(name)?;
-        check_name(&name)?;
         with(&self.obj.file.inner, |cx| {
             if taken(cx, &parent, &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
@@ -135,7 +156,6 @@ impl Group {
     pub fn link_hard(&self, target: &str, name: &str) -> Result<()> {
         let obj = self.resolve(target)?;
         let (parent, name) = self.split_parent(name)?;
-        check_name(&name)?;
         with(&self.obj.file.inner, |cx| {
             if taken(cx, &parent, &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
@@ -161,7 +181,9 @@ impl Group {
     /// attribute storage, and members only it reached) is freed for reuse in this session, as
     /// libhdf5 frees it. Handles to a deleted object refuse further writes.
     pub fn unlink(&self, path: &str) -> Result<()> {
-        let (parent, name) = self.split_parent(path)?;
+        // nothing is created on the way: a missing path is an error and changes nothing
+        let (parent, name) = self.find_parent(path)?;
+        let parent = parent.ok_or_else(|| Error::NotFound(path.to_string()))?;
         let link = parent
             .link(&name)?
             .ok_or_else(|| Error::NotFound(join(parent.name(), &name)))?;
@@ -174,17 +196,21 @@ impl Group {
         })
     }
 
-    /// Move (rename) the link at `src` to `dst` (h5py's `group.move(src, dst)`); `dst`'s
-    /// intermediate groups must exist and `dst` itself must not.
+    /// Move (rename) the link at `src` to `dst` (h5py's `group.move(src, dst)`); `dst` must
+    /// not exist, its missing intermediate groups are created (as h5py does). Everything is
+    /// checked before anything changes: a failed move leaves the file as it was.
     pub fn move_link(&self, src: &str, dst: &str) -> Result<()> {
-        let (sparent, sname) = self.split_parent(src)?;
-        let (dparent, dname) = self.split_parent(dst)?;
-        check_name(&dname)?;
+        let (sparent, sname) = self.find_parent(src)?;
+        let sparent = sparent.ok_or_else(|| Error::NotFound(src.to_string()))?;
         let link = sparent
             .link(&sname)?
             .ok_or_else(|| Error::NotFound(join(sparent.name(), &sname)))?;
-        if dparent.link(&dname)?.is_some() {
-            return Err(Error::Exists(join(dparent.name(), &dname)));
+        let (dparent, dname) = self.find_parent(dst)?;
+        check_name(&dname)?;
+        if let Some(dp) = &dparent {
+            if dp.link(&dname)?.is_some() {
+                return Err(Error::Exists(join(dp.name(), &dname)));
+            }
         }
         let target = match link.kind {
             LinkKind::Hard(addr) => Target::Object {
@@ -197,6 +223,7 @@ impl Group {
             LinkKind::External { file, path } => Target::External { file, path },
             _ => return Err(Error::Unsupported("moving user-defined links".into())),
         };
+        let (dparent, dname) = self.split_parent(dst)?;
         with(&self.obj.file.inner, |cx| {
             links::insert(cx, dparent.addr(), &dname, target)?;
             links::remove(cx, sparent.addr(), &sname)
@@ -337,11 +364,10 @@ impl DatasetBuilder {
             self.chunks.as_deref(),
             self.auto_chunks,
             &self.filters,
-            self.dtype.size(),
+            &self.dtype,
             self.layout.is_some(),
         )?;
         let (parent, name) = self.group.split_parent(path)?;
-        check_name(&name)?;
         let f = &self.group.obj.file.inner;
         let es = self.dtype.size();
         let n = shape
@@ -371,9 +397,19 @@ impl DatasetBuilder {
             let libver = cx.st.libver;
             let layout = match layout_kind {
                 LayoutKind::Compact => {
-                    if bytes > 64 * 1024 - 1024 {
+                    // A header message holds at most 65 535 bytes, 4 of them the layout
+                    // message's own fields; v1 headers also round messages up to 8 bytes
+                    // (libhdf5 accepts up to 65 531 there too, but then cannot read the
+                    // header back: "message not aligned").
+                    let max = if libver == LibVer::Earliest {
+                        65_524
+                    } else {
+                        65_531
+                    };
+                    if bytes > max {
                         return Err(Error::Shape(format!(
-                            "{bytes} bytes is too large for a compact dataset (64 KiB)"
+                            "compact dataset size is bigger than header message maximum size \
+                             ({bytes} bytes; at most {max} in this file's object headers)"
                         )));
                     }
                     let mut data = vec![0u8; bytes as usize];
@@ -537,6 +573,11 @@ impl Dataset {
         let name = self.name().to_string();
         let addr = self.addr();
         with(f, |cx| {
+            if n == 0 {
+                // Nothing to store — and no storage to allocate: libhdf5 gives an empty
+                // contiguous dataset no address (h5py refuses a zero-byte block).
+                return Ok(());
+            }
             let bytes = encode(cx, n, &dt)?;
             let mut h = HeaderEdit::load(cx, addr)?;
             let lm = h

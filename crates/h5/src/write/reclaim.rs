@@ -22,23 +22,27 @@ const MAX_DEPTH: usize = 256;
 /// One hard link to the object at `addr` is gone: drop its reference count, and when no
 /// link remains free everything it owns.
 pub(crate) fn drop_link(cx: &mut WriteCtx<'_>, addr: u64) -> Result<()> {
-    let mut visited = HashSet::new();
-    drop_rec(cx, addr, &mut visited, 0)
+    let mut freed = HashSet::new();
+    drop_rec(cx, addr, &mut freed, 0)
 }
 
+/// Drop one reference to `addr`. Every link removed counts, also when two of a deleted
+/// group's links name the same object; only objects already freed by this deletion (reached
+/// again through a cycle of hard links) are skipped.
 fn drop_rec(
     cx: &mut WriteCtx<'_>,
     addr: u64,
-    visited: &mut HashSet<u64>,
+    freed: &mut HashSet<u64>,
     depth: usize,
 ) -> Result<()> {
-    if depth > MAX_DEPTH || !visited.insert(addr) {
+    if depth > MAX_DEPTH || freed.contains(&addr) {
         return Ok(());
     }
     let mut h = HeaderEdit::load(cx, addr)?;
     if h.adjust_refcount(cx, -1)? > 0 {
         return Ok(());
     }
+    freed.insert(addr);
     // The header's own space is not reused in this session: its address stays dead, so
     // handles still naming it are refused instead of editing whatever came next.
     let mut free = h.extents().into_iter().skip(1).collect::<Vec<_>>();
@@ -108,7 +112,7 @@ fn drop_rec(
     }
     cx.st.dead.insert(addr);
     for c in children {
-        drop_rec(cx, c, visited, depth + 1)?;
+        drop_rec(cx, c, freed, depth + 1)?;
     }
     for (a, n) in free {
         cx.free(a, n);

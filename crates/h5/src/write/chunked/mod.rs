@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::file::FileInner;
 use crate::selection::Resolved;
 use h5_format::message::dataspace::Dataspace;
+use h5_format::message::datatype::Datatype;
 use h5_format::message::fill_value::FillValue;
 use h5_format::message::filter_pipeline::{self, FilterInfo};
 use h5_format::message::layout::{self, ChunkIndex, Chunked, Layout};
@@ -120,6 +121,22 @@ pub(crate) fn guess_chunk(shape: &[u64], typesize: u64) -> Vec<u64> {
     chunks.iter().map(|&c| c as u64).collect()
 }
 
+/// The numpy item size h5py guesses chunks with (`dtype.itemsize`): variable-length strings,
+/// sequences and references are numpy objects (8-byte pointers) however wide their HDF5
+/// element is, and compounds and arrays shrink by their members' difference.
+pub(crate) fn numpy_itemsize(dt: &Datatype) -> u64 {
+    match dt {
+        Datatype::VarLenStr { .. } | Datatype::VarLenSeq { .. } | Datatype::Reference { .. } => 8,
+        Datatype::Compound { size, members } => members.iter().fold(*size as u64, |n, m| {
+            n.saturating_sub(m.dtype.size().saturating_sub(numpy_itemsize(&m.dtype)))
+        }),
+        Datatype::Array { base, dims } => dims
+            .iter()
+            .fold(numpy_itemsize(base), |n, &d| n.saturating_mul(d as u64)),
+        other => other.size(),
+    }
+}
+
 /// What a chunked dataset is created with.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
@@ -138,9 +155,10 @@ pub(crate) fn plan(
     chunks: Option<&[u64]>,
     auto: bool,
     filters: &FilterSpec,
-    element_size: u64,
+    dtype: &Datatype,
     explicit_unchunked: bool,
 ) -> Result<Option<Plan>> {
+    let element_size = dtype.size();
     let wants = chunks.is_some() || auto || filters.any() || maxshape.is_some();
     if !wants {
         return Ok(None);
@@ -204,7 +222,7 @@ pub(crate) fn plan(
             }
             c.to_vec()
         }
-        None => guess_chunk(shape, element_size),
+        None => guess_chunk(shape, numpy_itemsize(dtype)),
     };
     let chunk_bytes = chunks
         .iter()
@@ -282,6 +300,8 @@ pub(crate) fn pipeline_message(cx: &WriteCtx<'_>, filters: &[FilterInfo]) -> Res
 struct Meta {
     /// Layout message version (4 and 5 differ in how wide filtered chunk sizes are).
     layout_version: u8,
+    /// Dataspace message version (kept when a resize rewrites it).
+    space_version: u8,
     dims: Vec<u64>,
     max_dims: Vec<u64>,
     chunk: Chunked,
@@ -307,6 +327,7 @@ impl Meta {
             .next()
             .ok_or_else(|| Error::Unsupported("dataset without a dataspace message".into()))?;
         let space = cx.decode_msg(sm, obj, "dataspace message", Dataspace::decode)?;
+        let space_version = sm.data.first().copied().unwrap_or(1);
         let filters = match h.find(MessageType::FILTER_PIPELINE).next() {
             Some(m) => cx.decode_msg(m, obj, "filter pipeline message", filter_pipeline::decode)?,
             None => Vec::new(),
@@ -337,6 +358,7 @@ impl Meta {
         }
         Ok(Meta {
             layout_version: version.0,
+            space_version,
             max_dims: space.max_dims().to_vec(),
             dims: space.dims,
             chunk,
@@ -489,12 +511,7 @@ fn finish(
     frees: Vec<(u64, u64)>,
 ) -> Result<()> {
     if let Some(c) = index.finish(cx, m)? {
-        let body = enc::layout(
-            cx.f.sizes,
-            cx.st.libver,
-            &Layout::Chunked(c),
-            !m.filters.is_empty(),
-        )?;
+        let body = enc::layout_at(cx.f.sizes, &Layout::Chunked(c), m.layout_version)?;
         h.replace(cx, MessageType::LAYOUT, body)?;
     }
     for (a, s) in frees {
@@ -666,7 +683,7 @@ pub(crate) fn resize(
         return Ok(());
     }
     let space = Dataspace::simple(new.to_vec(), Some(m.max_dims.clone()));
-    let body = enc::dataspace(cx.f.sizes, cx.st.libver, &space)?;
+    let body = enc::dataspace_at(cx.f.sizes, &space, m.space_version)?;
     h.replace(cx, MessageType::DATASPACE, body)?;
     let shrunk: Vec<usize> = (0..m.rank()).filter(|&d| new[d] < m.dims[d]).collect();
     if shrunk.is_empty() || m.chunk.addr.is_none() {
