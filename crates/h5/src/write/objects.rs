@@ -198,8 +198,12 @@ impl Group {
 
     /// Move (rename) the link at `src` to `dst` (h5py's `group.move(src, dst)`); `dst` must
     /// not exist, its missing intermediate groups are created (as h5py does). Everything is
-    /// checked before anything changes: a failed move leaves the file as it was.
+    /// checked before anything changes: a failed move leaves the file as it was. As in h5py,
+    /// `src == dst` does nothing (another path to the same link is refused: it exists).
     pub fn move_link(&self, src: &str, dst: &str) -> Result<()> {
+        if src == dst {
+            return Ok(()); // h5py: a move onto the same path does nothing
+        }
         let (sparent, sname) = self.find_parent(src)?;
         let sparent = sparent.ok_or_else(|| Error::NotFound(src.to_string()))?;
         let link = sparent
