@@ -26,6 +26,8 @@ pub struct Attribute {
     dtype: Datatype,
     space: Dataspace,
     data: Vec<u8>,
+    /// The committed datatype the type refers to.
+    committed: Option<u64>,
 }
 
 impl Attributes {
@@ -125,6 +127,12 @@ impl Attributes {
         let msg = f.dec(AttrMsg::decode(&mut Reader::new(
             body, addr, f.sizes, structure,
         )))?;
+        let committed = match &msg.datatype {
+            h5_format::message::attribute::MaybeShared::Shared(
+                h5_format::message::shared::Shared::ObjectHeader(a),
+            ) => Some(*a),
+            _ => None,
+        };
         let dtype = resolve_datatype(f, msg.datatype)?;
         let space = resolve_dataspace(f, msg.dataspace)?;
         let n = space
@@ -150,11 +158,17 @@ impl Attributes {
             dtype,
             space,
             data: data.to_vec(),
+            committed,
         })
     }
 }
 
 impl Attribute {
+    /// The header address of the committed datatype the attribute's type refers to (h5py:
+    /// `attrs.get_id(name).get_type().committed()`), `None` when its type is its own.
+    pub fn committed_type(&self) -> Option<u64> {
+        self.committed
+    }
     /// Attribute name.
     pub fn name(&self) -> &str {
         &self.name

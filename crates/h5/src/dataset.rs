@@ -88,6 +88,11 @@ impl NamedDatatype {
     pub fn name(&self) -> &str {
         &self.obj.path
     }
+    /// Object header address (relative to the base address): what h5py's
+    /// `h5o.get_info(t.id).addr` shows, and what a dataset using the type refers to.
+    pub fn addr(&self) -> u64 {
+        self.obj.addr()
+    }
 }
 
 impl Dataset {
@@ -185,6 +190,14 @@ impl Dataset {
     /// The file.
     pub fn file(&self) -> &File {
         &self.obj.file
+    }
+    /// The header address of the committed datatype the dataset uses (h5py:
+    /// `dset.id.get_type().committed()`), `None` when its type is its own.
+    ///
+    /// # Errors
+    /// A damaged shared datatype message.
+    pub fn committed_type(&self) -> Result<Option<u64>> {
+        self.obj.committed_type()
     }
     /// Element type.
     pub fn dtype(&self) -> &Datatype {
@@ -408,17 +421,13 @@ impl Dataset {
             .ok_or_else(|| Error::Selection("dataset size overflows".into()))
     }
 
-    /// Fill the output with the fill value (zeros when none is defined).
+    /// Fill the output with the fill value (zeros when none is defined). A variable-length
+    /// fill value is stored as libhdf5 stores it — a global heap reference — and fills as
+    /// that reference.
     fn fill(&self, out: &mut [u8]) {
         let es = self.info.dtype.size() as usize;
         if let Some(v) = &self.info.fill.value {
-            if v.len() == es
-                && v.iter().any(|&b| b != 0)
-                && !matches!(
-                    self.info.dtype,
-                    Datatype::VarLenSeq { .. } | Datatype::VarLenStr { .. }
-                )
-            {
+            if v.len() == es && v.iter().any(|&b| b != 0) {
                 for c in out.chunks_exact_mut(es) {
                     c.copy_from_slice(v);
                 }

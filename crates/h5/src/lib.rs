@@ -54,7 +54,7 @@ pub use object::ObjectKind;
 pub use selection::{Selection, SliceArg};
 pub use storage::Storage;
 pub use value::{charset, is_bool, is_complex_compound, FromValue, ToValue, Value};
-pub use write::objects::DatasetBuilder;
+pub use write::objects::{AllocTime, DatasetBuilder, FillTime};
 pub use write::LibVer;
 
 /// Decoders and structures of the format itself.

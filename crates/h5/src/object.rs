@@ -198,6 +198,23 @@ impl Object {
         decode_datatype_message(self.f(), m)
     }
 
+    /// The header address of the committed datatype this object's type refers to, if any.
+    pub(crate) fn committed_type(&self) -> Result<Option<u64>> {
+        let Some(m) = self.header.find(MessageType::DATATYPE) else {
+            return Ok(None);
+        };
+        if !m.is_shared() {
+            return Ok(None);
+        }
+        let s = self
+            .f()
+            .dec(Shared::decode(&mut m.reader(self.f(), "shared message")))?;
+        Ok(match s {
+            Shared::ObjectHeader(a) => Some(a),
+            Shared::Heap(_) => None,
+        })
+    }
+
     /// The dataspace message, following a shared reference.
     pub(crate) fn dataspace(&self) -> Result<Dataspace> {
         let m = self.header.find(MessageType::DATASPACE).ok_or_else(|| {

@@ -47,9 +47,52 @@ fn put_info(cx: &mut WriteCtx<'_>, h: &mut HeaderEdit, info: &AttributeInfo) -> 
     )
 }
 
+/// The stored message of the attribute `name` of the object at `addr`, if there is one.
+fn current(cx: &mut WriteCtx<'_>, addr: u64, name: &str) -> Result<Option<Vec<u8>>> {
+    let sizes = cx.f.sizes;
+    let h = HeaderEdit::load(cx, addr)?;
+    if h.version() == 2 {
+        if let Some(at) = dense_addrs(&info_of(cx, &h, addr)?) {
+            let d = Dense::open(cx, Kind::Attributes, at)?;
+            let body = d.get(name, sizes)?;
+            d.keep(cx);
+            return Ok(body);
+        }
+    }
+    let body = h
+        .find(MessageType::ATTRIBUTE)
+        .find(|m| attr_name(m, sizes).as_deref() == Some(name))
+        .map(|m| m.data.clone());
+    Ok(body)
+}
+
+/// Attributes whose type is a committed datatype count as references to it (libhdf5 links
+/// the shared type when it stores the attribute and unlinks it when it deletes it): move
+/// one reference from `old`'s type (a replaced or deleted attribute) to `new`'s.
+fn recount_committed(cx: &mut WriteCtx<'_>, old: Option<&[u8]>, new: Option<&[u8]>) -> Result<()> {
+    let sizes = cx.f.sizes;
+    let of = |b: Option<&[u8]>| b.and_then(|b| super::enc::attribute_committed_type(sizes, b));
+    let (old, new) = (of(old), of(new));
+    if old != new {
+        if let Some(t) = new {
+            HeaderEdit::load(cx, t)?.adjust_refcount(cx, 1)?;
+        }
+        if let Some(t) = old {
+            super::reclaim::drop_link(cx, t)?;
+        }
+    }
+    Ok(())
+}
+
 /// Create or overwrite the attribute `name` (its encoded message `body`) on the object at
 /// `addr`.
 pub(crate) fn put(cx: &mut WriteCtx<'_>, addr: u64, name: &str, body: Vec<u8>) -> Result<()> {
+    let old = current(cx, addr, name)?;
+    store(cx, addr, name, body.clone())?;
+    recount_committed(cx, old.as_deref(), Some(&body))
+}
+
+fn store(cx: &mut WriteCtx<'_>, addr: u64, name: &str, body: Vec<u8>) -> Result<()> {
     let sizes = cx.f.sizes;
     let mut h = HeaderEdit::load(cx, addr)?;
     let same = |m: &MessageOut| attr_name(m, sizes).as_deref() == Some(name);
@@ -121,6 +164,15 @@ pub(crate) fn put(cx: &mut WriteCtx<'_>, addr: u64, name: &str, body: Vec<u8>) -
 
 /// Delete the attribute `name` from the object at `addr`; returns whether there was one.
 pub(crate) fn delete(cx: &mut WriteCtx<'_>, addr: u64, name: &str) -> Result<bool> {
+    let old = current(cx, addr, name)?;
+    let found = remove(cx, addr, name)?;
+    if found {
+        recount_committed(cx, old.as_deref(), None)?;
+    }
+    Ok(found)
+}
+
+fn remove(cx: &mut WriteCtx<'_>, addr: u64, name: &str) -> Result<bool> {
     let sizes = cx.f.sizes;
     let mut h = HeaderEdit::load(cx, addr)?;
     if h.version() == 2 {

@@ -269,12 +269,20 @@ impl Dense {
 
     /// Whether `name` is there.
     pub(crate) fn contains(&self, name: &str, sizes: h5_format::Sizes) -> Result<bool> {
+        Ok(self.get(name, sizes)?.is_some())
+    }
+
+    /// The message stored for `name`.
+    pub(crate) fn get(&self, name: &str, sizes: h5_format::Sizes) -> Result<Option<Vec<u8>>> {
         let hash = lookup3::hash(name.as_bytes(), 0);
         let v = self.view;
-        Ok(self
+        match self
             .name
             .find::<Error>(&mut |r| v.cmp_name(&self.heap, r, name, hash, sizes))?
-            .is_some())
+        {
+            Some(rec) => Ok(Some(self.heap.get(v.id_of(rec))?)),
+            None => Ok(None),
+        }
     }
 }
 

@@ -3,12 +3,13 @@
 
 use super::LibVer;
 use crate::error::{Error, Result};
-use h5_format::message::attribute::Attribute as AttrMsg;
+use h5_format::message::attribute::{Attribute as AttrMsg, MaybeShared};
 use h5_format::message::dataspace::Dataspace;
 use h5_format::message::datatype::Datatype;
 use h5_format::message::fill_value::FillValue;
 use h5_format::message::layout::Layout;
 use h5_format::message::misc::{Profile, SymbolTable};
+use h5_format::message::shared::Shared;
 use h5_format::{Sizes, Writer};
 
 impl LibVer {
@@ -83,14 +84,29 @@ pub(crate) fn symbol_table(sizes: Sizes, st: &SymbolTable) -> Vec<u8> {
     w.finish()
 }
 
+/// An attribute message; `committed`: the header address of a committed datatype the
+/// attribute's type refers to (a shared datatype, as libhdf5 stores `dtype=f["t"]`).
 pub(crate) fn attribute(
     sizes: Sizes,
     libver: LibVer,
     name: &str,
     dt: &Datatype,
+    committed: Option<u64>,
     ds: &Dataspace,
     data: &[u8],
 ) -> Result<Vec<u8>> {
-    let msg = AttrMsg::new(name, dt.clone(), ds.clone(), data);
+    let mut msg = AttrMsg::new(name, dt.clone(), ds.clone(), data);
+    if let Some(t) = committed {
+        msg.datatype = MaybeShared::Shared(Shared::ObjectHeader(t));
+    }
     with(sizes, |w| msg.encode(msg.versions_for(libver.profile()), w))
+}
+
+/// The committed datatype an encoded attribute message's type refers to, if any.
+pub(crate) fn attribute_committed_type(sizes: Sizes, body: &[u8]) -> Option<u64> {
+    let a = AttrMsg::decode(&mut h5_format::Reader::new(body, 0, sizes, "attribute")).ok()?;
+    match a.datatype {
+        MaybeShared::Shared(Shared::ObjectHeader(t)) => Some(t),
+        _ => None,
+    }
 }

@@ -252,6 +252,51 @@ impl Group {
     }
 }
 
+/// When a dataset's storage is allocated (libhdf5's `H5Pset_alloc_time`, h5py's
+/// `dcpl.set_alloc_time`). The default is libhdf5's: early for compact, late for contiguous,
+/// incremental for chunked datasets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocTime {
+    /// All of it when the dataset is created (and when a resize grows it).
+    Early = 1,
+    /// All of it at the first write.
+    Late = 2,
+    /// Chunk by chunk as they are written (contiguous data: at the first write).
+    Incremental = 3,
+}
+
+/// When allocated storage is written with the fill value (libhdf5's `H5Pset_fill_time`,
+/// h5py's `dcpl.set_fill_time`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillTime {
+    /// Always, when it is allocated.
+    Alloc = 0,
+    /// Never: unwritten elements of allocated storage hold whatever the space held (this
+    /// writer leaves zeros there).
+    Never = 1,
+    /// When a fill value was set (the default).
+    IfSet = 2,
+}
+
+/// Whether elements of `dt` hold variable-length data (global heap references).
+fn has_vlen(dt: &Datatype) -> bool {
+    match dt {
+        Datatype::VarLenSeq { .. } | Datatype::VarLenStr { .. } => true,
+        Datatype::Compound { members, .. } => members.iter().any(|m| has_vlen(&m.dtype)),
+        Datatype::Array { base, .. } | Datatype::Enum { base, .. } => has_vlen(base),
+        _ => false,
+    }
+}
+
+/// A fill value as given to the builder.
+#[derive(Debug, Clone)]
+enum Fill {
+    /// Already in the dataset's element encoding.
+    Bytes(Vec<u8>),
+    /// To encode when the dataset is created (variable-length parts need the file).
+    Value(crate::Value),
+}
+
 /// Builds a dataset: element type, shape, layout, fill value (hdf5-metno style).
 #[derive(Debug, Clone)]
 pub struct DatasetBuilder {
@@ -261,11 +306,15 @@ pub struct DatasetBuilder {
     maxshape: Option<Vec<Option<u64>>>,
     chunks: Option<Vec<u64>>,
     layout: Option<LayoutKind>,
-    fill: Option<Vec<u8>>,
+    fill: Option<Fill>,
     filters: super::chunked::FilterSpec,
     auto_chunks: bool,
     /// The committed datatype's header, when the dataset uses one.
     committed: Option<u64>,
+    /// No elements and no shape (a null dataspace, h5py's `Empty`).
+    null: bool,
+    alloc_time: Option<AllocTime>,
+    fill_time: Option<FillTime>,
 }
 
 impl DatasetBuilder {
@@ -281,11 +330,22 @@ impl DatasetBuilder {
             filters: Default::default(),
             auto_chunks: false,
             committed: None,
+            null: false,
+            alloc_time: None,
+            fill_time: None,
         }
     }
     /// The shape (`&[]` for a scalar).
     pub fn shape(mut self, shape: &[u64]) -> Self {
         self.shape = Some(shape.to_vec());
+        self
+    }
+    /// No elements and no shape: a null dataspace, h5py's `create_dataset(name,
+    /// data=h5py.Empty(dtype))`. Such a dataset is contiguous with no storage; it cannot be
+    /// chunked, filtered or written.
+    pub fn empty(mut self) -> Self {
+        self.null = true;
+        self.shape = Some(Vec::new());
         self
     }
     /// The maximum shape (h5py's `maxshape`); `None` entries are unlimited. As in h5py,
@@ -348,12 +408,36 @@ impl DatasetBuilder {
         self.committed = Some(t.obj.addr());
         Ok(self)
     }
-    /// The value unwritten elements read as.
+    /// When the storage is allocated (libhdf5's default when not given: early for compact,
+    /// late for contiguous, incremental for chunked). Compact datasets need
+    /// [`AllocTime::Early`], as in libhdf5.
+    pub fn alloc_time(mut self, t: AllocTime) -> Self {
+        self.alloc_time = Some(t);
+        self
+    }
+    /// When allocated storage gets the fill value ([`FillTime::IfSet`] when not given).
+    pub fn fill_time(mut self, t: FillTime) -> Self {
+        self.fill_time = Some(t);
+        self
+    }
+    /// The value unwritten elements read as (h5py's `fillvalue=`), converted to the
+    /// dataset's type.
     pub fn fill_value<T: H5Type>(mut self, value: T) -> Result<Self> {
         let mut b = vec![0u8; self.dtype.size() as usize];
         encode_scalar(&self.dtype, value.to_scalar(), &mut b)?;
-        self.fill = Some(b);
+        self.fill = Some(Fill::Bytes(b));
         Ok(self)
+    }
+
+    /// A fill value of any type (strings, compounds, complex numbers, arrays,
+    /// variable-length sequences) as a dynamic value; variable-length parts are stored in
+    /// the global heap, as libhdf5 stores them. Checked against the type when the dataset
+    /// is created. A chunked dataset with a variable-length fill value gets its chunks
+    /// allocated early unless [`alloc_time`](Self::alloc_time) says otherwise: libhdf5
+    /// cannot read unallocated chunks of such a dataset from a read-only file.
+    pub fn fill_value_of(mut self, value: crate::Value) -> Self {
+        self.fill = Some(Fill::Value(value));
+        self
     }
 
     /// Create the dataset at `path` in the group.
@@ -362,6 +446,19 @@ impl DatasetBuilder {
             .shape
             .clone()
             .ok_or_else(|| Error::Shape("a dataset needs a shape".into()))?;
+        if self.null
+            && (self.maxshape.is_some()
+                || self.chunks.is_some()
+                || self.auto_chunks
+                || self.filters != Default::default()
+                || self.layout.is_some_and(|l| l != LayoutKind::Contiguous))
+        {
+            return Err(Error::Shape(
+                "an empty (null dataspace) dataset is contiguous: no chunks, filters, \
+                 maximum shape or compact layout"
+                    .into(),
+            ));
+        }
         let plan = super::chunked::plan(
             &shape,
             self.maxshape.as_deref(),
@@ -381,7 +478,10 @@ impl DatasetBuilder {
         let bytes = n
             .checked_mul(es)
             .ok_or_else(|| Error::Shape("shape too large".into()))?;
-        let space = if shape.is_empty() {
+        let bytes = if self.null { 0 } else { bytes };
+        let space = if self.null {
+            Dataspace::null()
+        } else if shape.is_empty() {
             Dataspace::scalar()
         } else {
             Dataspace::simple(
@@ -399,6 +499,48 @@ impl DatasetBuilder {
             }
             let sizes = cx.f.sizes;
             let libver = cx.st.libver;
+            let fill_bytes = match &self.fill {
+                Some(Fill::Bytes(b)) => Some(b.clone()),
+                Some(Fill::Value(v)) => Some(super::strings::encode_values(
+                    cx,
+                    &self.dtype,
+                    std::slice::from_ref(v),
+                    1,
+                )?),
+                None => None,
+            };
+            let alloc_time = self.alloc_time.unwrap_or(match layout_kind {
+                LayoutKind::Compact => AllocTime::Early,
+                // libhdf5 cannot read an unallocated chunk whose fill value holds
+                // variable-length data in a read-only file ("no write intent"): allocate
+                // every chunk up front instead
+                LayoutKind::Chunked if fill_bytes.is_some() && has_vlen(&self.dtype) => {
+                    AllocTime::Early
+                }
+                LayoutKind::Chunked => AllocTime::Incremental,
+                _ => AllocTime::Late,
+            });
+            if layout_kind == LayoutKind::Compact && alloc_time != AllocTime::Early {
+                return Err(Error::Shape(
+                    "compact dataset must have early space allocation".into(),
+                ));
+            }
+            let fill_time = self.fill_time.unwrap_or(FillTime::IfSet);
+            // what allocated storage starts as: the fill value unless the fill time says
+            // not to write it (then zeros)
+            let writes_fill = match fill_time {
+                FillTime::Alloc => true,
+                FillTime::Never => false,
+                FillTime::IfSet => fill_bytes.is_some(),
+            };
+            let initial = |n: u64| -> Vec<u8> {
+                match (&fill_bytes, writes_fill) {
+                    (Some(fv), true) if fv.len() as u64 == es => {
+                        fv.repeat((n / es.max(1)) as usize)
+                    }
+                    _ => vec![0u8; n as usize],
+                }
+            };
             let layout = match layout_kind {
                 LayoutKind::Compact => {
                     // A header message holds at most 65 535 bytes, 4 of them the layout
@@ -416,16 +558,23 @@ impl DatasetBuilder {
                              ({bytes} bytes; at most {max} in this file's object headers)"
                         )));
                     }
-                    let mut data = vec![0u8; bytes as usize];
-                    if let Some(fv) = &self.fill {
-                        data.chunks_exact_mut(es as usize)
-                            .for_each(|c| c.copy_from_slice(fv));
-                    }
+                    let data = match &fill_bytes {
+                        Some(fv) if fill_time != FillTime::Never => fv.repeat(n as usize),
+                        _ => vec![0u8; bytes as usize],
+                    };
                     Layout::Compact { data }
                 }
                 LayoutKind::Chunked => {
                     let plan = plan.as_ref().expect("chunked plan");
                     super::chunked::new_layout(plan, &shape, es, libver)
+                }
+                _ if alloc_time == AllocTime::Early && bytes > 0 => {
+                    let a = cx.alloc(bytes)?;
+                    cx.write(a, &initial(bytes))?;
+                    Layout::Contiguous {
+                        addr: Some(a),
+                        size: Some(bytes),
+                    }
                 }
                 _ => Layout::Contiguous {
                     addr: None,
@@ -454,14 +603,10 @@ impl DatasetBuilder {
             ];
             let fill = FillValue {
                 // libhdf5: early for compact, incremental for chunked, late for contiguous
-                alloc_time: match layout_kind {
-                    LayoutKind::Compact => 1,
-                    LayoutKind::Chunked => 3,
-                    _ => 2,
-                },
-                write_time: 2,
+                alloc_time: alloc_time as u8,
+                write_time: fill_time as u8,
                 defined: true,
-                value: self.fill.clone(),
+                value: fill_bytes,
             };
             let (new_fill, old_fill) = enc::fill_value(sizes, libver, &fill)?;
             msgs.push(msg(MessageType::FILL_VALUE, CONSTANT, new_fill));
@@ -489,11 +634,33 @@ impl DatasetBuilder {
             )?;
             Ok(addr)
         })?;
-        Dataset::from_object(Object::load(
+        let ds = Dataset::from_object(Object::load(
             &self.group.obj.file,
             addr,
             &join(parent.name(), &name),
-        )?)
+        )?)?;
+        if layout_kind == LayoutKind::Chunked
+            && ds.fill_value().alloc_time == AllocTime::Early as u8
+        {
+            // every chunk now, as libhdf5 allocates them
+            ds.allocate_filled(&Selection::All)?;
+        }
+        Ok(ds)
+    }
+}
+
+impl Dataset {
+    /// Store what newly allocated storage starts as — the fill value, or zeros when there
+    /// is none or the fill time says not to write it — in `sel` (early allocation: at
+    /// creation and where a resize grows the dataset).
+    fn allocate_filled(&self, sel: &Selection) -> Result<()> {
+        let fv = self.fill_value();
+        let es = self.dtype().size() as usize;
+        let elem = match &fv.value {
+            Some(v) if v.len() == es && fv.write_time != FillTime::Never as u8 => v.clone(),
+            _ => vec![0u8; es],
+        };
+        self.write_encoded(sel, 1, |_, n, _| Ok(elem.repeat(n)))
     }
 }
 
@@ -661,6 +828,7 @@ impl Dataset {
             )));
         }
         let addr = self.addr();
+        let old = self.shape().unwrap_or_default();
         with(&self.file().inner, |cx| {
             let mut h = HeaderEdit::load(cx, addr)?;
             super::chunked::resize(cx, &mut h, addr, shape)
@@ -670,6 +838,25 @@ impl Dataset {
             e => e.at(self.name()),
         })?;
         *self = Dataset::from_object(Object::load(self.file(), addr, self.name())?)?;
+        if self.fill_value().alloc_time == AllocTime::Early as u8 {
+            // early allocation: the grown parts get their storage now
+            for d in (0..shape.len()).filter(|&d| shape[d] > old.get(d).copied().unwrap_or(0)) {
+                let sel: Vec<crate::SliceArg> = (0..shape.len())
+                    .map(|i| {
+                        if i == d {
+                            crate::SliceArg::Range {
+                                start: Some(old[d] as i64),
+                                stop: Some(shape[d] as i64),
+                                step: 1,
+                            }
+                        } else {
+                            crate::SliceArg::All
+                        }
+                    })
+                    .collect();
+                self.allocate_filled(&Selection::Slice(sel))?;
+            }
+        }
         Ok(())
     }
 
@@ -719,19 +906,75 @@ impl Attributes {
         shape: &[u64],
         data: &[u8],
     ) -> Result<()> {
-        if name.is_empty() {
-            return Err(Error::Shape("an attribute needs a name".into()));
-        }
         let space = if shape.is_empty() {
             Dataspace::scalar()
         } else {
             Dataspace::simple(shape.to_vec(), None)
         };
+        self.create_in(name, dt, None, &space, data)
+    }
+
+    /// Store an attribute: its type (`committed`: a committed type's header the type refers
+    /// to), its dataspace and its encoded elements.
+    pub(crate) fn create_in(
+        &self,
+        name: &str,
+        dt: &Datatype,
+        committed: Option<u64>,
+        space: &Dataspace,
+        data: &[u8],
+    ) -> Result<()> {
+        if name.is_empty() {
+            return Err(Error::Shape("an attribute needs a name".into()));
+        }
         let addr = self.object().addr();
         with(&self.object().file.inner, |cx| {
-            let body = enc::attribute(cx.f.sizes, cx.st.libver, name, dt, &space, data)?;
+            let body = enc::attribute(cx.f.sizes, cx.st.libver, name, dt, committed, space, data)?;
             super::attrs::put(cx, addr, name, body)
         })
+    }
+
+    /// Create (or overwrite) an attribute with no elements and no shape (a null dataspace):
+    /// h5py's `attrs[name] = h5py.Empty(dtype)`.
+    ///
+    /// # Errors
+    /// A read-only or closed file; an empty name.
+    pub fn create_empty(&self, name: &str, dtype: &Datatype) -> Result<()> {
+        self.create_in(name, dtype, None, &Dataspace::null(), &[])
+    }
+
+    /// Create (or overwrite) an attribute whose type is the committed datatype `t` (h5py's
+    /// `attrs.create(name, data, dtype=f["t"])`): the attribute refers to the type, which
+    /// counts it as a reference, as libhdf5 counts it. `shape` `&[]` is a scalar.
+    ///
+    /// # Errors
+    /// A read-only or closed file; as many values as the shape holds are needed, each
+    /// convertible to the type.
+    pub fn create_committed(
+        &self,
+        name: &str,
+        t: &crate::NamedDatatype,
+        shape: &[u64],
+        values: &[crate::Value],
+    ) -> Result<()> {
+        let dt = t.dtype()?;
+        let n: u64 = shape.iter().product();
+        if values.len() as u64 != n {
+            return Err(Error::Shape(format!(
+                "{} values for an attribute of shape {shape:?}",
+                values.len()
+            )));
+        }
+        let f = &self.object().file.inner;
+        let data = with(f, |cx| {
+            super::strings::encode_values(cx, &dt, values, n as usize)
+        })?;
+        let space = if shape.is_empty() {
+            Dataspace::scalar()
+        } else {
+            Dataspace::simple(shape.to_vec(), None)
+        };
+        self.create_in(name, &dt, Some(t.addr()), &space, &data)
     }
 
     /// Delete an attribute; a missing one is an error.

@@ -99,6 +99,11 @@ fn drop_rec(
             children.push(a);
         }
     }
+    // attributes whose type is a committed datatype hold a reference to it
+    let mut attrs: Vec<Vec<u8>> = h
+        .find(MessageType::ATTRIBUTE)
+        .map(|m| m.data.clone())
+        .collect();
     if let Some(m) = h.find(MessageType::ATTRIBUTE_INFO).next() {
         let info = cx.decode_msg(m, addr, "attribute info message", AttributeInfo::decode)?;
         if let (Some(heap), Some(name)) = (info.heap_addr, info.name_index_addr) {
@@ -107,9 +112,16 @@ fn drop_rec(
                 name,
                 order: info.order_index_addr,
             };
-            free.extend(Dense::open(cx, Kind::Attributes, at)?.extents()?);
+            let d = Dense::open(cx, Kind::Attributes, at)?;
+            attrs.extend(d.messages()?);
+            free.extend(d.extents()?);
         }
     }
+    children.extend(
+        attrs
+            .iter()
+            .filter_map(|b| super::enc::attribute_committed_type(cx.f.sizes, b)),
+    );
     cx.st.dead.insert(addr);
     for c in children {
         drop_rec(cx, c, freed, depth + 1)?;

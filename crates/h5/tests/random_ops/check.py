@@ -78,14 +78,24 @@ def elements(value, dt, shape):
     return [ecanon(e, dt) for e in arr]
 
 
-def attrs(obj):
+def committed_path(tid, canon):
+    """The canonical path of the committed type `tid` refers to ("" if unreachable)."""
+    return canon.get(h5py.h5o.get_info(tid).addr, "") if tid.committed() else None
+
+
+def attrs(obj, canon):
     out = {}
     for name in obj.attrs:
         aid = obj.attrs.get_id(name)
         dt = aid.dtype
-        shape = list(aid.shape)
-        out[name] = {"dtype": dcanon(dt), "shape": shape,
-                     "data": elements(obj.attrs[name], dt, shape)}
+        value = obj.attrs[name]
+        if isinstance(value, h5py.Empty):
+            shape, data = None, []
+        else:
+            shape = list(aid.shape)
+            data = elements(value, dt, shape)
+        out[name] = {"dtype": dcanon(dt), "shape": shape, "data": data,
+                     "type_of": committed_path(aid.get_type(), canon)}
     return out
 
 
@@ -119,7 +129,7 @@ def observe(f):
     walk(root, "")
     objects = {}
     for path, obj in todo:
-        j = {"rc": h5py.h5o.get_info(obj.id).rc, "attrs": attrs(obj)}
+        j = {"rc": h5py.h5o.get_info(obj.id).rc, "attrs": attrs(obj, canon)}
         if isinstance(obj, h5py.Group):
             j["kind"] = "group"
         elif isinstance(obj, h5py.Datatype):
@@ -127,11 +137,11 @@ def observe(f):
             j["dtype"] = dcanon(obj.dtype)
         else:
             dt = obj.dtype
-            shape = list(obj.shape)
+            shape = list(obj.shape) if obj.shape is not None else None
             j["kind"] = "dataset"
             j["dtype"] = dcanon(dt)
             j["shape"] = shape
-            j["maxshape"] = list(obj.maxshape) if obj.maxshape is not None else []
+            j["maxshape"] = list(obj.maxshape) if obj.maxshape is not None else None
             layout = obj.id.get_create_plist().get_layout()
             j["layout"] = {h5py.h5d.COMPACT: "compact", h5py.h5d.CONTIGUOUS: "contiguous",
                            h5py.h5d.CHUNKED: "chunked"}.get(layout, "other")
@@ -145,9 +155,8 @@ def observe(f):
             numeric = dt.kind in "iufb" and dt.names is None and dt.subdtype is None \
                 and h5py.check_enum_dtype(dt) is None
             j["fill"] = ecanon(obj.fillvalue, dt) if numeric else None
-            t = obj.id.get_type()
-            j["type_of"] = canon.get(h5py.h5o.get_info(t).addr, "") if t.committed() else None
-            j["data"] = elements(obj[()], dt, shape)
+            j["type_of"] = committed_path(obj.id.get_type(), canon)
+            j["data"] = elements(obj[()], dt, shape) if shape is not None else []
         objects[path] = j
     return {"groups": groups, "objects": objects}
 

@@ -235,9 +235,17 @@ fn spec(r: &mut Rng, m: &Model) -> DsSpec {
         layout: None,
         chunks: None,
         filters: Filters::default(),
-        fill: (dt.has_fill() && r.chance(0.3)).then(|| value(r, dt)),
+        fill: r.chance(0.3).then(|| value(r, dt)),
         committed,
+        empty: false,
+        alloc: None,
+        fill_time: None,
     };
+    if r.chance(0.04) {
+        s.empty = true;
+        s.layout = r.chance(0.3).then_some(Layout::Contiguous);
+        return s;
+    }
     match r.below(10) {
         0..=2 => {}
         3 => s.layout = Some(Layout::Contiguous),
@@ -285,6 +293,22 @@ fn spec(r: &mut Rng, m: &Model) -> DsSpec {
             s.filters.fletcher32 = r.chance(0.2);
         }
     }
+    if r.chance(0.15) {
+        // compact needs early allocation; now and then h5py's refusal is checked
+        s.alloc = Some(match s.layout {
+            Some(Layout::Compact) if r.chance(0.9) => 1,
+            _ => r.range(1, 3) as u8,
+        });
+    }
+    if r.chance(0.15) {
+        // "never" only where storage is allocated early: elsewhere libhdf5 leaves what
+        // unwritten elements read as undefined
+        s.fill_time = Some(if s.alloc == Some(1) {
+            *r.pick(&[0, 1, 2])
+        } else {
+            *r.pick(&[0, 2])
+        });
+    }
     s
 }
 
@@ -295,6 +319,11 @@ pub fn op(r: &mut Rng, m: &Model) -> Op {
         .chain(paths_where(m, |_| true))
         .collect();
     let links: Vec<String> = m.walk().into_iter().map(|(p, _)| p).collect();
+    let types = paths_where(m, |k| matches!(k, Kind::Type(_)));
+    let chunked = paths_where(
+        m,
+        |k| matches!(k, Kind::Dataset(d) if d.layout == Layout::Chunked),
+    );
     loop {
         let op = match r.below(100) {
             0..=9 => Op::CreateGroup(new_path(r, m)),
@@ -319,7 +348,14 @@ pub fn op(r: &mut Rng, m: &Model) -> Op {
                 }
             }
             50..=57 if !datasets.is_empty() => {
-                let path = r.pick(&datasets).clone();
+                // mostly resizable ones; the others check h5py's refusal
+                let path = if !chunked.is_empty() && r.chance(0.85) {
+                    r.pick(&chunked).clone()
+                } else if r.chance(0.2) {
+                    r.pick(&datasets).clone()
+                } else {
+                    continue;
+                };
                 let Some(Kind::Dataset(ds)) = m.resolve(&path).map(|id| &m.objs[&id].kind) else {
                     unreachable!()
                 };
@@ -335,7 +371,7 @@ pub fn op(r: &mut Rng, m: &Model) -> Op {
                     .collect();
                 Op::Resize(path, shape)
             }
-            58..=67 => {
+            58..=64 => {
                 let dt = *r.pick(&ALL_DTS);
                 let shape = shape(r, 2);
                 let n: u64 = shape.iter().product();
@@ -347,7 +383,48 @@ pub fn op(r: &mut Rng, m: &Model) -> Op {
                     shape,
                 }
             }
-            68..=70 => Op::DeleteAttr(r.pick(&objects).clone(), r.pick(&NAMES).to_string()),
+            68 => Op::SetAttrEmpty {
+                path: r.pick(&objects).clone(),
+                name: r.pick(&NAMES).to_string(),
+                dt: *r.pick(&ALL_DTS),
+            },
+            65..=67 if !types.is_empty() => {
+                let ty = r.pick(&types).clone();
+                let Some(Kind::Type(dt)) = m.resolve(&ty).map(|id| &m.objs[&id].kind) else {
+                    unreachable!()
+                };
+                let shape = shape(r, 1);
+                let n: u64 = shape.iter().product();
+                Op::SetAttrCommitted {
+                    path: r.pick(&objects).clone(),
+                    name: r.pick(&NAMES).to_string(),
+                    ty,
+                    values: (0..n).map(|_| value(r, *dt)).collect(),
+                    shape,
+                }
+            }
+            69..=70 => {
+                let with_attrs: Vec<String> = objects
+                    .iter()
+                    .filter(|p| m.resolve(p).is_some_and(|id| !m.objs[&id].attrs.is_empty()))
+                    .cloned()
+                    .collect();
+                let path = if !with_attrs.is_empty() && r.chance(0.8) {
+                    r.pick(&with_attrs).clone()
+                } else {
+                    r.pick(&objects).clone()
+                };
+                let names: Vec<String> = m
+                    .resolve(&path)
+                    .map(|id| m.objs[&id].attrs.keys().cloned().collect())
+                    .unwrap_or_default();
+                let name = if !names.is_empty() && r.chance(0.8) {
+                    r.pick(&names).clone()
+                } else {
+                    r.pick(&NAMES).to_string()
+                };
+                Op::DeleteAttr(path, name)
+            }
             71..=74 if objects.len() > 1 => Op::LinkHard {
                 target: r.pick(&objects).clone(),
                 path: new_path(r, m),
@@ -411,6 +488,9 @@ pub fn h5py_edits(r: &mut Rng, m: &Model) -> Vec<Op> {
                 filters: Filters::default(),
                 fill: None,
                 committed: None,
+                empty: false,
+                alloc: None,
+                fill_time: None,
             },
         ),
         Op::Write {
@@ -425,7 +505,7 @@ pub fn h5py_edits(r: &mut Rng, m: &Model) -> Vec<Op> {
         .into_iter()
         .filter_map(|(p, l)| match l {
             Lnk::Hard(id) => match &m.objs[&id].kind {
-                Kind::Dataset(d) if d.dt.is_numeric() => Some((p, d.clone())),
+                Kind::Dataset(d) if d.dt.is_numeric() && !d.null => Some((p, d.clone())),
                 _ => None,
             },
             _ => None,

@@ -179,16 +179,50 @@ fn create_dataset(f: &File, path: &str, s: &model::DsSpec) -> h5::Result<()> {
     if s.filters.fletcher32 {
         b = b.fletcher32();
     }
+    if s.empty {
+        b = b.empty();
+    }
     if let Some(v) = &s.fill {
+        let dt = match &s.committed {
+            Some(t) => dt_of_type(f, t)?,
+            None => s.dt,
+        };
         b = match v {
-            V::I(i) => b.fill_value(*i)?,
+            V::I(i) if dt.is_numeric() => b.fill_value(*i)?,
             V::U(u) => b.fill_value(*u)?,
-            V::F(x) => b.fill_value(*x)?,
+            V::F(x) if dt.is_numeric() => b.fill_value(*x)?,
             V::B(x) => b.fill_value(*x)?,
-            other => panic!("fill {other:?}"),
+            other => b.fill_value_of(other.value(dt)),
         };
     }
+    if let Some(a) = s.alloc {
+        b = b.alloc_time(match a {
+            1 => h5::AllocTime::Early,
+            2 => h5::AllocTime::Late,
+            _ => h5::AllocTime::Incremental,
+        });
+    }
+    if let Some(t) = s.fill_time {
+        b = b.fill_time(match t {
+            0 => h5::FillTime::Alloc,
+            1 => h5::FillTime::Never,
+            _ => h5::FillTime::IfSet,
+        });
+    }
     b.create(path).map(|_| ())
+}
+
+/// The model type of the committed type at `path` (the test commits only its own types).
+fn dt_of_type(f: &File, path: &str) -> h5::Result<Dt> {
+    let Node::Datatype(t) = f.root()?.node(path)? else {
+        return Err(h5::Error::Shape(format!("{path} is not a committed type")));
+    };
+    let dt = t.dtype()?;
+    model::ALL_DTS
+        .iter()
+        .copied()
+        .find(|d| d.datatype() == dt)
+        .ok_or_else(|| h5::Error::Shape(format!("{path}: a type the test does not make")))
 }
 
 fn dt_of(m: &Model, path: &str) -> Option<Dt> {
@@ -228,6 +262,23 @@ fn run_op(f: &mut Option<File>, path: &Path, m: &Model, op: &Op) -> h5::Result<(
             shape,
             values,
         } => set_attr(&attrs_of(file, p)?, name, *dt, shape, values),
+        Op::SetAttrCommitted {
+            path: p,
+            name,
+            ty,
+            shape,
+            values,
+        } => {
+            let Node::Datatype(t) = root.node(ty)? else {
+                return Err(h5::Error::Shape(format!("{ty} is not a committed type")));
+            };
+            let dt = dt_of_type(file, ty)?;
+            let vals: Vec<h5::Value> = values.iter().map(|v| v.value(dt)).collect();
+            attrs_of(file, p)?.create_committed(name, &t, shape, &vals)
+        }
+        Op::SetAttrEmpty { path: p, name, dt } => {
+            attrs_of(file, p)?.create_empty(name, &dt.datatype())
+        }
         Op::DeleteAttr(p, name) => attrs_of(file, p)?.delete(name),
         Op::LinkHard { target, path: p } => root.link_hard(target, p),
         Op::LinkSoft { target, path: p } => root.link_soft(target, p),
@@ -325,7 +376,10 @@ fn run_cases(cases: &[Case], h5dump_every: u64) -> Vec<Vec<String>> {
         let path = case.path();
         let expected = m.canon();
         problems[i].extend(our_view(&path, &expected, "after h5 wrote"));
-        if case.libver != LibVer::Latest && case.seed % h5dump_every == 0 {
+        // h5dump 1.10 cannot dump an attribute or dataset whose committed type no link
+        // reaches any more ("unknown committed type"), on libhdf5's own files too
+        let orphan_type = expected.to_string().contains("\"type_of\":\"\"");
+        if case.libver != LibVer::Latest && case.seed % h5dump_every == 0 && !orphan_type {
             // h5dump has no LZF filter: headers only when a dataset uses it
             let lzf = expected.to_string().contains("\"lzf\":true");
             let out = std::process::Command::new("h5dump")
@@ -406,6 +460,35 @@ fn shrink(case: &Case) -> Case {
     best
 }
 
+/// How many operations of each kind the cases draw, and how many of those h5py refuses.
+fn print_mix(cases: &[Case]) {
+    let mut mix: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for c in cases.iter().filter(|c| c.libver == LibVer::Earliest) {
+        let mut m = Model::new();
+        for op in &c.ops {
+            let kind = format!("{op:?}");
+            let kind = kind.split([' ', '(', '{']).next().unwrap_or("").to_string();
+            let e = mix.entry(kind.clone()).or_default();
+            e.0 += 1;
+            let mut next = m.clone();
+            match next.apply(op) {
+                Ok(()) => m = next,
+                Err(why) => {
+                    e.1 += 1;
+                    if std::env::var("H5_RANDOM_WHY").is_ok_and(|k| kind.starts_with(&k)) {
+                        println!("refused {op:?}: {why}");
+                    }
+                }
+            }
+        }
+    }
+    let line: Vec<String> = mix
+        .iter()
+        .map(|(k, (n, refused))| format!("{k} {n} ({refused} refused)"))
+        .collect();
+    println!("operations drawn: {}", line.join(", "));
+}
+
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -443,6 +526,7 @@ fn random_operations_read_back_equal_in_h5py() {
             })
             .collect()
     };
+    print_mix(&cases);
     let problems = run_cases(&cases, 8);
     let failed: Vec<usize> = (0..cases.len())
         .filter(|&i| !problems[i].is_empty())

@@ -337,6 +337,15 @@ pub struct DsSpec {
     pub fill: Option<V>,
     /// A committed type's path to use (its type replaces `dt`).
     pub committed: Option<String>,
+    /// A null dataspace (h5py's `Empty`): `shape` is ignored.
+    #[serde(default)]
+    pub empty: bool,
+    /// Allocation time (1 early, 2 late, 3 incremental).
+    #[serde(default)]
+    pub alloc: Option<u8>,
+    /// Fill time (0 on allocation, 1 never, 2 if set).
+    #[serde(default)]
+    pub fill_time: Option<u8>,
 }
 
 /// The operations the test draws.
@@ -358,6 +367,20 @@ pub enum Op {
         dt: Dt,
         shape: Vec<u64>,
         values: Vec<V>,
+    },
+    /// An attribute whose type is the committed type at `ty`.
+    SetAttrCommitted {
+        path: String,
+        name: String,
+        ty: String,
+        shape: Vec<u64>,
+        values: Vec<V>,
+    },
+    /// An attribute with a null dataspace (h5py's `Empty`).
+    SetAttrEmpty {
+        path: String,
+        name: String,
+        dt: Dt,
     },
     DeleteAttr(String, String),
     LinkHard {
@@ -401,6 +424,11 @@ pub struct Ds {
     pub filters: Filters,
     pub fill: Option<V>,
     pub committed: Option<Id>,
+    /// A null dataspace.
+    pub null: bool,
+    /// Fill time "never": new storage holds zeros (the test only draws it with early
+    /// allocation, where that is what the file holds).
+    pub never_fill: bool,
     /// Row-major elements.
     pub data: Vec<V>,
 }
@@ -409,13 +437,24 @@ impl Ds {
     fn fill_or_zero(&self) -> V {
         self.fill.clone().unwrap_or_else(|| self.dt.zero())
     }
+    /// What newly allocated storage reads as.
+    fn initial(&self) -> V {
+        if self.never_fill {
+            self.dt.zero()
+        } else {
+            self.fill_or_zero()
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Attr {
     pub dt: Dt,
-    pub shape: Vec<u64>,
+    /// `None`: a null dataspace.
+    pub shape: Option<Vec<u64>>,
     pub data: Vec<V>,
+    /// The committed type the attribute's type refers to.
+    pub committed: Option<Id>,
 }
 
 #[derive(Debug, Clone)]
@@ -601,6 +640,11 @@ impl Model {
             return;
         }
         let o = self.objs.remove(&id).unwrap();
+        for a in o.attrs.values() {
+            if let Some(t) = a.committed {
+                self.unref(t, true);
+            }
+        }
         match o.kind {
             Kind::Group(m) => {
                 for l in m.into_values() {
@@ -648,6 +692,9 @@ impl Model {
                 path, sel, values, ..
             } => {
                 let ds = self.dataset_mut(path)?;
+                if ds.null {
+                    return Err("a null dataspace".into());
+                }
                 let idx = sel.indices(&ds.shape).ok_or("selection out of range")?;
                 if values.len() != idx.len() && values.len() != 1 {
                     return Err("value count".into());
@@ -669,7 +716,7 @@ impl Model {
                 {
                     return Err("beyond maxshape".into());
                 }
-                let fill = ds.fill_or_zero();
+                let fill = ds.initial();
                 let old = std::mem::take(&mut ds.data);
                 let n: u64 = shape.iter().product();
                 let mut data = vec![fill; n as usize];
@@ -690,27 +737,54 @@ impl Model {
                 shape,
                 values,
             } => {
-                let id = self.resolve(path).ok_or("no such object")?;
-                if name.is_empty() {
-                    return Err("empty name".into());
-                }
-                self.objs.get_mut(&id).unwrap().attrs.insert(
-                    name.clone(),
-                    Attr {
-                        dt: *dt,
-                        shape: shape.clone(),
-                        data: values.clone(),
-                    },
-                );
+                let a = Attr {
+                    dt: *dt,
+                    shape: Some(shape.clone()),
+                    data: values.clone(),
+                    committed: None,
+                };
+                self.set_attr(path, name, a)?;
+            }
+            Op::SetAttrCommitted {
+                path,
+                name,
+                ty,
+                shape,
+                values,
+            } => {
+                let t = self.resolve(ty).ok_or("no such type")?;
+                let Kind::Type(dt) = self.objs[&t].kind else {
+                    return Err("not a committed type".into());
+                };
+                let a = Attr {
+                    dt,
+                    shape: Some(shape.clone()),
+                    data: values.clone(),
+                    committed: Some(t),
+                };
+                self.set_attr(path, name, a)?;
+            }
+            Op::SetAttrEmpty { path, name, dt } => {
+                let a = Attr {
+                    dt: *dt,
+                    shape: None,
+                    data: Vec::new(),
+                    committed: None,
+                };
+                self.set_attr(path, name, a)?;
             }
             Op::DeleteAttr(path, name) => {
                 let id = self.resolve(path).ok_or("no such object")?;
-                self.objs
+                let old = self
+                    .objs
                     .get_mut(&id)
                     .unwrap()
                     .attrs
                     .remove(name)
                     .ok_or("no such attribute")?;
+                if let Some(t) = old.committed {
+                    self.unref(t, true);
+                }
             }
             Op::LinkHard { target, path } => {
                 let t = self.resolve(target).ok_or("no such target")?;
@@ -750,6 +824,28 @@ impl Model {
         Ok(())
     }
 
+    /// Create or overwrite an attribute; a committed type gains its reference before the
+    /// replaced attribute's type loses one.
+    fn set_attr(&mut self, path: &str, name: &str, a: Attr) -> Result<(), Refusal> {
+        let id = self.resolve(path).ok_or("no such object")?;
+        if name.is_empty() {
+            return Err("empty name".into());
+        }
+        if let Some(t) = a.committed {
+            self.objs.get_mut(&t).unwrap().users += 1;
+        }
+        let old = self
+            .objs
+            .get_mut(&id)
+            .unwrap()
+            .attrs
+            .insert(name.to_string(), a);
+        if let Some(t) = old.and_then(|o| o.committed) {
+            self.unref(t, true);
+        }
+        Ok(())
+    }
+
     fn new_dataset(&self, spec: &DsSpec) -> Result<Ds, Refusal> {
         let (dt, committed) = match &spec.committed {
             Some(p) => {
@@ -761,6 +857,29 @@ impl Model {
             }
             None => (spec.dt, None),
         };
+        if spec.empty {
+            if spec.chunks.is_some()
+                || spec.filters.any()
+                || spec.maxshape.is_some()
+                || matches!(spec.layout, Some(Layout::Compact | Layout::Chunked))
+            {
+                return Err("an empty dataset is contiguous".into());
+            }
+            return Ok(Ds {
+                dt,
+                shape: Vec::new(),
+                maxshape: Vec::new(),
+                layout: Layout::Contiguous,
+                chunks: None,
+                guessed_from: None,
+                filters: Filters::default(),
+                fill: spec.fill.clone(),
+                committed,
+                null: true,
+                never_fill: false,
+                data: Vec::new(),
+            });
+        }
         let rank = spec.shape.len();
         let chunked = spec.chunks.is_some()
             || spec.filters.any()
@@ -795,23 +914,34 @@ impl Model {
                 return Err("bad chunks".into());
             }
         }
+        let layout = if chunked {
+            Layout::Chunked
+        } else {
+            spec.layout.unwrap_or(Layout::Contiguous)
+        };
+        if layout == Layout::Compact && spec.alloc.is_some_and(|a| a != 1) {
+            return Err("compact dataset must have early space allocation".into());
+        }
         let n: u64 = spec.shape.iter().product();
         let fill = spec.fill.clone();
+        let never_fill = spec.fill_time == Some(1);
+        let initial = match (&fill, never_fill) {
+            (Some(f), false) => f.clone(),
+            _ => dt.zero(),
+        };
         let d = Ds {
             dt,
             shape: spec.shape.clone(),
             maxshape,
-            layout: if chunked {
-                Layout::Chunked
-            } else {
-                spec.layout.unwrap_or(Layout::Contiguous)
-            },
+            layout,
             chunks: spec.chunks.clone(),
             guessed_from: (chunked && spec.chunks.is_none()).then(|| spec.shape.clone()),
             filters: spec.filters.clone(),
-            fill: fill.clone(),
+            fill,
             committed,
-            data: vec![fill.unwrap_or_else(|| dt.zero()); n as usize],
+            null: false,
+            never_fill,
+            data: vec![initial; n as usize],
         };
         Ok(d)
     }
@@ -865,7 +995,9 @@ impl Model {
                     (
                         n.clone(),
                         json!({"dtype": a.dt.canon(), "shape": a.shape,
-                               "data": a.data.iter().map(V::canon).collect::<Vec<_>>()}),
+                               "data": a.data.iter().map(V::canon).collect::<Vec<_>>(),
+                               "type_of": a.committed
+                                   .map(|t| canon.get(&t).cloned().unwrap_or_default())}),
                     )
                 })
                 .collect();
@@ -893,8 +1025,13 @@ impl Model {
                 Kind::Dataset(d) => {
                     j.insert("kind".into(), json!("dataset"));
                     j.insert("dtype".into(), json!(d.dt.canon()));
-                    j.insert("shape".into(), json!(d.shape));
-                    j.insert("maxshape".into(), json!(d.maxshape));
+                    if d.null {
+                        j.insert("shape".into(), Json::Null);
+                        j.insert("maxshape".into(), Json::Null);
+                    } else {
+                        j.insert("shape".into(), json!(d.shape));
+                        j.insert("maxshape".into(), json!(d.maxshape));
+                    }
                     j.insert(
                         "layout".into(),
                         json!(match d.layout {

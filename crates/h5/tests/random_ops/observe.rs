@@ -74,16 +74,20 @@ pub fn vcanon(v: &Value) -> Json {
     }
 }
 
-fn attrs(a: &h5::Attributes) -> Result<Json, String> {
+fn attrs(a: &h5::Attributes, canon: &HashMap<u64, String>) -> Result<Json, String> {
     let mut out = serde_json::Map::new();
     for at in a.all().map_err(|e| e.to_string())? {
         let data = at
             .read_values()
             .map_err(|e| format!("{}: {e}", at.name()))?;
+        let type_of = at
+            .committed_type()
+            .map(|a| canon.get(&a).cloned().unwrap_or_default());
         out.insert(
             at.name().to_string(),
-            json!({"dtype": dcanon(at.dtype()), "shape": at.shape().unwrap_or_default(),
-                   "data": data.iter().map(vcanon).collect::<Vec<_>>()}),
+            json!({"dtype": dcanon(at.dtype()), "shape": at.shape(),
+                   "data": data.iter().map(vcanon).collect::<Vec<_>>(),
+                   "type_of": type_of}),
         );
     }
     Ok(Json::Object(out))
@@ -111,11 +115,15 @@ fn fill(ds: &h5::Dataset) -> Json {
     }
 }
 
-fn dataset(ds: &h5::Dataset, j: &mut serde_json::Map<String, Json>) -> Result<(), String> {
+fn dataset(
+    ds: &h5::Dataset,
+    canon: &HashMap<u64, String>,
+    j: &mut serde_json::Map<String, Json>,
+) -> Result<(), String> {
     j.insert("kind".into(), json!("dataset"));
     j.insert("dtype".into(), json!(dcanon(ds.dtype())));
-    j.insert("shape".into(), json!(ds.shape().unwrap_or_default()));
-    j.insert("maxshape".into(), json!(ds.maxshape().unwrap_or_default()));
+    j.insert("shape".into(), json!(ds.shape()));
+    j.insert("maxshape".into(), json!(ds.maxshape()));
     j.insert(
         "layout".into(),
         json!(match ds.layout() {
@@ -141,6 +149,11 @@ fn dataset(ds: &h5::Dataset, j: &mut serde_json::Map<String, Json>) -> Result<()
         json!({"gzip": gzip, "lzf": lzf, "shuffle": shuffle, "fletcher32": fletcher32}),
     );
     j.insert("fill".into(), fill(ds));
+    let t = ds.committed_type().map_err(|e| e.to_string())?;
+    j.insert(
+        "type_of".into(),
+        json!(t.map(|a| canon.get(&a).cloned().unwrap_or_default())),
+    );
     let (data, _) = ds
         .read_values(&Selection::All)
         .map_err(|e| format!("{}: {e}", ds.name()))?;
@@ -151,8 +164,8 @@ fn dataset(ds: &h5::Dataset, j: &mut serde_json::Map<String, Json>) -> Result<()
     Ok(())
 }
 
-/// The canonical form of what our reader sees (no reference counts or committed-type uses:
-/// the API does not show them; h5py checks those).
+/// The canonical form of what our reader sees (no reference counts: the API does not show
+/// them; h5py checks those).
 pub fn observe(f: &File) -> Result<Json, String> {
     let e = |e: h5::Error| e.to_string();
     let root = f.root().map_err(e)?;
@@ -205,16 +218,16 @@ pub fn observe(f: &File) -> Result<Json, String> {
         match &node {
             Node::Group(g) => {
                 j.insert("kind".into(), json!("group"));
-                j.insert("attrs".into(), attrs(&g.attrs())?);
+                j.insert("attrs".into(), attrs(&g.attrs(), &canon)?);
             }
             Node::Dataset(d) => {
-                dataset(d, &mut j)?;
-                j.insert("attrs".into(), attrs(&d.attrs())?);
+                dataset(d, &canon, &mut j)?;
+                j.insert("attrs".into(), attrs(&d.attrs(), &canon)?);
             }
             Node::Datatype(t) => {
                 j.insert("kind".into(), json!("type"));
                 j.insert("dtype".into(), json!(dcanon(&t.dtype().map_err(e)?)));
-                j.insert("attrs".into(), attrs(&t.attrs())?);
+                j.insert("attrs".into(), attrs(&t.attrs(), &canon)?);
             }
         }
         objects.insert(path, Json::Object(j));
@@ -223,8 +236,7 @@ pub fn observe(f: &File) -> Result<Json, String> {
 }
 
 /// Differences between the expected and the observed form, as "where: expected / got" lines.
-/// Keys our reader cannot see (`rc`, `type_of`) and h5py's guessed chunks are skipped when
-/// `ours` is set.
+/// What our reader cannot see (`rc`) and h5py's guessed chunks are skipped when `ours` is set.
 pub fn diff(expected: &Json, got: &Json, ours: bool) -> Vec<String> {
     let mut out = Vec::new();
     diff_at("", expected, got, ours, &mut out);
@@ -244,7 +256,7 @@ fn diff_at(at: &str, e: &Json, g: &Json, ours: bool, out: &mut Vec<String>) {
     match (e, g) {
         (Json::Object(a), Json::Object(b)) => {
             for (k, v) in a {
-                if ours && (k == "rc" || k == "type_of") {
+                if ours && k == "rc" {
                     continue;
                 }
                 if ours && k == "chunks" && v.get("guess").is_some() {
@@ -256,7 +268,7 @@ fn diff_at(at: &str, e: &Json, g: &Json, ours: bool, out: &mut Vec<String>) {
                 }
             }
             for k in b.keys() {
-                if !a.contains_key(k) && !(ours && (k == "rc" || k == "type_of")) {
+                if !(a.contains_key(k) || ours && k == "rc") {
                     out.push(format!("{at}/{k}: unexpected {}", short(&b[k])));
                 }
             }

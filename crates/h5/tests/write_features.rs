@@ -1,0 +1,337 @@
+//! h5py features the writer gained for issue 7 — null dataspaces, fill values of every type,
+//! attributes of committed types, allocation and fill times, committed types' addresses —
+//! each written in all four profiles and judged by h5py (and h5dump where it reads the
+//! profile). Needs the venv and hdf5-tools that `.ci/run` installs.
+
+mod common;
+use common::{create, h5dump_reads_profile, h5py_ok, tmp, PROFILES};
+
+use h5::{types, AllocTime, FillTime, H5Type, Selection, Value};
+use std::path::Path;
+
+/// Write a file in every profile with `write`, then run the h5py `check` on it (`f` is the
+/// file, opened read-only; the check ends by printing ok).
+fn in_every_profile(tag: &str, write: impl Fn(&h5::File), check: &str) {
+    for libver in PROFILES {
+        let path = tmp(&format!("{tag}_{libver:?}.h5"));
+        {
+            let f = create(&path, libver);
+            write(&f);
+            f.close().unwrap();
+        }
+        h5dump_reads_profile(&path, libver);
+        run_check(&path, check);
+    }
+}
+
+fn run_check(path: &Path, check: &str) {
+    h5py_ok(
+        path.parent().unwrap(),
+        &format!(
+            "import h5py, numpy as np\nf = h5py.File({:?}, 'r')\n{check}\nprint('ok')\n",
+            path.file_name().unwrap().to_string_lossy()
+        ),
+    );
+}
+
+#[test]
+fn null_dataspaces_are_h5py_empty() {
+    in_every_profile(
+        "null",
+        |f| {
+            let root = f.root().unwrap();
+            let d = root
+                .new_dataset::<f32>()
+                .empty()
+                .create("empty_f4")
+                .unwrap();
+            assert_eq!(d.shape(), None);
+            assert!(d.write_slice(&Selection::All, &[1.0f32]).is_err());
+            root.new_dataset_of(types::vlen_utf8())
+                .empty()
+                .create("empty_str")
+                .unwrap();
+            // h5py refuses chunks or filters on an empty dataset, and so do we
+            assert!(root
+                .new_dataset::<i32>()
+                .empty()
+                .deflate(4)
+                .create("bad")
+                .is_err());
+            root.attrs()
+                .create_empty("empty_i8", &i64::datatype())
+                .unwrap();
+            d.attrs()
+                .create_empty("empty_s", &types::vlen_utf8())
+                .unwrap();
+            assert_eq!(root.attrs().get("empty_i8").unwrap().shape(), None);
+            assert!(root
+                .attrs()
+                .get("empty_i8")
+                .unwrap()
+                .read_values()
+                .unwrap()
+                .is_empty());
+        },
+        r#"
+e = f["empty_f4"]
+assert e.shape is None and isinstance(e[()], h5py.Empty) and e.dtype == "f4"
+assert f["empty_str"].shape is None and h5py.check_string_dtype(f["empty_str"].dtype)
+a = f.attrs["empty_i8"]
+assert isinstance(a, h5py.Empty) and a.dtype == "i8", a
+assert isinstance(e.attrs["empty_s"], h5py.Empty)
+assert sorted(f) == ["empty_f4", "empty_str"]
+"#,
+    );
+}
+
+#[test]
+fn fill_values_of_every_type() {
+    let pair = types::compound(&[("a", i32::datatype()), ("b", f64::datatype())]);
+    let arr = h5::Datatype::Array {
+        base: Box::new(i16::datatype()),
+        dims: vec![3],
+    };
+    in_every_profile(
+        "fills",
+        |f| {
+            let root = f.root().unwrap();
+            let make = |name: &str, dt: &h5::Datatype, v: Value, chunked: bool| {
+                let mut b = root.new_dataset_of(dt.clone()).shape(&[4]).fill_value_of(v);
+                if chunked {
+                    b = b.chunks(&[3]).deflate(1);
+                }
+                let d = b.create(name).unwrap();
+                // one element written, the others keep the fill value
+                d.write_values(
+                    &Selection::parse("1").unwrap(),
+                    &[d.read_values(&Selection::parse("0").unwrap()).unwrap().0[0].clone()],
+                )
+                .unwrap();
+            };
+            for chunked in [false, true] {
+                let s = if chunked { "_chunked" } else { "" };
+                make(
+                    &format!("vstr{s}"),
+                    &types::vlen_utf8(),
+                    Value::Str("abc€".into()),
+                    chunked,
+                );
+                make(
+                    &format!("fstr{s}"),
+                    &types::fixed_ascii(5),
+                    Value::Str("xy".into()),
+                    chunked,
+                );
+                make(
+                    &format!("pair{s}"),
+                    &pair,
+                    Value::Compound(vec![
+                        ("a".into(), Value::Int(3)),
+                        ("b".into(), Value::Float(1.5)),
+                    ]),
+                    chunked,
+                );
+                make(
+                    &format!("complex{s}"),
+                    &types::complex128(),
+                    Value::Complex(1.0, -2.0),
+                    chunked,
+                );
+                make(
+                    &format!("array{s}"),
+                    &arr,
+                    Value::List(vec![Value::Int(1), Value::Int(-2), Value::Int(3)]),
+                    chunked,
+                );
+                make(
+                    &format!("vlen{s}"),
+                    &types::vlen(i32::datatype()),
+                    Value::List(vec![Value::Int(7), Value::Int(8)]),
+                    chunked,
+                );
+            }
+            // a compact one, and a resized chunked one whose new part reads as the fill
+            root.new_dataset_of(types::vlen_utf8())
+                .shape(&[2])
+                .compact()
+                .fill_value_of(Value::Str("c".into()))
+                .create("vstr_compact")
+                .unwrap();
+            let mut d = root
+                .new_dataset_of(pair.clone())
+                .shape(&[2])
+                .maxshape(&[None])
+                .chunks(&[2])
+                .fill_value_of(Value::Compound(vec![
+                    ("a".into(), Value::Int(-1)),
+                    ("b".into(), Value::Float(0.25)),
+                ]))
+                .create("pair_resized")
+                .unwrap();
+            d.resize(&[5]).unwrap();
+            // a value that does not fit the type is refused when the dataset is created
+            assert!(root
+                .new_dataset_of(pair.clone())
+                .shape(&[2])
+                .fill_value_of(Value::Str("no".into()))
+                .create("bad")
+                .is_err());
+        },
+        r#"
+for s in ["", "_chunked"]:
+    d = f["vstr" + s]
+    assert d.fillvalue == "abc€".encode(), d.fillvalue
+    assert [x.decode() for x in d[:]] == ["abc€"] * 4, d[:]
+    assert list(f["fstr" + s][:]) == [b"xy"] * 4 and f["fstr" + s].fillvalue == b"xy"
+    p = f["pair" + s]
+    assert [tuple(x) for x in p[:]] == [(3, 1.5)] * 4 and tuple(p.fillvalue) == (3, 1.5)
+    assert list(f["complex" + s][:]) == [1 - 2j] * 4 and f["complex" + s].fillvalue == 1 - 2j
+    assert f["array" + s][:].tolist() == [[1, -2, 3]] * 4, f["array" + s][:]
+    assert [list(x) for x in f["vlen" + s][:]] == [[7, 8]] * 4, f["vlen" + s][:]
+assert list(f["vstr_compact"][:]) == [b"c", b"c"]
+assert [tuple(x) for x in f["pair_resized"][:]] == [(-1, 0.25)] * 5
+assert "bad" not in f
+"#,
+    );
+}
+
+#[test]
+fn attributes_of_committed_types_count_as_references() {
+    in_every_profile(
+        "committed_attrs",
+        |f| {
+            let root = f.root().unwrap();
+            let t = root.commit::<i32>("t").unwrap();
+            let s = root.commit_datatype("s", &types::vlen_utf8()).unwrap();
+            assert_ne!(t.addr(), s.addr());
+            let ints: Vec<Value> = (0..3).map(Value::Int).collect();
+            root.attrs().create_committed("a", &t, &[3], &ints).unwrap();
+            let g = root.create_group("g").unwrap();
+            g.attrs()
+                .create_committed("b", &t, &[], &[Value::Int(5)])
+                .unwrap();
+            g.attrs()
+                .create_committed("name", &s, &[], &[Value::Str("x".into())])
+                .unwrap();
+            // overwrite keeps the count; delete drops one
+            root.attrs().create_committed("a", &t, &[3], &ints).unwrap();
+            t.attrs()
+                .create_committed("self", &t, &[], &[Value::Int(1)])
+                .unwrap();
+            root.attrs()
+                .create_committed("gone", &t, &[], &[Value::Int(9)])
+                .unwrap();
+            root.attrs().delete("gone").unwrap();
+            // overwriting with a plain type gives the reference back
+            g.attrs()
+                .create_committed("c", &s, &[], &[Value::Str("y".into())])
+                .unwrap();
+            g.attrs().set("c", 1i8).unwrap();
+            let d = root
+                .new_dataset::<i32>()
+                .committed(&t)
+                .unwrap()
+                .shape(&[2])
+                .create("d")
+                .unwrap();
+            assert_eq!(d.committed_type().unwrap(), Some(t.addr()));
+            assert_eq!(
+                root.dataset("d").unwrap().committed_type().unwrap(),
+                Some(t.addr())
+            );
+            // deleting a group releases its attributes' references
+            root.create_group("h")
+                .unwrap()
+                .attrs()
+                .create_committed("x", &t, &[], &[Value::Int(2)])
+                .unwrap();
+            root.unlink("h").unwrap();
+        },
+        r#"
+t = f["t"]
+info = lambda o: h5py.h5o.get_info(o.id)
+# the link, attributes a, g/b and t/self, the dataset d
+assert info(t).rc == 5, info(t).rc
+assert info(f["s"]).rc == 2, info(f["s"]).rc
+aid = f.attrs.get_id("a")
+assert aid.get_type().committed() and h5py.h5o.get_info(aid.get_type()).addr == info(t).addr
+assert list(f.attrs["a"]) == [0, 1, 2] and f["g"].attrs["b"] == 5 and f["g"].attrs["name"] == "x"
+assert f["g"].attrs["c"] == 1 and not f["g"].attrs.get_id("c").get_type().committed()
+assert "gone" not in f.attrs and t.attrs["self"] == 1
+assert f["d"].id.get_type().committed()
+"#,
+    );
+}
+
+#[test]
+fn allocation_and_fill_times_as_libhdf5_stores_them() {
+    in_every_profile(
+        "alloc_fill_time",
+        |f| {
+            let root = f.root().unwrap();
+            root.new_dataset::<i32>()
+                .shape(&[10])
+                .alloc_time(AllocTime::Early)
+                .fill_value(5i32)
+                .unwrap()
+                .create("contig_early")
+                .unwrap();
+            root.new_dataset::<i32>()
+                .shape(&[10])
+                .alloc_time(AllocTime::Incremental)
+                .create("contig_incr")
+                .unwrap();
+            let mut d = root
+                .new_dataset::<i32>()
+                .shape(&[7])
+                .maxshape(&[None])
+                .chunks(&[3])
+                .alloc_time(AllocTime::Early)
+                .fill_time(FillTime::Alloc)
+                .fill_value(-4i32)
+                .unwrap()
+                .deflate(2)
+                .create("chunk_early")
+                .unwrap();
+            d.resize(&[11]).unwrap();
+            let d = root
+                .new_dataset::<i32>()
+                .shape(&[6])
+                .chunks(&[3])
+                .alloc_time(AllocTime::Late)
+                .fill_time(FillTime::Never)
+                .fill_value(7i32)
+                .unwrap()
+                .create("chunk_never")
+                .unwrap();
+            d.write_slice(&Selection::parse("0:3").unwrap(), &[1i32, 2, 3])
+                .unwrap();
+            assert!(root
+                .new_dataset::<i32>()
+                .shape(&[4])
+                .compact()
+                .alloc_time(AllocTime::Late)
+                .create("bad")
+                .is_err());
+        },
+        r#"
+from h5py import h5d
+def p(n): return f[n].id.get_create_plist()
+assert p("contig_early").get_alloc_time() == h5d.ALLOC_TIME_EARLY
+assert p("contig_early").get_fill_time() == h5d.FILL_TIME_IFSET
+assert f["contig_early"].id.get_storage_size() == 40 and list(f["contig_early"][:]) == [5] * 10
+assert p("contig_incr").get_alloc_time() == h5d.ALLOC_TIME_INCR
+assert f["contig_incr"].id.get_storage_size() == 0
+ce = f["chunk_early"]
+assert p("chunk_early").get_alloc_time() == h5d.ALLOC_TIME_EARLY
+assert p("chunk_early").get_fill_time() == h5d.FILL_TIME_ALLOC
+assert ce.id.get_num_chunks() == 4, ce.id.get_num_chunks()
+assert list(ce[:]) == [-4] * 11
+assert p("chunk_never").get_fill_time() == h5d.FILL_TIME_NEVER
+assert p("chunk_never").get_alloc_time() == h5d.ALLOC_TIME_LATE
+assert list(f["chunk_never"][:3]) == [1, 2, 3]
+assert "bad" not in f
+"#,
+    );
+}
