@@ -29,6 +29,9 @@ pub struct CreateOptions {
     pub libver: crate::write::LibVer,
     /// Fail if the file exists.
     pub exclusive: bool,
+    /// The root group keeps its links and attributes in creation order (h5py's
+    /// `File(..., track_order=True)`).
+    pub track_order: bool,
 }
 
 /// An open HDF5 file. Cheap to clone; `Send + Sync`: many threads may read one `File` at
@@ -279,8 +282,12 @@ impl File {
             o.create(true).truncate(true);
         }
         let storage = FileStorage::open_with(path, &o)?;
-        let inner =
-            crate::write::create_file(Box::new(storage), options.libver, Some(path.to_path_buf()))?;
+        let inner = crate::write::create_file(
+            Box::new(storage),
+            options.libver,
+            options.track_order,
+            Some(path.to_path_buf()),
+        )?;
         Ok(File {
             inner: Arc::new(inner),
         })

@@ -335,3 +335,177 @@ assert "bad" not in f
 "#,
     );
 }
+
+#[test]
+fn creation_order_tracked_and_indexed_like_h5py() {
+    let names = [
+        "kilo", "echo", "zeta", "alpha", "xray", "delta", "mike", "bravo", "oscar", "golf",
+        "uniform", "charlie",
+    ];
+    let anames = ["zz", "aa", "mm", "bb", "yy", "cc", "xx", "dd", "ww", "ee"];
+    for libver in PROFILES {
+        let path = tmp(&format!("ordered_{libver:?}.h5"));
+        {
+            let f = h5::File::create_with(
+                &path,
+                h5::CreateOptions {
+                    libver,
+                    track_order: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let root = f.root().unwrap();
+            root.create_group("zulu").unwrap();
+            root.create_group("alpha").unwrap();
+            root.create_dataset("mike", &ndarray::arr1(&[1u8])).unwrap();
+            let g = root.create_group_ordered("g").unwrap();
+            for (i, n) in names.iter().enumerate() {
+                match i % 3 {
+                    0 => {
+                        g.create_group(n).unwrap();
+                    }
+                    1 => {
+                        g.create_dataset(n, &ndarray::arr1(&[i as i8])).unwrap();
+                    }
+                    _ => g.link_soft("/zulu", n).unwrap(),
+                }
+            }
+            for (i, n) in anames.iter().enumerate() {
+                g.attrs().set(n, i as i64).unwrap();
+            }
+            let d = root
+                .new_dataset::<i32>()
+                .shape(&[2])
+                .track_order()
+                .create("d")
+                .unwrap();
+            for n in ["q", "c", "x"] {
+                d.attrs().set(n, 1.5f32).unwrap();
+            }
+            let small = root.create_group_ordered("small").unwrap();
+            for n in ["c", "b", "a"] {
+                small.create_group(n).unwrap();
+            }
+            small.unlink("b").unwrap();
+            assert_eq!(g.member_names().unwrap(), names);
+            assert_eq!(g.attrs().names().unwrap(), anames);
+            assert_eq!(
+                root.member_names().unwrap(),
+                ["zulu", "alpha", "mike", "g", "d", "small"]
+            );
+            f.close().unwrap();
+        }
+        h5dump_reads_profile(&path, libver);
+        run_check(
+            &path,
+            &format!(
+                r#"
+names, anames = {names:?}, {anames:?}
+assert list(f) == ["zulu", "alpha", "mike", "g", "d", "small"], list(f)
+assert list(f["g"]) == names, list(f["g"])
+assert list(f["g"].attrs) == anames, list(f["g"].attrs)
+assert list(f["d"].attrs) == ["q", "c", "x"]
+assert list(f["small"]) == ["c", "a"]
+tracked = h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED
+for n in ["/", "g", "small"]:
+    p = f[n].id.get_create_plist()
+    assert p.get_link_creation_order() == tracked and p.get_attr_creation_order() == tracked, n
+assert f["d"].id.get_create_plist().get_attr_creation_order() == tracked
+assert f["zulu"].id.get_create_plist().get_link_creation_order() == 0
+name = f.filename
+f.close()
+# libhdf5 goes on adding: the next creation order values follow ours
+f = h5py.File(name, "a")
+f["g"].create_group("new")
+f["g"].attrs["new"] = 1
+f["small"].create_group("0")
+f["d"].attrs["new"] = 2
+f.close()
+f = h5py.File(name, "r")
+assert list(f["g"]) == names + ["new"] and list(f["g"].attrs) == anames + ["new"]
+assert list(f["small"]) == ["c", "a", "0"] and list(f["d"].attrs) == ["q", "c", "x", "new"]
+"#
+            ),
+        );
+        let f = h5::File::open(&path).unwrap();
+        let g = f.group("g").unwrap();
+        let mut want: Vec<&str> = names.to_vec();
+        want.push("new");
+        assert_eq!(g.member_names().unwrap(), want);
+        let mut want: Vec<&str> = anames.to_vec();
+        want.push("new");
+        assert_eq!(g.attrs().names().unwrap(), want);
+        assert_eq!(
+            f.group("small").unwrap().member_names().unwrap(),
+            ["c", "a", "0"]
+        );
+    }
+}
+
+/// Groups and attributes h5py made with track_order=True, edited by us and then by h5py:
+/// each side hands out the next creation order value (libhdf5 stores the next value, not
+/// the last one used).
+#[test]
+fn h5py_ordered_groups_edited_by_us_then_by_h5py() {
+    for libver in ["earliest", "v108", "latest"] {
+        let dir = tmp("ordered_edits");
+        let src = common::root().join(format!("fixtures/files/groups_{libver}.h5"));
+        let path = dir.with_file_name(format!("groups_edit_{libver}.h5"));
+        std::fs::copy(&src, &path).unwrap();
+        let asrc = common::root().join(format!("fixtures/files/attrs_{libver}.h5"));
+        let apath = dir.with_file_name(format!("attrs_edit_{libver}.h5"));
+        std::fs::copy(&asrc, &apath).unwrap();
+        let before = h5::File::open(&path)
+            .unwrap()
+            .group("ordered")
+            .unwrap()
+            .member_names()
+            .unwrap();
+        {
+            let f = h5::File::append(&path).unwrap();
+            f.group("ordered").unwrap().create_group("ours").unwrap();
+            f.group("ordered_dense")
+                .unwrap()
+                .create_group("ours")
+                .unwrap();
+            f.close().unwrap();
+            let f = h5::File::append(&apath).unwrap();
+            f.group("tracked")
+                .unwrap()
+                .attrs()
+                .set("ours", 1i8)
+                .unwrap();
+            f.group("tracked_compact")
+                .unwrap()
+                .attrs()
+                .set("ours", 1i8)
+                .unwrap();
+            f.close().unwrap();
+        }
+        h5py_ok(
+            path.parent().unwrap(),
+            &format!(
+                r#"
+import h5py
+before = {before:?}
+with h5py.File({p:?}, "a") as f:
+    for g in ["ordered", "ordered_dense"]:
+        f[g].create_group("theirs")
+with h5py.File({a:?}, "a") as f:
+    for g in ["tracked", "tracked_compact"]:
+        f[g].attrs["theirs"] = 2
+with h5py.File({p:?}, "r") as f:
+    assert list(f["ordered"]) == before + ["ours", "theirs"], list(f["ordered"])
+    assert list(f["ordered_dense"])[-2:] == ["ours", "theirs"], list(f["ordered_dense"])
+with h5py.File({a:?}, "r") as f:
+    for g in ["tracked", "tracked_compact"]:
+        assert list(f[g].attrs)[-2:] == ["ours", "theirs"], list(f[g].attrs)
+print("ok")
+"#,
+                p = path.file_name().unwrap().to_string_lossy(),
+                a = apath.file_name().unwrap().to_string_lossy(),
+            ),
+        );
+    }
+}

@@ -191,6 +191,26 @@ fn failed_unlink_and_move_change_nothing() {
             // an existing destination, and a bad name: refused before anything is created
             assert!(matches!(root.move_link("a", "b"), Err(Error::Exists(_))));
             assert!(root.move_link("a", "/m1/m2/.").is_err());
+            // a refused dataset creates no intermediate groups either
+            assert!(root
+                .new_dataset::<u8>()
+                .shape(&[4])
+                .compact()
+                .alloc_time(h5::AllocTime::Late)
+                .create("n1/n2/d")
+                .is_err());
+            assert!(root
+                .new_dataset_of(types::compound(&[("x", <i32 as h5::H5Type>::datatype())]))
+                .shape(&[2])
+                .fill_value_of(Value::Str("not a compound".into()))
+                .create("n3/d")
+                .is_err());
+            assert!(root
+                .new_dataset::<u8>()
+                .shape(&[70_000])
+                .compact()
+                .create("n4/d")
+                .is_err());
             assert_eq!(root.member_names().unwrap(), ["a", "b"]);
             // a move that succeeds creates the destination's intermediate groups (h5py's lcpl)
             root.move_link("a", "/p1/p2/a").unwrap();

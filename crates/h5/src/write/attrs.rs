@@ -105,8 +105,9 @@ fn store(cx: &mut WriteCtx<'_>, addr: u64, name: &str, body: Vec<u8>) -> Result<
     // Version 2 headers keep an attribute info message beside their attributes.
     let mut info = info_of(cx, &h, addr)?;
     let order = if info.track_order {
-        let next = info.max_creation_index.map_or(0, |c| c.saturating_add(1));
-        info.max_creation_index = Some(next);
+        // libhdf5 keeps the next value to hand out (after n attributes: n)
+        let next = info.max_creation_index.unwrap_or(0);
+        info.max_creation_index = Some(next.saturating_add(1));
         Some(next)
     } else {
         None
@@ -118,7 +119,10 @@ fn store(cx: &mut WriteCtx<'_>, addr: u64, name: &str, body: Vec<u8>) -> Result<
         d.store(cx)?;
         return put_info(cx, &mut h, &info);
     }
+    // an overwrite is a new attribute (h5py creates it anew): with creation order tracked it
+    // moves to the end, so it is not replaced in place
     if body.len() <= MAX_MESSAGE
+        && !info.track_order
         && h.replace_where(cx, MessageType::ATTRIBUTE, same, body.clone())?
     {
         return Ok(());

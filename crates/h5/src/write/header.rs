@@ -115,10 +115,23 @@ impl HeaderEdit {
 /// gives datasets 256, version-2 groups 120); returns its address. Version 1 in the default
 /// profile, version 2 in libver latest.
 pub(crate) fn create(cx: &mut WriteCtx<'_>, msgs: Vec<MessageOut>, min_area: usize) -> Result<u64> {
+    create_with(cx, msgs, min_area, false)
+}
+
+/// [`create`], with attribute creation order tracked and indexed when `track_order` (h5py's
+/// `track_order=True`): always a version 2 header (flags bits 2 and 3), in every profile, as
+/// libhdf5 writes it.
+pub(crate) fn create_with(
+    cx: &mut WriteCtx<'_>,
+    msgs: Vec<MessageOut>,
+    min_area: usize,
+    track_order: bool,
+) -> Result<u64> {
+    let order_flags = if track_order { 0x04 | 0x08 } else { 0 };
     let form = match cx.st.libver {
-        LibVer::Earliest => Form::V1,
+        LibVer::Earliest if !track_order => Form::V1,
         _ => Form::V2 {
-            flags: 0,
+            flags: order_flags,
             times: None,
             phase: None,
         },
@@ -131,7 +144,7 @@ pub(crate) fn create(cx: &mut WriteCtx<'_>, msgs: Vec<MessageOut>, min_area: usi
         Form::V1 => (form, used.max(min_area).div_ceil(8) * 8, oh::V1_PREFIX_LEN),
         Form::V2 { times, phase, .. } => {
             let size = used.max(min_area);
-            let flags = oh::v2_size_flags(size as u64);
+            let flags = oh::v2_size_flags(size as u64) | order_flags;
             (
                 Form::V2 {
                     flags,

@@ -212,6 +212,7 @@ pub(crate) fn with<T>(f: &FileInner, op: impl FnOnce(&mut WriteCtx<'_>) -> Resul
 pub(crate) fn create_file(
     storage: Box<dyn Storage>,
     libver: LibVer,
+    track_order: bool,
     path: Option<PathBuf>,
 ) -> Result<FileInner> {
     let sizes = Sizes::DEFAULT;
@@ -251,11 +252,20 @@ pub(crate) fn create_file(
         write: None,
     };
     let mut st = WriteState::new(sb_len, libver);
-    let root = links::create_group(&mut WriteCtx {
-        f: &inner,
-        st: &mut st,
-    })?;
+    let root = links::create_group(
+        &mut WriteCtx {
+            f: &inner,
+            st: &mut st,
+        },
+        track_order,
+    )?;
     inner.superblock.root = match libver {
+        // a root group with link messages: the superblock's entry caches no symbol table
+        LibVer::Earliest if track_order => Root::Entry(SymbolTableEntry {
+            name_offset: 0,
+            header_addr: Some(root),
+            cache: EntryCache::None,
+        }),
         LibVer::Earliest => {
             let (btree, heap) = links::symbol_table_of(
                 &WriteCtx {

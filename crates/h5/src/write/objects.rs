@@ -102,13 +102,25 @@ impl Group {
     /// Create a group at `path` (`"a/b"` creates `a` too, as h5py does). An existing name is
     /// an error.
     pub fn create_group(&self, path: &str) -> Result<Group> {
+        self.create_group_with(path, false)
+    }
+
+    /// Create a group that keeps its links and attributes in creation order, tracked and
+    /// indexed (h5py's `create_group(name, track_order=True)`): h5py and our reader list
+    /// its members and attributes in the order they were made. Intermediate groups are
+    /// plain ones, as in h5py.
+    pub fn create_group_ordered(&self, path: &str) -> Result<Group> {
+        self.create_group_with(path, true)
+    }
+
+    fn create_group_with(&self, path: &str, track_order: bool) -> Result<Group> {
         let (parent, name) = self.split_parent(path)?;
         let f = &self.obj.file.inner;
         let addr = with(f, |cx| {
             if taken(cx, &parent, &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
-            let addr = links::create_group(cx)?;
+            let addr = links::create_group(cx, track_order)?;
             let group = links::symbol_table_of(cx, addr);
             links::insert(cx, parent.addr(), &name, Target::Object { addr, group })?;
             Ok(addr)
@@ -315,6 +327,7 @@ pub struct DatasetBuilder {
     null: bool,
     alloc_time: Option<AllocTime>,
     fill_time: Option<FillTime>,
+    track_order: bool,
 }
 
 impl DatasetBuilder {
@@ -333,6 +346,7 @@ impl DatasetBuilder {
             null: false,
             alloc_time: None,
             fill_time: None,
+            track_order: false,
         }
     }
     /// The shape (`&[]` for a scalar).
@@ -415,6 +429,12 @@ impl DatasetBuilder {
         self.alloc_time = Some(t);
         self
     }
+    /// Keep the dataset's attributes in creation order, tracked and indexed (h5py's
+    /// `create_dataset(..., track_order=True)`; a version 2 header in every profile).
+    pub fn track_order(mut self) -> Self {
+        self.track_order = true;
+        self
+    }
     /// When allocated storage gets the fill value ([`FillTime::IfSet`] when not given).
     pub fn fill_time(mut self, t: FillTime) -> Self {
         self.fill_time = Some(t);
@@ -468,8 +488,6 @@ impl DatasetBuilder {
             &self.dtype,
             self.layout.is_some(),
         )?;
-        let (parent, name) = self.group.split_parent(path)?;
-        let f = &self.group.obj.file.inner;
         let es = self.dtype.size();
         let n = shape
             .iter()
@@ -479,6 +497,50 @@ impl DatasetBuilder {
             .checked_mul(es)
             .ok_or_else(|| Error::Shape("shape too large".into()))?;
         let bytes = if self.null { 0 } else { bytes };
+        let layout_kind = match &plan {
+            Some(_) => LayoutKind::Chunked,
+            None => self.layout.unwrap_or(LayoutKind::Contiguous),
+        };
+        let alloc_time = self.alloc_time.unwrap_or(match layout_kind {
+            LayoutKind::Compact => AllocTime::Early,
+            // libhdf5 cannot read an unallocated chunk whose fill value holds variable-length
+            // data in a read-only file ("no write intent"): allocate every chunk up front
+            LayoutKind::Chunked if self.fill.is_some() && has_vlen(&self.dtype) => AllocTime::Early,
+            LayoutKind::Chunked => AllocTime::Incremental,
+            _ => AllocTime::Late,
+        });
+        if layout_kind == LayoutKind::Compact && alloc_time != AllocTime::Early {
+            return Err(Error::Shape(
+                "compact dataset must have early space allocation".into(),
+            ));
+        }
+        let fill_time = self.fill_time.unwrap_or(FillTime::IfSet);
+        // Everything that can be refused is checked before anything changes: the name, the
+        // compact size, the fill value; only then are missing intermediate groups made.
+        let (existing, name) = self.group.find_parent(path)?;
+        check_name(&name)?;
+        let f = &self.group.obj.file.inner;
+        let fill_bytes = with(f, |cx| {
+            if let Some(p) = &existing {
+                if taken(cx, p, &name)? {
+                    return Err(Error::Exists(join(p.name(), &name)));
+                }
+            }
+            if layout_kind == LayoutKind::Compact {
+                compact_fits(cx.st.libver, bytes)?;
+            }
+            match &self.fill {
+                Some(Fill::Bytes(b)) => Ok(Some(b.clone())),
+                Some(Fill::Value(v)) => Ok(Some(super::strings::encode_values(
+                    cx,
+                    &self.dtype,
+                    std::slice::from_ref(v),
+                    1,
+                )?)),
+                None => Ok(None),
+            }
+        })?;
+        let (parent, name) = self.group.split_parent(path)?;
         let space = if self.null {
             Dataspace::null()
         } else if shape.is_empty() {
@@ -489,88 +551,28 @@ impl DatasetBuilder {
                 plan.as_ref().and_then(|p| p.max_dims.clone()),
             )
         };
-        let layout_kind = match &plan {
-            Some(_) => LayoutKind::Chunked,
-            None => self.layout.unwrap_or(LayoutKind::Contiguous),
-        };
         let addr = with(f, |cx| {
             if taken(cx, &parent, &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
-            let sizes = cx.f.sizes;
             let libver = cx.st.libver;
-            let fill_bytes = match &self.fill {
-                Some(Fill::Bytes(b)) => Some(b.clone()),
-                Some(Fill::Value(v)) => Some(super::strings::encode_values(
-                    cx,
-                    &self.dtype,
-                    std::slice::from_ref(v),
-                    1,
-                )?),
-                None => None,
-            };
-            let alloc_time = self.alloc_time.unwrap_or(match layout_kind {
-                LayoutKind::Compact => AllocTime::Early,
-                // libhdf5 cannot read an unallocated chunk whose fill value holds
-                // variable-length data in a read-only file ("no write intent"): allocate
-                // every chunk up front instead
-                LayoutKind::Chunked if fill_bytes.is_some() && has_vlen(&self.dtype) => {
-                    AllocTime::Early
+            // what allocated storage starts as: the fill value unless the fill time says not
+            // to write it (then zeros)
+            let initial = match (&fill_bytes, fill_time) {
+                (Some(fv), FillTime::Alloc | FillTime::IfSet) if fv.len() as u64 == es => {
+                    fv.repeat(n as usize)
                 }
-                LayoutKind::Chunked => AllocTime::Incremental,
-                _ => AllocTime::Late,
-            });
-            if layout_kind == LayoutKind::Compact && alloc_time != AllocTime::Early {
-                return Err(Error::Shape(
-                    "compact dataset must have early space allocation".into(),
-                ));
-            }
-            let fill_time = self.fill_time.unwrap_or(FillTime::IfSet);
-            // what allocated storage starts as: the fill value unless the fill time says
-            // not to write it (then zeros)
-            let writes_fill = match fill_time {
-                FillTime::Alloc => true,
-                FillTime::Never => false,
-                FillTime::IfSet => fill_bytes.is_some(),
-            };
-            let initial = |n: u64| -> Vec<u8> {
-                match (&fill_bytes, writes_fill) {
-                    (Some(fv), true) if fv.len() as u64 == es => {
-                        fv.repeat((n / es.max(1)) as usize)
-                    }
-                    _ => vec![0u8; n as usize],
-                }
+                _ => vec![0u8; bytes as usize],
             };
             let layout = match layout_kind {
-                LayoutKind::Compact => {
-                    // A header message holds at most 65 535 bytes, 4 of them the layout
-                    // message's own fields; v1 headers also round messages up to 8 bytes
-                    // (libhdf5 accepts up to 65 531 there too, but then cannot read the
-                    // header back: "message not aligned").
-                    let max = if libver == LibVer::Earliest {
-                        65_524
-                    } else {
-                        65_531
-                    };
-                    if bytes > max {
-                        return Err(Error::Shape(format!(
-                            "compact dataset size is bigger than header message maximum size \
-                             ({bytes} bytes; at most {max} in this file's object headers)"
-                        )));
-                    }
-                    let data = match &fill_bytes {
-                        Some(fv) if fill_time != FillTime::Never => fv.repeat(n as usize),
-                        _ => vec![0u8; bytes as usize],
-                    };
-                    Layout::Compact { data }
-                }
+                LayoutKind::Compact => Layout::Compact { data: initial },
                 LayoutKind::Chunked => {
                     let plan = plan.as_ref().expect("chunked plan");
                     super::chunked::new_layout(plan, &shape, es, libver)
                 }
                 _ if alloc_time == AllocTime::Early && bytes > 0 => {
                     let a = cx.alloc(bytes)?;
-                    cx.write(a, &initial(bytes))?;
+                    cx.write(a, &initial)?;
                     Layout::Contiguous {
                         addr: Some(a),
                         size: Some(bytes),
@@ -581,47 +583,16 @@ impl DatasetBuilder {
                     size: Some(bytes),
                 },
             };
-            let mut msgs = vec![
-                msg(
-                    MessageType::DATASPACE,
-                    0,
-                    enc::dataspace(sizes, libver, &space)?,
-                ),
-                match self.committed {
-                    // a reference to the committed type's header (shared message, v2 type 2)
-                    Some(t) => msg(
-                        MessageType::DATATYPE,
-                        CONSTANT | SHARED,
-                        super::named::shared_body(sizes, t)?,
-                    ),
-                    None => msg(
-                        MessageType::DATATYPE,
-                        CONSTANT,
-                        enc::datatype(sizes, libver, &self.dtype)?,
-                    ),
-                },
-            ];
             let fill = FillValue {
-                // libhdf5: early for compact, incremental for chunked, late for contiguous
                 alloc_time: alloc_time as u8,
                 write_time: fill_time as u8,
                 defined: true,
-                value: fill_bytes,
+                value: fill_bytes.clone(),
             };
-            let (new_fill, old_fill) = enc::fill_value(sizes, libver, &fill)?;
-            msgs.push(msg(MessageType::FILL_VALUE, CONSTANT, new_fill));
-            if let Some(old) = old_fill {
-                msgs.push(msg(MessageType::FILL_VALUE_OLD, CONSTANT, old));
-            }
             let filters = plan.as_ref().map(|p| p.filters.as_slice()).unwrap_or(&[]);
-            if !filters.is_empty() {
-                let body = super::chunked::pipeline_message(cx, filters)?;
-                msgs.push(msg(MessageType::FILTER_PIPELINE, CONSTANT, body));
-            }
-            let body = enc::layout(sizes, libver, &layout, !filters.is_empty())?;
-            msgs.push(msg(MessageType::LAYOUT, 0, body));
+            let msgs = self.messages(cx, &space, &fill, filters, &layout)?;
             // libhdf5 gives dataset headers a 256-byte message area.
-            let addr = header::create(cx, msgs, 256)?;
+            let addr = header::create_with(cx, msgs, 256, self.track_order)?;
             if let Some(t) = self.committed {
                 // libhdf5 counts every object using a committed type as a reference to it
                 HeaderEdit::load(cx, t)?.adjust_refcount(cx, 1)?;
@@ -639,14 +610,75 @@ impl DatasetBuilder {
             addr,
             &join(parent.name(), &name),
         )?)?;
-        if layout_kind == LayoutKind::Chunked
-            && ds.fill_value().alloc_time == AllocTime::Early as u8
-        {
+        if layout_kind == LayoutKind::Chunked && alloc_time == AllocTime::Early {
             // every chunk now, as libhdf5 allocates them
             ds.allocate_filled(&Selection::All)?;
         }
         Ok(ds)
     }
+
+    /// The new dataset's header messages, in libhdf5's order and the profile's versions.
+    fn messages(
+        &self,
+        cx: &mut WriteCtx<'_>,
+        space: &Dataspace,
+        fill: &FillValue,
+        filters: &[h5_format::message::filter_pipeline::FilterInfo],
+        layout: &Layout,
+    ) -> Result<Vec<MessageOut>> {
+        let (sizes, libver) = (cx.f.sizes, cx.st.libver);
+        let mut msgs = vec![
+            msg(
+                MessageType::DATASPACE,
+                0,
+                enc::dataspace(sizes, libver, space)?,
+            ),
+            match self.committed {
+                // a reference to the committed type's header (shared message, v2 type 2)
+                Some(t) => msg(
+                    MessageType::DATATYPE,
+                    CONSTANT | SHARED,
+                    super::named::shared_body(sizes, t)?,
+                ),
+                None => msg(
+                    MessageType::DATATYPE,
+                    CONSTANT,
+                    enc::datatype(sizes, libver, &self.dtype)?,
+                ),
+            },
+        ];
+        let (new_fill, old_fill) = enc::fill_value(sizes, libver, fill)?;
+        msgs.push(msg(MessageType::FILL_VALUE, CONSTANT, new_fill));
+        if let Some(old) = old_fill {
+            msgs.push(msg(MessageType::FILL_VALUE_OLD, CONSTANT, old));
+        }
+        if !filters.is_empty() {
+            let body = super::chunked::pipeline_message(cx, filters)?;
+            msgs.push(msg(MessageType::FILTER_PIPELINE, CONSTANT, body));
+        }
+        let body = enc::layout(sizes, libver, layout, !filters.is_empty())?;
+        msgs.push(msg(MessageType::LAYOUT, 0, body));
+        Ok(msgs)
+    }
+}
+
+/// A compact dataset's data must fit one header message: at most 65 535 bytes, 4 of them the
+/// layout message's own fields; version 1 headers also round messages up to 8 bytes (libhdf5
+/// accepts up to 65 531 there too, but then cannot read the header back: "message not
+/// aligned").
+fn compact_fits(libver: LibVer, bytes: u64) -> Result<()> {
+    let max = if libver == LibVer::Earliest {
+        65_524
+    } else {
+        65_531
+    };
+    if bytes > max {
+        return Err(Error::Shape(format!(
+            "compact dataset size is bigger than header message maximum size \
+             ({bytes} bytes; at most {max} in this file's object headers)"
+        )));
+    }
+    Ok(())
 }
 
 impl Dataset {

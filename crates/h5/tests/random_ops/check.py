@@ -129,9 +129,11 @@ def observe(f):
     walk(root, "")
     objects = {}
     for path, obj in todo:
-        j = {"rc": h5py.h5o.get_info(obj.id).rc, "attrs": attrs(obj, canon)}
+        j = {"rc": h5py.h5o.get_info(obj.id).rc, "attrs": attrs(obj, canon),
+             "attr_order": list(obj.attrs)}
         if isinstance(obj, h5py.Group):
             j["kind"] = "group"
+            j["order"] = list(obj)
         elif isinstance(obj, h5py.Datatype):
             j["kind"] = "type"
             j["dtype"] = dcanon(obj.dtype)

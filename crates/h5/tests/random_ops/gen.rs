@@ -240,6 +240,7 @@ fn spec(r: &mut Rng, m: &Model) -> DsSpec {
         empty: false,
         alloc: None,
         fill_time: None,
+        track_order: r.chance(0.1),
     };
     if r.chance(0.04) {
         s.empty = true;
@@ -300,6 +301,15 @@ fn spec(r: &mut Rng, m: &Model) -> DsSpec {
             _ => r.range(1, 3) as u8,
         });
     }
+    if s.fill.is_some()
+        && matches!(dt, Dt::VStr | Dt::VlenI32)
+        && s.alloc.is_some_and(|a| a != 1)
+        && !matches!(s.layout, Some(Layout::Compact | Layout::Contiguous))
+    {
+        // libhdf5 cannot read unallocated chunks with a variable-length fill value from a
+        // read-only file ("no write intent"), its own files neither: not drawn
+        s.alloc = None;
+    }
     if r.chance(0.15) {
         // "never" only where storage is allocated early: elsewhere libhdf5 leaves what
         // unwritten elements read as undefined
@@ -326,7 +336,8 @@ pub fn op(r: &mut Rng, m: &Model) -> Op {
     );
     loop {
         let op = match r.below(100) {
-            0..=9 => Op::CreateGroup(new_path(r, m)),
+            0..=7 => Op::CreateGroup(new_path(r, m)),
+            8..=9 => Op::CreateGroupOrdered(new_path(r, m)),
             10..=27 => Op::CreateDataset(new_path(r, m), spec(r, m)),
             28..=49 if !datasets.is_empty() => {
                 let path = r.pick(&datasets).clone();
@@ -491,6 +502,7 @@ pub fn h5py_edits(r: &mut Rng, m: &Model) -> Vec<Op> {
                 empty: false,
                 alloc: None,
                 fill_time: None,
+                track_order: false,
             },
         ),
         Op::Write {

@@ -28,11 +28,20 @@ const OPS: std::ops::Range<u64> = 5..40;
 /// Cases per h5py process.
 const BATCH: usize = 100;
 
+/// What a case does: how the file is created, then the operations. Printed (as JSON) for a
+/// failing case; `H5_RANDOM_REPLAY` replays it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Script {
+    /// The root group keeps creation order (h5py's `File(track_order=True)`).
+    tracked_root: bool,
+    ops: Vec<Op>,
+}
+
 #[derive(Debug, Clone)]
 struct Case {
     seed: u64,
     libver: LibVer,
-    ops: Vec<Op>,
+    script: Script,
 }
 
 impl Case {
@@ -41,11 +50,12 @@ impl Case {
     }
 }
 
-fn draw(seed: u64) -> Vec<Op> {
+fn draw(seed: u64) -> Script {
     let mut r = gen::Rng::new(seed);
-    let mut m = Model::new();
+    let tracked_root = r.chance(0.2);
+    let mut m = Model::new(tracked_root);
     let n = OPS.start + r.below(OPS.end - OPS.start);
-    (0..n)
+    let ops = (0..n)
         .map(|_| {
             let op = gen::op(&mut r, &m);
             let mut next = m.clone();
@@ -54,7 +64,8 @@ fn draw(seed: u64) -> Vec<Op> {
             }
             op
         })
-        .collect()
+        .collect();
+    Script { tracked_root, ops }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -182,6 +193,9 @@ fn create_dataset(f: &File, path: &str, s: &model::DsSpec) -> h5::Result<()> {
     if s.empty {
         b = b.empty();
     }
+    if s.track_order {
+        b = b.track_order();
+    }
     if let Some(v) = &s.fill {
         let dt = match &s.committed {
             Some(t) => dt_of_type(f, t)?,
@@ -238,6 +252,7 @@ fn run_op(f: &mut Option<File>, path: &Path, m: &Model, op: &Op) -> h5::Result<(
     let root = file.root()?;
     match op {
         Op::CreateGroup(p) => root.create_group(p).map(|_| ()),
+        Op::CreateGroupOrdered(p) => root.create_group_ordered(p).map(|_| ()),
         Op::CreateDataset(p, s) => create_dataset(file, p, s),
         Op::Write {
             path: p,
@@ -306,9 +321,19 @@ fn write_case(case: &Case) -> Result<Model, String> {
     let path = case.path();
     let _ = std::fs::remove_file(&path);
     let run = || -> Result<Model, String> {
-        let mut f = Some(common::create(&path, case.libver));
-        let mut m = Model::new();
-        for (i, op) in case.ops.iter().enumerate() {
+        let mut f = Some(
+            File::create_with(
+                &path,
+                h5::CreateOptions {
+                    libver: case.libver,
+                    track_order: case.script.tracked_root,
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| format!("create: {e}"))?,
+        );
+        let mut m = Model::new(case.script.tracked_root);
+        for (i, op) in case.script.ops.iter().enumerate() {
             let mut next = m.clone();
             let want = next.apply(op);
             let got = run_op(&mut f, &path, &m, op);
@@ -443,12 +468,13 @@ fn run_cases(cases: &[Case], h5dump_every: u64) -> Vec<Vec<String>> {
 fn shrink(case: &Case) -> Case {
     let fails = |c: &Case| !run_cases(std::slice::from_ref(c), 1)[0].is_empty();
     let mut best = case.clone();
-    let mut size = best.ops.len().div_ceil(2);
+    let mut size = best.script.ops.len().div_ceil(2);
     while size >= 1 {
         let mut start = 0;
-        while start < best.ops.len() {
+        while start < best.script.ops.len() {
             let mut c = best.clone();
-            c.ops.drain(start..(start + size).min(c.ops.len()));
+            let end = (start + size).min(c.script.ops.len());
+            c.script.ops.drain(start..end);
             if fails(&c) {
                 best = c;
             } else {
@@ -464,8 +490,8 @@ fn shrink(case: &Case) -> Case {
 fn print_mix(cases: &[Case]) {
     let mut mix: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     for c in cases.iter().filter(|c| c.libver == LibVer::Earliest) {
-        let mut m = Model::new();
-        for op in &c.ops {
+        let mut m = Model::new(c.script.tracked_root);
+        for op in &c.script.ops {
             let kind = format!("{op:?}");
             let kind = kind.split([' ', '(', '{']).next().unwrap_or("").to_string();
             let e = mix.entry(kind.clone()).or_default();
@@ -503,13 +529,14 @@ fn env_u64(name: &str, default: u64) -> u64 {
 fn random_operations_read_back_equal_in_h5py() {
     let cases: Vec<Case> = if let Ok(replay) = std::env::var("H5_RANDOM_REPLAY") {
         let text = std::fs::read_to_string(&replay).unwrap_or(replay);
-        let ops: Vec<Op> = serde_json::from_str(&text).expect("H5_RANDOM_REPLAY: ops as JSON");
+        let script: Script =
+            serde_json::from_str(&text).expect("H5_RANDOM_REPLAY: a script as JSON");
         common::PROFILES
             .iter()
             .map(|&libver| Case {
                 seed: 0,
                 libver,
-                ops: ops.clone(),
+                script: script.clone(),
             })
             .collect()
     } else {
@@ -517,11 +544,11 @@ fn random_operations_read_back_equal_in_h5py() {
         let n = env_u64("H5_RANDOM_SEEDS", 200);
         (first..first + n)
             .flat_map(|seed| {
-                let ops = draw(seed);
+                let script = draw(seed);
                 common::PROFILES.iter().map(move |&libver| Case {
                     seed,
                     libver,
-                    ops: ops.clone(),
+                    script: script.clone(),
                 })
             })
             .collect()
@@ -561,8 +588,8 @@ fn random_operations_read_back_equal_in_h5py() {
             cases.len(),
             cases[i].seed,
             cases[i].libver,
-            small.ops.len(),
-            serde_json::to_string(&small.ops).unwrap(),
+            small.script.ops.len(),
+            serde_json::to_string(&small.script).unwrap(),
             why.join("\n    ")
         );
     }

@@ -346,12 +346,17 @@ pub struct DsSpec {
     /// Fill time (0 on allocation, 1 never, 2 if set).
     #[serde(default)]
     pub fill_time: Option<u8>,
+    /// Attributes in creation order (h5py's track_order=True).
+    #[serde(default)]
+    pub track_order: bool,
 }
 
 /// The operations the test draws.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Op {
     CreateGroup(String),
+    /// A group keeping creation order (h5py's track_order=True).
+    CreateGroupOrdered(String),
     CreateDataset(String, DsSpec),
     /// Write values (one: broadcast) through the typed API (`typed`) or dynamic values.
     Write {
@@ -472,6 +477,26 @@ pub struct Obj {
     pub links: u32,
     /// Datasets using it (committed types).
     pub users: u32,
+    /// Links and attributes kept in creation order (h5py's track_order).
+    pub tracked: bool,
+    /// When each link (groups) and attribute was made, for tracked objects.
+    pub link_seq: BTreeMap<String, u64>,
+    pub attr_seq: BTreeMap<String, u64>,
+}
+
+impl Obj {
+    /// Names in the order h5py lists them: creation order when tracked, else by name.
+    fn listed<'a>(
+        &self,
+        names: impl Iterator<Item = &'a String>,
+        seq: &BTreeMap<String, u64>,
+    ) -> Vec<String> {
+        let mut v: Vec<String> = names.cloned().collect();
+        if self.tracked {
+            v.sort_by_key(|n| seq.get(n).copied().unwrap_or(u64::MAX));
+        }
+        v
+    }
 }
 
 /// The file's expected state.
@@ -479,27 +504,27 @@ pub struct Obj {
 pub struct Model {
     pub objs: HashMap<Id, Obj>,
     next: Id,
+    /// Creation sequence numbers (one counter serves every tracked object).
+    seq: u64,
 }
 
 /// Why an operation must fail (the file must then be unchanged).
 pub type Refusal = String;
 
 impl Model {
-    pub fn new() -> Model {
-        let mut objs = HashMap::new();
-        objs.insert(
-            0,
-            Obj {
-                kind: Kind::Group(BTreeMap::new()),
-                attrs: BTreeMap::new(),
-                links: 1,
-                users: 0,
-            },
-        );
-        Model { objs, next: 1 }
+    /// An empty file; `tracked`: its root group keeps creation order.
+    pub fn new(tracked: bool) -> Model {
+        let mut m = Model {
+            objs: HashMap::new(),
+            next: 0,
+            seq: 0,
+        };
+        let root = m.add(Kind::Group(BTreeMap::new()), tracked);
+        m.objs.get_mut(&root).unwrap().links = 1;
+        m
     }
 
-    fn add(&mut self, kind: Kind) -> Id {
+    fn add(&mut self, kind: Kind, tracked: bool) -> Id {
         let id = self.next;
         self.next += 1;
         self.objs.insert(
@@ -509,9 +534,17 @@ impl Model {
                 attrs: BTreeMap::new(),
                 links: 0,
                 users: 0,
+                tracked,
+                link_seq: BTreeMap::new(),
+                attr_seq: BTreeMap::new(),
             },
         );
         id
+    }
+
+    fn tick(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
     }
 
     fn members(&self, id: Id) -> Option<&BTreeMap<String, Lnk>> {
@@ -603,7 +636,7 @@ impl Model {
         }
         if let Some(i) = missing {
             for p in &dir[i..] {
-                let g = self.add(Kind::Group(BTreeMap::new()));
+                let g = self.add(Kind::Group(BTreeMap::new()), false);
                 self.insert(at, p, Lnk::Hard(g));
                 at = g;
             }
@@ -615,6 +648,12 @@ impl Model {
         if let Lnk::Hard(id) = l {
             self.objs.get_mut(&id).unwrap().links += 1;
         }
+        let t = self.tick();
+        self.objs
+            .get_mut(&parent)
+            .unwrap()
+            .link_seq
+            .insert(name.to_string(), t);
         self.members_mut(parent)
             .unwrap()
             .insert(name.to_string(), l);
@@ -622,6 +661,7 @@ impl Model {
 
     /// Remove a link; drop what no longer has a reference.
     fn remove(&mut self, parent: Id, name: &str) {
+        self.objs.get_mut(&parent).unwrap().link_seq.remove(name);
         if let Some(Lnk::Hard(id)) = self.members_mut(parent).unwrap().remove(name) {
             self.unref(id, false);
         }
@@ -673,9 +713,10 @@ impl Model {
     /// Apply `op` as h5py would: `Err` says why h5py refuses it (the model is then unchanged).
     pub fn apply(&mut self, op: &Op) -> Result<(), Refusal> {
         match op {
-            Op::CreateGroup(path) => {
+            Op::CreateGroup(path) | Op::CreateGroupOrdered(path) => {
                 let (p, name) = self.place(path, false)?;
-                let g = self.add(Kind::Group(BTreeMap::new()));
+                let tracked = matches!(op, Op::CreateGroupOrdered(_));
+                let g = self.add(Kind::Group(BTreeMap::new()), tracked);
                 self.insert(p, &name, Lnk::Hard(g));
             }
             Op::CreateDataset(path, spec) => {
@@ -685,7 +726,7 @@ impl Model {
                 if let Some(t) = ds.committed {
                     self.objs.get_mut(&t).unwrap().users += 1;
                 }
-                let id = self.add(Kind::Dataset(ds));
+                let id = self.add(Kind::Dataset(ds), spec.track_order);
                 self.insert(p, &name, Lnk::Hard(id));
             }
             Op::Write {
@@ -775,13 +816,9 @@ impl Model {
             }
             Op::DeleteAttr(path, name) => {
                 let id = self.resolve(path).ok_or("no such object")?;
-                let old = self
-                    .objs
-                    .get_mut(&id)
-                    .unwrap()
-                    .attrs
-                    .remove(name)
-                    .ok_or("no such attribute")?;
+                let o = self.objs.get_mut(&id).unwrap();
+                let old = o.attrs.remove(name).ok_or("no such attribute")?;
+                o.attr_seq.remove(name);
                 if let Some(t) = old.committed {
                     self.unref(t, true);
                 }
@@ -816,7 +853,7 @@ impl Model {
             }
             Op::CommitType(path, dt) => {
                 let (p, name) = self.place(path, false)?;
-                let id = self.add(Kind::Type(*dt));
+                let id = self.add(Kind::Type(*dt), false);
                 self.insert(p, &name, Lnk::Hard(id));
             }
             Op::Flush | Op::Reopen => {}
@@ -834,12 +871,11 @@ impl Model {
         if let Some(t) = a.committed {
             self.objs.get_mut(&t).unwrap().users += 1;
         }
-        let old = self
-            .objs
-            .get_mut(&id)
-            .unwrap()
-            .attrs
-            .insert(name.to_string(), a);
+        // an overwritten attribute is made anew: it moves to the end of the creation order
+        let t = self.tick();
+        let o = self.objs.get_mut(&id).unwrap();
+        o.attr_seq.insert(name.to_string(), t);
+        let old = o.attrs.insert(name.to_string(), a);
         if let Some(t) = old.and_then(|o| o.committed) {
             self.unref(t, true);
         }
@@ -1002,9 +1038,14 @@ impl Model {
                 })
                 .collect();
             j.insert("attrs".into(), Json::Object(attrs));
+            j.insert(
+                "attr_order".into(),
+                json!(o.listed(o.attrs.keys(), &o.attr_seq)),
+            );
             match &o.kind {
                 Kind::Group(m) => {
                     j.insert("kind".into(), json!("group"));
+                    j.insert("order".into(), json!(o.listed(m.keys(), &o.link_seq)));
                     let links: serde_json::Map<String, Json> = m
                         .iter()
                         .map(|(n, l)| {

@@ -215,10 +215,17 @@ pub fn observe(f: &File) -> Result<Json, String> {
     walk(&root, "", &mut canon, &mut groups, &mut todo)?;
     for (path, node) in todo {
         let mut j = serde_json::Map::new();
+        let a = match &node {
+            Node::Group(g) => g.attrs(),
+            Node::Dataset(d) => d.attrs(),
+            Node::Datatype(t) => t.attrs(),
+        };
+        j.insert("attr_order".into(), json!(a.names().map_err(e)?));
         match &node {
             Node::Group(g) => {
                 j.insert("kind".into(), json!("group"));
                 j.insert("attrs".into(), attrs(&g.attrs(), &canon)?);
+                j.insert("order".into(), json!(g.member_names().map_err(e)?));
             }
             Node::Dataset(d) => {
                 dataset(d, &canon, &mut j)?;
