@@ -237,8 +237,12 @@ impl Dumper {
             Value::Opaque(b) => {
                 Json::from(b.iter().map(|x| format!("{x:02x}")).collect::<String>())
             }
-            Value::Ref(a) | Value::RegionRef(a) => match a {
+            Value::Ref(a) => match a {
                 Some(a) => self.path_of(*a)?.map_or(Json::Null, Json::from),
+                None => Json::Null,
+            },
+            Value::RegionRef(r) => match r {
+                Some(r) => self.path_of(r.object)?.map_or(Json::Null, Json::from),
                 None => Json::Null,
             },
             Value::Compound(fields) => {

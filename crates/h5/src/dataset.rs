@@ -349,6 +349,90 @@ impl Dataset {
             .map_err(|e| e.at(self.name()))
     }
 
+    /// A region reference to a selection of this dataset (h5py's `dset.regionref[...]`), to
+    /// store in a dataset or attribute of type [`crate::types::region_ref`] as a
+    /// [`Value::RegionRef`]. The selection is described as libhdf5 describes it: everything
+    /// for [`Selection::All`], points for point lists and masks, a regular hyperslab when
+    /// every axis is evenly spaced runs of one length, else a list of blocks.
+    ///
+    /// # Errors
+    /// A selection outside the dataset's shape; a dataset with a null dataspace.
+    pub fn region(&self, sel: &Selection) -> Result<crate::Region> {
+        use h5_format::selection::{RegularDim, SelectionEncoding};
+        let object = self.addr();
+        if *sel == Selection::All {
+            return Ok(crate::Region {
+                object,
+                selection: Some(SelectionEncoding::All),
+            });
+        }
+        let dims = self
+            .shape()
+            .ok_or_else(|| Error::Shape(format!("{} has a null dataspace", self.name())))?;
+        let selection = match sel.resolve(&dims)? {
+            crate::selection::Resolved::Points(p) if p.is_empty() => SelectionEncoding::None,
+            crate::selection::Resolved::Points(p) => SelectionEncoding::Points(p),
+            crate::selection::Resolved::Slab { dims, .. } => {
+                // per axis: runs of consecutive coordinates (start, length)
+                let runs: Vec<Vec<(u64, u64)>> = dims
+                    .iter()
+                    .map(|d| {
+                        let mut out: Vec<(u64, u64)> = Vec::new();
+                        for i in 0..d.count() {
+                            let c = d.coord(i);
+                            match out.last_mut() {
+                                Some((s, n)) if *s + *n == c => *n += 1,
+                                _ => out.push((c, 1)),
+                            }
+                        }
+                        out
+                    })
+                    .collect();
+                let regular = |r: &[(u64, u64)]| -> Option<RegularDim> {
+                    let (start, block) = *r.first()?;
+                    let stride = r.get(1).map_or(1, |x| x.0 - start);
+                    r.iter()
+                        .enumerate()
+                        .all(|(i, &(s, n))| n == block && s == start + i as u64 * stride)
+                        .then_some(RegularDim {
+                            start,
+                            stride,
+                            count: r.len() as u64,
+                            block,
+                        })
+                };
+                if runs.iter().any(Vec::is_empty) {
+                    SelectionEncoding::None
+                } else if let Some(reg) =
+                    runs.iter().map(|r| regular(r)).collect::<Option<Vec<_>>>()
+                {
+                    SelectionEncoding::Regular(reg)
+                } else {
+                    // the product of the axes' runs, in row-major order
+                    let mut blocks: Vec<(Vec<u64>, Vec<u64>)> = vec![(Vec::new(), Vec::new())];
+                    for r in &runs {
+                        blocks = blocks
+                            .iter()
+                            .flat_map(|(s, e)| {
+                                r.iter().map(move |&(a, n)| {
+                                    let (mut s, mut e) = (s.clone(), e.clone());
+                                    s.push(a);
+                                    e.push(a + n - 1);
+                                    (s, e)
+                                })
+                            })
+                            .collect();
+                    }
+                    SelectionEncoding::Blocks(blocks)
+                }
+            }
+        };
+        Ok(crate::Region {
+            object,
+            selection: Some(selection),
+        })
+    }
+
     /// Read a selection as raw stored bytes (file byte order) and the result's shape.
     pub fn read_raw(&self, sel: &Selection) -> Result<(Vec<u8>, Vec<u64>)> {
         let now = self.current().map_err(|e| e.at(self.name()))?;

@@ -331,7 +331,8 @@ impl File {
     /// first path that reaches it (depth first, in name order), as libhdf5 names it.
     pub fn dereference(&self, reference: &crate::Value) -> Result<crate::Node> {
         let addr = match reference {
-            crate::Value::Ref(Some(a)) | crate::Value::RegionRef(Some(a)) => *a,
+            crate::Value::Ref(Some(a)) => *a,
+            crate::Value::RegionRef(Some(r)) => r.object,
             crate::Value::Ref(None) | crate::Value::RegionRef(None) => {
                 return Err(Error::NotFound("a null reference".into()))
             }

@@ -53,7 +53,7 @@ pub use limits::Limits;
 pub use object::ObjectKind;
 pub use selection::{Selection, SliceArg};
 pub use storage::Storage;
-pub use value::{charset, is_bool, is_complex_compound, FromValue, ToValue, Value};
+pub use value::{charset, is_bool, is_complex_compound, FromValue, Region, ToValue, Value};
 pub use write::objects::{AllocTime, DatasetBuilder, FillTime};
 pub use write::LibVer;
 

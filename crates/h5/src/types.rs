@@ -1,6 +1,6 @@
 //! Datatypes h5py creates for numpy types that have no Rust counterpart.
 
-use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, StrPad};
+use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, RefKind, StrPad};
 
 fn float(
     size: u32,
@@ -95,6 +95,23 @@ pub fn compound(members: &[(&str, Datatype)]) -> Datatype {
     Datatype::Compound {
         size: offset as u32,
         members,
+    }
+}
+
+/// h5py's `ref_dtype`: an object reference (an 8-byte object header address).
+pub fn object_ref() -> Datatype {
+    Datatype::Reference {
+        size: 8,
+        kind: RefKind::Object,
+    }
+}
+
+/// h5py's `regionref_dtype`: a dataset region reference (a 12-byte global heap ID of the
+/// object's address and the serialized selection).
+pub fn region_ref() -> Datatype {
+    Datatype::Reference {
+        size: 12,
+        kind: RefKind::Region,
     }
 }
 

@@ -41,8 +41,20 @@ pub enum Value {
     List(Vec<Value>),
     /// An object reference: the object header address, `None` when null.
     Ref(Option<u64>),
-    /// A region reference: the referenced object's address, `None` when null.
-    RegionRef(Option<u64>),
+    /// A region reference: the object and the selection in it, `None` when null.
+    RegionRef(Option<Region>),
+}
+
+/// What a region reference names: an object (a dataset's header address) and a selection of
+/// its elements, as libhdf5 serializes it (h5py's `dset.regionref[...]`; make one with
+/// [`crate::Dataset::region`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    /// The object header address.
+    pub object: u64,
+    /// The selection; `None` for a revised (HDF5 1.12) region reference, whose encoded
+    /// dataspace this reader does not decode.
+    pub selection: Option<h5_format::selection::SelectionEncoding>,
 }
 
 /// Whether a datatype is h5py's bool: an 8-bit integer enum of exactly FALSE=0, TRUE=1.
@@ -185,7 +197,19 @@ impl<'a> Decoder<'a> {
                             )
                             .into());
                         }
-                        Value::RegionRef(Some(le_uint(&obj[..o])))
+                        let selection =
+                            self.f.dec(h5_format::selection::SelectionEncoding::decode(
+                                &mut h5_format::Reader::new(
+                                    &obj[o..],
+                                    coll,
+                                    self.f.sizes,
+                                    "region reference selection",
+                                ),
+                            ))?;
+                        Value::RegionRef(Some(Region {
+                            object: le_uint(&obj[..o]),
+                            selection: Some(selection),
+                        }))
                     }
                 }
                 RefKind::Object2 | RefKind::Region2 | RefKind::Attribute => self.revised_ref(b)?,
@@ -262,7 +286,10 @@ impl<'a> Decoder<'a> {
                 let blob = self.heap_object(le_uint(&id[..o]), le_uint(&id[o..]) as u32)?;
                 let addr = token(&blob)?;
                 Ok(if kind == 3 {
-                    Value::RegionRef(Some(addr))
+                    Value::RegionRef(Some(Region {
+                        object: addr,
+                        selection: None,
+                    }))
                 } else {
                     Value::Ref(Some(addr))
                 })

@@ -509,3 +509,102 @@ print("ok")
         );
     }
 }
+
+#[test]
+fn region_references_as_h5py_makes_them() {
+    let sels = [
+        "2:5, 1:9:2", // regular
+        "...",        // everything
+        "[1,3,4], 2", // irregular: blocks
+        "3, 4",
+        "0:0, :", // nothing
+        "::3, [0,1,2,7]",
+    ];
+    in_every_profile(
+        "regionrefs",
+        |f| {
+            let root = f.root().unwrap();
+            let data: Vec<i64> = (0..100).collect();
+            let d = root
+                .create_dataset(
+                    "d",
+                    &ndarray::Array2::from_shape_vec((10, 10), data).unwrap(),
+                )
+                .unwrap();
+            let mut refs: Vec<Value> = sels
+                .iter()
+                .map(|s| {
+                    let sel = if *s == "..." {
+                        Selection::All
+                    } else {
+                        Selection::parse(s).unwrap()
+                    };
+                    Value::RegionRef(Some(d.region(&sel).unwrap()))
+                })
+                .collect();
+            // points and a mask
+            let pts = Selection::Points(vec![vec![7, 3], vec![1, 2]]);
+            refs.push(Value::RegionRef(Some(d.region(&pts).unwrap())));
+            let mut mask = vec![false; 100];
+            mask[12] = true;
+            mask[99] = true;
+            refs.push(Value::RegionRef(Some(
+                d.region(&Selection::Mask(mask)).unwrap(),
+            )));
+            refs.push(Value::RegionRef(None));
+            let r = root
+                .new_dataset_of(types::region_ref())
+                .shape(&[refs.len() as u64])
+                .create("r")
+                .unwrap();
+            r.write_values(&Selection::All, &refs).unwrap();
+            root.attrs()
+                .create_values("ra", &types::region_ref(), &[], &refs[..1])
+                .unwrap();
+            // what we read back is what we wrote
+            let (back, _) = r.read_values(&Selection::All).unwrap();
+            for (a, b) in back.iter().zip(&refs) {
+                match (a, b) {
+                    (Value::RegionRef(Some(a)), Value::RegionRef(Some(b))) => {
+                        assert_eq!(a.object, b.object);
+                        let same = match (&a.selection, &b.selection) {
+                            (
+                                Some(h5::format::selection::SelectionEncoding::Blocks(x)),
+                                Some(h5::format::selection::SelectionEncoding::Regular(y)),
+                            ) => *x == h5::format::selection::SelectionEncoding::regular_blocks(y),
+                            (x, y) => x == y,
+                        };
+                        assert!(same, "{a:?} vs {b:?}");
+                    }
+                    (a, b) => assert_eq!(a, b),
+                }
+            }
+            assert!(matches!(
+                f.dereference(&back[0]).unwrap(),
+                h5::Node::Dataset(ds) if ds.name() == "/d"
+            ));
+        },
+        r#"
+d = f["d"][()]
+refs = f["r"][()]
+want = [d[2:5, 1:9:2], d, d[[1,3,4], 2], d[3, 4]]
+for i, w in enumerate(want):
+    got = f["d"][refs[i]]
+    assert (np.asarray(got).ravel() == np.asarray(w).ravel()).all(), (i, got, w)
+assert h5py.h5r.get_region(refs[1], f["d"].id).get_select_type() == h5py.h5s.SEL_ALL
+assert h5py.h5r.get_region(refs[4], f["d"].id).get_select_type() == h5py.h5s.SEL_NONE
+sp = h5py.h5r.get_region(refs[5], f["d"].id)
+assert sp.get_select_npoints() == 16
+assert sorted(f["d"][refs[5]].ravel().tolist()) == sorted(d[::3][:, [0, 1, 2, 7]].ravel().tolist())
+sp = h5py.h5r.get_region(refs[6], f["d"].id)
+assert sp.get_select_type() == h5py.h5s.SEL_POINTS
+assert sp.get_select_elem_pointlist().tolist() == [[7, 3], [1, 2]]
+assert list(f["d"][refs[6]]) == [73, 12]
+assert list(f["d"][refs[7]]) == [12, 99]
+assert not refs[8]
+assert f[refs[0]].name == "/d"
+ra = f.attrs["ra"]
+assert (f["d"][ra] == d[2:5, 1:9:2]).all()
+"#,
+    );
+}

@@ -13,6 +13,16 @@ use h5_format::message::shared::Shared;
 use h5_format::{Sizes, Writer};
 
 impl LibVer {
+    /// The selection encodings libhdf5 writes in region references under this profile.
+    pub(crate) fn selection_versions(self) -> h5_format::selection::SelectionVersions {
+        use h5_format::selection::SelectionVersions as S;
+        match self {
+            LibVer::Earliest | LibVer::V108 => S::V1,
+            LibVer::V110 => S::V110,
+            LibVer::Latest => S::Latest,
+        }
+    }
+
     pub(crate) fn profile(self) -> Profile {
         match self {
             LibVer::Earliest => Profile::Default,

@@ -349,6 +349,43 @@ pub(crate) fn encode_value(
             out[..w.len()].copy_from_slice(&w.finish());
             Ok(())
         }
+        (
+            Datatype::Reference {
+                kind: h5_format::message::datatype::RefKind::Region,
+                ..
+            },
+            Value::RegionRef(r),
+        ) => {
+            // a global heap object: the object's address, then the selection as libhdf5
+            // encodes it for the file's profile; the element is that object's heap ID
+            let mut w = Writer::new(cx.f.sizes);
+            match r {
+                None => {
+                    w.offset(Some(0)).u32(0);
+                }
+                Some(crate::Region {
+                    object,
+                    selection: Some(sel),
+                }) => {
+                    let mut obj = Writer::new(cx.f.sizes);
+                    obj.offset(Some(*object));
+                    sel.encode(cx.st.libver.selection_versions(), &mut obj)
+                        .map_err(Error::Format)?;
+                    let (coll, index) = put(cx, &obj.finish())?;
+                    w.offset(Some(coll)).u32(index);
+                }
+                Some(_) => {
+                    return Err(Error::Conversion(
+                        "a region reference without its selection (a revised reference) cannot \
+                         be stored"
+                            .into(),
+                    ))
+                }
+            }
+            let b = w.finish();
+            out[..b.len()].copy_from_slice(&b);
+            Ok(())
+        }
         _ => Err(mismatch()),
     }
 }

@@ -70,7 +70,8 @@ pub fn vcanon(v: &Value) -> Json {
         Value::Opaque(b) => json!(b),
         Value::Compound(f) => Json::Array(f.iter().map(|(_, v)| vcanon(v)).collect()),
         Value::List(l) => Json::Array(l.iter().map(vcanon).collect()),
-        Value::Ref(r) | Value::RegionRef(r) => json!(r),
+        Value::Ref(r) => json!(r),
+        Value::RegionRef(r) => json!(r.as_ref().map(|r| r.object)),
     }
 }
 
