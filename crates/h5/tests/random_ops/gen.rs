@@ -123,6 +123,21 @@ pub fn value(r: &mut Rng, dt: Dt) -> V {
         }
         Dt::ArrI16 => V::L((0..3).map(|_| value(r, Dt::I16)).collect()),
         Dt::Color => V::I(r.range(0, 2)),
+        Dt::ObjRef => V::R(if r.chance(0.2) {
+            None
+        } else {
+            Some(String::new())
+        }),
+    }
+}
+
+/// Point the references among `values` at objects that exist now (`paths`: the model's
+/// objects; `value` leaves a placeholder).
+fn aim(r: &mut Rng, values: &mut [V], paths: &[String]) {
+    for v in values {
+        if let V::R(Some(p)) = v {
+            *p = r.pick(paths).clone();
+        }
     }
 }
 
@@ -235,7 +250,7 @@ fn spec(r: &mut Rng, m: &Model) -> DsSpec {
         layout: None,
         chunks: None,
         filters: Filters::default(),
-        fill: r.chance(0.3).then(|| value(r, dt)),
+        fill: (dt != Dt::ObjRef && r.chance(0.3)).then(|| value(r, dt)),
         committed,
         empty: false,
         alloc: None,
@@ -351,10 +366,12 @@ pub fn op(r: &mut Rng, m: &Model) -> Op {
                     3 => n + 1,
                     _ => n,
                 };
+                let mut values: Vec<V> = (0..count).map(|_| value(r, ds.dt)).collect();
+                aim(r, &mut values, &objects);
                 Op::Write {
                     path,
                     sel,
-                    values: (0..count).map(|_| value(r, ds.dt)).collect(),
+                    values,
                     typed: ds.dt.is_numeric() && r.chance(0.5),
                 }
             }
@@ -386,11 +403,13 @@ pub fn op(r: &mut Rng, m: &Model) -> Op {
                 let dt = *r.pick(&ALL_DTS);
                 let shape = shape(r, 2);
                 let n: u64 = shape.iter().product();
+                let mut values: Vec<V> = (0..n).map(|_| value(r, dt)).collect();
+                aim(r, &mut values, &objects);
                 Op::SetAttr {
                     path: r.pick(&objects).clone(),
                     name: r.pick(&NAMES).to_string(),
                     dt,
-                    values: (0..n).map(|_| value(r, dt)).collect(),
+                    values,
                     shape,
                 }
             }
@@ -406,11 +425,13 @@ pub fn op(r: &mut Rng, m: &Model) -> Op {
                 };
                 let shape = shape(r, 1);
                 let n: u64 = shape.iter().product();
+                let mut values: Vec<V> = (0..n).map(|_| value(r, *dt)).collect();
+                aim(r, &mut values, &objects);
                 Op::SetAttrCommitted {
                     path: r.pick(&objects).clone(),
                     name: r.pick(&NAMES).to_string(),
                     ty,
-                    values: (0..n).map(|_| value(r, *dt)).collect(),
+                    values,
                     shape,
                 }
             }
@@ -538,7 +559,12 @@ pub fn h5py_edits(r: &mut Rng, m: &Model) -> Vec<Op> {
                 typed: true,
             });
         }
-        if d.layout == Layout::Chunked && d.maxshape[0].is_none_or(|m| m > d.shape[0]) {
+        // (not where the fill time is "never": what libhdf5 leaves in storage it allocates
+        // then is undefined)
+        if d.layout == Layout::Chunked
+            && !d.never_fill
+            && d.maxshape[0].is_none_or(|m| m > d.shape[0])
+        {
             let mut s = d.shape.clone();
             s[0] += 1;
             out.push(Op::Resize(p, s));

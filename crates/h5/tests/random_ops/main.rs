@@ -133,7 +133,30 @@ fn write_typed(ds: &h5::Dataset, sel: &h5::Selection, dt: Dt, v: &[V]) -> h5::Re
     }
 }
 
-fn set_attr(a: &h5::Attributes, name: &str, dt: Dt, shape: &[u64], v: &[V]) -> h5::Result<()> {
+/// Dynamic values of `dt`; object references by path become the objects' addresses.
+fn hvalues(f: &File, values: &[V], dt: Dt) -> h5::Result<Vec<h5::Value>> {
+    values
+        .iter()
+        .map(|v| match v {
+            V::R(None) => Ok(h5::Value::Ref(None)),
+            V::R(Some(p)) => Ok(h5::Value::Ref(Some(match f.root()?.node(p)? {
+                Node::Group(g) => g.addr(),
+                Node::Dataset(d) => d.addr(),
+                Node::Datatype(t) => t.addr(),
+            }))),
+            other => Ok(other.value(dt)),
+        })
+        .collect()
+}
+
+fn set_attr(
+    f: &File,
+    a: &h5::Attributes,
+    name: &str,
+    dt: Dt,
+    shape: &[u64],
+    v: &[V],
+) -> h5::Result<()> {
     macro_rules! as_ {
         ($src:expr, $t:ty) => {
             a.create(
@@ -151,7 +174,7 @@ fn set_attr(a: &h5::Attributes, name: &str, dt: Dt, shape: &[u64], v: &[V]) -> h
         Dt::F32 => as_!(floats(v), f32),
         Dt::F64 => as_!(floats(v), f64),
         _ => {
-            let vals: Vec<h5::Value> = v.iter().map(|x| x.value(dt)).collect();
+            let vals = hvalues(f, v, dt)?;
             a.create_values(name, &dt.datatype(), shape, &vals)
         }
     }
@@ -265,7 +288,7 @@ fn run_op(f: &mut Option<File>, path: &Path, m: &Model, op: &Op) -> h5::Result<(
             if *typed && dt.is_numeric() {
                 write_typed(&ds, &sel.to_h5(), dt, values)
             } else {
-                let vals: Vec<h5::Value> = values.iter().map(|v| v.value(dt)).collect();
+                let vals = hvalues(file, values, dt)?;
                 ds.write_values(&sel.to_h5(), &vals)
             }
         }
@@ -276,7 +299,7 @@ fn run_op(f: &mut Option<File>, path: &Path, m: &Model, op: &Op) -> h5::Result<(
             dt,
             shape,
             values,
-        } => set_attr(&attrs_of(file, p)?, name, *dt, shape, values),
+        } => set_attr(file, &attrs_of(file, p)?, name, *dt, shape, values),
         Op::SetAttrCommitted {
             path: p,
             name,
@@ -288,7 +311,7 @@ fn run_op(f: &mut Option<File>, path: &Path, m: &Model, op: &Op) -> h5::Result<(
                 return Err(h5::Error::Shape(format!("{ty} is not a committed type")));
             };
             let dt = dt_of_type(file, ty)?;
-            let vals: Vec<h5::Value> = values.iter().map(|v| v.value(dt)).collect();
+            let vals = hvalues(file, values, dt)?;
             attrs_of(file, p)?.create_committed(name, &t, shape, &vals)
         }
         Op::SetAttrEmpty { path: p, name, dt } => {
@@ -404,7 +427,10 @@ fn run_cases(cases: &[Case], h5dump_every: u64) -> Vec<Vec<String>> {
         // h5dump 1.10 cannot dump an attribute or dataset whose committed type no link
         // reaches any more ("unknown committed type"), on libhdf5's own files too
         let orphan_type = expected.to_string().contains("\"type_of\":\"\"");
-        if case.libver != LibVer::Latest && case.seed % h5dump_every == 0 && !orphan_type {
+        // h5dump 1.10 dumps what object references point to, recursively: a dataset that
+        // refers to itself crashes it (libhdf5's own files too)
+        let refs = expected.to_string().contains("\"dtype\":\"ref\"");
+        if case.libver != LibVer::Latest && case.seed % h5dump_every == 0 && !orphan_type && !refs {
             // h5dump has no LZF filter: headers only when a dataset uses it
             let lzf = expected.to_string().contains("\"lzf\":true");
             let out = std::process::Command::new("h5dump")

@@ -35,9 +35,11 @@ pub enum Dt {
     ArrI16,
     /// An enum of i8: RED=0, GREEN=1, BLUE=2.
     Color,
+    /// An object reference (h5py's `ref_dtype`).
+    ObjRef,
 }
 
-pub const ALL_DTS: [Dt; 19] = [
+pub const ALL_DTS: [Dt; 20] = [
     Dt::I8,
     Dt::I16,
     Dt::I32,
@@ -57,6 +59,7 @@ pub const ALL_DTS: [Dt; 19] = [
     Dt::VlenI32,
     Dt::ArrI16,
     Dt::Color,
+    Dt::ObjRef,
 ];
 
 impl Dt {
@@ -85,6 +88,7 @@ impl Dt {
                 base: Box::new(i16::datatype()),
                 dims: vec![3],
             },
+            Dt::ObjRef => types::object_ref(),
             Dt::Color => h5::Datatype::Enum {
                 size: 1,
                 base: Box::new(i8::datatype()),
@@ -131,6 +135,7 @@ impl Dt {
             Dt::C16 => V::L(vec![V::F(0.0), V::F(0.0)]),
             Dt::VlenI32 => V::L(vec![]),
             Dt::ArrI16 => V::L(vec![V::I(0); 3]),
+            Dt::ObjRef => V::R(None),
         }
     }
 
@@ -156,6 +161,7 @@ impl Dt {
             Dt::VlenI32 => "vlen(i4)".into(),
             Dt::ArrI16 => "arr(i2,[3])".into(),
             Dt::Color => "enum(i1,BLUE=2,GREEN=1,RED=0)".into(),
+            Dt::ObjRef => "ref".into(),
         }
     }
 }
@@ -170,6 +176,10 @@ pub enum V {
     S(String),
     /// Compound fields, complex (re, im), array elements or a vlen sequence.
     L(Vec<V>),
+    /// An object reference, by a path to the object when the op is drawn (null: `None`).
+    R(Option<String>),
+    /// An object reference in the model: the object it names.
+    Id(Option<Id>),
 }
 
 impl V {
@@ -181,6 +191,8 @@ impl V {
             V::B(b) => json!(b),
             V::S(s) => json!(s),
             V::L(l) => Json::Array(l.iter().map(V::canon).collect()),
+            V::R(p) => json!(p),
+            V::Id(_) => unreachable!("references are made canonical by the model"),
         }
     }
 
@@ -208,6 +220,7 @@ impl V {
             (_, V::B(b)) => Hv::Bool(*b),
             (_, V::S(s)) => Hv::Str(s.clone()),
             (_, V::L(_)) => unreachable!("list for {dt:?}"),
+            (_, V::R(_) | V::Id(_)) => unreachable!("references are resolved by the runner"),
         }
     }
 }
@@ -710,6 +723,30 @@ impl Model {
         }
     }
 
+    /// Object references by path become references to the objects the paths name now.
+    fn bind(&self, values: &[V]) -> Result<Vec<V>, Refusal> {
+        values
+            .iter()
+            .map(|v| match v {
+                V::R(Some(p)) => Ok(V::Id(Some(self.resolve(p).ok_or("no object to refer to")?))),
+                V::R(None) => Ok(V::Id(None)),
+                other => Ok(other.clone()),
+            })
+            .collect()
+    }
+
+    /// A value in canonical form; a reference names its object's canonical path (`""` for
+    /// an object no link reaches, `"ref:dead"` once it was freed: anything may read there).
+    fn canon_v(&self, v: &V, canon: &HashMap<Id, String>) -> Json {
+        match v {
+            V::Id(None) => Json::Null,
+            V::Id(Some(id)) if !self.objs.contains_key(id) => json!("ref:dead"),
+            V::Id(Some(id)) => json!(canon.get(id).cloned().unwrap_or_default()),
+            V::L(l) => Json::Array(l.iter().map(|v| self.canon_v(v, canon)).collect()),
+            other => other.canon(),
+        }
+    }
+
     /// Apply `op` as h5py would: `Err` says why h5py refuses it (the model is then unchanged).
     pub fn apply(&mut self, op: &Op) -> Result<(), Refusal> {
         match op {
@@ -732,6 +769,7 @@ impl Model {
             Op::Write {
                 path, sel, values, ..
             } => {
+                let values = &self.bind(values)?;
                 let ds = self.dataset_mut(path)?;
                 if ds.null {
                     return Err("a null dataspace".into());
@@ -781,7 +819,7 @@ impl Model {
                 let a = Attr {
                     dt: *dt,
                     shape: Some(shape.clone()),
-                    data: values.clone(),
+                    data: self.bind(values)?,
                     committed: None,
                 };
                 self.set_attr(path, name, a)?;
@@ -800,7 +838,7 @@ impl Model {
                 let a = Attr {
                     dt,
                     shape: Some(shape.clone()),
-                    data: values.clone(),
+                    data: self.bind(values)?,
                     committed: Some(t),
                 };
                 self.set_attr(path, name, a)?;
@@ -1031,7 +1069,8 @@ impl Model {
                     (
                         n.clone(),
                         json!({"dtype": a.dt.canon(), "shape": a.shape,
-                               "data": a.data.iter().map(V::canon).collect::<Vec<_>>(),
+                               "data": a.data.iter().map(|v| self.canon_v(v, &canon))
+                                   .collect::<Vec<_>>(),
                                "type_of": a.committed
                                    .map(|t| canon.get(&t).cloned().unwrap_or_default())}),
                     )
@@ -1109,7 +1148,7 @@ impl Model {
                     );
                     j.insert(
                         "data".into(),
-                        Json::Array(d.data.iter().map(V::canon).collect()),
+                        Json::Array(d.data.iter().map(|v| self.canon_v(v, &canon)).collect()),
                     );
                 }
             }

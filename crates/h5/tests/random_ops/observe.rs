@@ -44,6 +44,14 @@ pub fn dcanon(dt: &Datatype) -> String {
                 .collect();
             format!("{{{}}}", m.join(","))
         }
+        Datatype::Reference {
+            kind: h5::RefKind::Object,
+            ..
+        } => "ref".into(),
+        Datatype::Reference {
+            kind: h5::RefKind::Region,
+            ..
+        } => "regionref".into(),
         Datatype::Array { base, dims } => format!(
             "arr({},[{}])",
             dcanon(base),
@@ -56,7 +64,9 @@ pub fn dcanon(dt: &Datatype) -> String {
     }
 }
 
-pub fn vcanon(v: &Value) -> Json {
+/// A value in canonical form; a reference names its object's canonical path (`""` when no
+/// link reaches it).
+pub fn vcanon(v: &Value, canon: &HashMap<u64, String>) -> Json {
     match v {
         Value::Int(i) => json!(i),
         Value::UInt(u) => json!(u),
@@ -68,10 +78,12 @@ pub fn vcanon(v: &Value) -> Json {
         // numpy drops a fixed string's trailing NULs
         Value::Str(s) => json!(s.trim_end_matches('\0')),
         Value::Opaque(b) => json!(b),
-        Value::Compound(f) => Json::Array(f.iter().map(|(_, v)| vcanon(v)).collect()),
-        Value::List(l) => Json::Array(l.iter().map(vcanon).collect()),
-        Value::Ref(r) => json!(r),
-        Value::RegionRef(r) => json!(r.as_ref().map(|r| r.object)),
+        Value::Compound(f) => Json::Array(f.iter().map(|(_, v)| vcanon(v, canon)).collect()),
+        Value::List(l) => Json::Array(l.iter().map(|v| vcanon(v, canon)).collect()),
+        Value::Ref(r) => json!(r.map(|a| canon.get(&a).cloned().unwrap_or_default())),
+        Value::RegionRef(r) => json!(r
+            .as_ref()
+            .map(|r| canon.get(&r.object).cloned().unwrap_or_default())),
     }
 }
 
@@ -87,7 +99,7 @@ fn attrs(a: &h5::Attributes, canon: &HashMap<u64, String>) -> Result<Json, Strin
         out.insert(
             at.name().to_string(),
             json!({"dtype": dcanon(at.dtype()), "shape": at.shape(),
-                   "data": data.iter().map(vcanon).collect::<Vec<_>>(),
+                   "data": data.iter().map(|v| vcanon(v, canon)).collect::<Vec<_>>(),
                    "type_of": type_of}),
         );
     }
@@ -160,7 +172,7 @@ fn dataset(
         .map_err(|e| format!("{}: {e}", ds.name()))?;
     j.insert(
         "data".into(),
-        Json::Array(data.iter().map(vcanon).collect()),
+        Json::Array(data.iter().map(|v| vcanon(v, canon)).collect()),
     );
     Ok(())
 }
@@ -286,7 +298,7 @@ fn diff_at(at: &str, e: &Json, g: &Json, ours: bool, out: &mut Vec<String>) {
                 diff_at(&format!("{at}[{i}]"), v, w, ours, out);
             }
         }
-        _ if e == g => {}
+        _ if e == g || e == "ref:dead" => {}
         _ => out.push(format!("{at}: expected {}, got {}", short(e), short(g))),
     }
 }
