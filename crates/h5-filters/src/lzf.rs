@@ -442,7 +442,7 @@ mod tests {
             for seed in 1..4u64 {
                 let mut d = xorshift(seed, n);
                 for (k, b) in d.iter_mut().enumerate() {
-                    if (k / (seed as usize * 5)) % 2 == 0 {
+                    if (k / (seed as usize * 5)).is_multiple_of(2) {
                         *b = (k % (seed as usize + 2)) as u8;
                     }
                 }

@@ -354,7 +354,7 @@ fn put_v1_messages(w: &mut Writer, messages: &[MessageOut], end: usize) -> Resul
 }
 
 fn check_v1_chunk_size(size: usize) -> Result<()> {
-    if size % 8 != 0 || size > u32::MAX as usize {
+    if !size.is_multiple_of(8) || size > u32::MAX as usize {
         return Err(encode_err(
             0,
             ErrorKind::Invalid("object header chunk size (v1: a multiple of 8)"),

@@ -27,6 +27,14 @@ pub enum Error {
     },
     /// A valid feature we do not support yet.
     Unsupported(String),
+    /// The file is in use: another process (or another handle in this one) holds its lock,
+    /// or its superblock says a writer has it open (or crashed with it open).
+    Locked {
+        /// The file.
+        path: String,
+        /// Why, and what to do.
+        reason: String,
+    },
     /// No object or link by that name.
     NotFound(String),
     /// A link by that name already exists.
@@ -87,6 +95,7 @@ impl fmt::Display for Error {
                  (cut off, or a member of a family/split file)"
             ),
             Error::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Error::Locked { path, reason } => write!(f, "cannot open {path:?}: {reason}"),
             Error::NotFound(p) => write!(f, "no object named {p:?}"),
             Error::Exists(p) => write!(f, "{p:?} already exists"),
             Error::ReadOnly(m) => write!(f, "cannot write: {m}"),

@@ -20,6 +20,91 @@ pub struct OpenOptions {
     /// Open a file shorter than its superblock says (libhdf5 refuses: "truncated file"), to
     /// recover what the bytes present still hold. Reads past the end fail as they happen.
     pub allow_truncated: bool,
+    /// Whether to lock the file while it is open (as libhdf5 does).
+    pub locking: Locking,
+}
+
+/// File locking as libhdf5 1.10+ does it: opening takes an advisory lock (`flock`) on the
+/// file — shared to read, exclusive to write — without waiting, held until close. So a file
+/// that h5py (or another `File`, in this process or another) has open for writing cannot be
+/// opened, and the other way round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Locking {
+    /// What the environment variable `HDF5_USE_FILE_LOCKING` says, read as libhdf5 reads it:
+    /// `TRUE`/`1`, `FALSE`/`0` or `BEST_EFFORT`; best effort when it is unset (libhdf5's
+    /// default build).
+    #[default]
+    FromEnv,
+    /// Lock; a file system without locks is an error.
+    Enabled,
+    /// Lock where the file system supports it; open without a lock where it does not.
+    BestEffort,
+    /// No lock (two writers can then corrupt a file, as with libhdf5).
+    Disabled,
+}
+
+impl Locking {
+    fn resolve(self) -> Locking {
+        match self {
+            Locking::FromEnv => {
+                Self::from_env_value(&std::env::var("HDF5_USE_FILE_LOCKING").unwrap_or_default())
+            }
+            other => other,
+        }
+    }
+
+    /// What a value of `HDF5_USE_FILE_LOCKING` means (anything else: best effort).
+    fn from_env_value(v: &str) -> Locking {
+        match v.trim().to_ascii_uppercase().as_str() {
+            "FALSE" | "0" => Locking::Disabled,
+            "TRUE" | "1" => Locking::Enabled,
+            _ => Locking::BestEffort,
+        }
+    }
+
+    /// Lock `file` (at `path`) for writing (`exclusive`) or reading, without waiting.
+    pub(crate) fn lock(self, file: &std::fs::File, exclusive: bool, path: &Path) -> Result<()> {
+        let mode = self.resolve();
+        if mode == Locking::Disabled {
+            return Ok(());
+        }
+        let r = if exclusive {
+            file.try_lock()
+        } else {
+            file.try_lock_shared()
+        };
+        let locked = |reason: String| Error::Locked {
+            path: path.display().to_string(),
+            reason,
+        };
+        match r {
+            Ok(()) => Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let held = if exclusive {
+                    "open"
+                } else {
+                    "open for writing"
+                };
+                Err(locked(format!(
+                    "unable to lock the file: it is {held} elsewhere (another process, or \
+                     another handle in this one); close that first, or open without locking \
+                     (HDF5_USE_FILE_LOCKING=FALSE or OpenOptions::locking), as libhdf5 allows"
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                let unsupported = e.kind() == std::io::ErrorKind::Unsupported
+                    || matches!(e.raw_os_error(), Some(37 | 38 | 95));
+                if mode == Locking::BestEffort && unsupported {
+                    Ok(())
+                } else {
+                    Err(locked(format!(
+                        "unable to lock the file ({e}); HDF5_USE_FILE_LOCKING=BEST_EFFORT opens \
+                         files on file systems without locks"
+                    )))
+                }
+            }
+        }
+    }
 }
 
 /// Options for creating a file.
@@ -29,6 +114,8 @@ pub struct CreateOptions {
     pub libver: crate::write::LibVer,
     /// Fail if the file exists.
     pub exclusive: bool,
+    /// Whether to lock the file while it is open (as libhdf5 does).
+    pub locking: Locking,
     /// The root group keeps its links and attributes in creation order (h5py's
     /// `File(..., track_order=True)`).
     pub track_order: bool,
@@ -127,6 +214,7 @@ impl File {
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<File> {
         let path = path.as_ref();
         let storage = FileStorage::open(path)?;
+        options.locking.lock(storage.file(), false, path)?;
         Self::from_storage_inner(Box::new(storage), options, Some(path.to_path_buf()))
     }
 
@@ -135,6 +223,7 @@ impl File {
     pub fn open_mmap(path: impl AsRef<Path>) -> Result<File> {
         let path = path.as_ref();
         let storage = crate::storage::MmapStorage::open(path)?;
+        Locking::default().lock(storage.file(), false, path)?;
         Self::from_storage_inner(
             Box::new(storage),
             OpenOptions::default(),
@@ -223,10 +312,13 @@ impl File {
                 ));
             }
             let eof = inner.superblock.eof_addr.saturating_sub(inner.base);
-            inner.write = Some(std::sync::Mutex::new(crate::write::WriteState::new(
+            let mut st = crate::write::WriteState::new(
                 eof,
                 crate::write::LibVer::for_superblock(inner.superblock.version),
-            )));
+            );
+            st.sb_flags = inner.superblock.flags;
+            inner.write = Some(std::sync::Mutex::new(st));
+            crate::write::mark_open(&inner)?;
         }
         Ok(File {
             inner: Arc::new(inner),
@@ -235,14 +327,16 @@ impl File {
 
     /// Open an existing file for reading and writing (h5py mode `r+`).
     pub fn open_rw(path: impl AsRef<Path>) -> Result<File> {
+        Self::open_rw_with(path, OpenOptions::default())
+    }
+
+    /// [`open_rw`](Self::open_rw) with options (locking, limits).
+    pub fn open_rw_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<File> {
         let path = path.as_ref();
         let storage =
             FileStorage::open_with(path, std::fs::OpenOptions::new().read(true).write(true))?;
-        Self::from_storage_inner(
-            Box::new(storage),
-            OpenOptions::default(),
-            Some(path.to_path_buf()),
-        )
+        options.locking.lock(storage.file(), true, path)?;
+        Self::from_storage_inner(Box::new(storage), options, Some(path.to_path_buf()))
     }
 
     /// Create a file, truncating any that exists (h5py mode `w`), in h5py's default format.
@@ -279,9 +373,12 @@ impl File {
         if options.exclusive {
             o.create_new(true);
         } else {
-            o.create(true).truncate(true);
+            // truncated only once locked: a file another writer holds stays whole
+            o.create(true);
         }
         let storage = FileStorage::open_with(path, &o)?;
+        options.locking.lock(storage.file(), true, path)?;
+        storage.set_len(0)?;
         let inner = crate::write::create_file(
             Box::new(storage),
             options.libver,
@@ -547,17 +644,31 @@ impl FileInner {
 
 impl Drop for FileInner {
     fn drop(&mut self) {
-        // The last handle is gone: write what is pending. Errors cannot be reported here;
-        // call `File::close` to see them.
-        if self.write.is_some() {
-            let _ = crate::write::flush(self);
-        }
+        // The last handle is gone: write what is pending and close (clearing the "open for
+        // write" flags, giving up the lock). Errors cannot be reported here; call
+        // `File::close` to see them.
+        let _ = crate::write::close(self);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hdf5_use_file_locking_values_read_as_libhdf5_reads_them() {
+        for (v, want) in [
+            ("FALSE", Locking::Disabled),
+            ("false", Locking::Disabled),
+            ("0", Locking::Disabled),
+            ("TRUE", Locking::Enabled),
+            ("1", Locking::Enabled),
+            ("BEST_EFFORT", Locking::BestEffort),
+            ("", Locking::BestEffort),
+        ] {
+            assert_eq!(Locking::from_env_value(v), want, "{v:?}");
+        }
+    }
 
     /// Entries at 0x10..0x14 ("abcd") and 0x20..0x22 ("xy") in one block.
     fn overlay() -> Overlay {

@@ -43,7 +43,7 @@ pub use attribute::{Attribute, Attributes};
 pub use convert::{decode_scalar, H5Type, Scalar};
 pub use dataset::{ChunkInfo, Dataset, LayoutKind, NamedDatatype};
 pub use error::{Error, Result};
-pub use file::{CreateOptions, File, OpenOptions};
+pub use file::{CreateOptions, File, Locking, OpenOptions};
 pub use group::{Group, Link, LinkKind, Node};
 /// `#[derive(h5::Compound)]`: a struct with named fields as a compound (see [`compound!`]).
 pub use h5_derive::Compound;

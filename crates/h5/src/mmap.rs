@@ -8,6 +8,8 @@ use std::io;
 #[derive(Debug)]
 pub struct MmapStorage {
     map: memmap2::Mmap,
+    /// The mapped file (it holds the shared lock taken at open).
+    file: std::fs::File,
 }
 
 impl MmapStorage {
@@ -20,7 +22,12 @@ impl MmapStorage {
         // feature and `File::open_mmap`. We never create references that assume the bytes
         // stay constant beyond a single copy in `read_at`.
         let map = unsafe { memmap2::Mmap::map(&file)? };
-        Ok(MmapStorage { map })
+        Ok(MmapStorage { map, file })
+    }
+
+    /// The mapped file (for its lock).
+    pub(crate) fn file(&self) -> &std::fs::File {
+        &self.file
     }
 }
 
@@ -34,5 +41,8 @@ impl Storage for MmapStorage {
     }
     fn len(&self) -> u64 {
         self.map.len() as u64
+    }
+    fn unlock(&self) {
+        let _ = self.file.unlock();
     }
 }

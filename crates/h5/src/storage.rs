@@ -34,6 +34,8 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn writable(&self) -> bool {
         false
     }
+    /// Give up the file lock taken when it was opened (at close).
+    fn unlock(&self) {}
 }
 
 fn read_only() -> io::Error {
@@ -110,9 +112,17 @@ impl FileStorage {
     ) -> io::Result<Self> {
         Self::wrap(options.open(path)?, true)
     }
+
+    /// The open file (for its lock).
+    pub(crate) fn file(&self) -> &std::fs::File {
+        &self.file
+    }
 }
 
 impl Storage for FileStorage {
+    fn unlock(&self) {
+        let _ = self.file.unlock();
+    }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         if offset
             .checked_add(buf.len() as u64)

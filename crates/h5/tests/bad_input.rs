@@ -24,6 +24,7 @@ fn exercise(bytes: Vec<u8>) -> Vec<Error> {
     let options = OpenOptions {
         limits: Limits::strict(),
         allow_truncated: true,
+        ..Default::default()
     };
     let f = match File::from_storage(MemStorage::new(bytes), options) {
         Ok(f) => f,

@@ -87,6 +87,9 @@ pub(crate) struct WriteState {
     /// Dense link/attribute stores edited this session, by heap address: kept loaded, as
     /// only this writer changes them (loading one per change made adding n links O(n²)).
     pub(crate) dense: std::collections::HashMap<u64, dense::Dense>,
+    /// The superblock's flags while we write (version 3: libhdf5's "file consistency flags",
+    /// bit 0 set while a writer has the file open, cleared at close).
+    pub(crate) sb_flags: u32,
 }
 
 impl WriteState {
@@ -101,8 +104,41 @@ impl WriteState {
             root_uncached: false,
             dead: Default::default(),
             dense: Default::default(),
+            sb_flags: 0,
         }
     }
+}
+
+/// Superblock v3 flag bits libhdf5 sets while a writer has the file open: write access, and
+/// SWMR write access.
+pub(crate) const OPEN_FOR_WRITE: u32 = 0x01 | 0x04;
+
+/// A file opened for writing: refuse it when its superblock says another writer has it open
+/// (or one crashed with it open), as libhdf5 does; else mark it open for write.
+pub(crate) fn mark_open(f: &FileInner) -> Result<()> {
+    let Some(lock) = f.write.as_ref() else {
+        return Ok(());
+    };
+    if f.superblock.version < 3 {
+        return Ok(());
+    }
+    if f.superblock.flags & OPEN_FOR_WRITE != 0 {
+        return Err(Error::Locked {
+            path: f
+                .path
+                .as_ref()
+                .map_or_else(|| "the file".into(), |p| p.display().to_string()),
+            reason: "file is already open for write (may use <h5clear file> to clear file \
+                     consistency flags): another writer has it open, or one crashed with it open"
+                .into(),
+        });
+    }
+    let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
+    st.sb_flags = f.superblock.flags | 0x01;
+    let eof = st.disk_eof;
+    write_superblock(f, &st, eof)?;
+    f.storage.sync()?;
+    Ok(())
 }
 
 /// What one write operation works with.
@@ -252,6 +288,9 @@ pub(crate) fn create_file(
         write: None,
     };
     let mut st = WriteState::new(sb_len, libver);
+    if version >= 3 {
+        st.sb_flags = 0x01; // open for write until closed
+    }
     let root = links::create_group(
         &mut WriteCtx {
             f: &inner,
@@ -316,6 +355,9 @@ pub(crate) fn flush(f: &FileInner) -> Result<()> {
 fn write_superblock(f: &FileInner, st: &WriteState, eof: u64) -> Result<()> {
     let mut sb = f.superblock.clone();
     sb.eof_addr = eof + f.base;
+    if sb.version >= 3 {
+        sb.flags = st.sb_flags;
+    }
     if let (true, Root::Entry(e)) = (st.root_uncached, &mut sb.root) {
         e.cache = EntryCache::None;
     }
@@ -323,11 +365,20 @@ fn write_superblock(f: &FileInner, st: &WriteState, eof: u64) -> Result<()> {
     Ok(())
 }
 
-/// Flush, then refuse further writes.
+/// Flush with the "open for write" flags cleared, then refuse further writes and give up the
+/// file lock.
 pub(crate) fn close(f: &FileInner) -> Result<()> {
+    if let Some(lock) = f.write.as_ref() {
+        let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
+        if !st.closed {
+            st.sb_flags &= !OPEN_FOR_WRITE;
+            st.dirty = true;
+        }
+    }
     flush(f)?;
     if let Some(lock) = f.write.as_ref() {
         lock.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
     }
+    f.storage.unlock();
     Ok(())
 }
