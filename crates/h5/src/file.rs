@@ -390,6 +390,28 @@ impl File {
         })
     }
 
+    /// Create a new file on any writable storage — e.g. an `Arc<VecStorage>` to build a file
+    /// in memory (WebAssembly) and take its bytes after [`close`](Self::close). No lock is
+    /// taken: the storage is the caller's.
+    ///
+    /// # Errors
+    /// A storage that cannot be written.
+    pub fn create_on(storage: impl Storage + 'static, options: CreateOptions) -> Result<File> {
+        if !storage.writable() {
+            return Err(Error::ReadOnly("the storage cannot be written".into()));
+        }
+        storage.set_len(0)?;
+        let inner = crate::write::create_file(
+            Box::new(storage),
+            options.libver,
+            options.track_order,
+            None,
+        )?;
+        Ok(File {
+            inner: Arc::new(inner),
+        })
+    }
+
     /// Whether the file is open for writing.
     pub fn is_writable(&self) -> bool {
         self.inner.write.is_some()
