@@ -506,7 +506,7 @@ pub fn decode_scalar(dt: &Datatype, b: &[u8]) -> Option<Scalar> {
 }
 
 /// Convert stored elements of `dt` to `T`.
-pub(crate) fn convert_slice<T: H5Type>(_file: &File, dt: &Datatype, data: &[u8]) -> Result<Vec<T>> {
+pub(crate) fn convert_slice<T: H5Type>(file: &File, dt: &Datatype, data: &[u8]) -> Result<Vec<T>> {
     let size = dt.size() as usize;
     if size == 0 {
         return Ok(Vec::new());
@@ -517,7 +517,7 @@ pub(crate) fn convert_slice<T: H5Type>(_file: &File, dt: &Datatype, data: &[u8])
             crate::value::describe(dt)
         )));
     }
-    let mut out = Vec::with_capacity(data.len() / size);
+    let mut out = file.inner.limits.vec_for(data.len() / size, "elements")?;
     for chunk in data.chunks_exact(size) {
         // decode_scalar cannot fail for a type that decoded a zero element.
         let s = decode_scalar(dt, chunk).unwrap_or(Scalar::Int(0));

@@ -146,6 +146,40 @@ impl Dataset {
                 .into());
             }
         }
+        if let (
+            Layout::Contiguous {
+                addr: Some(a),
+                size,
+            },
+            None,
+        ) = (&layout, &external)
+        {
+            // As libhdf5 2.0 checks at open: stored data must have the dataspace's size
+            // (a damaged dataspace claiming gigabytes over a small block is refused here,
+            // before anything is allocated) and lie inside the file.
+            let bad = |what: &'static str| -> Error {
+                h5_format::Error::invalid("layout message", f.offset_of(lm.addr), what).into()
+            };
+            let need = space
+                .num_elements()
+                .checked_mul(dtype.size())
+                .ok_or_else(|| bad("invalid dataset size, likely file corruption (overflow)"))?;
+            if need == 0 {
+                return Err(bad(
+                    "invalid dataset size, likely file corruption (data for no elements)",
+                ));
+            }
+            if size.is_some_and(|s| s != need) {
+                return Err(bad(
+                    "invalid dataset size, likely file corruption (stored size differs from \
+                     the dataspace's)",
+                ));
+            }
+            let eof = f.superblock.eof_addr.saturating_sub(f.base);
+            if a.checked_add(need).is_none_or(|end| end > eof) {
+                return Err(bad("dataset data extends beyond the end of the file"));
+            }
+        }
         let mut virtual_maps = Vec::new();
         if let Layout::Virtual { heap_addr, index } = &layout {
             let heap = heap_addr.ok_or_else(|| {

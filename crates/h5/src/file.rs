@@ -532,7 +532,7 @@ impl FileInner {
             return Ok(bytes.to_vec());
         }
         let off = self.check_range(addr, len, structure)?;
-        let mut buf = vec![0u8; len as usize];
+        let mut buf = fallible_zeros(len)?;
         self.storage.read_at(off, &mut buf)?;
         self.overlay.patch(addr, &mut buf);
         Ok(buf)
@@ -574,13 +574,31 @@ impl FileInner {
                 self.limits.max_data_bytes
             )));
         }
-        Ok(vec![0u8; len as usize])
+        fallible_zeros(len)
     }
 
     /// File offset of an address (for error messages).
     pub(crate) fn offset_of(&self, addr: u64) -> u64 {
         self.base.saturating_add(addr)
     }
+}
+
+/// `len` zero bytes — an error, not an abort, when the system refuses the memory (a
+/// damaged file can claim sizes the limits allow but the machine cannot give).
+pub(crate) fn fallible_zeros(len: u64) -> Result<Vec<u8>> {
+    let n =
+        usize::try_from(len).map_err(|_| Error::Unsupported(format!("a buffer of {len} bytes")))?;
+    if n <= 1 << 20 {
+        return Ok(vec![0u8; n]);
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::Unsupported(format!(
+            "cannot allocate {len} bytes for a read (the system refused the memory)"
+        ))
+    })?;
+    v.resize(n, 0);
+    Ok(v)
 }
 
 impl FileInner {

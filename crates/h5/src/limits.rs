@@ -44,3 +44,27 @@ impl Limits {
         }
     }
 }
+
+impl Limits {
+    /// An empty vector with room for `n` items of `T`, as a read needs for its results:
+    /// refused past [`max_data_bytes`](Self::max_data_bytes) (results can be larger than the
+    /// bytes they come from: a 1-byte element read as `f64` takes 8), and an error, not an
+    /// abort, when the system refuses the memory.
+    pub(crate) fn vec_for<T>(&self, n: usize, what: &str) -> crate::Result<Vec<T>> {
+        let bytes = (n as u64).saturating_mul(std::mem::size_of::<T>() as u64);
+        if bytes > self.max_data_bytes {
+            return Err(crate::Error::Unsupported(format!(
+                "{n} {what} need {bytes} bytes, past the limit of {} bytes \
+                 (Limits::max_data_bytes): read a selection",
+                self.max_data_bytes
+            )));
+        }
+        let mut v = Vec::new();
+        v.try_reserve_exact(n).map_err(|_| {
+            crate::Error::Unsupported(format!(
+                "cannot allocate {bytes} bytes for {n} {what} (the system refused the memory)"
+            ))
+        })?;
+        Ok(v)
+    }
+}

@@ -381,8 +381,13 @@ pub(crate) fn decode_all(file: &File, dt: &Datatype, data: &[u8]) -> Result<Vec<
     if size == 0 {
         return Ok(Vec::new());
     }
+    // a 1-byte element becomes a 32-byte Value: the limit applies to the values too
+    let mut out = file.inner.limits.vec_for(data.len() / size, "values")?;
     let mut d = Decoder::new(file);
-    data.chunks_exact(size).map(|c| d.decode(dt, c)).collect()
+    for c in data.chunks_exact(size) {
+        out.push(d.decode(dt, c)?);
+    }
+    Ok(out)
 }
 
 impl Value {
