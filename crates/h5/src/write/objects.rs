@@ -722,9 +722,9 @@ impl Dataset {
     }
 
     fn write_raw_selection<T: H5Type>(&self, sel: &Selection, data: &[T]) -> Result<()> {
-        self.write_encoded(sel, data.len(), |_, n, dt| {
+        self.write_encoded(sel, data.len(), |cx, n, dt| {
             let es = dt.size() as usize;
-            let mut bytes = vec![0u8; n * es];
+            let mut bytes = cx.f.data_buffer((n as u64).saturating_mul(es as u64))?;
             if data.len() == 1 && n > 0 {
                 encode_scalar(dt, data[0].to_scalar(), &mut bytes[..es])?;
                 let first = bytes[..es].to_vec();
@@ -772,7 +772,7 @@ impl Dataset {
         let dt = self.dtype().clone();
         let es = dt.size() as usize;
         let f = &self.file().inner;
-        let total = dims.iter().product::<u64>() * es as u64;
+        let total = dims.iter().fold(es as u64, |a, &d| a.saturating_mul(d));
         let name = self.name().to_string();
         let addr = self.addr();
         with(f, |cx| {
@@ -796,14 +796,14 @@ impl Dataset {
                 Layout::Contiguous { addr: a, .. } => {
                     let (a, mut block) = match a {
                         Some(a) => {
-                            let mut b = vec![0u8; total as usize];
+                            let mut b = cx.f.data_buffer(total)?;
                             cx.f.read_data(a, &mut b, "contiguous data")?;
                             (a, b)
                         }
                         None => {
                             // First write: allocate, fill, and record the address.
                             let a = cx.alloc(total)?;
-                            let mut b = vec![0u8; total as usize];
+                            let mut b = cx.f.data_buffer(total)?;
                             if let Some(fv) =
                                 self.fill_value().value.as_ref().filter(|v| v.len() == es)
                             {
