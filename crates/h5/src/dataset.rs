@@ -175,7 +175,8 @@ impl Dataset {
                      the dataspace's)",
                 ));
             }
-            let eof = f.superblock.eof_addr.saturating_sub(f.base);
+            // the file as it is now (a file being written has grown past its superblock's EOF)
+            let eof = f.storage.len().saturating_sub(f.base);
             if a.checked_add(need).is_none_or(|end| end > eof) {
                 return Err(bad("dataset data extends beyond the end of the file"));
             }
