@@ -938,12 +938,7 @@ impl Attributes {
         shape: &[u64],
         data: &[u8],
     ) -> Result<()> {
-        let space = if shape.is_empty() {
-            Dataspace::scalar()
-        } else {
-            Dataspace::simple(shape.to_vec(), None)
-        };
-        self.create_in(name, dt, None, &space, data)
+        self.create_in(name, dt, None, &attribute_space(shape), data)
     }
 
     /// Store an attribute: its type (`committed`: a committed type's header the type refers
@@ -989,24 +984,7 @@ impl Attributes {
         shape: &[u64],
         values: &[crate::Value],
     ) -> Result<()> {
-        let dt = t.dtype()?;
-        let n: u64 = shape.iter().product();
-        if values.len() as u64 != n {
-            return Err(Error::Shape(format!(
-                "{} values for an attribute of shape {shape:?}",
-                values.len()
-            )));
-        }
-        let f = &self.object().file.inner;
-        let data = with(f, |cx| {
-            super::strings::encode_values(cx, &dt, values, n as usize)
-        })?;
-        let space = if shape.is_empty() {
-            Dataspace::scalar()
-        } else {
-            Dataspace::simple(shape.to_vec(), None)
-        };
-        self.create_in(name, &dt, Some(t.addr()), &space, &data)
+        self.create_values_typed(name, &t.dtype()?, Some(t.addr()), shape, values)
     }
 
     /// Delete an attribute; a missing one is an error.
@@ -1020,6 +998,15 @@ impl Attributes {
                 Err(Error::NotFound(format!("{path}: attribute {name:?}")))
             }
         })
+    }
+}
+
+/// An attribute's dataspace for `shape` (`&[]`: scalar).
+pub(crate) fn attribute_space(shape: &[u64]) -> Dataspace {
+    if shape.is_empty() {
+        Dataspace::scalar()
+    } else {
+        Dataspace::simple(shape.to_vec(), None)
     }
 }
 

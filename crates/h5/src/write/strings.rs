@@ -170,6 +170,19 @@ impl Attributes {
         shape: &[u64],
         values: &[Value],
     ) -> Result<()> {
+        self.create_values_typed(name, dtype, None, shape, values)
+    }
+
+    /// [`create_values`](Self::create_values) with the type optionally a committed one (its
+    /// header address).
+    pub(crate) fn create_values_typed(
+        &self,
+        name: &str,
+        dtype: &Datatype,
+        committed: Option<u64>,
+        shape: &[u64],
+        values: &[Value],
+    ) -> Result<()> {
         let n: u64 = shape.iter().product();
         if values.len() as u64 != n {
             return Err(Error::Shape(format!(
@@ -179,7 +192,8 @@ impl Attributes {
         }
         let f = &self.object().file.inner;
         let data = with(f, |cx| encode_values(cx, dtype, values, n as usize))?;
-        self.create_raw(name, dtype, shape, &data)
+        let space = super::objects::attribute_space(shape);
+        self.create_in(name, dtype, committed, &space, &data)
     }
 
     /// Set many attributes at once, like h5py's `attrs.update(metadata)`.
