@@ -40,6 +40,9 @@ enum Command {
         /// numpy slice syntax over the dataset (`3,100:164,::2`); needs --dataset.
         #[arg(long, allow_hyphen_values = true)]
         select: Option<String>,
+        /// Refuse (as an error entry) a dataset selection of more elements than this.
+        #[arg(long, default_value_t = 1 << 32)]
+        max_elements: u64,
         /// The file.
         file: String,
     },
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
             json,
             dataset,
             select,
+            max_elements,
             file,
         } => {
             if !json {
@@ -74,7 +78,17 @@ fn main() -> ExitCode {
                 eprintln!("h5 dump: --select needs --dataset");
                 return ExitCode::from(2);
             }
-            dump::run(&file, dataset.as_deref(), select.as_deref())
+            match dump::run(&file, dataset.as_deref(), select.as_deref(), max_elements) {
+                Ok(0) => Ok(()),
+                Ok(n) => {
+                    eprintln!(
+                        "h5 dump: {n} object{} could not be read (error entries in the output)",
+                        if n == 1 { "" } else { "s" }
+                    );
+                    return ExitCode::from(1);
+                }
+                Err(e) => Err(e),
+            }
         }
     };
     match result {

@@ -365,6 +365,21 @@ impl Dataset {
         ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| Error::Selection(e.to_string()))
     }
 
+    /// Split a selection into pieces of at most about `max_elements` elements each, in
+    /// row-major order (aligned to chunk boundaries where that is cheap), to read a selection
+    /// of any size in bounded memory: reading the pieces in turn (with [`Dataset::read_values`],
+    /// [`Dataset::read_raw`] or [`Dataset::read_slice`]) gives the elements of one read of the
+    /// whole selection, in order. See [`crate::Batches`] for the bound.
+    ///
+    /// # Errors
+    /// A selection that does not fit the dataset's shape.
+    pub fn batches(&self, sel: &Selection, max_elements: u64) -> Result<crate::Batches> {
+        let shape = self.shape();
+        let chunks = self.chunks();
+        crate::Batches::new(sel, shape.as_deref(), chunks.as_deref(), max_elements)
+            .map_err(|e| e.at(self.name()))
+    }
+
     /// Read a selection as dynamic values (any datatype), with the result's shape.
     pub fn read_values(&self, sel: &Selection) -> Result<(Vec<Value>, Vec<u64>)> {
         let (raw, shape) = self.read_raw(sel)?;

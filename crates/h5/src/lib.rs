@@ -51,7 +51,7 @@ pub use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, Ref
 pub use h5_format::message::filter_pipeline::FilterInfo;
 pub use limits::Limits;
 pub use object::ObjectKind;
-pub use selection::{Selection, SliceArg};
+pub use selection::{Batches, Selection, SliceArg};
 pub use storage::Storage;
 pub use value::{charset, is_bool, is_complex_compound, FromValue, Region, ToValue, Value};
 pub use write::objects::{AllocTime, DatasetBuilder, FillTime};

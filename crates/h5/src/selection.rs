@@ -357,6 +357,237 @@ impl Selection {
     }
 }
 
+/// A selection split into pieces, in row-major order, each at most about `max_elements`
+/// elements: what [`crate::Dataset::batches`] returns, to read a large selection in bounded
+/// memory. Reading the pieces one after another yields exactly the elements of one read of
+/// the whole selection, in the same order.
+///
+/// A hyperslab is split along one axis (the outermost whose trailing axes fit in a batch);
+/// the axes before it advance one index at a time. When the dataset is chunked and a chunk's
+/// extent along that axis fits in four batches, pieces end at chunk boundaries so no chunk is
+/// decoded twice along it. A piece therefore holds at most `4 * max_elements` elements (or one
+/// innermost row, when a row alone is larger). Point selections are split into runs of points.
+#[derive(Debug, Clone)]
+pub struct Batches {
+    out_shape: Vec<u64>,
+    len: u64,
+    state: BatchState,
+}
+
+#[derive(Debug, Clone)]
+enum BatchState {
+    /// One piece: the whole selection (small, empty, or a null dataspace).
+    Whole(Option<Selection>),
+    Points {
+        pts: Vec<Vec<u64>>,
+        at: usize,
+        per: usize,
+    },
+    Slab {
+        dims: Vec<Dim>,
+        keep: Vec<bool>,
+        /// The axis split into windows.
+        axis: usize,
+        /// Positions (not coordinates) of the axes before `axis`, odometer style.
+        outer: Vec<u64>,
+        /// Next position along `axis`.
+        pos: u64,
+        /// Rows per window when not aligned to chunks.
+        rows: u64,
+        /// Chunk extent along `axis` and the number of chunks per window, when aligned.
+        align: Option<(u64, u64)>,
+        done: bool,
+    },
+}
+
+impl Batches {
+    /// Plan the pieces of `sel` over a dataset of `shape` (chunked with `chunks`, if so).
+    pub(crate) fn new(
+        sel: &Selection,
+        shape: Option<&[u64]>,
+        chunks: Option<&[u64]>,
+        max_elements: u64,
+    ) -> Result<Batches> {
+        let Some(shape) = shape else {
+            return Ok(Batches {
+                out_shape: Vec::new(),
+                len: 0,
+                state: BatchState::Whole(Some(sel.clone())),
+            });
+        };
+        if let Some(&big) = shape.iter().find(|&&n| n > i64::MAX as u64) {
+            return Err(Error::Selection(format!(
+                "a dimension of {big} elements is too large to select from"
+            )));
+        }
+        let res = sel.resolve(shape)?;
+        let (out_shape, len) = (res.out_shape(), res.len());
+        let max = max_elements.max(1);
+        if len <= max {
+            return Ok(Batches {
+                out_shape,
+                len,
+                state: BatchState::Whole(Some(sel.clone())),
+            });
+        }
+        let state = match res {
+            Resolved::Points(pts) => BatchState::Points {
+                pts,
+                at: 0,
+                per: usize::try_from(max).unwrap_or(usize::MAX),
+            },
+            Resolved::Slab { dims, keep } => {
+                // The outermost axis whose trailing axes fit in one batch.
+                let n = dims.len();
+                let mut inner = vec![1u64; n];
+                for a in (0..n.saturating_sub(1)).rev() {
+                    inner[a] = inner[a + 1].saturating_mul(dims[a + 1].count());
+                }
+                let axis = (0..n).find(|&a| inner[a] <= max).unwrap_or(n - 1);
+                let rows = (max / inner[axis]).max(1);
+                let step = match &dims[axis] {
+                    Dim::Range { step, .. } => *step,
+                    Dim::List(_) => 1,
+                };
+                let align = chunks.and_then(|c| c.get(axis).copied()).and_then(|c| {
+                    (c > 1 && c.saturating_mul(inner[axis]) <= max.saturating_mul(4))
+                        .then(|| (c, (rows.saturating_mul(step) / c).max(1)))
+                });
+                BatchState::Slab {
+                    outer: vec![0; axis],
+                    dims,
+                    keep,
+                    axis,
+                    pos: 0,
+                    rows,
+                    align,
+                    done: false,
+                }
+            }
+        };
+        Ok(Batches {
+            out_shape,
+            len,
+            state,
+        })
+    }
+
+    /// The shape of the whole selection's result.
+    pub fn out_shape(&self) -> &[u64] {
+        &self.out_shape
+    }
+
+    /// The number of elements in the whole selection.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when the selection holds no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// One axis of a piece: its coordinates `[a, b)` (positions) of `d` as a slice argument.
+fn piece_arg(d: &Dim, a: u64, b: u64) -> SliceArg {
+    match d {
+        Dim::Range { start, step, .. } => SliceArg::Range {
+            start: Some((start + a * step) as i64),
+            stop: Some((start + (b - 1) * step + 1) as i64),
+            step: *step as i64,
+        },
+        Dim::List(v) => SliceArg::Indices(
+            v[a as usize..b as usize]
+                .iter()
+                .map(|&c| c as i64)
+                .collect(),
+        ),
+    }
+}
+
+impl Iterator for Batches {
+    type Item = Selection;
+
+    fn next(&mut self) -> Option<Selection> {
+        match &mut self.state {
+            BatchState::Whole(s) => s.take(),
+            BatchState::Points { pts, at, per } => {
+                if *at >= pts.len() {
+                    return None;
+                }
+                let end = at.saturating_add(*per).min(pts.len());
+                let piece = Selection::Points(pts[*at..end].to_vec());
+                *at = end;
+                Some(piece)
+            }
+            BatchState::Slab {
+                dims,
+                keep,
+                axis,
+                outer,
+                pos,
+                rows,
+                align,
+                done,
+            } => {
+                if *done {
+                    return None;
+                }
+                let d = &dims[*axis];
+                let count = d.count();
+                let end = match *align {
+                    Some((c, per)) => {
+                        let first = d.coord(*pos);
+                        let hi = (first / c).saturating_add(per).saturating_mul(c);
+                        d.positions_in(first, hi).1.max(*pos + 1)
+                    }
+                    None => pos.saturating_add(*rows).min(count),
+                };
+                let mut args = Vec::with_capacity(dims.len());
+                for (a, dim) in dims.iter().enumerate() {
+                    let arg = if a < *axis {
+                        if keep[a] {
+                            piece_arg(dim, outer[a], outer[a] + 1)
+                        } else {
+                            SliceArg::Index(dim.coord(0) as i64)
+                        }
+                    } else if a == *axis {
+                        if keep[a] {
+                            piece_arg(dim, *pos, end)
+                        } else {
+                            SliceArg::Index(dim.coord(0) as i64)
+                        }
+                    } else if keep[a] {
+                        piece_arg(dim, 0, dim.count())
+                    } else {
+                        SliceArg::Index(dim.coord(0) as i64)
+                    };
+                    args.push(arg);
+                }
+                // Advance: the window along `axis`, then the odometer before it.
+                *pos = end;
+                if *pos >= count {
+                    *pos = 0;
+                    let mut a = *axis;
+                    loop {
+                        if a == 0 {
+                            *done = true;
+                            break;
+                        }
+                        a -= 1;
+                        outer[a] += 1;
+                        if outer[a] < dims[a].count() {
+                            break;
+                        }
+                        outer[a] = 0;
+                    }
+                }
+                Some(Selection::Slice(args))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +621,92 @@ mod tests {
         );
         assert!(Selection::parse("a").is_err());
         assert!(Selection::parse("1:2:3:4").is_err());
+    }
+
+    /// Every selected coordinate of `r`, in the order a read returns them.
+    fn coords(r: &Resolved) -> Vec<Vec<u64>> {
+        match r {
+            Resolved::Points(p) => p.clone(),
+            Resolved::Slab { dims, .. } => {
+                let mut out: Vec<Vec<u64>> = vec![Vec::new()];
+                for d in dims {
+                    out = out
+                        .iter()
+                        .flat_map(|p| {
+                            (0..d.count()).map(move |i| {
+                                let mut q = p.clone();
+                                q.push(d.coord(i));
+                                q
+                            })
+                        })
+                        .collect();
+                }
+                out
+            }
+        }
+    }
+
+    #[test]
+    fn batches_cover_the_selection_in_order_within_the_bound() {
+        // (selection, shape, chunks, max elements per piece)
+        type Case<'a> = (&'a str, &'a [u64], Option<&'a [u64]>, u64);
+        let cases: &[Case] = &[
+            ("...", &[7, 5, 3], None, 4),
+            ("...", &[7, 5, 3], Some(&[2, 2, 3]), 4),
+            ("...", &[7, 5, 3], Some(&[3, 5, 3]), 16),
+            ("1:7:2, 1, ::2", &[7, 5, 3], Some(&[2, 2, 2]), 2),
+            ("[0,2,5], 1:", &[7, 5, 3], Some(&[4, 1, 1]), 3),
+            ("2:, [1,3,4]", &[7, 5], Some(&[3, 3]), 2),
+            ("...", &[100], Some(&[7]), 10),
+            ("3:90:4", &[100], Some(&[10]), 3),
+            ("-1, ...", &[4, 9, 9], Some(&[1, 9, 9]), 20),
+            ("...", &[4, 9, 9], None, 1000),
+        ];
+        for &(text, shape, chunks, max) in cases {
+            let sel = Selection::parse(text).unwrap();
+            let whole = coords(&sel.resolve(shape).unwrap());
+            let b = Batches::new(&sel, Some(shape), chunks, max).unwrap();
+            assert_eq!(b.len(), whole.len() as u64, "{text}");
+            assert_eq!(
+                b.out_shape(),
+                sel.resolve(shape).unwrap().out_shape().as_slice()
+            );
+            let row = *shape.last().unwrap();
+            let mut got = Vec::new();
+            for piece in b {
+                let c = coords(&piece.resolve(shape).unwrap());
+                assert!(!c.is_empty(), "{text}: an empty piece");
+                assert!(
+                    c.len() as u64 <= (4 * max).max(row),
+                    "{text}: a piece of {} elements over {max}",
+                    c.len()
+                );
+                got.extend(c);
+            }
+            assert_eq!(got, whole, "{text} {shape:?} {chunks:?} {max}");
+        }
+        // Pieces aligned to chunks: no chunk row is split between two pieces.
+        let sel = Selection::All;
+        for piece in Batches::new(&sel, Some(&[100, 10]), Some(&[8, 10]), 30).unwrap() {
+            let c = coords(&piece.resolve(&[100, 10]).unwrap());
+            let (lo, hi) = (c[0][0], c.last().unwrap()[0]);
+            assert!(
+                lo % 8 == 0 && (hi + 1 == 100 || (hi + 1) % 8 == 0),
+                "{lo}..={hi}"
+            );
+        }
+        // Points in runs; a null dataspace and small selections in one piece.
+        let pts = Selection::Points(vec![vec![0, 1], vec![2, 2], vec![3, 0]]);
+        let pieces: Vec<_> = Batches::new(&pts, Some(&[4, 4]), None, 2)
+            .unwrap()
+            .collect();
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(Batches::new(&sel, None, None, 2).unwrap().count(), 1);
+        assert_eq!(
+            Batches::new(&sel, Some(&[3, 0]), None, 2).unwrap().count(),
+            1
+        );
+        assert!(Batches::new(&Selection::parse("9").unwrap(), Some(&[3]), None, 2).is_err());
     }
 
     #[test]
