@@ -717,7 +717,10 @@ impl Nester {
 
     /// How many lists end at element count `i` (all axes whose blocks divide `i`).
     fn boundaries(&self, i: u64) -> usize {
-        self.strides.iter().filter(|&&s| i.is_multiple_of(s)).count()
+        self.strides
+            .iter()
+            .filter(|&&s| i.is_multiple_of(s))
+            .count()
     }
 
     fn element<W: Write>(

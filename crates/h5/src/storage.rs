@@ -114,6 +114,10 @@ impl Storage for VecStorage {
         let start = usize::try_from(offset).map_err(|_| eof())?;
         let end = start.checked_add(bytes.len()).ok_or_else(eof)?;
         if end > data.len() {
+            // A damaged file can name any address: refuse what the system cannot give.
+            let more = end - data.len();
+            data.try_reserve(more)
+                .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e))?;
             data.resize(end, 0);
         }
         data[start..end].copy_from_slice(bytes);
@@ -121,10 +125,11 @@ impl Storage for VecStorage {
     }
     fn set_len(&self, len: u64) -> io::Result<()> {
         let len = usize::try_from(len).map_err(|_| eof())?;
-        self.data
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .resize(len, 0);
+        let mut data = self.data.write().unwrap_or_else(|e| e.into_inner());
+        let more = len.saturating_sub(data.len());
+        data.try_reserve(more)
+            .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e))?;
+        data.resize(len, 0);
         Ok(())
     }
     fn writable(&self) -> bool {

@@ -210,7 +210,7 @@ fn block_of(sel: &SelectionEncoding, b: u64) -> SelectionEncoding {
                 .map(|x| {
                     if x.count == UNLIMITED {
                         RegularDim {
-                            start: x.start + b * x.stride,
+                            start: x.start.saturating_add(b.saturating_mul(x.stride)),
                             stride: x.stride,
                             count: 1,
                             block: x.block,
@@ -272,25 +272,45 @@ pub(crate) fn read(
     for m in maps {
         let instances: Vec<(String, String, SelectionEncoding)> =
             match unlimited_dim(&m.virtual_sel) {
-                Some(_) => {
-                    let n = block_count(m, &mut sources, file.limits().max_nodes);
-                    (0..n)
-                        .map(|b| {
-                            if is_printf(m) {
-                                (
-                                    substitute(&m.file, b),
-                                    substitute(&m.dataset, b),
-                                    block_of(&m.virtual_sel, b),
-                                )
-                            } else {
-                                (
-                                    m.file.clone(),
-                                    m.dataset.clone(),
-                                    block_of(&m.virtual_sel, b),
-                                )
-                            }
-                        })
-                        .collect()
+                Some((u, vd)) => {
+                    // Only blocks that start inside the virtual extent can hold elements (a
+                    // damaged source can claim billions of blocks).
+                    let inside = match dims.get(u) {
+                        Some(&e) if e > vd.start && vd.stride > 0 => {
+                            (e - vd.start).div_ceil(vd.stride)
+                        }
+                        Some(&e) if e > vd.start => 1,
+                        _ => 0,
+                    };
+                    let n = block_count(m, &mut sources, file.limits().max_nodes).min(inside);
+                    if n > file.limits().max_nodes as u64 {
+                        return Err(Error::Unsupported(format!(
+                            "a virtual mapping from {}:{} has {n} blocks, past the limit of {} \
+                             (Limits::max_nodes)",
+                            m.file,
+                            m.dataset,
+                            file.limits().max_nodes
+                        )));
+                    }
+                    let mut v = file
+                        .limits()
+                        .vec_for(n as usize, "virtual mapping blocks")?;
+                    v.extend((0..n).map(|b| {
+                        if is_printf(m) {
+                            (
+                                substitute(&m.file, b),
+                                substitute(&m.dataset, b),
+                                block_of(&m.virtual_sel, b),
+                            )
+                        } else {
+                            (
+                                m.file.clone(),
+                                m.dataset.clone(),
+                                block_of(&m.virtual_sel, b),
+                            )
+                        }
+                    }));
+                    v
                 }
                 None => vec![(m.file.clone(), m.dataset.clone(), m.virtual_sel.clone())],
             };

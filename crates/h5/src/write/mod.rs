@@ -223,7 +223,19 @@ impl WriteCtx<'_> {
         self.st.alloc.free(addr, size)
     }
     /// Write bytes at an address (relative to the base).
+    ///
+    /// Everything the writer writes lies in space it allocated or that the file's structures
+    /// already hold, so an address past the allocated end comes from a damaged file (a chunk
+    /// index naming a chunk far past the end): refused, never grown to.
     pub(crate) fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<()> {
+        let end = addr.checked_add(bytes.len() as u64);
+        if end.is_none_or(|e| e > self.st.alloc.eof.max(self.st.disk_eof)) {
+            return Err(Error::from(h5_format::Error::invalid(
+                "file space",
+                addr,
+                "a structure names space past the end of the file (damaged file)",
+            )));
+        }
         self.st.dirty = true;
         self.f.storage.write_at(self.f.base + addr, bytes)?;
         Ok(())
