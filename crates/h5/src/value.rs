@@ -112,6 +112,9 @@ pub fn describe(dt: &Datatype) -> &'static str {
 pub(crate) struct Decoder<'a> {
     f: &'a FileInner,
     collections: HashMap<u64, Vec<u8>>,
+    /// Memory the variable-length elements decoded so far take: many elements can name one
+    /// large heap object, so the total (not each object) is held to `Limits::max_data_bytes`.
+    spent: u64,
 }
 
 impl<'a> Decoder<'a> {
@@ -119,6 +122,7 @@ impl<'a> Decoder<'a> {
         Decoder {
             f: &file.inner,
             collections: HashMap::new(),
+            spent: 0,
         }
     }
 
@@ -229,12 +233,12 @@ impl<'a> Decoder<'a> {
                 Value::Enum { value: v, name }
             }
             Datatype::VarLenStr { pad, .. } => {
-                let bytes = self.vlen_bytes(b, 1)?;
+                let bytes = self.vlen_bytes(b, 1, false)?;
                 Value::Str(vlen_string(&bytes, *pad))
             }
             Datatype::VarLenSeq { base, .. } => {
                 let esize = base.size() as usize;
-                let bytes = self.vlen_bytes(b, esize)?;
+                let bytes = self.vlen_bytes(b, esize, true)?;
                 let mut out = Vec::with_capacity(bytes.len() / esize.max(1));
                 if esize > 0 {
                     for e in bytes.chunks_exact(esize) {
@@ -307,7 +311,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// The bytes of a vlen element: u32 count, then a global heap ID.
-    fn vlen_bytes(&mut self, b: &[u8], esize: usize) -> Result<Vec<u8>> {
+    fn vlen_bytes(&mut self, b: &[u8], esize: usize, as_values: bool) -> Result<Vec<u8>> {
         let o = self.f.sizes.offset as usize;
         let count = le_uint(&b[..4]) as usize;
         let coll = le_uint(&b[4..4 + o]);
@@ -326,6 +330,20 @@ impl<'a> Decoder<'a> {
                     "variable-length element larger than its heap object",
                 ))
             })?;
+        // a sequence element becomes a Value each; a string its bytes
+        let cost = if as_values {
+            (count as u64).saturating_mul(std::mem::size_of::<Value>() as u64)
+        } else {
+            need as u64
+        };
+        self.spent = self.spent.saturating_add(cost);
+        if self.spent > self.f.limits.max_data_bytes {
+            return Err(Error::Unsupported(format!(
+                "variable-length data past the limit of {} bytes (Limits::max_data_bytes): \
+                 read a selection",
+                self.f.limits.max_data_bytes
+            )));
+        }
         let mut obj = obj;
         obj.truncate(need);
         Ok(obj)

@@ -441,3 +441,50 @@ fn structs_in(libver: LibVer) {
     assert_eq!(&back[..4], &ps[..4]);
     assert_eq!(back[4], ps[0]);
 }
+
+/// Variable-length data counts against `Limits::max_data_bytes` in total, not per heap
+/// object: 200 strings of 10 KB (2 MB) read under a 1 MiB limit give an error naming the
+/// limit; under the default they read back whole.
+#[test]
+fn variable_length_reads_are_held_to_the_data_limit() {
+    use h5::{types, File, Limits, OpenOptions, Selection};
+    let path = tmp("vlen_limit.h5");
+    {
+        let f = create(&path, LibVer::Earliest);
+        let d = f
+            .root()
+            .unwrap()
+            .new_dataset_of(types::vlen_utf8())
+            .shape(&[200])
+            .create("long")
+            .unwrap();
+        let words: Vec<Value> = (0..200)
+            .map(|i| Value::Str(format!("{i:05}").repeat(2000)))
+            .collect();
+        d.write_values(&Selection::All, &words).unwrap();
+        f.close().unwrap();
+    }
+    let tight = OpenOptions {
+        limits: Limits {
+            max_data_bytes: 1 << 20,
+            ..Limits::default()
+        },
+        ..OpenOptions::default()
+    };
+    let f = File::open_with(&path, tight).unwrap();
+    let e = f
+        .dataset("long")
+        .unwrap()
+        .read_values(&Selection::All)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("max_data_bytes"), "{e}");
+    let f = File::open(&path).unwrap();
+    let (v, _) = f
+        .dataset("long")
+        .unwrap()
+        .read_values(&Selection::All)
+        .unwrap();
+    assert_eq!(v.len(), 200);
+    assert_eq!(v[199], Value::Str("00199".repeat(2000)));
+}
