@@ -45,8 +45,11 @@ impl Allocator {
     }
 
     /// Give back `size` bytes at `addr` for reuse.
+    ///
+    /// Space not inside what is allocated is ignored: only a damaged file names such an
+    /// extent (a chunk index entry far past the end), and reusing it would write there.
     pub(crate) fn free(&mut self, addr: u64, size: u64) {
-        if size == 0 {
+        if size == 0 || addr.checked_add(size).is_none_or(|end| end > self.eof) {
             return;
         }
         if addr + size == self.eof {
@@ -90,5 +93,10 @@ mod tests {
         a.free(120, 16);
         assert_eq!(a.eof, 120, "space at the end goes back to the end of file");
         assert_eq!(a.alloc(16), 120);
+        // extents a damaged file names past the end (or wrapping around) are never reused
+        a.free(1 << 62, 64);
+        a.free(u64::MAX - 8, 64);
+        assert_eq!(a.eof, 136);
+        assert_eq!(a.alloc(8), 136);
     }
 }
