@@ -232,7 +232,7 @@ impl WriteCtx<'_> {
         if end.is_none_or(|e| e > self.st.alloc.eof.max(self.st.disk_eof)) {
             return Err(Error::from(h5_format::Error::invalid(
                 "file space",
-                addr,
+                self.f.offset_of(addr),
                 "a structure names space past the end of the file (damaged file)",
             )));
         }
