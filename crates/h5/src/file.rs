@@ -19,6 +19,7 @@ pub struct OpenOptions {
     pub limits: Limits,
     /// Open a file shorter than its superblock says (libhdf5 refuses: "truncated file"), to
     /// recover what the bytes present still hold. Reads past the end fail as they happen.
+    /// Reading only: a writable open of such a file is refused all the same.
     pub allow_truncated: bool,
     /// Whether to lock the file while it is open (as libhdf5 does).
     pub locking: Locking,
@@ -310,6 +311,15 @@ impl File {
                 return Err(Error::Unsupported(
                     "writing to a file with a metadata cache image".into(),
                 ));
+            }
+            // Space is handed out from the stored EOF: one past the bytes present (a file
+            // cut short, or a damaged EOF field) would grow the file to it. Recovering a
+            // truncated file is for reading only.
+            if inner.superblock.eof_addr > len {
+                return Err(Error::Truncated {
+                    eof: inner.superblock.eof_addr,
+                    len,
+                });
             }
             let eof = inner.superblock.eof_addr.saturating_sub(inner.base);
             let mut st = crate::write::WriteState::new(
