@@ -511,7 +511,8 @@ pub(crate) fn convert_slice<T: H5Type>(file: &File, dt: &Datatype, data: &[u8]) 
     if size == 0 {
         return Ok(Vec::new());
     }
-    if decode_scalar(dt, &vec![0u8; size]).is_none() {
+    // (no number is wider than 64 bytes; a damaged type can claim gigabytes)
+    if size > 64 || decode_scalar(dt, &vec![0u8; size]).is_none() {
         return Err(Error::Conversion(format!(
             "{} elements are not numbers; use read_values() for this type",
             crate::value::describe(dt)
