@@ -502,22 +502,19 @@ impl<W: Write> Dumper<W> {
         for piece in pieces {
             let read = match fast {
                 Some(Fast::Signed) => ds.read_slice::<i64>(&piece).map(|a| {
-                    for x in a.iter() {
-                        nest.element(&mut self.out, |w| w.write_all(ibuf.format(*x).as_bytes()))?;
-                    }
-                    Ok(())
+                    numbers(&mut self.out, &mut nest, &a, |w, x| {
+                        w.write_all(ibuf.format(x).as_bytes())
+                    })
                 }),
                 Some(Fast::Unsigned) => ds.read_slice::<u64>(&piece).map(|a| {
-                    for x in a.iter() {
-                        nest.element(&mut self.out, |w| w.write_all(ibuf.format(*x).as_bytes()))?;
-                    }
-                    Ok(())
+                    numbers(&mut self.out, &mut nest, &a, |w, x| {
+                        w.write_all(ibuf.format(x).as_bytes())
+                    })
                 }),
                 Some(Fast::Float) => ds.read_slice::<f64>(&piece).map(|a| {
-                    for x in a.iter() {
-                        nest.element(&mut self.out, |w| write_float(w, &mut fbuf, *x))?;
-                    }
-                    Ok(())
+                    numbers(&mut self.out, &mut nest, &a, |w, x| {
+                        write_float(w, &mut fbuf, x)
+                    })
                 }),
                 None => match ds.read_values(&piece) {
                     Ok((values, _)) => {
@@ -673,6 +670,19 @@ impl Fast {
             _ => None,
         }
     }
+}
+
+/// Write numbers as elements of the nested lists, each with `write`.
+fn numbers<'a, W: Write, T: Copy + 'a>(
+    out: &mut W,
+    nest: &mut Nester,
+    items: impl IntoIterator<Item = &'a T>,
+    mut write: impl FnMut(&mut W, T) -> io::Result<()>,
+) -> io::Result<()> {
+    for &x in items {
+        nest.element(out, |w| write(w, x))?;
+    }
+    Ok(())
 }
 
 fn write_float(w: &mut impl Write, buf: &mut ryu::Buffer, x: f64) -> io::Result<()> {

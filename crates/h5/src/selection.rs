@@ -543,26 +543,20 @@ impl Iterator for Batches {
                     }
                     None => pos.saturating_add(*rows).min(count),
                 };
+                // Per axis, the positions this piece takes: one before `axis`, the window
+                // along it, everything after it; a dropped axis stays a single index.
                 let mut args = Vec::with_capacity(dims.len());
                 for (a, dim) in dims.iter().enumerate() {
-                    let arg = if a < *axis {
-                        if keep[a] {
-                            piece_arg(dim, outer[a], outer[a] + 1)
-                        } else {
-                            SliceArg::Index(dim.coord(0) as i64)
-                        }
-                    } else if a == *axis {
-                        if keep[a] {
-                            piece_arg(dim, *pos, end)
-                        } else {
-                            SliceArg::Index(dim.coord(0) as i64)
-                        }
-                    } else if keep[a] {
-                        piece_arg(dim, 0, dim.count())
+                    let (lo, hi) = match a.cmp(axis) {
+                        std::cmp::Ordering::Less => (outer[a], outer[a] + 1),
+                        std::cmp::Ordering::Equal => (*pos, end),
+                        std::cmp::Ordering::Greater => (0, dim.count()),
+                    };
+                    args.push(if keep[a] {
+                        piece_arg(dim, lo, hi)
                     } else {
                         SliceArg::Index(dim.coord(0) as i64)
-                    };
-                    args.push(arg);
+                    });
                 }
                 // Advance: the window along `axis`, then the odometer before it.
                 *pos = end;
