@@ -580,11 +580,22 @@ impl FileInner {
     pub(crate) fn data_buffer(&self, len: u64) -> Result<Vec<u8>> {
         if len > self.limits.max_data_bytes {
             return Err(Error::Unsupported(format!(
-                "a read of {len} bytes exceeds the limit of {} bytes (Limits::max_data_bytes)",
+                "a buffer of {len} bytes exceeds the limit of {} bytes (Limits::max_data_bytes)",
                 self.limits.max_data_bytes
             )));
         }
         fallible_zeros(len)
+    }
+
+    /// `n` elements of `es` bytes, each the fill value `fill` (zeros when there is none or it
+    /// is not `es` bytes long), held to the data limit like [`data_buffer`](Self::data_buffer):
+    /// the sizes come from the file's datatype and chunk dimensions.
+    pub(crate) fn filled_buffer(&self, fill: Option<&[u8]>, es: usize, n: u64) -> Result<Vec<u8>> {
+        let mut buf = self.data_buffer(n.saturating_mul(es as u64))?;
+        if let Some(v) = fill.filter(|v| v.len() == es && v.iter().any(|&b| b != 0)) {
+            buf.chunks_exact_mut(es).for_each(|c| c.copy_from_slice(v));
+        }
+        Ok(buf)
     }
 
     /// File offset of an address (for error messages).

@@ -1335,3 +1335,89 @@ print('ok')
     assert_eq!(&many[49990..], &[1; 10]);
     assert_eq!(many[12345], -4);
 }
+
+/// A write needs buffers sized from the file (a chunk to read, modify and write back, the fill
+/// value over newly allocated storage): they are held to `Limits::max_data_bytes` like a
+/// read's, so a damaged or enormous chunk gives an error instead of aborting — and the error
+/// loses nothing already in the file.
+#[test]
+fn writes_are_held_to_the_data_limit() {
+    use h5::{AllocTime, Limits, OpenOptions};
+    let path = tmp("write_limit.h5");
+    let rows: Vec<f64> = (0..512 * 1024).map(|i| i as f64).collect();
+    {
+        let f = create(&path, LibVer::Latest);
+        let r = f.root().unwrap();
+        // chunks of 256 x 1024 f8: 2 MiB each
+        let d = r
+            .new_dataset::<f64>()
+            .shape(&[512, 1024])
+            .maxshape(&[None, Some(1024)])
+            .chunks(&[256, 1024])
+            .create("big")
+            .unwrap();
+        d.write_slice(&Selection::All, &rows).unwrap();
+        r.new_dataset::<f64>()
+            .shape(&[256, 1024])
+            .maxshape(&[None, Some(1024)])
+            .chunks(&[256, 1024])
+            .alloc_time(AllocTime::Early)
+            .create("early")
+            .unwrap();
+        f.close().unwrap();
+    }
+    let tight = OpenOptions {
+        limits: Limits {
+            max_data_bytes: 1 << 20,
+            ..Limits::default()
+        },
+        ..OpenOptions::default()
+    };
+    let f = File::open_rw_with(&path, tight).unwrap();
+    let r = f.root().unwrap();
+    let refused = |e: Error| {
+        let m = e.to_string();
+        assert!(m.contains("max_data_bytes"), "{m}");
+    };
+    // one element into a stored 2 MiB chunk: read-modify-write needs the chunk
+    let d = r.dataset("big").unwrap();
+    refused(
+        d.write_slice(&Selection::parse("3, 5").unwrap(), &[-1.0f64])
+            .unwrap_err(),
+    );
+    // growing an early-allocated dataset fills new 2 MiB chunks: the new shape stands, its
+    // new part unallocated (it reads as the fill value, as libhdf5 reads unallocated chunks)
+    let mut e = r.dataset("early").unwrap();
+    refused(e.resize(&[512, 1024]).unwrap_err());
+    // creating a contiguous dataset allocated (and filled) at once
+    refused(
+        r.new_dataset::<f64>()
+            .shape(&[512, 1024])
+            .contiguous()
+            .alloc_time(AllocTime::Early)
+            .fill_value(2.5f64)
+            .unwrap()
+            .create("filled")
+            .unwrap_err(),
+    );
+    // within the limit, writes go on
+    r.new_dataset::<u8>()
+        .shape(&[1000])
+        .create("small")
+        .unwrap()
+        .write_slice(&Selection::All, &[7u8])
+        .unwrap();
+    f.close().unwrap();
+    let out = h5py_check(
+        &path,
+        "import h5py, numpy as np\n\
+         f = h5py.File(P, 'r')\n\
+         assert (f['big'][()] == np.arange(512 * 1024, dtype='f8').reshape(512, 1024)).all()\n\
+         assert f['early'].shape == (512, 1024), f['early'].shape\n\
+         assert (f['early'][()] == 0).all()\n\
+         assert 'filled' not in f\n\
+         assert (f['small'][()] == 7).all()\n\
+         print('ok')",
+    );
+    assert!(out.contains("ok"), "{out}");
+}

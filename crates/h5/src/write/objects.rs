@@ -443,7 +443,7 @@ impl DatasetBuilder {
     /// The value unwritten elements read as (h5py's `fillvalue=`), converted to the
     /// dataset's type.
     pub fn fill_value<T: H5Type>(mut self, value: T) -> Result<Self> {
-        let mut b = vec![0u8; self.dtype.size() as usize];
+        let mut b = crate::file::fallible_zeros(self.dtype.size())?;
         encode_scalar(&self.dtype, value.to_scalar(), &mut b)?;
         self.fill = Some(Fill::Bytes(b));
         Ok(self)
@@ -558,21 +558,22 @@ impl DatasetBuilder {
             let libver = cx.st.libver;
             // what allocated storage starts as: the fill value unless the fill time says not
             // to write it (then zeros)
-            let initial = match (&fill_bytes, fill_time) {
-                (Some(fv), FillTime::Alloc | FillTime::IfSet) if fv.len() as u64 == es => {
-                    fv.repeat(n as usize)
-                }
-                _ => vec![0u8; bytes as usize],
+            let initial = |cx: &WriteCtx<'_>| {
+                let fv = fill_bytes
+                    .as_deref()
+                    .filter(|_| matches!(fill_time, FillTime::Alloc | FillTime::IfSet));
+                cx.f.filled_buffer(fv, es as usize, if self.null { 0 } else { n })
             };
             let layout = match layout_kind {
-                LayoutKind::Compact => Layout::Compact { data: initial },
+                LayoutKind::Compact => Layout::Compact { data: initial(cx)? },
                 LayoutKind::Chunked => {
                     let plan = plan.as_ref().expect("chunked plan");
                     super::chunked::new_layout(plan, &shape, es, libver)
                 }
                 _ if alloc_time == AllocTime::Early && bytes > 0 => {
+                    let data = initial(cx)?;
                     let a = cx.alloc(bytes)?;
-                    cx.write(a, &initial)?;
+                    cx.write(a, &data)?;
                     Layout::Contiguous {
                         addr: Some(a),
                         size: Some(bytes),
@@ -688,11 +689,16 @@ impl Dataset {
     fn allocate_filled(&self, sel: &Selection) -> Result<()> {
         let fv = self.fill_value();
         let es = self.dtype().size() as usize;
-        let elem = match &fv.value {
-            Some(v) if v.len() == es && fv.write_time != FillTime::Never as u8 => v.clone(),
-            _ => vec![0u8; es],
-        };
-        self.write_encoded(sel, 1, |_, n, _| Ok(elem.repeat(n)))
+        let elem = fv
+            .value
+            .as_deref()
+            .filter(|_| fv.write_time != FillTime::Never as u8);
+        // in pieces of at most about 16 MiB (whole chunks where that is cheap), so growing a
+        // dataset by gigabytes does not build gigabytes of fill in memory
+        for piece in self.batches(sel, (16 << 20) / es.max(1) as u64)? {
+            self.write_encoded(&piece, 1, |cx, n, _| cx.f.filled_buffer(elem, es, n as u64))?;
+        }
+        Ok(())
     }
 }
 

@@ -325,7 +325,8 @@ pub(crate) fn encode_value(
         }
         (Datatype::VarLenSeq { base, .. }, Value::List(items)) => {
             let es = base.size() as usize;
-            let mut data = vec![0u8; items.len() * es];
+            let mut data =
+                cx.f.data_buffer((items.len() as u64).saturating_mul(es as u64))?;
             for (item, slot) in items.iter().zip(data.chunks_exact_mut(es.max(1))) {
                 encode_value(cx, base, item, slot)?;
             }
@@ -418,7 +419,12 @@ pub(crate) fn encode_values(
             values.len()
         )));
     }
-    let mut out = vec![0u8; n * es];
+    if es == 0 {
+        return Err(Error::Unsupported(format!(
+            "storing values of a zero-sized {dt:?}"
+        )));
+    }
+    let mut out = cx.f.data_buffer((n as u64).saturating_mul(es as u64))?;
     if values.len() == 1 && n > 1 {
         encode_value(cx, dt, &values[0], &mut out[..es])?;
         let first = out[..es].to_vec();

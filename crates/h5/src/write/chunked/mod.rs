@@ -307,7 +307,7 @@ struct Meta {
     chunk: Chunked,
     filters: Vec<FilterInfo>,
     /// One element of the fill value (zeros by default).
-    fill: Vec<u8>,
+    fill: Option<Vec<u8>>,
     es: usize,
     chunk_bytes: usize,
 }
@@ -340,10 +340,9 @@ impl Meta {
         } else {
             FillValue::default()
         };
-        let fill = match fv.value {
-            Some(v) if v.len() == es => v,
-            _ => vec![0u8; es],
-        };
+        // the fill value only when it is one element long (zeros otherwise): `es` comes from
+        // the file and is not allocated before the data limit has seen it
+        let fill = fv.value.filter(|v| v.len() == es);
         let chunk_bytes = chunk
             .dims
             .iter()
@@ -393,11 +392,12 @@ impl Meta {
     }
 
     /// A chunk holding only the fill value.
-    fn filled(&self) -> Vec<u8> {
-        if self.fill.iter().all(|&b| b == 0) {
-            return vec![0u8; self.chunk_bytes];
-        }
-        self.fill.repeat(self.chunk_bytes / self.es)
+    fn filled(&self, f: &FileInner) -> Result<Vec<u8>> {
+        f.filled_buffer(
+            self.fill.as_deref(),
+            self.es,
+            (self.chunk_bytes / self.es.max(1)) as u64,
+        )
     }
 
     /// Read a stored chunk and undo its filters.
@@ -579,7 +579,7 @@ pub(crate) fn write(
     }
     let mut tree = Index::open(cx, &m)?;
     let mut frees = Vec::new();
-    let fill = m.filled();
+    let fill = m.filled(cx.f)?;
     for batch in jobs.chunks_mut(PARALLEL_BATCH) {
         for j in batch.iter_mut() {
             j.old = tree.lookup(cx.f, &m, &m.origin(&j.scaled))?;
@@ -589,7 +589,7 @@ pub(crate) fn write(
         let fill = &fill;
         let encoded = par_map(batch, |j| -> Result<Encoded> {
             let mut buf = match (j.full, &j.old) {
-                (true, _) => vec![0u8; m.chunk_bytes],
+                (true, _) => f.data_buffer(m.chunk_bytes as u64)?,
                 (false, Some(loc)) => m.read_chunk(f, loc)?,
                 (false, None) => fill.clone(),
             };
@@ -730,7 +730,10 @@ pub(crate) fn resize(
                 let outside = (0..cd.len()).any(|d| origin[d] + (e / strides[d]) % cd[d] >= new[d]);
                 if outside {
                     let b = e as usize * es;
-                    buf[b..b + es].copy_from_slice(&m.fill);
+                    match &m.fill {
+                        Some(v) => buf[b..b + es].copy_from_slice(v),
+                        None => buf[b..b + es].fill(0),
+                    }
                 }
             }
             let (bytes, mask) = m.encode_chunk(f, buf)?;
