@@ -28,8 +28,6 @@ mod error;
 mod file;
 mod group;
 mod limits;
-#[cfg(all(feature = "mmap", not(target_arch = "wasm32")))]
-mod mmap;
 mod object;
 mod selection;
 mod sohm;

@@ -1,7 +1,7 @@
 //! Memory-mapped storage: the one module of `h5` that needs `unsafe`.
 #![allow(unsafe_code)]
 
-use crate::storage::Storage;
+use super::Storage;
 use std::io;
 
 /// A read-only memory map of a file.

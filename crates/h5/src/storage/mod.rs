@@ -1,0 +1,89 @@
+//! Where bytes come from: a positional, thread-safe [`Storage`] trait with implementations
+//! for files, memory and (feature `mmap`) memory maps.
+
+use std::io;
+use std::sync::Arc;
+
+mod counting;
+mod file;
+mod mem;
+#[cfg(all(feature = "mmap", not(target_arch = "wasm32")))]
+mod mmap;
+
+pub use counting::CountingStorage;
+pub use file::FileStorage;
+pub use mem::{MemStorage, VecStorage};
+#[cfg(all(feature = "mmap", not(target_arch = "wasm32")))]
+pub use mmap::MmapStorage;
+
+/// A positional byte source. Reads take `&self`, so many threads read at once.
+pub trait Storage: Send + Sync + std::fmt::Debug {
+    /// Fill `buf` with the bytes at `offset`; fewer bytes available is an error
+    /// (`UnexpectedEof`).
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+    /// Total length in bytes.
+    fn len(&self) -> u64;
+    /// Whether the storage is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Write `data` at `offset`, growing the storage if needed. Read-only storages refuse.
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        let _ = (offset, data);
+        Err(read_only())
+    }
+    /// Make everything written so far durable (`fsync`).
+    fn sync(&self) -> io::Result<()> {
+        Ok(())
+    }
+    /// Cut or extend the storage to `len` bytes.
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        let _ = len;
+        Err(read_only())
+    }
+    /// Whether `write_at` can succeed.
+    fn writable(&self) -> bool {
+        false
+    }
+    /// Give up the file lock taken when it was opened (at close).
+    fn unlock(&self) {}
+}
+
+pub(super) fn read_only() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        "the file is open read-only",
+    )
+}
+
+/// The error for reading past the end.
+pub(super) fn eof() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "read past the end of the storage",
+    )
+}
+
+impl<S: Storage + ?Sized> Storage for Arc<S> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        (**self).read_at(offset, buf)
+    }
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        (**self).write_at(offset, data)
+    }
+    fn sync(&self) -> io::Result<()> {
+        (**self).sync()
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        (**self).set_len(len)
+    }
+    fn writable(&self) -> bool {
+        (**self).writable()
+    }
+    fn unlock(&self) {
+        (**self).unlock()
+    }
+}
