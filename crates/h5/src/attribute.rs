@@ -3,7 +3,8 @@
 use crate::convert::H5Type;
 use crate::error::{Error, Result};
 use crate::file::File;
-use crate::object::{message_body, resolve_dataspace, resolve_datatype, Object};
+use crate::object::Object;
+use crate::raw::{message_body, resolve_dataspace, resolve_datatype};
 use crate::value::Value;
 use h5_format::message::attribute::Attribute as AttrMsg;
 use h5_format::message::dataspace::{Dataspace, SpaceKind};
@@ -84,8 +85,8 @@ impl Attributes {
             ))?;
             tracked = ai.track_order;
             if let (Some(heap), Some(bt)) = (ai.heap_addr, ai.name_index_addr) {
-                let heap = crate::dense::FractalHeap::open(f, heap)?;
-                for rec in crate::dense::btree2_records(f, bt, &Default::default())? {
+                let heap = crate::raw::dense::FractalHeap::open(f, heap)?;
+                for rec in crate::raw::dense::btree2_records(f, bt, &Default::default())? {
                     let (id, order, flags) = match rec {
                         h5_format::btree2::Record::AttributeName {
                             heap_id,

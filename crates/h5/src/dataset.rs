@@ -4,8 +4,9 @@ use crate::attribute::Attributes;
 use crate::chunks::{self, ChunkLoc, ChunkMap, Geometry};
 use crate::convert::{convert_slice, H5Type};
 use crate::error::{Error, Result};
-use crate::file::{File, FileInner};
+use crate::file::File;
 use crate::object::Object;
+use crate::raw::FileInner;
 use crate::selection::{Resolved, Selection};
 use crate::value::Value;
 use h5_format::local_heap;
@@ -118,7 +119,7 @@ impl Dataset {
             ))
         })?;
         let (layout, v) = f.dec(layout::decode(&mut lm.reader(f, "layout message")))?;
-        use crate::object::decode_message;
+        use crate::raw::decode_message;
         let filters = match h.find(MessageType::FILTER_PIPELINE) {
             Some(m) => decode_message(f, m, "filter pipeline message", filter_pipeline::decode)?,
             None => Vec::new(),

@@ -3,8 +3,10 @@
 use crate::attribute::Attributes;
 use crate::dataset::Dataset;
 use crate::error::{Error, Result};
-use crate::file::{File, FileInner};
-use crate::object::{Object, ObjectKind};
+use crate::file::File;
+use crate::object::Object;
+use crate::raw::FileInner;
+use crate::raw::ObjectKind;
 use h5_format::btree1;
 use h5_format::local_heap;
 use h5_format::message::link::{Link as LinkMsg, LinkInfo, LinkTarget};
@@ -390,8 +392,8 @@ fn convert_link(l: LinkMsg) -> Link {
 }
 
 fn dense_links(f: &FileInner, heap_addr: u64, btree_addr: u64) -> Result<Vec<Link>> {
-    let heap = crate::dense::FractalHeap::open(f, heap_addr)?;
-    let records = crate::dense::btree2_records(f, btree_addr, &Default::default())?;
+    let heap = crate::raw::dense::FractalHeap::open(f, heap_addr)?;
+    let records = crate::raw::dense::btree2_records(f, btree_addr, &Default::default())?;
     let mut out = Vec::with_capacity(records.len());
     for rec in records {
         let id = match rec {
@@ -421,10 +423,10 @@ fn dense_links(f: &FileInner, heap_addr: u64, btree_addr: u64) -> Result<Vec<Lin
 /// records with that hash compared by the name in the heap.
 fn dense_find(f: &FileInner, heap_addr: u64, btree_addr: u64, name: &str) -> Result<Option<Link>> {
     use std::cmp::Ordering;
-    let heap = crate::dense::FractalHeap::open(f, heap_addr)?;
+    let heap = crate::raw::dense::FractalHeap::open(f, heap_addr)?;
     let hash = h5_format::lookup3::hash(name.as_bytes(), 0);
     let mut found = None;
-    crate::dense::btree2_find(f, btree_addr, &Default::default(), &mut |rec| {
+    crate::raw::dense::btree2_find(f, btree_addr, &Default::default(), &mut |rec| {
         let h5_format::btree2::Record::LinkName { hash: h, heap_id } = rec else {
             return Err(h5_format::Error::invalid(
                 "v2 B-tree",

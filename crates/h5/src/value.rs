@@ -3,7 +3,8 @@
 
 use crate::convert::{decode_scalar, Scalar};
 use crate::error::{Error, Result};
-use crate::file::{File, FileInner};
+use crate::file::File;
+use crate::raw::FileInner;
 use h5_format::global_heap;
 use h5_format::message::datatype::{Charset, Datatype, RefKind, StrPad};
 use h5_format::reader::le_uint;

@@ -2,7 +2,8 @@
 //! one, including printf-style (`%b`) source names with unlimited block counts.
 
 use crate::error::{Error, Result};
-use crate::file::{File, FileInner};
+use crate::file::File;
+use crate::raw::FileInner;
 use crate::selection::{Dim, Resolved, Selection};
 use h5_format::global_heap;
 use h5_format::selection::{RegularDim, SelectionEncoding, UNLIMITED};

@@ -16,8 +16,8 @@ pub(crate) mod strings;
 pub(crate) mod symtab;
 
 use crate::error::{Error, Result};
-use crate::file::{FileInner, Overlay};
 use crate::limits::Limits;
+use crate::raw::{FileInner, Overlay};
 use crate::storage::Storage;
 use alloc::Allocator;
 use h5_format::superblock::{EntryCache, Root, Superblock, SymbolTableEntry};
@@ -115,7 +115,7 @@ pub(crate) const OPEN_FOR_WRITE: u32 = 0x01 | 0x04;
 
 /// A file opened for writing: refuse it when its superblock says another writer has it open
 /// (or one crashed with it open), as libhdf5 does; else mark it open for write.
-pub(crate) fn mark_open(f: &FileInner) -> Result<()> {
+fn mark_open(f: &OpenFile) -> Result<()> {
     let Some(lock) = f.write.as_ref() else {
         return Ok(());
     };
@@ -139,6 +139,67 @@ pub(crate) fn mark_open(f: &FileInner) -> Result<()> {
     write_superblock(f, &st, eof)?;
     f.storage.sync()?;
     Ok(())
+}
+
+/// The file as opened: the read context and, when it is open for writing, the writer's state
+/// beside it (reads never take its lock). Dereferences to the read context.
+#[derive(Debug)]
+pub(crate) struct OpenFile {
+    pub(crate) raw: FileInner,
+    pub(crate) write: Option<Mutex<WriteState>>,
+}
+
+impl std::ops::Deref for OpenFile {
+    type Target = FileInner;
+    fn deref(&self) -> &FileInner {
+        &self.raw
+    }
+}
+
+impl OpenFile {
+    /// A file opened on its storage: read-only storage gives a reader; writable storage a
+    /// writer too, refused for a file with a metadata cache image, a file shorter than its
+    /// stored end (space is handed out from the stored EOF: one past the bytes present — a
+    /// file cut short, or a damaged EOF field — would grow the file to it; recovering a
+    /// truncated file is for reading only), or one another writer has open.
+    pub(crate) fn new(inner: FileInner) -> Result<OpenFile> {
+        if !inner.storage.writable() {
+            return Ok(OpenFile {
+                raw: inner,
+                write: None,
+            });
+        }
+        if !inner.overlay.is_empty() {
+            return Err(Error::Unsupported(
+                "writing to a file with a metadata cache image".into(),
+            ));
+        }
+        let len = inner.file_len();
+        if inner.superblock.eof_addr > len {
+            return Err(Error::Truncated {
+                eof: inner.superblock.eof_addr,
+                len,
+            });
+        }
+        let eof = inner.superblock.eof_addr.saturating_sub(inner.base);
+        let mut st = WriteState::new(eof, LibVer::for_superblock(inner.superblock.version));
+        st.sb_flags = inner.superblock.flags;
+        let f = OpenFile {
+            raw: inner,
+            write: Some(Mutex::new(st)),
+        };
+        mark_open(&f)?;
+        Ok(f)
+    }
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        // The last handle is gone: write what is pending and close (clearing the "open for
+        // write" flags, giving up the lock). Errors cannot be reported here; call
+        // `File::close` to see them.
+        let _ = close(self);
+    }
 }
 
 /// What one write operation works with.
@@ -243,7 +304,7 @@ impl WriteCtx<'_> {
 }
 
 /// Run `op` with the file's write state locked; errors when the file is read-only or closed.
-pub(crate) fn with<T>(f: &FileInner, op: impl FnOnce(&mut WriteCtx<'_>) -> Result<T>) -> Result<T> {
+pub(crate) fn with<T>(f: &OpenFile, op: impl FnOnce(&mut WriteCtx<'_>) -> Result<T>) -> Result<T> {
     let lock = f
         .write
         .as_ref()
@@ -252,7 +313,10 @@ pub(crate) fn with<T>(f: &FileInner, op: impl FnOnce(&mut WriteCtx<'_>) -> Resul
     if st.closed {
         return Err(Error::ReadOnly("the file is closed".into()));
     }
-    let mut cx = WriteCtx { f, st: &mut st };
+    let mut cx = WriteCtx {
+        f: &f.raw,
+        st: &mut st,
+    };
     op(&mut cx)
 }
 
@@ -262,7 +326,7 @@ pub(crate) fn create_file(
     libver: LibVer,
     track_order: bool,
     path: Option<PathBuf>,
-) -> Result<FileInner> {
+) -> Result<OpenFile> {
     let sizes = Sizes::DEFAULT;
     // v0 (96 bytes, root symbol table entry) or v3 (48 bytes, root header address)
     let (version, sb_len) = match libver {
@@ -297,7 +361,6 @@ pub(crate) fn create_file(
         path,
         filters: h5_filters::Registry::with_builtins(),
         overlay: Overlay::default(),
-        write: None,
     };
     let mut st = WriteState::new(sb_len, libver);
     if version >= 3 {
@@ -337,13 +400,16 @@ pub(crate) fn create_file(
         }
         _ => Root::Header(root),
     };
-    inner.write = Some(Mutex::new(st));
-    flush(&inner)?;
-    Ok(inner)
+    let f = OpenFile {
+        raw: inner,
+        write: Some(Mutex::new(st)),
+    };
+    flush(&f)?;
+    Ok(f)
 }
 
 /// Write the superblock (last, after everything it reaches) and sync.
-pub(crate) fn flush(f: &FileInner) -> Result<()> {
+pub(crate) fn flush(f: &OpenFile) -> Result<()> {
     let Some(lock) = f.write.as_ref() else {
         return Ok(());
     };
@@ -379,7 +445,7 @@ fn write_superblock(f: &FileInner, st: &WriteState, eof: u64) -> Result<()> {
 
 /// Flush with the "open for write" flags cleared, then refuse further writes and give up the
 /// file lock.
-pub(crate) fn close(f: &FileInner) -> Result<()> {
+pub(crate) fn close(f: &OpenFile) -> Result<()> {
     if let Some(lock) = f.write.as_ref() {
         let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
         if !st.closed {

@@ -443,7 +443,7 @@ impl DatasetBuilder {
     /// The value unwritten elements read as (h5py's `fillvalue=`), converted to the
     /// dataset's type.
     pub fn fill_value<T: H5Type>(mut self, value: T) -> Result<Self> {
-        let mut b = crate::file::fallible_zeros(self.dtype.size())?;
+        let mut b = crate::raw::fallible_zeros(self.dtype.size())?;
         encode_scalar(&self.dtype, value.to_scalar(), &mut b)?;
         self.fill = Some(Fill::Bytes(b));
         Ok(self)

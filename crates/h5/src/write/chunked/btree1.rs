@@ -25,7 +25,7 @@
 
 use super::{Loc, Meta};
 use crate::error::{Error, Result};
-use crate::file::FileInner;
+use crate::raw::FileInner;
 use crate::write::WriteCtx;
 use h5_format::btree1::{self, ChunkKey, Keys, Node};
 use std::cmp::Ordering;

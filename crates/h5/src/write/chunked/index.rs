@@ -8,7 +8,7 @@ use super::btree1::Tree;
 use super::{Loc, Meta};
 use crate::chunks::{linearize, max_grid, swizzled_index, unlinearize, unswizzle};
 use crate::error::{Error, Result};
-use crate::file::FileInner;
+use crate::raw::FileInner;
 use crate::write::WriteCtx;
 use h5_format::btree2::{self, TreeEdit};
 use h5_format::extensible_array as ea;

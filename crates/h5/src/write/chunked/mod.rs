@@ -12,7 +12,7 @@ use super::header::HeaderEdit;
 use super::{enc, LibVer, WriteCtx};
 use crate::chunks::{grid_product, par_map, touched_chunks, PARALLEL_BATCH};
 use crate::error::{Error, Result};
-use crate::file::FileInner;
+use crate::raw::FileInner;
 use crate::selection::Resolved;
 use h5_format::message::dataspace::Dataspace;
 use h5_format::message::datatype::Datatype;

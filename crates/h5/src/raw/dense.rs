@@ -1,7 +1,7 @@
 //! Walkers over the 1.8+ structures: fractal heap objects and v2 B-tree records.
 
+use super::FileInner;
 use crate::error::{Error, Result};
-use crate::file::FileInner;
 use h5_format::btree2::{self, Record, RecordContext};
 use h5_format::fractal_heap::{self as fh, HeapId, Slot};
 use h5_format::{Error as FmtError, ErrorKind};

@@ -1,0 +1,13 @@
+//! Bounded reads of the file's structures, with no handles and no writer state: the read
+//! context, object headers (one walker, shared messages included), fractal heaps and v2 B-trees.
+
+mod context;
+pub(crate) mod dense;
+mod header;
+
+pub(crate) use context::{fallible_zeros, FileInner, Overlay};
+pub use header::ObjectKind;
+pub(crate) use header::{
+    decode_dataspace_message, decode_datatype_message, decode_message, message_body,
+    resolve_dataspace, resolve_datatype, ObjectHeader,
+};
