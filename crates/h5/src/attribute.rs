@@ -1,11 +1,11 @@
 //! Attributes on any object: compact (header messages) and dense (fractal heap + v2 B-tree).
 
-use crate::convert::H5Type;
 use crate::error::{Error, Result};
 use crate::file::File;
 use crate::object::Object;
 use crate::raw::{message_body, resolve_dataspace, resolve_datatype};
-use crate::value::Value;
+use crate::read::convert::H5Type;
+use crate::read::value::Value;
 use h5_format::message::attribute::Attribute as AttrMsg;
 use h5_format::message::dataspace::{Dataspace, SpaceKind};
 use h5_format::message::datatype::Datatype;
@@ -195,7 +195,7 @@ impl Attribute {
     }
     /// Every element as a dynamic [`Value`].
     pub fn read_values(&self) -> Result<Vec<Value>> {
-        crate::value::decode_all(&self.file, &self.dtype, &self.data)
+        crate::read::value::decode_all(&self.file.inner, &self.dtype, &self.data)
     }
     /// Every element converted to any [`crate::FromValue`] type (structs, strings, lists).
     pub fn read_as<T: crate::FromValue>(&self) -> Result<Vec<T>> {
@@ -203,7 +203,7 @@ impl Attribute {
     }
     /// Every element converted to `T`.
     pub fn read<T: H5Type>(&self) -> Result<Vec<T>> {
-        crate::convert::convert_slice(&self.file, &self.dtype, &self.data)
+        crate::read::convert::convert_slice(&self.file.inner, &self.dtype, &self.data)
     }
     /// The single element of a scalar (or one-element) attribute.
     pub fn read_scalar<T: H5Type>(&self) -> Result<T> {

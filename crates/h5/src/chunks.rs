@@ -426,8 +426,8 @@ pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync 
 }
 
 /// Chunk grid indices a dimension's selection touches (chunk length `c`), ascending.
-pub(crate) fn touched_chunks(d: &crate::selection::Dim, c: u64) -> Vec<u64> {
-    use crate::selection::Dim;
+pub(crate) fn touched_chunks(d: &crate::read::selection::Dim, c: u64) -> Vec<u64> {
+    use crate::read::selection::Dim;
     let n = d.count();
     if n == 0 {
         return Vec::new();

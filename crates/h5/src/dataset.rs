@@ -2,13 +2,13 @@
 
 use crate::attribute::Attributes;
 use crate::chunks::{self, ChunkLoc, ChunkMap, Geometry};
-use crate::convert::{convert_slice, H5Type};
 use crate::error::{Error, Result};
 use crate::file::File;
 use crate::object::Object;
 use crate::raw::FileInner;
-use crate::selection::{Resolved, Selection};
-use crate::value::Value;
+use crate::read::convert::{convert_slice, H5Type};
+use crate::read::selection::{Resolved, Selection};
+use crate::read::value::Value;
 use h5_format::local_heap;
 use h5_format::message::dataspace::{Dataspace, SpaceKind};
 use h5_format::message::datatype::Datatype;
@@ -354,14 +354,14 @@ impl Dataset {
     /// Read everything as a flat `Vec<T>` in row-major order.
     pub fn read_vec<T: H5Type>(&self) -> Result<Vec<T>> {
         let (raw, _) = self.read_raw(&Selection::All)?;
-        convert_slice(&self.obj.file, &self.info.dtype, &raw).map_err(|e| e.at(self.name()))
+        convert_slice(&self.obj.file.inner, &self.info.dtype, &raw).map_err(|e| e.at(self.name()))
     }
 
     /// Read a selection into an array (an integer index drops its dimension, as in numpy).
     pub fn read_slice<T: H5Type>(&self, sel: &Selection) -> Result<ArrayD<T>> {
         let (raw, shape) = self.read_raw(sel)?;
-        let v =
-            convert_slice(&self.obj.file, &self.info.dtype, &raw).map_err(|e| e.at(self.name()))?;
+        let v = convert_slice(&self.obj.file.inner, &self.info.dtype, &raw)
+            .map_err(|e| e.at(self.name()))?;
         let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
         ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| Error::Selection(e.to_string()))
     }
@@ -384,7 +384,7 @@ impl Dataset {
     /// Read a selection as dynamic values (any datatype), with the result's shape.
     pub fn read_values(&self, sel: &Selection) -> Result<(Vec<Value>, Vec<u64>)> {
         let (raw, shape) = self.read_raw(sel)?;
-        let v = crate::value::decode_all(&self.obj.file, &self.info.dtype, &raw)
+        let v = crate::read::value::decode_all(&self.obj.file.inner, &self.info.dtype, &raw)
             .map_err(|e| e.at(self.name()))?;
         Ok((v, shape))
     }
@@ -401,7 +401,7 @@ impl Dataset {
     }
 
     /// A region reference to a selection of this dataset (h5py's `dset.regionref[...]`), to
-    /// store in a dataset or attribute of type [`crate::types::region_ref`] as a
+    /// store in a dataset or attribute of type [`crate::read::types::region_ref`] as a
     /// [`Value::RegionRef`]. The selection is described as libhdf5 describes it: everything
     /// for [`Selection::All`], points for point lists and masks, a regular hyperslab when
     /// every axis is evenly spaced runs of one length, else a list of blocks.
@@ -421,9 +421,9 @@ impl Dataset {
             .shape()
             .ok_or_else(|| Error::Shape(format!("{} has a null dataspace", self.name())))?;
         let selection = match sel.resolve(&dims)? {
-            crate::selection::Resolved::Points(p) if p.is_empty() => SelectionEncoding::None,
-            crate::selection::Resolved::Points(p) => SelectionEncoding::Points(p),
-            crate::selection::Resolved::Slab { dims, .. } => {
+            crate::read::selection::Resolved::Points(p) if p.is_empty() => SelectionEncoding::None,
+            crate::read::selection::Resolved::Points(p) => SelectionEncoding::Points(p),
+            crate::read::selection::Resolved::Slab { dims, .. } => {
                 // per axis: runs of consecutive coordinates (start, length)
                 let runs: Vec<Vec<(u64, u64)>> = dims
                     .iter()

@@ -21,7 +21,6 @@
 
 mod attribute;
 mod chunks;
-mod convert;
 mod dataset;
 mod error;
 mod file;
@@ -29,15 +28,12 @@ mod group;
 mod limits;
 mod object;
 mod raw;
-mod selection;
+mod read;
 pub mod storage;
-pub mod types;
-mod value;
 mod virtual_ds;
 mod write;
 
 pub use attribute::{Attribute, Attributes};
-pub use convert::{decode_scalar, H5Type, Scalar};
 pub use dataset::{ChunkInfo, Dataset, LayoutKind, NamedDatatype};
 pub use error::{Error, Result};
 pub use file::{CreateOptions, File, Locking, OpenOptions};
@@ -48,9 +44,11 @@ pub use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, Ref
 pub use h5_format::message::filter_pipeline::FilterInfo;
 pub use limits::Limits;
 pub use raw::ObjectKind;
-pub use selection::{Batches, Selection, SliceArg};
+pub use read::convert::{decode_scalar, H5Type, Scalar};
+pub use read::selection::{Batches, Selection, SliceArg};
+pub use read::types;
+pub use read::value::{charset, is_bool, is_complex_compound, FromValue, Region, ToValue, Value};
 pub use storage::Storage;
-pub use value::{charset, is_bool, is_complex_compound, FromValue, Region, ToValue, Value};
 pub use write::objects::{AllocTime, DatasetBuilder, FillTime};
 pub use write::LibVer;
 

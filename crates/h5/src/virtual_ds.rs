@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::file::File;
 use crate::raw::FileInner;
-use crate::selection::{Dim, Resolved, Selection};
+use crate::read::selection::{Dim, Resolved, Selection};
 use h5_format::global_heap;
 use h5_format::selection::{RegularDim, SelectionEncoding, UNLIMITED};
 use h5_format::vds::{self, Mapping};

@@ -7,6 +7,9 @@
 //! A module may use modules of its own layer (without cycles) and of the layers before it.
 //! A folder's `mod.rs` that re-exports its children (`pub use child::Item`) does not depend on
 //! them by doing so: re-exports in `mod.rs` and `lib.rs` are names, not uses.
+//!
+//! The reader knows files, not inline modules: `super::` inside a file's `mod tests` is read
+//! as the file's own `super::`, so tests name other modules from `crate::`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -31,8 +34,6 @@ fn layer(module: &str) -> Option<usize> {
 /// breaks a rule (so the list only shrinks). Empty means the house is in order.
 const KNOWN: &[&str] = &[
     "attribute ->  (outside the layers)",
-    "attribute -> convert (cycle)",
-    "attribute -> convert (outside the layers)",
     "attribute -> error (outside the layers)",
     "attribute -> file (cycle)",
     "attribute -> file (outside the layers)",
@@ -40,40 +41,30 @@ const KNOWN: &[&str] = &[
     "attribute -> object (outside the layers)",
     "attribute -> raw (outside the layers)",
     "attribute -> raw::dense (outside the layers)",
-    "attribute -> value (cycle)",
-    "attribute -> value (outside the layers)",
+    "attribute -> read::convert (outside the layers)",
+    "attribute -> read::value (outside the layers)",
     "chunks ->  (outside the layers)",
     "chunks -> error (outside the layers)",
     "chunks -> group (cycle)",
     "chunks -> group (outside the layers)",
     "chunks -> raw (outside the layers)",
     "chunks -> raw::dense (outside the layers)",
-    "chunks -> selection (outside the layers)",
-    "convert ->  (outside the layers)",
-    "convert -> error (outside the layers)",
-    "convert -> file (cycle)",
-    "convert -> file (outside the layers)",
-    "convert -> types (cycle)",
-    "convert -> types (outside the layers)",
-    "convert -> value (cycle)",
-    "convert -> value (outside the layers)",
+    "chunks -> read::selection (outside the layers)",
     "dataset ->  (outside the layers)",
     "dataset -> attribute (cycle)",
     "dataset -> attribute (outside the layers)",
     "dataset -> chunks (cycle)",
     "dataset -> chunks (outside the layers)",
-    "dataset -> convert (cycle)",
-    "dataset -> convert (outside the layers)",
     "dataset -> error (outside the layers)",
     "dataset -> file (cycle)",
     "dataset -> file (outside the layers)",
     "dataset -> object (cycle)",
     "dataset -> object (outside the layers)",
     "dataset -> raw (outside the layers)",
-    "dataset -> selection (outside the layers)",
+    "dataset -> read::convert (outside the layers)",
+    "dataset -> read::selection (outside the layers)",
+    "dataset -> read::value (outside the layers)",
     "dataset -> storage (outside the layers)",
-    "dataset -> value (cycle)",
-    "dataset -> value (outside the layers)",
     "dataset -> virtual_ds (cycle)",
     "dataset -> virtual_ds (outside the layers)",
     "file ->  (outside the layers)",
@@ -103,26 +94,12 @@ const KNOWN: &[&str] = &[
     "object -> file (cycle)",
     "object -> file (outside the layers)",
     "object -> raw (outside the layers)",
-    "selection ->  (outside the layers)",
-    "selection -> error (outside the layers)",
-    "types ->  (outside the layers)",
-    "types -> value (cycle)",
-    "types -> value (outside the layers)",
-    "value ->  (outside the layers)",
-    "value -> convert (cycle)",
-    "value -> convert (outside the layers)",
-    "value -> error (outside the layers)",
-    "value -> file (cycle)",
-    "value -> file (outside the layers)",
-    "value -> raw (outside the layers)",
-    "value -> types (cycle)",
-    "value -> types (outside the layers)",
     "virtual_ds ->  (outside the layers)",
     "virtual_ds -> error (outside the layers)",
     "virtual_ds -> file (cycle)",
     "virtual_ds -> file (outside the layers)",
     "virtual_ds -> raw (outside the layers)",
-    "virtual_ds -> selection (outside the layers)",
+    "virtual_ds -> read::selection (outside the layers)",
     "write -> write::alloc (cycle)",
     "write -> write::dense (cycle)",
     "write -> write::links (cycle)",
@@ -139,7 +116,6 @@ const KNOWN: &[&str] = &[
     "write::chunked -> chunks (outside the layers)",
     "write::chunked -> dataset (cycle)",
     "write::chunked -> dataset (outside the layers)",
-    "write::chunked -> selection (outside the layers)",
     "write::chunked -> write (cycle)",
     "write::chunked -> write::chunked::index (cycle)",
     "write::chunked -> write::enc (cycle)",
@@ -163,8 +139,6 @@ const KNOWN: &[&str] = &[
     "write::links -> write::enc (cycle)",
     "write::links -> write::header (cycle)",
     "write::links -> write::symtab (cycle)",
-    "write::named -> convert (cycle)",
-    "write::named -> convert (outside the layers)",
     "write::named -> dataset (cycle)",
     "write::named -> dataset (outside the layers)",
     "write::named -> group (cycle)",
@@ -180,15 +154,12 @@ const KNOWN: &[&str] = &[
     "write::objects ->  (up)",
     "write::objects -> attribute (cycle)",
     "write::objects -> attribute (outside the layers)",
-    "write::objects -> convert (cycle)",
-    "write::objects -> convert (outside the layers)",
     "write::objects -> dataset (cycle)",
     "write::objects -> dataset (outside the layers)",
     "write::objects -> group (cycle)",
     "write::objects -> group (outside the layers)",
     "write::objects -> object (cycle)",
     "write::objects -> object (outside the layers)",
-    "write::objects -> selection (outside the layers)",
     "write::objects -> write (cycle)",
     "write::objects -> write::attrs (cycle)",
     "write::objects -> write::chunked (cycle)",
@@ -210,12 +181,8 @@ const KNOWN: &[&str] = &[
     "write::strings ->  (up)",
     "write::strings -> attribute (cycle)",
     "write::strings -> attribute (outside the layers)",
-    "write::strings -> convert (cycle)",
-    "write::strings -> convert (outside the layers)",
     "write::strings -> group (cycle)",
     "write::strings -> group (outside the layers)",
-    "write::strings -> value (cycle)",
-    "write::strings -> value (outside the layers)",
     "write::strings -> write (cycle)",
     "write::strings -> write::objects (cycle)",
     "write::symtab -> group (cycle)",
@@ -514,8 +481,12 @@ impl Graph {
             let b = code.as_bytes();
             let mut i = 0;
             while i < b.len() {
+                // (`$crate::` in a macro names the caller's view of the crate, not a use)
                 let boundary = i == 0
-                    || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b':');
+                    || !(b[i - 1].is_ascii_alphanumeric()
+                        || b[i - 1] == b'_'
+                        || b[i - 1] == b':'
+                        || b[i - 1] == b'$');
                 if boundary && (b[i].is_ascii_alphabetic() || b[i] == b'_') {
                     let mut j = i;
                     let mut path = Vec::new();

@@ -4,8 +4,8 @@
 use super::{with, WriteCtx};
 use crate::attribute::Attributes;
 use crate::error::{Error, Result};
-use crate::value::ToValue;
-use crate::value::Value;
+use crate::read::value::ToValue;
+use crate::read::value::Value;
 use h5_format::global_heap::CollectionBuilder;
 use h5_format::message::datatype::{Charset, Datatype, StrPad};
 use h5_format::Writer;
@@ -214,7 +214,7 @@ impl Attributes {
 }
 
 impl crate::group::Group {
-    /// Start building a dataset of any element type (e.g. [`crate::types::long_double`]).
+    /// Start building a dataset of any element type (e.g. [`crate::read::types::long_double`]).
     pub fn new_dataset_of(&self, dtype: Datatype) -> super::objects::DatasetBuilder {
         super::objects::DatasetBuilder::new(self.clone(), dtype)
     }
@@ -258,34 +258,42 @@ pub(crate) fn encode_value(
     v: &Value,
     out: &mut [u8],
 ) -> Result<()> {
-    use crate::convert::encode_scalar;
+    use crate::read::convert::encode_scalar;
     let mismatch = || {
         Error::Conversion(format!(
             "{} cannot be stored as {}",
             v.kind(),
-            crate::value::describe(dt)
+            crate::read::types::describe(dt)
         ))
     };
     match (dt, v) {
         (Datatype::Compound { members, .. }, Value::Complex(re, im))
-            if crate::value::is_complex_compound(dt) =>
+            if crate::read::value::is_complex_compound(dt) =>
         {
             let n = members[0].dtype.size() as usize;
             encode_scalar(
                 &members[0].dtype,
-                crate::convert::Scalar::Float(*re),
+                crate::read::convert::Scalar::Float(*re),
                 &mut out[..n],
             )?;
             encode_scalar(
                 &members[1].dtype,
-                crate::convert::Scalar::Float(*im),
+                crate::read::convert::Scalar::Float(*im),
                 &mut out[n..2 * n],
             )
         }
         (Datatype::Complex { base, .. }, Value::Complex(re, im)) => {
             let n = base.size() as usize;
-            encode_scalar(base, crate::convert::Scalar::Float(*re), &mut out[..n])?;
-            encode_scalar(base, crate::convert::Scalar::Float(*im), &mut out[n..2 * n])
+            encode_scalar(
+                base,
+                crate::read::convert::Scalar::Float(*re),
+                &mut out[..n],
+            )?;
+            encode_scalar(
+                base,
+                crate::read::convert::Scalar::Float(*im),
+                &mut out[n..2 * n],
+            )
         }
         (Datatype::Compound { members, .. }, Value::Compound(fields)) => {
             for m in members {

@@ -13,7 +13,7 @@ use super::{enc, LibVer, WriteCtx};
 use crate::chunks::{grid_product, par_map, touched_chunks, PARALLEL_BATCH};
 use crate::error::{Error, Result};
 use crate::raw::FileInner;
-use crate::selection::Resolved;
+use crate::read::selection::Resolved;
 use h5_format::message::dataspace::Dataspace;
 use h5_format::message::datatype::Datatype;
 use h5_format::message::fill_value::FillValue;

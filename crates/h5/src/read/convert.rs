@@ -3,7 +3,7 @@
 //! zero (and clipped) when converted to integers.
 
 use crate::error::{Error, Result};
-use crate::file::File;
+use crate::raw::FileInner;
 use h5_format::message::datatype::{ByteOrder, Datatype};
 
 /// A number as decoded from the file, before conversion to the caller's type.
@@ -69,7 +69,7 @@ impl H5Type for f64 {
         Scalar::Float(*self)
     }
     fn datatype() -> Datatype {
-        crate::types::float64()
+        super::types::float64()
     }
 }
 
@@ -84,7 +84,7 @@ impl H5Type for f32 {
         Scalar::Float(*self as f64)
     }
     fn datatype() -> Datatype {
-        crate::types::float32()
+        super::types::float32()
     }
 }
 
@@ -244,7 +244,7 @@ fn float_bits_exact(
 /// Store one number in an element of `dt`, as libhdf5 converts on write: integers clip to the
 /// target's range, floats truncate toward zero (NaN becomes 0) and clip, floats narrow with
 /// rounding.
-pub(crate) fn encode_scalar(dt: &Datatype, s: Scalar, out: &mut [u8]) -> crate::Result<()> {
+pub(crate) fn encode_scalar(dt: &Datatype, s: Scalar, out: &mut [u8]) -> Result<()> {
     let put = |v: u128, size: usize, order: ByteOrder, out: &mut [u8]| {
         let bytes = v.to_le_bytes();
         for i in 0..size {
@@ -353,9 +353,9 @@ pub(crate) fn encode_scalar(dt: &Datatype, s: Scalar, out: &mut [u8]) -> crate::
             put(v, *size as usize, *order, out);
             Ok(())
         }
-        other => Err(crate::Error::Conversion(format!(
+        other => Err(Error::Conversion(format!(
             "writing numbers into {} elements of {} bytes is not supported yet",
-            crate::value::describe(other),
+            super::types::describe(other),
             other.size()
         ))),
     }
@@ -506,7 +506,11 @@ pub fn decode_scalar(dt: &Datatype, b: &[u8]) -> Option<Scalar> {
 }
 
 /// Convert stored elements of `dt` to `T`.
-pub(crate) fn convert_slice<T: H5Type>(file: &File, dt: &Datatype, data: &[u8]) -> Result<Vec<T>> {
+pub(crate) fn convert_slice<T: H5Type>(
+    f: &FileInner,
+    dt: &Datatype,
+    data: &[u8],
+) -> Result<Vec<T>> {
     let size = dt.size() as usize;
     if size == 0 {
         return Ok(Vec::new());
@@ -515,10 +519,10 @@ pub(crate) fn convert_slice<T: H5Type>(file: &File, dt: &Datatype, data: &[u8]) 
     if size > 64 || decode_scalar(dt, &vec![0u8; size]).is_none() {
         return Err(Error::Conversion(format!(
             "{} elements are not numbers; use read_values() for this type",
-            crate::value::describe(dt)
+            super::types::describe(dt)
         )));
     }
-    let mut out = file.inner.limits.vec_for(data.len() / size, "elements")?;
+    let mut out = f.limits.vec_for(data.len() / size, "elements")?;
     for chunk in data.chunks_exact(size) {
         // decode_scalar cannot fail for a type that decoded a zero element.
         let s = decode_scalar(dt, chunk).unwrap_or(Scalar::Int(0));

@@ -1,9 +1,8 @@
 //! [`Value`]: any element of any datatype, decoded dynamically (compound, enum, strings,
 //! vlen, arrays, references, opaque).
 
-use crate::convert::{decode_scalar, Scalar};
+use super::convert::{decode_scalar, Scalar};
 use crate::error::{Error, Result};
-use crate::file::File;
 use crate::raw::FileInner;
 use h5_format::global_heap;
 use h5_format::message::datatype::{Charset, Datatype, RefKind, StrPad};
@@ -90,25 +89,6 @@ pub fn is_complex_compound(dt: &Datatype) -> bool {
     }
 }
 
-/// A short human description of a datatype, for messages.
-pub fn describe(dt: &Datatype) -> &'static str {
-    match dt {
-        Datatype::Integer { bitfield: true, .. } => "bitfield",
-        Datatype::Integer { .. } => "integer",
-        Datatype::Float { .. } => "float",
-        Datatype::Time { .. } => "time",
-        Datatype::String { .. } => "fixed-length string",
-        Datatype::Opaque { .. } => "opaque",
-        Datatype::Compound { .. } => "compound",
-        Datatype::Reference { .. } => "reference",
-        Datatype::Enum { .. } => "enum",
-        Datatype::VarLenSeq { .. } => "variable-length sequence",
-        Datatype::VarLenStr { .. } => "variable-length string",
-        Datatype::Array { .. } => "array",
-        Datatype::Complex { .. } => "complex",
-    }
-}
-
 /// Decoding context: caches global heap collections for one batch of elements.
 pub(crate) struct Decoder<'a> {
     f: &'a FileInner,
@@ -119,9 +99,9 @@ pub(crate) struct Decoder<'a> {
 }
 
 impl<'a> Decoder<'a> {
-    pub(crate) fn new(file: &'a File) -> Self {
+    pub(crate) fn new(f: &'a FileInner) -> Self {
         Decoder {
-            f: &file.inner,
+            f,
             collections: HashMap::new(),
             spent: 0,
         }
@@ -395,14 +375,14 @@ pub fn charset(dt: &Datatype) -> Option<Charset> {
 }
 
 /// Decode every element in `data`.
-pub(crate) fn decode_all(file: &File, dt: &Datatype, data: &[u8]) -> Result<Vec<Value>> {
+pub(crate) fn decode_all(f: &FileInner, dt: &Datatype, data: &[u8]) -> Result<Vec<Value>> {
     let size = dt.size() as usize;
     if size == 0 {
         return Ok(Vec::new());
     }
     // a 1-byte element becomes a 32-byte Value: the limit applies to the values too
-    let mut out = file.inner.limits.vec_for(data.len() / size, "values")?;
-    let mut d = Decoder::new(file);
+    let mut out = f.limits.vec_for(data.len() / size, "values")?;
+    let mut d = Decoder::new(f);
     for c in data.chunks_exact(size) {
         out.push(d.decode(dt, c)?);
     }
@@ -485,7 +465,7 @@ macro_rules! from_value_number {
         impl FromValue for $t {
             fn from_value(v: &Value) -> Result<Self> {
                 v.as_scalar()
-                    .map(<$t as crate::convert::H5Type>::from_scalar)
+                    .map(<$t as super::convert::H5Type>::from_scalar)
                     .ok_or_else(|| Error::Conversion(format!("{} is not a number", v.kind())))
             }
         }
@@ -540,7 +520,7 @@ macro_rules! to_value_number {
     ($($t:ty => $v:ident as $c:ty),*) => {$(
         impl ToValue for $t {
             fn datatype() -> Datatype {
-                <$t as crate::convert::H5Type>::datatype()
+                <$t as super::convert::H5Type>::datatype()
             }
             fn to_value(&self) -> Value {
                 Value::$v(*self as $c)
@@ -554,7 +534,7 @@ to_value_number!(i8 => Int as i64, i16 => Int as i64, i32 => Int as i64, i64 => 
 
 impl ToValue for bool {
     fn datatype() -> Datatype {
-        <bool as crate::convert::H5Type>::datatype()
+        <bool as super::convert::H5Type>::datatype()
     }
     fn to_value(&self) -> Value {
         Value::Bool(*self)
@@ -563,7 +543,7 @@ impl ToValue for bool {
 
 impl ToValue for String {
     fn datatype() -> Datatype {
-        crate::types::vlen_utf8()
+        super::types::vlen_utf8()
     }
     fn to_value(&self) -> Value {
         Value::Str(self.clone())
@@ -572,7 +552,7 @@ impl ToValue for String {
 
 impl<T: ToValue> ToValue for Vec<T> {
     fn datatype() -> Datatype {
-        crate::types::vlen(T::datatype())
+        super::types::vlen(T::datatype())
     }
     fn to_value(&self) -> Value {
         Value::List(self.iter().map(T::to_value).collect())
@@ -611,4 +591,13 @@ macro_rules! compound {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn h5py_complex_types_are_complex_compounds() {
+        assert!(super::is_complex_compound(&crate::read::types::complex128()));
+        assert!(super::is_complex_compound(&crate::read::types::complex64()));
+    }
 }

@@ -1,0 +1,7 @@
+//! Reading: selections and their maths, number conversion, element values, datatype
+//! constructors.
+
+pub(crate) mod convert;
+pub(crate) mod selection;
+pub mod types;
+pub(crate) mod value;
