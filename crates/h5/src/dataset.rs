@@ -1,11 +1,11 @@
 //! [`Dataset`]: metadata and reads (whole, hyperslab, points, masks) for every layout.
 
 use crate::attribute::Attributes;
-use crate::chunks::{self, ChunkLoc, ChunkMap, Geometry};
 use crate::error::{Error, Result};
 use crate::file::File;
 use crate::object::Object;
 use crate::raw::FileInner;
+use crate::read::chunks::{self, ChunkLoc, ChunkMap, Geometry};
 use crate::read::convert::{convert_slice, H5Type};
 use crate::read::selection::{Resolved, Selection};
 use crate::read::value::Value;

@@ -20,7 +20,6 @@
 #![deny(unsafe_code)]
 
 mod attribute;
-mod chunks;
 mod dataset;
 mod error;
 mod file;
@@ -37,7 +36,7 @@ pub use attribute::{Attribute, Attributes};
 pub use dataset::{ChunkInfo, Dataset, LayoutKind, NamedDatatype};
 pub use error::{Error, Result};
 pub use file::{CreateOptions, File, Locking, OpenOptions};
-pub use group::{Group, Link, LinkKind, Node};
+pub use group::{Group, Node};
 /// `#[derive(h5::Compound)]`: a struct with named fields as a compound (see [`compound!`]).
 pub use h5_derive::Compound;
 pub use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, RefKind, StrPad};
@@ -45,6 +44,7 @@ pub use h5_format::message::filter_pipeline::FilterInfo;
 pub use limits::Limits;
 pub use raw::ObjectKind;
 pub use read::convert::{decode_scalar, H5Type, Scalar};
+pub use read::links::{Link, LinkKind};
 pub use read::selection::{Batches, Selection, SliceArg};
 pub use read::types;
 pub use read::value::{charset, is_bool, is_complex_compound, FromValue, Region, ToValue, Value};

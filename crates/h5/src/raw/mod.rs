@@ -1,10 +1,12 @@
 //! Bounded reads of the file's structures, with no handles and no writer state: the read
 //! context, object headers (one walker, shared messages included), fractal heaps and v2 B-trees.
 
+pub(crate) mod btree1;
 mod context;
 pub(crate) mod dense;
 mod header;
 
+pub(crate) use btree1::{read_btree1_node, read_snod};
 pub(crate) use context::{fallible_zeros, FileInner, Overlay};
 pub use header::ObjectKind;
 pub(crate) use header::{

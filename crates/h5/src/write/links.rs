@@ -284,10 +284,10 @@ fn convert(
 ) -> Result<LinkInfo> {
     let sizes = cx.f.sizes;
     let mut links = Vec::new();
-    for l in crate::group::symbol_table_links(cx.f, st)? {
+    for l in crate::read::links::symbol_table_links(cx.f, st)? {
         let target = match l.kind {
-            crate::group::LinkKind::Hard(a) => LinkTarget::Hard(a),
-            crate::group::LinkKind::Soft(p) => LinkTarget::Soft(p),
+            crate::read::links::LinkKind::Hard(a) => LinkTarget::Hard(a),
+            crate::read::links::LinkKind::Soft(p) => LinkTarget::Soft(p),
             _ => {
                 return Err(Error::Unsupported(
                     "a symbol table entry that is neither a hard nor a soft link".into(),

@@ -67,8 +67,8 @@ fn drop_rec(
     }
     if let Some(m) = h.find(MessageType::SYMBOL_TABLE).next() {
         let st = cx.decode_msg(m, addr, "symbol table message", SymbolTable::decode)?;
-        for l in crate::group::symbol_table_links(cx.f, &st)? {
-            if let crate::group::LinkKind::Hard(a) = l.kind {
+        for l in crate::read::links::symbol_table_links(cx.f, &st)? {
+            if let crate::read::links::LinkKind::Hard(a) = l.kind {
                 children.push(a);
             }
         }

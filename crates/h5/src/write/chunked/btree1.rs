@@ -137,7 +137,7 @@ impl Tree {
             )
             .into());
         }
-        let node = crate::group::read_btree1_node(f, addr, self.rank + 1)?;
+        let node = crate::raw::read_btree1_node(f, addr, self.rank + 1)?;
         let bad = |what| -> Error {
             h5_format::Error::invalid("v1 B-tree node", f.offset_of(addr), what).into()
         };

@@ -6,9 +6,9 @@
 
 use super::btree1::Tree;
 use super::{Loc, Meta};
-use crate::chunks::{linearize, max_grid, swizzled_index, unlinearize, unswizzle};
 use crate::error::{Error, Result};
 use crate::raw::FileInner;
+use crate::read::chunks::{linearize, max_grid, swizzled_index, unlinearize, unswizzle};
 use crate::write::WriteCtx;
 use h5_format::btree2::{self, TreeEdit};
 use h5_format::extensible_array as ea;
@@ -355,7 +355,7 @@ impl Index {
                 let mut out = Vec::new();
                 let lists: Vec<Vec<u64>> = grid.iter().map(|&n| (0..n).collect()).collect();
                 let mut offs = Vec::new();
-                crate::chunks::grid_product(&lists, |scaled| offs.push(m.origin(&scaled)));
+                crate::read::chunks::grid_product(&lists, |scaled| offs.push(m.origin(&scaled)));
                 for off in offs {
                     if let Some(l) = self.lookup(f, m, &off)? {
                         out.push((off, l));

@@ -10,9 +10,9 @@ use index::Index;
 
 use super::header::HeaderEdit;
 use super::{enc, LibVer, WriteCtx};
-use crate::chunks::{grid_product, par_map, touched_chunks, PARALLEL_BATCH};
 use crate::error::{Error, Result};
 use crate::raw::FileInner;
+use crate::read::chunks::{grid_product, par_map, touched_chunks, PARALLEL_BATCH};
 use crate::read::selection::Resolved;
 use h5_format::message::dataspace::Dataspace;
 use h5_format::message::datatype::Datatype;

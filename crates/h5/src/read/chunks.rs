@@ -2,7 +2,7 @@
 //! the chunk's bytes are.
 
 use crate::error::Result;
-use crate::group::read_btree1_node;
+use crate::raw::read_btree1_node;
 use crate::raw::FileInner;
 use h5_format::btree1::Keys;
 use h5_format::extensible_array as ea;
@@ -103,7 +103,7 @@ pub(crate) fn linearize(coords: &[u64], grid: &[u64]) -> u64 {
     })
 }
 
-fn too_many(f: &FileInner, structure: &'static str, addr: u64, n: u64) -> crate::Error {
+fn too_many(f: &FileInner, structure: &'static str, addr: u64, n: u64) -> crate::error::Error {
     FmtError::limit(
         structure,
         f.offset_of(addr),

@@ -1,0 +1,313 @@
+//! A group's links as stored: symbol tables (v1 B-tree, SNODs, local heap), link messages,
+//! and dense storage (fractal heap + v2 B-tree name index); lookups by name go through the
+//! group's index.
+
+use crate::error::Result;
+use crate::raw::{read_btree1_node, read_snod, FileInner, ObjectHeader};
+use h5_format::local_heap;
+use h5_format::message::link::{Link as LinkMsg, LinkInfo, LinkTarget};
+use h5_format::message::misc::SymbolTable;
+use h5_format::message::MessageType;
+use h5_format::superblock::{EntryCache, SymbolTableEntry};
+use h5_format::Reader;
+use std::collections::HashSet;
+
+/// Where a link points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkKind {
+    /// A hard link to the object header at this address.
+    Hard(u64),
+    /// A soft link: a path in this file.
+    Soft(String),
+    /// An external link: a file and a path in it.
+    External {
+        /// File name as stored.
+        file: String,
+        /// Object path in that file.
+        path: String,
+    },
+    /// A user-defined link type.
+    UserDefined(u8),
+}
+
+/// A named link in a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Link name.
+    pub name: String,
+    /// Creation order, when the group tracks it.
+    pub creation_order: Option<u64>,
+    /// Target.
+    pub kind: LinkKind,
+}
+
+/// Every link in the group's iteration order: creation order when the group tracks it,
+/// otherwise name order (bytewise), as h5py iterates.
+pub(crate) fn ordered(f: &FileInner, h: &ObjectHeader) -> Result<Vec<Link>> {
+    let mut links = all(f, h)?;
+    links.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    if links.iter().all(|l| l.creation_order.is_some()) && tracks_order(f, h)? {
+        links.sort_by_key(|l| l.creation_order);
+    }
+    Ok(links)
+}
+
+/// Whether the group (header `h`) keeps its links' creation order.
+pub(crate) fn tracks_order(f: &FileInner, h: &ObjectHeader) -> Result<bool> {
+    match h.find(MessageType::LINK_INFO) {
+        Some(m) => Ok(f
+            .dec(LinkInfo::decode(&mut m.reader(f, "link info message")))?
+            .track_order),
+        None => Ok(false),
+    }
+}
+
+/// The link called `name` in the group with header `h`: found by name in the group's index
+/// (a symbol table's B-tree, a dense group's name index), not by listing the group.
+pub(crate) fn find(f: &FileInner, h: &ObjectHeader, name: &str) -> Result<Option<Link>> {
+    if let Some(m) = h.find(MessageType::SYMBOL_TABLE) {
+        let st = f.dec(SymbolTable::decode(
+            &mut m.reader(f, "symbol table message"),
+        ))?;
+        return symbol_table_find(f, &st, name);
+    }
+    if let Some(m) = h.find(MessageType::LINK_INFO) {
+        let li = f.dec(LinkInfo::decode(&mut m.reader(f, "link info message")))?;
+        if let (Some(heap), Some(bt)) = (li.heap_addr, li.name_index_addr) {
+            return dense_find(f, heap, bt, name);
+        }
+    }
+    Ok(all(f, h)?.into_iter().find(|l| l.name == name))
+}
+
+/// Every link of the group with header `h`, in storage order.
+pub(crate) fn all(f: &FileInner, h: &ObjectHeader) -> Result<Vec<Link>> {
+    if let Some(m) = h.find(MessageType::SYMBOL_TABLE) {
+        let st = f.dec(SymbolTable::decode(
+            &mut m.reader(f, "symbol table message"),
+        ))?;
+        return symbol_table_links(f, &st);
+    }
+    if let Some(m) = h.find(MessageType::LINK_INFO) {
+        let li = f.dec(LinkInfo::decode(&mut m.reader(f, "link info message")))?;
+        if let (Some(heap), Some(bt)) = (li.heap_addr, li.name_index_addr) {
+            return dense_links(f, heap, bt);
+        }
+    }
+    let mut out = Vec::new();
+    for m in h.all(MessageType::LINK) {
+        let l = f.dec(LinkMsg::decode(&mut m.reader(f, "link message")))?;
+        out.push(convert_link(l));
+    }
+    Ok(out)
+}
+
+fn convert_link(l: LinkMsg) -> Link {
+    let kind = match l.target {
+        LinkTarget::Hard(a) => LinkKind::Hard(a),
+        LinkTarget::Soft(p) => LinkKind::Soft(p),
+        LinkTarget::External { file, path } => LinkKind::External { file, path },
+        LinkTarget::UserDefined { kind, .. } => LinkKind::UserDefined(kind),
+    };
+    Link {
+        name: l.name,
+        creation_order: l.creation_order,
+        kind,
+    }
+}
+
+fn dense_links(f: &FileInner, heap_addr: u64, btree_addr: u64) -> Result<Vec<Link>> {
+    let heap = crate::raw::dense::FractalHeap::open(f, heap_addr)?;
+    let records = crate::raw::dense::btree2_records(f, btree_addr, &Default::default())?;
+    let mut out = Vec::with_capacity(records.len());
+    for rec in records {
+        let id = match rec {
+            h5_format::btree2::Record::LinkName { heap_id, .. } => heap_id,
+            _ => {
+                return Err(h5_format::Error::invalid(
+                    "v2 B-tree",
+                    f.offset_of(btree_addr),
+                    "record type for a link name index",
+                )
+                .into())
+            }
+        };
+        let (body, addr) = heap.object(f, &id)?;
+        let l = f.dec(LinkMsg::decode(&mut Reader::new(
+            &body,
+            addr,
+            f.sizes,
+            "link message (dense)",
+        )))?;
+        out.push(convert_link(l));
+    }
+    Ok(out)
+}
+
+/// The link `name` of a dense group: the name index searched by the name's hash, the
+/// records with that hash compared by the name in the heap.
+fn dense_find(f: &FileInner, heap_addr: u64, btree_addr: u64, name: &str) -> Result<Option<Link>> {
+    use std::cmp::Ordering;
+    let heap = crate::raw::dense::FractalHeap::open(f, heap_addr)?;
+    let hash = h5_format::lookup3::hash(name.as_bytes(), 0);
+    let mut found = None;
+    crate::raw::dense::btree2_find(f, btree_addr, &Default::default(), &mut |rec| {
+        let h5_format::btree2::Record::LinkName { hash: h, heap_id } = rec else {
+            return Err(h5_format::Error::invalid(
+                "v2 B-tree",
+                f.offset_of(btree_addr),
+                "record type for a link name index",
+            )
+            .into());
+        };
+        match h.cmp(&hash) {
+            Ordering::Equal => {
+                let (body, addr) = heap.object(f, heap_id)?;
+                let l = f.dec(LinkMsg::decode(&mut Reader::new(
+                    &body,
+                    addr,
+                    f.sizes,
+                    "link message (dense)",
+                )))?;
+                let o = l.name.as_bytes().cmp(name.as_bytes());
+                if o == Ordering::Equal {
+                    found = Some(convert_link(l));
+                }
+                Ok(o)
+            }
+            o => Ok(o),
+        }
+    })?;
+    Ok(found)
+}
+
+/// The link `name` of a symbol-table group: one descent of its B-tree (keys are names in the
+/// local heap), then the symbol table node's entries.
+fn symbol_table_find(f: &FileInner, st: &SymbolTable, name: &str) -> Result<Option<Link>> {
+    let (heap, data) = f.local_heap(st.heap_addr)?;
+    let name_at = |off: u64| -> Result<&[u8]> {
+        f.dec(h5_format::local_heap::string_at(&data, off, heap.data_addr))
+    };
+    let key = name.as_bytes();
+    let mut addr = st.btree_addr;
+    for _ in 0..=u8::MAX as usize {
+        let node = read_btree1_node(f, addr, 0)?;
+        let h5_format::btree1::Keys::Group(keys) = &node.keys else {
+            return Err(h5_format::Error::invalid(
+                "v1 B-tree node",
+                f.offset_of(addr),
+                "node type for a group",
+            )
+            .into());
+        };
+        if node.children.is_empty() || keys.len() != node.children.len() + 1 {
+            return Ok(None);
+        }
+        // the child whose right key is the first ≥ the name
+        let mut child = None;
+        for c in 0..node.children.len() {
+            if key <= name_at(keys[c + 1])? {
+                child = Some(node.children[c]);
+                break;
+            }
+        }
+        let Some(child) = child else {
+            return Ok(None);
+        };
+        if node.level == 0 {
+            for e in read_snod(f, child)? {
+                if name_at(e.name_offset)? == key {
+                    let link = entry_link(f, &data, heap.data_addr, name.to_string(), &e)?;
+                    return Ok(Some(link));
+                }
+            }
+            return Ok(None);
+        }
+        addr = child;
+    }
+    Err(
+        h5_format::Error::invalid("v1 B-tree node", f.offset_of(st.btree_addr), "tree depth")
+            .into(),
+    )
+}
+
+/// Walk a symbol-table group's v1 B-tree and its symbol table nodes.
+pub(crate) fn symbol_table_links(f: &FileInner, st: &SymbolTable) -> Result<Vec<Link>> {
+    let (heap, data) = f.local_heap(st.heap_addr)?;
+    let mut entries: Vec<SymbolTableEntry> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack = vec![st.btree_addr];
+    while let Some(addr) = stack.pop() {
+        if !seen.insert(addr) || seen.len() > f.limits.max_nodes {
+            return Err(h5_format::Error::new(
+                "v1 B-tree node",
+                f.offset_of(addr),
+                h5_format::ErrorKind::Cycle,
+            )
+            .into());
+        }
+        let node = read_btree1_node(f, addr, 0)?;
+        if node.node_type != 0 {
+            return Err(h5_format::Error::invalid(
+                "v1 B-tree node",
+                f.offset_of(addr),
+                "node type for a group",
+            )
+            .into());
+        }
+        if node.level == 0 {
+            for &snod in &node.children {
+                if !seen.insert(snod) {
+                    return Err(h5_format::Error::new(
+                        "symbol table node",
+                        f.offset_of(snod),
+                        h5_format::ErrorKind::Cycle,
+                    )
+                    .into());
+                }
+                entries.extend(read_snod(f, snod)?);
+            }
+        } else {
+            // Push in reverse so children are visited left to right.
+            stack.extend(node.children.iter().rev());
+        }
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let name = f.dec(local_heap::string_at(&data, e.name_offset, heap.data_addr))?;
+        let name = String::from_utf8_lossy(name).into_owned();
+        out.push(entry_link(f, &data, heap.data_addr, name, &e)?);
+    }
+    Ok(out)
+}
+
+/// The link a symbol table entry called `name` makes (`data`: the group's local heap data
+/// segment, at `data_addr`).
+fn entry_link(
+    f: &FileInner,
+    data: &[u8],
+    data_addr: u64,
+    name: String,
+    e: &SymbolTableEntry,
+) -> Result<Link> {
+    let kind = match (&e.cache, e.header_addr) {
+        (EntryCache::SoftLink { value_offset }, _) => {
+            let v = f.dec(local_heap::string_at(data, *value_offset as u64, data_addr))?;
+            LinkKind::Soft(String::from_utf8_lossy(v).into_owned())
+        }
+        (_, Some(a)) => LinkKind::Hard(a),
+        (_, None) => {
+            return Err(h5_format::Error::invalid(
+                "symbol table entry",
+                f.offset_of(data_addr),
+                "undefined object header address",
+            )
+            .into())
+        }
+    };
+    Ok(Link {
+        name,
+        creation_order: None,
+        kind,
+    })
+}
