@@ -3,8 +3,7 @@
 use crate::error::{Error, Result};
 use crate::file::File;
 use crate::raw::ObjectKind;
-use crate::raw::{decode_dataspace_message, decode_datatype_message, FileInner, ObjectHeader};
-use h5_format::message::dataspace::Dataspace;
+use crate::raw::{decode_datatype_message, FileInner, ObjectHeader};
 use h5_format::message::datatype::Datatype;
 use h5_format::message::shared::Shared;
 use h5_format::message::MessageType;
@@ -77,17 +76,5 @@ impl Object {
             Shared::ObjectHeader(a) => Some(a),
             Shared::Heap(_) => None,
         })
-    }
-
-    /// The dataspace message, following a shared reference.
-    pub(crate) fn dataspace(&self) -> Result<Dataspace> {
-        let m = self.header.find(MessageType::DATASPACE).ok_or_else(|| {
-            Error::from(h5_format::Error::invalid(
-                "object header",
-                self.f().offset_of(self.addr()),
-                "missing dataspace message",
-            ))
-        })?;
-        decode_dataspace_message(self.f(), m)
     }
 }

@@ -3,20 +3,11 @@
 
 use crate::error::{Error, Result};
 use crate::file::File;
-use crate::raw::FileInner;
 use crate::read::selection::{Dim, Resolved, Selection};
-use h5_format::global_heap;
 use h5_format::selection::{RegularDim, SelectionEncoding, UNLIMITED};
-use h5_format::vds::{self, Mapping};
+use h5_format::vds::Mapping;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-
-/// The mapping block of a virtual layout.
-pub(crate) fn mappings(f: &FileInner, heap_addr: u64, index: u32) -> Result<Vec<Mapping>> {
-    let coll = f.global_heap_collection(heap_addr)?;
-    let obj = f.dec(global_heap::find_object(&coll, heap_addr, f.sizes, index))?;
-    f.dec(vds::decode(obj, heap_addr, f.sizes))
-}
 
 fn is_printf(m: &Mapping) -> bool {
     m.file.contains("%b") || m.dataset.contains("%b")

@@ -1,8 +1,10 @@
-//! Reading: links, selections and their maths, number conversion, element values, datatype
+//! Reading: links, chunk indexes, the dataset read engine, selections and their maths, number conversion, element values, datatype
 //! constructors.
 
 pub(crate) mod chunks;
 pub(crate) mod convert;
+pub(crate) mod dataset;
+pub(crate) mod grid;
 pub(crate) mod links;
 pub(crate) mod selection;
 pub mod types;

@@ -828,13 +828,13 @@ impl Dataset {
                             (a, b)
                         }
                     };
-                    crate::dataset::for_each_run(0, &zero, &dims, &res, es, |blk, s, len| {
+                    crate::read::grid::for_each_run(0, &zero, &dims, &res, es, |blk, s, len| {
                         block[blk..blk + len].copy_from_slice(&bytes[s..s + len]);
                     });
                     cx.write(a, &block)
                 }
                 Layout::Compact { mut data } => {
-                    crate::dataset::for_each_run(0, &zero, &dims, &res, es, |blk, s, len| {
+                    crate::read::grid::for_each_run(0, &zero, &dims, &res, es, |blk, s, len| {
                         data[blk..blk + len].copy_from_slice(&bytes[s..s + len]);
                     });
                     h.replace(

@@ -596,7 +596,7 @@ pub(crate) fn write(
             let origin = m.origin(&j.scaled);
             match res {
                 Resolved::Slab { .. } => {
-                    crate::dataset::for_each_run(0, &origin, cd, res, es, |blk, s, n| {
+                    crate::read::grid::for_each_run(0, &origin, cd, res, es, |blk, s, n| {
                         buf[blk..blk + n].copy_from_slice(&bytes[s..s + n]);
                     });
                 }
