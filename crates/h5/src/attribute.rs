@@ -3,15 +3,11 @@
 use crate::error::{Error, Result};
 use crate::file::File;
 use crate::object::Object;
-use crate::raw::{message_body, resolve_dataspace, resolve_datatype};
+use crate::read::attrs;
 use crate::read::convert::H5Type;
 use crate::read::value::Value;
-use h5_format::message::attribute::Attribute as AttrMsg;
 use h5_format::message::dataspace::{Dataspace, SpaceKind};
 use h5_format::message::datatype::Datatype;
-use h5_format::message::link::AttributeInfo;
-use h5_format::message::MessageType;
-use h5_format::Reader;
 
 /// The attributes of one object (h5py's `obj.attrs`).
 #[derive(Debug, Clone)]
@@ -42,12 +38,19 @@ impl Attributes {
 
     /// All attributes: in creation order when tracked, else by name (bytewise).
     pub fn all(&self) -> Result<Vec<Attribute>> {
-        let mut v = self.load().map_err(|e| e.at(&self.obj.path))?;
-        v.sort_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then(a.1.name.as_bytes().cmp(b.1.name.as_bytes()))
-        });
-        Ok(v.into_iter().map(|(_, a)| a).collect())
+        let h = self.obj.header_now()?;
+        let stored = attrs::all(self.obj.f(), &h).map_err(|e| e.at(&self.obj.path))?;
+        Ok(stored
+            .into_iter()
+            .map(|a| Attribute {
+                file: self.obj.file.clone(),
+                name: a.name,
+                dtype: a.dtype,
+                space: a.space,
+                data: a.data,
+                committed: a.committed,
+            })
+            .collect())
     }
 
     /// Attribute names (see [`Attributes::all`] for the order).
@@ -71,96 +74,6 @@ impl Attributes {
     /// Whether there are none.
     pub fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)
-    }
-
-    /// (sort key, attribute): the sort key is the creation order when the object tracks it.
-    fn load(&self) -> Result<Vec<(u64, Attribute)>> {
-        let f = self.obj.f();
-        let h = &self.obj.header_now()?;
-        let mut out = Vec::new();
-        let mut tracked = false;
-        if let Some(m) = h.find(MessageType::ATTRIBUTE_INFO) {
-            let ai = f.dec(AttributeInfo::decode(
-                &mut m.reader(f, "attribute info message"),
-            ))?;
-            tracked = ai.track_order;
-            if let (Some(heap), Some(bt)) = (ai.heap_addr, ai.name_index_addr) {
-                let heap = crate::raw::dense::FractalHeap::open(f, heap)?;
-                for rec in crate::raw::dense::btree2_records(f, bt, &Default::default())? {
-                    let (id, order, flags) = match rec {
-                        h5_format::btree2::Record::AttributeName {
-                            heap_id,
-                            creation_order,
-                            flags,
-                            ..
-                        } => (heap_id, creation_order, flags),
-                        _ => {
-                            return Err(h5_format::Error::invalid(
-                                "v2 B-tree",
-                                f.offset_of(bt),
-                                "record type for an attribute name index",
-                            )
-                            .into())
-                        }
-                    };
-                    let (body, addr) = heap.object(f, &id)?;
-                    let (body, addr) = message_body(f, MessageType::ATTRIBUTE, flags, &body, addr)?;
-                    let a = self.decode(&body, addr, "attribute message (dense)")?;
-                    out.push((if tracked { order as u64 } else { 0 }, a));
-                }
-            }
-        }
-        for m in h.all(MessageType::ATTRIBUTE) {
-            let (body, addr) = message_body(f, m.mtype, m.flags, &m.data, m.addr)?;
-            let a = self.decode(&body, addr, "attribute message")?;
-            let key = if tracked {
-                m.creation_order.unwrap_or(0) as u64
-            } else {
-                0
-            };
-            out.push((key, a));
-        }
-        Ok(out)
-    }
-
-    fn decode(&self, body: &[u8], addr: u64, structure: &'static str) -> Result<Attribute> {
-        let f = self.obj.f();
-        let msg = f.dec(AttrMsg::decode(&mut Reader::new(
-            body, addr, f.sizes, structure,
-        )))?;
-        let committed = match &msg.datatype {
-            h5_format::message::attribute::MaybeShared::Shared(
-                h5_format::message::shared::Shared::ObjectHeader(a),
-            ) => Some(*a),
-            _ => None,
-        };
-        let dtype = resolve_datatype(f, msg.datatype)?;
-        let space = resolve_dataspace(f, msg.dataspace)?;
-        let n = space
-            .num_elements()
-            .checked_mul(dtype.size())
-            .ok_or_else(|| {
-                Error::from(h5_format::Error::invalid(
-                    structure,
-                    f.offset_of(addr),
-                    "attribute size",
-                ))
-            })?;
-        let data = msg.data.get(..n as usize).ok_or_else(|| {
-            Error::from(h5_format::Error::new(
-                structure,
-                f.offset_of(addr),
-                h5_format::ErrorKind::Truncated,
-            ))
-        })?;
-        Ok(Attribute {
-            file: self.obj.file.clone(),
-            name: msg.name,
-            dtype,
-            space,
-            data: data.to_vec(),
-            committed,
-        })
     }
 }
 

@@ -1,6 +1,7 @@
-//! Reading: links, chunk indexes, the dataset read engine, selections and their maths, number conversion, element values, datatype
+//! Reading: attributes, links, chunk indexes, the dataset read engine, selections and their maths, number conversion, element values, datatype
 //! constructors.
 
+pub(crate) mod attrs;
 pub(crate) mod chunks;
 pub(crate) mod convert;
 pub(crate) mod dataset;
