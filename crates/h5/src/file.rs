@@ -4,7 +4,6 @@ use crate::error::{Error, Result};
 use crate::group::Group;
 use crate::limits::Limits;
 use crate::object::Object;
-use crate::raw::FileInner;
 use crate::storage::{FileStorage, MemStorage, Storage};
 use crate::write::OpenFile;
 use std::path::{Path, PathBuf};
@@ -169,7 +168,7 @@ impl File {
         options: OpenOptions,
         path: Option<PathBuf>,
     ) -> Result<File> {
-        let inner = FileInner::open(storage, options.limits, options.allow_truncated, path)?;
+        let inner = crate::raw::open(storage, options.limits, options.allow_truncated, path)?;
         Ok(File {
             inner: Arc::new(OpenFile::new(inner)?),
         })

@@ -33,7 +33,6 @@ fn layer(module: &str) -> Option<usize> {
 /// The test fails on any violation not listed here, and on any listed edge that no longer
 /// breaks a rule (so the list only shrinks). Empty means the house is in order.
 const KNOWN: &[&str] = &[
-    "attribute ->  (outside the layers)",
     "attribute -> error (outside the layers)",
     "attribute -> file (cycle)",
     "attribute -> file (outside the layers)",
@@ -42,7 +41,6 @@ const KNOWN: &[&str] = &[
     "attribute -> read::attrs (outside the layers)",
     "attribute -> read::convert (outside the layers)",
     "attribute -> read::value (outside the layers)",
-    "dataset ->  (outside the layers)",
     "dataset -> attribute (cycle)",
     "dataset -> attribute (outside the layers)",
     "dataset -> error (outside the layers)",
@@ -50,7 +48,7 @@ const KNOWN: &[&str] = &[
     "dataset -> file (outside the layers)",
     "dataset -> object (cycle)",
     "dataset -> object (outside the layers)",
-    "dataset -> raw (outside the layers)",
+    "dataset -> raw::context (outside the layers)",
     "dataset -> read::convert (outside the layers)",
     "dataset -> read::dataset (outside the layers)",
     "dataset -> read::selection (outside the layers)",
@@ -58,14 +56,21 @@ const KNOWN: &[&str] = &[
     "dataset -> virtual_ds (cycle)",
     "dataset -> virtual_ds (outside the layers)",
     "file ->  (outside the layers)",
+    "file -> dataset (cycle)",
+    "file -> dataset (outside the layers)",
     "file -> error (outside the layers)",
     "file -> group (cycle)",
     "file -> group (outside the layers)",
     "file -> limits (outside the layers)",
     "file -> object (cycle)",
     "file -> object (outside the layers)",
-    "file -> raw (outside the layers)",
+    "file -> raw::open (outside the layers)",
+    "file -> read::links (outside the layers)",
+    "file -> read::value (outside the layers)",
     "file -> storage (outside the layers)",
+    "file -> storage::file (outside the layers)",
+    "file -> storage::mem (outside the layers)",
+    "file -> storage::mmap (outside the layers)",
     "file -> write (cycle)",
     "file -> write (outside the layers)",
     "group -> attribute (cycle)",
@@ -77,14 +82,15 @@ const KNOWN: &[&str] = &[
     "group -> file (outside the layers)",
     "group -> object (cycle)",
     "group -> object (outside the layers)",
-    "group -> raw (outside the layers)",
+    "group -> raw::header (outside the layers)",
     "group -> read::links (outside the layers)",
-    "limits ->  (up)",
     "object -> error (outside the layers)",
     "object -> file (cycle)",
     "object -> file (outside the layers)",
-    "object -> raw (outside the layers)",
-    "virtual_ds ->  (outside the layers)",
+    "object -> raw::context (outside the layers)",
+    "object -> raw::header (outside the layers)",
+    "virtual_ds -> dataset (cycle)",
+    "virtual_ds -> dataset (outside the layers)",
     "virtual_ds -> error (outside the layers)",
     "virtual_ds -> file (cycle)",
     "virtual_ds -> file (outside the layers)",
@@ -130,7 +136,6 @@ const KNOWN: &[&str] = &[
     "write::named -> write::links (cycle)",
     "write::named -> write::objects (cycle)",
     "write::named -> write::symtab (cycle)",
-    "write::objects ->  (up)",
     "write::objects -> attribute (cycle)",
     "write::objects -> attribute (outside the layers)",
     "write::objects -> dataset (cycle)",
@@ -155,9 +160,10 @@ const KNOWN: &[&str] = &[
     "write::reclaim -> write::enc (cycle)",
     "write::reclaim -> write::header (cycle)",
     "write::reclaim -> write::symtab (cycle)",
-    "write::strings ->  (up)",
     "write::strings -> attribute (cycle)",
     "write::strings -> attribute (outside the layers)",
+    "write::strings -> dataset (cycle)",
+    "write::strings -> dataset (outside the layers)",
     "write::strings -> group (cycle)",
     "write::strings -> group (outside the layers)",
     "write::strings -> write (cycle)",
@@ -359,6 +365,129 @@ fn expand(tree: &str) -> Vec<Vec<String>> {
     out
 }
 
+/// A crate path a module names, made absolute, and whether it is a re-export (`pub use` in a
+/// folder's mod.rs or lib.rs).
+type Named = (Vec<String>, bool);
+
+/// Every crate path a module names.
+fn scan(m: &Module, names: &BTreeSet<String>) -> Vec<Named> {
+    let here: Vec<String> = if m.name.is_empty() {
+        Vec::new()
+    } else {
+        m.name.split("::").map(String::from).collect()
+    };
+    // `super` of a::b is a, whether b is a file or a folder (b/mod.rs)
+    let parent: Vec<String> = here[..here.len().saturating_sub(1)].to_vec();
+    let base_for_self = here.clone();
+    let resolve = |path: &[String]| -> Option<Vec<String>> {
+        let first = path.first()?.as_str();
+        let (mut abs, rest) = match first {
+            "crate" => (Vec::new(), &path[1..]),
+            "self" => (base_for_self.clone(), &path[1..]),
+            "super" => {
+                let mut p = parent.clone();
+                let mut rest = &path[1..];
+                while rest.first().map(String::as_str) == Some("super") {
+                    p.pop();
+                    rest = &rest[1..];
+                }
+                (p, rest)
+            }
+            _ => {
+                // a child module of this one, named without `self::` (2018 paths)
+                let mut child = base_for_self.clone();
+                child.push(first.to_string());
+                if m.is_dir && names.contains(&child.join("::")) {
+                    (base_for_self.clone(), path)
+                } else {
+                    return None;
+                }
+            }
+        };
+        abs.extend(rest.iter().cloned());
+        Some(abs)
+    };
+    let mut out = Vec::new();
+    let src = &m.source;
+    // `use` statements
+    let mut rest = src.as_str();
+    let mut uses_spans = Vec::new();
+    while let Some(p) = find_word(rest, "use") {
+        let start = src.len() - rest.len() + p;
+        let after = &rest[p + 3..];
+        let Some(end) = after.find(';') else { break };
+        let tree = &after[..end];
+        let line_start = src[..start]
+            .rfind(['\n', ';', '{', '}'])
+            .map_or(0, |n| n + 1);
+        let lead = src[line_start..start].trim();
+        let reexport = lead.starts_with("pub") && m.is_dir;
+        for path in expand(tree.trim()) {
+            if let Some(abs) = resolve(&path) {
+                out.push((abs, reexport));
+            }
+        }
+        uses_spans.push((start, start + 3 + end));
+        rest = &after[end..];
+    }
+    // paths in code: crate::, super::, self::, child::
+    let code: String = {
+        let mut c = String::new();
+        let mut at = 0;
+        for (s, e) in &uses_spans {
+            c.push_str(&src[at..*s]);
+            at = *e;
+        }
+        c.push_str(&src[at..]);
+        c
+    };
+    let b = code.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        // (`$crate::` in a macro names the caller's view of the crate, not a use)
+        let boundary = i == 0
+            || !(b[i - 1].is_ascii_alphanumeric()
+                || b[i - 1] == b'_'
+                || b[i - 1] == b':'
+                || b[i - 1] == b'$');
+        if boundary && (b[i].is_ascii_alphabetic() || b[i] == b'_') {
+            let mut j = i;
+            let mut path = Vec::new();
+            loop {
+                let s = j;
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                    j += 1;
+                }
+                path.push(code[s..j].to_string());
+                if code[j..].starts_with("::")
+                    && code[j + 2..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                {
+                    j += 2;
+                } else {
+                    break;
+                }
+            }
+            if path.len() > 1 {
+                if let Some(abs) = resolve(&path) {
+                    out.push((abs, false));
+                }
+            }
+            i = j.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The module a path names (its longest prefix that is a module) and that prefix's length.
+fn module_of(names: &BTreeSet<String>, path: &[String]) -> Option<(String, usize)> {
+    (0..=path.len())
+        .rev()
+        .map(|k| (path[..k].join("::"), k))
+        .find(|(cand, _)| names.contains(cand))
+}
+
 struct Graph {
     names: BTreeSet<String>,
     /// module → modules it uses
@@ -368,126 +497,46 @@ struct Graph {
 impl Graph {
     fn build(mods: &[Module]) -> Graph {
         let names: BTreeSet<String> = mods.iter().map(|m| m.name.clone()).collect();
-        let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for m in mods {
-            let here: Vec<String> = if m.name.is_empty() {
-                Vec::new()
-            } else {
-                m.name.split("::").map(String::from).collect()
-            };
-            // `super` of a::b is a, whether b is a file or a folder (b/mod.rs)
-            let parent: Vec<String> = here[..here.len().saturating_sub(1)].to_vec();
-            let base_for_self = here.clone();
-            let resolve = |path: &[String]| -> Option<Vec<String>> {
-                let first = path.first()?.as_str();
-                let (mut abs, rest) = match first {
-                    "crate" => (Vec::new(), &path[1..]),
-                    "self" => (base_for_self.clone(), &path[1..]),
-                    "super" => {
-                        let mut p = parent.clone();
-                        let mut rest = &path[1..];
-                        while rest.first().map(String::as_str) == Some("super") {
-                            p.pop();
-                            rest = &rest[1..];
-                        }
-                        (p, rest)
-                    }
-                    _ => {
-                        // a child module of this one, named without `self::` (2018 paths)
-                        let mut child = base_for_self.clone();
-                        child.push(first.to_string());
-                        if m.is_dir && names.contains(&child.join("::")) {
-                            (base_for_self.clone(), path)
-                        } else {
-                            return None;
-                        }
-                    }
-                };
-                abs.extend(rest.iter().cloned());
-                Some(abs)
-            };
-            let mut add = |path: Vec<String>| {
-                // the longest prefix that is a module
-                for k in (0..=path.len()).rev() {
-                    let cand = path[..k].join("::");
-                    if names.contains(&cand) {
-                        if cand != m.name {
-                            edges.entry(m.name.clone()).or_default().insert(cand);
-                        }
-                        return;
+        let scans: Vec<(&Module, Vec<Named>)> = mods.iter().map(|m| (m, scan(m, &names))).collect();
+        // what each folder's mod.rs re-exports: name → the module that defines it
+        let mut reexports: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (m, paths) in &scans {
+            for (path, reexport) in paths {
+                if *reexport {
+                    if let (Some(name), Some((target, _))) = (path.last(), module_of(&names, path))
+                    {
+                        reexports
+                            .entry(m.name.clone())
+                            .or_default()
+                            .insert(name.clone(), target);
                     }
                 }
-            };
-            let src = &m.source;
-            // `use` statements
-            let mut rest = src.as_str();
-            let mut uses_spans = Vec::new();
-            while let Some(p) = find_word(rest, "use") {
-                let start = src.len() - rest.len() + p;
-                let after = &rest[p + 3..];
-                let Some(end) = after.find(';') else { break };
-                let tree = &after[..end];
-                let line_start = src[..start]
-                    .rfind(['\n', ';', '{', '}'])
-                    .map_or(0, |n| n + 1);
-                let lead = src[line_start..start].trim();
-                let reexport = lead.starts_with("pub") && m.is_dir;
-                if !reexport {
-                    for path in expand(tree.trim()) {
-                        if let Some(abs) = resolve(&path) {
-                            add(abs);
-                        }
-                    }
-                }
-                uses_spans.push((start, start + 3 + end));
-                rest = &after[end..];
             }
-            // paths in code: crate::, super::, self::, child::
-            let code: String = {
-                let mut c = String::new();
-                let mut at = 0;
-                for (s, e) in &uses_spans {
-                    c.push_str(&src[at..*s]);
-                    at = *e;
+        }
+        let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (m, paths) in &scans {
+            for (path, reexport) in paths {
+                if *reexport {
+                    continue;
                 }
-                c.push_str(&src[at..]);
-                c
-            };
-            let b = code.as_bytes();
-            let mut i = 0;
-            while i < b.len() {
-                // (`$crate::` in a macro names the caller's view of the crate, not a use)
-                let boundary = i == 0
-                    || !(b[i - 1].is_ascii_alphanumeric()
-                        || b[i - 1] == b'_'
-                        || b[i - 1] == b':'
-                        || b[i - 1] == b'$');
-                if boundary && (b[i].is_ascii_alphabetic() || b[i] == b'_') {
-                    let mut j = i;
-                    let mut path = Vec::new();
-                    loop {
-                        let s = j;
-                        while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                            j += 1;
+                let Some((mut target, mut k)) = module_of(&names, path) else {
+                    continue;
+                };
+                // an item named through a folder's re-export is used from where it is defined
+                for _ in 0..8 {
+                    let hop = path
+                        .get(k)
+                        .and_then(|name| reexports.get(&target)?.get(name));
+                    match hop {
+                        Some(t) if *t != target => {
+                            target = t.clone();
+                            k = path.len();
                         }
-                        path.push(code[s..j].to_string());
-                        if code[j..].starts_with("::")
-                            && code[j + 2..]
-                                .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                        {
-                            j += 2;
-                        } else {
-                            break;
-                        }
+                        _ => break,
                     }
-                    if path.len() > 1 {
-                        if let Some(abs) = resolve(&path) {
-                            add(abs);
-                        }
-                    }
-                    i = j.max(i + 1);
-                } else {
-                    i += 1;
+                }
+                if target != m.name {
+                    edges.entry(m.name.clone()).or_default().insert(target);
                 }
             }
         }
@@ -666,7 +715,11 @@ fn the_graph_reader_sees_every_kind_of_use() {
         e("read::links"),
         vec!["error", "raw", "raw::context", "read::engine"]
     );
-    assert_eq!(e("read::engine"), vec!["raw"]);
+    assert_eq!(
+        e("read::engine"),
+        vec!["raw::context"],
+        "an item named through a re-export is used from where it is defined"
+    );
     assert_eq!(e("limits"), vec!["read::links"]);
     let v = g.violations();
     assert!(v.contains("limits -> read::links (up)"), "{v:?}");

@@ -5,6 +5,7 @@ pub(crate) mod btree1;
 mod context;
 pub(crate) mod dense;
 mod header;
+mod open;
 
 pub(crate) use btree1::{read_btree1_node, read_snod};
 pub(crate) use context::{fallible_zeros, FileInner, Overlay};
@@ -13,3 +14,4 @@ pub(crate) use header::{
     decode_dataspace_message, decode_datatype_message, decode_message, message_body,
     resolve_dataspace, resolve_datatype, Message, ObjectHeader,
 };
+pub(crate) use open::open;
