@@ -19,24 +19,20 @@
 //! Features: `mmap` (default) adds [`File::open_mmap`].
 #![deny(unsafe_code)]
 
-mod attribute;
-mod dataset;
+mod api;
 mod error;
-mod file;
-mod group;
 mod limits;
-mod object;
 mod raw;
 mod read;
 pub mod storage;
-mod virtual_ds;
 mod write;
 
-pub use attribute::{Attribute, Attributes};
-pub use dataset::{ChunkInfo, Dataset, LayoutKind, NamedDatatype};
+pub use api::attribute::{Attribute, Attributes};
+pub use api::builder::{AllocTime, DatasetBuilder, FillTime};
+pub use api::dataset::{ChunkInfo, Dataset, LayoutKind, NamedDatatype};
+pub use api::file::{CreateOptions, File, Locking, OpenOptions};
+pub use api::group::{Group, Node};
 pub use error::{Error, Result};
-pub use file::{CreateOptions, File, Locking, OpenOptions};
-pub use group::{Group, Node};
 /// `#[derive(h5::Compound)]`: a struct with named fields as a compound (see [`compound!`]).
 pub use h5_derive::Compound;
 pub use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, RefKind, StrPad};
@@ -49,7 +45,6 @@ pub use read::selection::{Batches, Selection, SliceArg};
 pub use read::types;
 pub use read::value::{charset, is_bool, is_complex_compound, FromValue, Region, ToValue, Value};
 pub use storage::Storage;
-pub use write::objects::{AllocTime, DatasetBuilder, FillTime};
 pub use write::LibVer;
 
 /// Decoders and structures of the format itself.

@@ -2,11 +2,14 @@
 //! version 2 headers up to the phase change, 8 by default) or in dense storage past it and
 //! for attributes too large for a header message, as libhdf5 does.
 
-use super::dense::{Addrs, Dense, Kind};
-use super::header::{self, HeaderEdit};
-use super::objects::attr_name;
+use super::dense::Addrs;
+use super::dense::Dense;
+use super::dense::Kind;
+use super::header;
+use super::header::HeaderEdit;
 use super::WriteCtx;
 use crate::error::Result;
+use h5_format::message::dataspace::Dataspace;
 use h5_format::message::link::AttributeInfo;
 use h5_format::message::MessageType;
 use h5_format::object_header::MessageOut;
@@ -191,4 +194,24 @@ fn remove(cx: &mut WriteCtx<'_>, addr: u64, name: &str) -> Result<bool> {
     h.remove(cx, MessageType::ATTRIBUTE, |m| {
         attr_name(m, sizes).as_deref() == Some(name)
     })
+}
+
+/// An attribute's dataspace for `shape` (`&[]`: scalar).
+pub(crate) fn attribute_space(shape: &[u64]) -> Dataspace {
+    if shape.is_empty() {
+        Dataspace::scalar()
+    } else {
+        Dataspace::simple(shape.to_vec(), None)
+    }
+}
+
+pub(crate) fn attr_name(m: &MessageOut, sizes: h5_format::Sizes) -> Option<String> {
+    h5_format::message::attribute::Attribute::decode(&mut h5_format::Reader::new(
+        &m.data,
+        0,
+        sizes,
+        "attribute",
+    ))
+    .ok()
+    .map(|a| a.name)
 }

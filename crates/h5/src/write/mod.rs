@@ -10,7 +10,7 @@ pub(crate) mod enc;
 pub(crate) mod header;
 pub(crate) mod links;
 pub(crate) mod named;
-pub(crate) mod objects;
+pub(crate) mod names;
 pub(crate) mod reclaim;
 pub(crate) mod strings;
 pub(crate) mod symtab;

@@ -1,13 +1,14 @@
 //! Variable-length data through the global heap, and the attribute kinds built on it: strings
 //! (h5py's `str`, stored as variable-length UTF-8) and h5py's `attrs.update(metadata)`.
 
-use super::{with, WriteCtx};
-use crate::attribute::Attributes;
-use crate::error::{Error, Result};
-use crate::read::value::ToValue;
+use super::WriteCtx;
+use crate::error::Error;
+use crate::error::Result;
 use crate::read::value::Value;
 use h5_format::global_heap::CollectionBuilder;
-use h5_format::message::datatype::{Charset, Datatype, StrPad};
+use h5_format::message::datatype::Charset;
+use h5_format::message::datatype::Datatype;
+use h5_format::message::datatype::StrPad;
 use h5_format::Writer;
 
 /// The global heap collection being filled (libhdf5 keeps adding to the newest one).
@@ -74,180 +75,6 @@ pub(crate) fn vlen_strings(cx: &mut WriteCtx<'_>, values: &[&str]) -> Result<Vec
         out.extend(vlen_element(cx, s.len(), id));
     }
     Ok(out)
-}
-
-impl Attributes {
-    /// Create (or overwrite) a string attribute, as h5py stores `attrs[name] = "text"`:
-    /// a scalar variable-length UTF-8 string.
-    pub fn set_str(&self, name: &str, value: &str) -> Result<()> {
-        self.set_strings(name, &[], &[value])
-    }
-
-    /// Create (or overwrite) an attribute holding strings with the given shape (`&[]`: one).
-    pub fn set_strings(&self, name: &str, shape: &[u64], values: &[&str]) -> Result<()> {
-        let n: u64 = shape.iter().product();
-        if values.len() as u64 != n {
-            return Err(Error::Shape(format!(
-                "{} strings for an attribute of shape {shape:?}",
-                values.len()
-            )));
-        }
-        let f = &self.object().file.inner;
-        let dt = vlen_utf8(f.sizes);
-        let data = with(f, |cx| vlen_strings(cx, values))?;
-        self.create_raw(name, &dt, shape, &data)
-    }
-
-    /// Create (or overwrite) an attribute from a dynamic value, choosing the type h5py would
-    /// for the matching Python value: integers → `<i8`, floats → `<f8`, bools → h5py's bool,
-    /// strings → variable-length UTF-8; a list of one kind becomes a 1-D array.
-    pub fn set_value(&self, name: &str, value: &Value) -> Result<()> {
-        fn kind(v: &Value) -> Option<u8> {
-            match v {
-                Value::Int(_) | Value::UInt(_) => Some(0),
-                Value::Float(_) => Some(1),
-                Value::Bool(_) => Some(2),
-                Value::Str(_) => Some(3),
-                _ => None,
-            }
-        }
-        let (shape, items): (Vec<u64>, Vec<&Value>) = match value {
-            Value::List(items) => (vec![items.len() as u64], items.iter().collect()),
-            v => (vec![], vec![v]),
-        };
-        let k = items.first().and_then(|v| kind(v)).unwrap_or(1);
-        if items.iter().any(|v| kind(v) != Some(k)) {
-            return Err(Error::Conversion(format!(
-                "attribute {name:?}: only numbers, bools, strings and lists of one of them can be stored"
-            )));
-        }
-        match k {
-            0 => {
-                let v: Vec<i64> = items
-                    .iter()
-                    .map(|v| match v {
-                        Value::Int(i) => *i,
-                        Value::UInt(u) => i64::try_from(*u).unwrap_or(i64::MAX),
-                        _ => 0,
-                    })
-                    .collect();
-                self.create(name, &shape, &v)
-            }
-            1 => {
-                let v: Vec<f64> = items
-                    .iter()
-                    .map(|v| v.as_f64().unwrap_or(f64::NAN))
-                    .collect();
-                self.create(name, &shape, &v)
-            }
-            2 => {
-                let v: Vec<bool> = items
-                    .iter()
-                    .map(|v| matches!(v, Value::Bool(true)))
-                    .collect();
-                self.create(name, &shape, &v)
-            }
-            _ => {
-                let v: Vec<&str> = items
-                    .iter()
-                    .map(|v| match v {
-                        Value::Str(s) => s.as_str(),
-                        _ => "",
-                    })
-                    .collect();
-                self.set_strings(name, &shape, &v)
-            }
-        }
-    }
-
-    /// Create (or overwrite) an attribute of any datatype from dynamic values (one per
-    /// element): compounds, complex numbers, enums, fixed or variable-length strings, arrays,
-    /// variable-length sequences, object references.
-    pub fn create_values(
-        &self,
-        name: &str,
-        dtype: &Datatype,
-        shape: &[u64],
-        values: &[Value],
-    ) -> Result<()> {
-        self.create_values_typed(name, dtype, None, shape, values)
-    }
-
-    /// [`create_values`](Self::create_values) with the type optionally a committed one (its
-    /// header address).
-    pub(crate) fn create_values_typed(
-        &self,
-        name: &str,
-        dtype: &Datatype,
-        committed: Option<u64>,
-        shape: &[u64],
-        values: &[Value],
-    ) -> Result<()> {
-        let n: u64 = shape.iter().product();
-        if values.len() as u64 != n {
-            return Err(Error::Shape(format!(
-                "{} values for an attribute of shape {shape:?}",
-                values.len()
-            )));
-        }
-        let f = &self.object().file.inner;
-        let data = with(f, |cx| encode_values(cx, dtype, values, n as usize))?;
-        let space = super::objects::attribute_space(shape);
-        self.create_in(name, dtype, committed, &space, &data)
-    }
-
-    /// Set many attributes at once, like h5py's `attrs.update(metadata)`.
-    pub fn update<'a>(&self, entries: impl IntoIterator<Item = (&'a str, Value)>) -> Result<()> {
-        entries
-            .into_iter()
-            .try_for_each(|(k, v)| self.set_value(k, &v))
-    }
-}
-
-impl Attributes {
-    /// Create (or overwrite) an attribute holding `values` of a [`ToValue`] type — e.g. structs
-    /// made compounds by [`compound!`](crate::compound) — with shape `shape` (`&[]`: scalar).
-    pub fn create_from<T: ToValue>(&self, name: &str, shape: &[u64], values: &[T]) -> Result<()> {
-        let v: Vec<Value> = values.iter().map(T::to_value).collect();
-        self.create_values(name, &T::datatype(), shape, &v)
-    }
-}
-
-impl crate::group::Group {
-    /// Start building a dataset of any element type (e.g. [`crate::read::types::long_double`]).
-    pub fn new_dataset_of(&self, dtype: Datatype) -> super::objects::DatasetBuilder {
-        super::objects::DatasetBuilder::new(self.clone(), dtype)
-    }
-
-    /// Start building a dataset of a [`ToValue`] type, e.g. a struct made a compound by
-    /// [`compound!`](crate::compound).
-    pub fn new_dataset_as<T: ToValue>(&self) -> super::objects::DatasetBuilder {
-        self.new_dataset_of(T::datatype())
-    }
-
-    /// Create a one-dimensional dataset holding `values` of a [`ToValue`] type (h5py's
-    /// `create_dataset(name, data=structured_array)`).
-    pub fn create_dataset_from<T: ToValue>(
-        &self,
-        name: &str,
-        values: &[T],
-    ) -> Result<crate::Dataset> {
-        let ds = self
-            .new_dataset_as::<T>()
-            .shape(&[values.len() as u64])
-            .create(name)?;
-        ds.write_from(&crate::Selection::All, values)?;
-        Ok(ds)
-    }
-}
-
-impl crate::Dataset {
-    /// Write values of a [`ToValue`] type (one per selected element, or one to broadcast),
-    /// e.g. structs made compounds by [`compound!`](crate::compound).
-    pub fn write_from<T: ToValue>(&self, sel: &crate::Selection, values: &[T]) -> Result<()> {
-        let v: Vec<Value> = values.iter().map(T::to_value).collect();
-        self.write_values(sel, &v)
-    }
 }
 
 /// Encode one dynamic value as an element of `dt` into `out` (exactly `dt.size()` bytes),

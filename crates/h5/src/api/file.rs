@@ -1,9 +1,9 @@
 //! [`File`]: an open HDF5 file, read lazily through a [`Storage`].
 
+use crate::api::group::Group;
+use crate::api::object::Object;
 use crate::error::{Error, Result};
-use crate::group::Group;
 use crate::limits::Limits;
-use crate::object::Object;
 use crate::storage::{FileStorage, MemStorage, Storage};
 use crate::write::OpenFile;
 use std::path::{Path, PathBuf};

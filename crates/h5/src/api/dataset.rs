@@ -1,20 +1,32 @@
 //! [`Dataset`]: metadata and reads (whole, hyperslab, points, masks) for every layout.
 
-use crate::attribute::Attributes;
-use crate::error::{Error, Result};
-use crate::file::File;
-use crate::object::Object;
+use crate::api::attribute::Attributes;
+use crate::api::builder::{AllocTime, FillTime};
+use crate::api::file::File;
+use crate::api::object::Object;
+use crate::error::Error;
+use crate::error::Result;
 use crate::raw::FileInner;
-use crate::read::convert::{convert_slice, H5Type};
+use crate::read::convert::convert_slice;
+use crate::read::convert::encode_scalar;
+use crate::read::convert::H5Type;
 use crate::read::dataset::DatasetInfo;
 use crate::read::selection::Selection;
+use crate::read::value::ToValue;
 use crate::read::value::Value;
-use h5_format::message::dataspace::{Dataspace, SpaceKind};
+use crate::write::enc;
+use crate::write::header::HeaderEdit;
+use crate::write::with;
+use crate::write::WriteCtx;
+use h5_format::message::dataspace::Dataspace;
+use h5_format::message::dataspace::SpaceKind;
 use h5_format::message::datatype::Datatype;
 use h5_format::message::fill_value::FillValue;
 use h5_format::message::filter_pipeline::FilterInfo;
 use h5_format::message::layout::Layout;
-use ndarray::{ArrayD, IxDyn};
+use h5_format::message::MessageType;
+use ndarray::ArrayD;
+use ndarray::IxDyn;
 use std::sync::Arc;
 
 /// How a dataset's data is stored.
@@ -94,8 +106,8 @@ impl Dataset {
         let mut info = DatasetInfo::load(obj.f(), &obj.header)?;
         if matches!(info.layout, Layout::Virtual { .. }) {
             let (maps, stored) = (&info.virtual_maps, &info.space.dims);
-            let dims = crate::virtual_ds::nested(|| {
-                Ok(crate::virtual_ds::extent(&obj.file, maps, stored))
+            let dims = crate::api::virtual_ds::nested(|| {
+                Ok(crate::api::virtual_ds::extent(&obj.file, maps, stored))
             })?;
             info.space.dims = dims;
         }
@@ -389,7 +401,252 @@ impl Dataset {
         info.read_selection(self.f(), sel, |res, out| {
             let (file, maps, dt) = (&self.obj.file, &info.virtual_maps, &info.dtype);
             let dims = &info.space.dims;
-            crate::virtual_ds::nested(|| crate::virtual_ds::read(file, maps, dims, dt, res, out))
+            crate::api::virtual_ds::nested(|| {
+                crate::api::virtual_ds::read(file, maps, dims, dt, res, out)
+            })
         })
+    }
+}
+
+impl Dataset {
+    /// Store what newly allocated storage starts as — the fill value, or zeros when there
+    /// is none or the fill time says not to write it — in `sel` (early allocation: at
+    /// creation and where a resize grows the dataset).
+    pub(crate) fn allocate_filled(&self, sel: &Selection) -> Result<()> {
+        let fv = self.fill_value();
+        let es = self.dtype().size() as usize;
+        let elem = fv
+            .value
+            .as_deref()
+            .filter(|_| fv.write_time != FillTime::Never as u8);
+        // in pieces of at most about 16 MiB (whole chunks where that is cheap), so growing a
+        // dataset by gigabytes does not build gigabytes of fill in memory
+        for piece in self.batches(sel, (16 << 20) / es.max(1) as u64)? {
+            self.write_encoded(&piece, 1, |cx, n, _| cx.f.filled_buffer(elem, es, n as u64))?;
+        }
+        Ok(())
+    }
+}
+
+impl Dataset {
+    /// Write the whole dataset from an array of the dataset's shape (any numeric type, converted
+    /// as libhdf5 does).
+    pub fn write<T: H5Type, S: ndarray::Data<Elem = T>, D: ndarray::Dimension>(
+        &self,
+        data: &ndarray::ArrayBase<S, D>,
+    ) -> Result<()> {
+        let want = self.shape().unwrap_or_default();
+        let got: Vec<u64> = data.shape().iter().map(|&d| d as u64).collect();
+        if got != want && !(want.is_empty() && data.len() == 1) {
+            return Err(Error::Shape(format!(
+                "data of shape {got:?} does not fit dataset {} of shape {want:?}",
+                self.name()
+            )));
+        }
+        let values: Vec<T> = data.iter().cloned().collect();
+        self.write_raw_selection(&Selection::All, &values)
+    }
+
+    /// Write `data` (row-major, as many elements as the selection holds — or one, which is
+    /// broadcast, like `dset[200:500, 500:1024] = 123`) into a selection.
+    pub fn write_slice<T: H5Type>(&self, sel: &Selection, data: &[T]) -> Result<()> {
+        self.write_raw_selection(sel, data)
+    }
+
+    fn write_raw_selection<T: H5Type>(&self, sel: &Selection, data: &[T]) -> Result<()> {
+        self.write_encoded(sel, data.len(), |cx, n, dt| {
+            let es = dt.size() as usize;
+            let mut bytes = cx.f.data_buffer((n as u64).saturating_mul(es as u64))?;
+            if data.len() == 1 && n > 0 {
+                encode_scalar(dt, data[0].to_scalar(), &mut bytes[..es])?;
+                let first = bytes[..es].to_vec();
+                bytes
+                    .chunks_exact_mut(es)
+                    .skip(1)
+                    .for_each(|c| c.copy_from_slice(&first));
+            } else {
+                for (v, c) in data.iter().zip(bytes.chunks_exact_mut(es)) {
+                    encode_scalar(dt, v.to_scalar(), c)?;
+                }
+            }
+            Ok(bytes)
+        })
+    }
+
+    /// Write dynamic values (one per selected element, or one to broadcast) of any datatype:
+    /// strings, compounds, complex numbers, enums, arrays, variable-length sequences.
+    pub fn write_values(&self, sel: &Selection, values: &[crate::Value]) -> Result<()> {
+        self.write_encoded(sel, values.len(), |cx, n, dt| {
+            crate::write::strings::encode_values(cx, dt, values, n)
+        })
+    }
+
+    /// Resolve the selection, encode the elements (inside the write context: variable-length
+    /// parts go to the global heap) and store them.
+    fn write_encoded(
+        &self,
+        sel: &Selection,
+        count: usize,
+        encode: impl FnOnce(&mut WriteCtx<'_>, usize, &Datatype) -> Result<Vec<u8>>,
+    ) -> Result<()> {
+        let dims = self
+            .shape()
+            .ok_or_else(|| Error::Shape(format!("{} has a null dataspace", self.name())))?;
+        let res = sel.resolve(&dims)?;
+        let n = res.len() as usize;
+        if count != n && count != 1 {
+            return Err(Error::Shape(format!(
+                "{} values for a selection of {n} elements of {}",
+                count,
+                self.name()
+            )));
+        }
+        let dt = self.dtype().clone();
+        let es = dt.size() as usize;
+        let f = &self.file().inner;
+        let total = dims.iter().fold(es as u64, |a, &d| a.saturating_mul(d));
+        let name = self.name().to_string();
+        let addr = self.addr();
+        with(f, |cx| {
+            if n == 0 {
+                // Nothing to store — and no storage to allocate: libhdf5 gives an empty
+                // contiguous dataset no address (h5py refuses a zero-byte block).
+                return Ok(());
+            }
+            let bytes = encode(cx, n, &dt)?;
+            let mut h = HeaderEdit::load(cx, addr)?;
+            let lm = h
+                .find(MessageType::LAYOUT)
+                .next()
+                .cloned()
+                .ok_or_else(|| Error::Unsupported(format!("{name}: no layout")))?;
+            let (layout, _) = cx.f.dec(h5_format::message::layout::decode(
+                &mut h5_format::Reader::new(&lm.data, addr, cx.f.sizes, "layout message"),
+            ))?;
+            let zero = vec![0u64; dims.len()];
+            match layout {
+                Layout::Contiguous { addr: a, .. } => {
+                    let (a, mut block) = match a {
+                        Some(a) => {
+                            let mut b = cx.f.data_buffer(total)?;
+                            cx.f.read_data(a, &mut b, "contiguous data")?;
+                            (a, b)
+                        }
+                        None => {
+                            // First write: allocate, fill, and record the address.
+                            let a = cx.alloc(total)?;
+                            let mut b = cx.f.data_buffer(total)?;
+                            if let Some(fv) =
+                                self.fill_value().value.as_ref().filter(|v| v.len() == es)
+                            {
+                                b.chunks_exact_mut(es).for_each(|c| c.copy_from_slice(fv));
+                            }
+                            let l = Layout::Contiguous {
+                                addr: Some(a),
+                                size: Some(total),
+                            };
+                            h.replace(
+                                cx,
+                                MessageType::LAYOUT,
+                                enc::layout(cx.f.sizes, cx.st.libver, &l, false)?,
+                            )?;
+                            (a, b)
+                        }
+                    };
+                    crate::read::grid::for_each_run(0, &zero, &dims, &res, es, |blk, s, len| {
+                        block[blk..blk + len].copy_from_slice(&bytes[s..s + len]);
+                    });
+                    cx.write(a, &block)
+                }
+                Layout::Compact { mut data } => {
+                    crate::read::grid::for_each_run(0, &zero, &dims, &res, es, |blk, s, len| {
+                        data[blk..blk + len].copy_from_slice(&bytes[s..s + len]);
+                    });
+                    h.replace(
+                        cx,
+                        MessageType::LAYOUT,
+                        enc::layout(cx.f.sizes, cx.st.libver, &Layout::Compact { data }, false)?,
+                    )
+                }
+                Layout::Chunked(_) => {
+                    crate::write::chunked::write(cx, &mut h, addr, &dims, &res, &bytes)
+                }
+                _ => Err(Error::Unsupported(format!(
+                    "{name}: writing virtual datasets"
+                ))),
+            }
+        })
+    }
+}
+
+impl Dataset {
+    /// Change the shape (h5py's `resize`): each dimension grows or shrinks on its own, up to
+    /// the maximum shape; data inside the new shape stays where it is, chunks wholly outside
+    /// it are freed, and what becomes visible again after a shrink reads as the fill value.
+    /// Only chunked datasets can be resized. This handle sees the new shape afterwards;
+    /// other handles to the dataset must be opened again.
+    pub fn resize(&mut self, shape: &[u64]) -> Result<()> {
+        if self.layout() != LayoutKind::Chunked {
+            return Err(Error::Shape(format!(
+                "Only chunked datasets can be resized ({} is {:?})",
+                self.name(),
+                self.layout()
+            )));
+        }
+        let addr = self.addr();
+        let old = self.shape().unwrap_or_default();
+        with(&self.file().inner, |cx| {
+            let mut h = HeaderEdit::load(cx, addr)?;
+            crate::write::chunked::resize(cx, &mut h, addr, shape)
+        })
+        .map_err(|e| match e {
+            Error::Shape(m) => Error::Shape(format!("{}: {m}", self.name())),
+            e => e.at(self.name()),
+        })?;
+        *self = Dataset::from_object(Object::load(self.file(), addr, self.name())?)?;
+        if self.fill_value().alloc_time == AllocTime::Early as u8 {
+            // early allocation: the grown parts get their storage now
+            for d in (0..shape.len()).filter(|&d| shape[d] > old.get(d).copied().unwrap_or(0)) {
+                let sel: Vec<crate::SliceArg> = (0..shape.len())
+                    .map(|i| {
+                        if i == d {
+                            crate::SliceArg::Range {
+                                start: Some(old[d] as i64),
+                                stop: Some(shape[d] as i64),
+                                step: 1,
+                            }
+                        } else {
+                            crate::SliceArg::All
+                        }
+                    })
+                    .collect();
+                self.allocate_filled(&Selection::Slice(sel))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Change the length of one axis (h5py's `resize(n, axis=…)`).
+    pub fn resize_axis(&mut self, axis: usize, len: u64) -> Result<()> {
+        let mut shape = self
+            .shape()
+            .ok_or_else(|| Error::Shape(format!("{} has a null dataspace", self.name())))?;
+        if axis >= shape.len() {
+            return Err(Error::Shape(format!(
+                "Invalid axis {axis} (0 to {} allowed)",
+                shape.len().saturating_sub(1)
+            )));
+        }
+        shape[axis] = len;
+        self.resize(&shape)
+    }
+}
+
+impl Dataset {
+    /// Write values of a [`ToValue`] type (one per selected element, or one to broadcast),
+    /// e.g. structs made compounds by [`compound!`](crate::compound).
+    pub fn write_from<T: ToValue>(&self, sel: &crate::Selection, values: &[T]) -> Result<()> {
+        let v: Vec<Value> = values.iter().map(T::to_value).collect();
+        self.write_values(sel, &v)
     }
 }

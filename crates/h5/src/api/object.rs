@@ -1,7 +1,7 @@
 //! An object in an open file: its header, loaded once, and the path it was reached by.
 
+use crate::api::file::File;
 use crate::error::{Error, Result};
-use crate::file::File;
 use crate::raw::ObjectKind;
 use crate::raw::{decode_datatype_message, FileInner, ObjectHeader};
 use h5_format::message::datatype::Datatype;

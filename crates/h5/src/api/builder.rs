@@ -1,0 +1,460 @@
+//! [`DatasetBuilder`]: a new dataset's type, shape, layout, filters and fill value.
+
+use crate::api::dataset::Dataset;
+use crate::api::dataset::LayoutKind;
+use crate::api::group::taken;
+use crate::api::group::Group;
+use crate::api::object::Object;
+use crate::error::Error;
+use crate::error::Result;
+use crate::read::convert::encode_scalar;
+use crate::read::convert::H5Type;
+use crate::read::selection::Selection;
+use crate::write::enc;
+use crate::write::header;
+use crate::write::header::HeaderEdit;
+use crate::write::links;
+use crate::write::names::{check_name, join};
+use crate::write::symtab::Target;
+use crate::write::with;
+use crate::write::LibVer;
+use crate::write::WriteCtx;
+use h5_format::message::dataspace::Dataspace;
+use h5_format::message::datatype::Datatype;
+use h5_format::message::fill_value::FillValue;
+use h5_format::message::layout::Layout;
+use h5_format::message::MessageType;
+use h5_format::object_header::MessageOut;
+
+/// Message flag: constant (datatype, fill value: they never change).
+const CONSTANT: u8 = 0x01;
+
+/// Message flag: the body is a shared message (a reference to a committed datatype).
+const SHARED: u8 = 0x02;
+
+fn msg(t: MessageType, flags: u8, data: Vec<u8>) -> MessageOut {
+    MessageOut {
+        mtype: t.0,
+        flags,
+        creation_order: None,
+        data,
+    }
+}
+
+/// When a dataset's storage is allocated (libhdf5's `H5Pset_alloc_time`, h5py's
+/// `dcpl.set_alloc_time`). The default is libhdf5's: early for compact, late for contiguous,
+/// incremental for chunked datasets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocTime {
+    /// All of it when the dataset is created (and when a resize grows it).
+    Early = 1,
+    /// All of it at the first write.
+    Late = 2,
+    /// Chunk by chunk as they are written (contiguous data: at the first write).
+    Incremental = 3,
+}
+
+/// When allocated storage is written with the fill value (libhdf5's `H5Pset_fill_time`,
+/// h5py's `dcpl.set_fill_time`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillTime {
+    /// Always, when it is allocated.
+    Alloc = 0,
+    /// Never: unwritten elements of allocated storage hold whatever the space held (this
+    /// writer leaves zeros there).
+    Never = 1,
+    /// When a fill value was set (the default).
+    IfSet = 2,
+}
+
+/// Whether elements of `dt` hold variable-length data (global heap references).
+fn has_vlen(dt: &Datatype) -> bool {
+    match dt {
+        Datatype::VarLenSeq { .. } | Datatype::VarLenStr { .. } => true,
+        Datatype::Compound { members, .. } => members.iter().any(|m| has_vlen(&m.dtype)),
+        Datatype::Array { base, .. } | Datatype::Enum { base, .. } => has_vlen(base),
+        _ => false,
+    }
+}
+
+/// A fill value as given to the builder.
+#[derive(Debug, Clone)]
+enum Fill {
+    /// Already in the dataset's element encoding.
+    Bytes(Vec<u8>),
+    /// To encode when the dataset is created (variable-length parts need the file).
+    Value(crate::Value),
+}
+
+/// Builds a dataset: element type, shape, layout, fill value (hdf5-metno style).
+#[derive(Debug, Clone)]
+pub struct DatasetBuilder {
+    group: Group,
+    dtype: Datatype,
+    shape: Option<Vec<u64>>,
+    maxshape: Option<Vec<Option<u64>>>,
+    chunks: Option<Vec<u64>>,
+    layout: Option<LayoutKind>,
+    fill: Option<Fill>,
+    filters: crate::write::chunked::FilterSpec,
+    auto_chunks: bool,
+    /// The committed datatype's header, when the dataset uses one.
+    committed: Option<u64>,
+    /// No elements and no shape (a null dataspace, h5py's `Empty`).
+    null: bool,
+    alloc_time: Option<AllocTime>,
+    fill_time: Option<FillTime>,
+    track_order: bool,
+}
+
+impl DatasetBuilder {
+    pub(crate) fn new(group: Group, dtype: Datatype) -> Self {
+        DatasetBuilder {
+            group,
+            dtype,
+            shape: None,
+            maxshape: None,
+            chunks: None,
+            layout: None,
+            fill: None,
+            filters: Default::default(),
+            auto_chunks: false,
+            committed: None,
+            null: false,
+            alloc_time: None,
+            fill_time: None,
+            track_order: false,
+        }
+    }
+    /// The shape (`&[]` for a scalar).
+    pub fn shape(mut self, shape: &[u64]) -> Self {
+        self.shape = Some(shape.to_vec());
+        self
+    }
+    /// No elements and no shape: a null dataspace, h5py's `create_dataset(name,
+    /// data=h5py.Empty(dtype))`. Such a dataset is contiguous with no storage; it cannot be
+    /// chunked, filtered or written.
+    pub fn empty(mut self) -> Self {
+        self.null = true;
+        self.shape = Some(Vec::new());
+        self
+    }
+    /// The maximum shape (h5py's `maxshape`); `None` entries are unlimited. As in h5py,
+    /// giving one makes the dataset chunked (with a guessed chunk shape unless
+    /// [`chunks`](Self::chunks) says otherwise), so that it can be [resized](Dataset::resize).
+    pub fn maxshape(mut self, maxshape: &[Option<u64>]) -> Self {
+        self.maxshape = Some(maxshape.to_vec());
+        self
+    }
+    /// Chunk shape (h5py's `chunks=(…)`); no dimension may exceed the shape, or the maximum
+    /// shape when one is given.
+    pub fn chunks(mut self, chunks: &[u64]) -> Self {
+        self.chunks = Some(chunks.to_vec());
+        self
+    }
+    /// Chunked, with the chunk shape h5py would guess (h5py's `chunks=True`). Filters and a
+    /// maximum shape do this on their own when no chunk shape is given.
+    pub fn auto_chunks(mut self) -> Self {
+        self.auto_chunks = true;
+        self
+    }
+    /// Store the data inside the object header (small datasets only).
+    pub fn compact(mut self) -> Self {
+        self.layout = Some(LayoutKind::Compact);
+        self
+    }
+    /// Store the data in one contiguous block (the default without chunks or filters).
+    pub fn contiguous(mut self) -> Self {
+        self.layout = Some(LayoutKind::Contiguous);
+        self
+    }
+    /// gzip compression at `level` (0–9; h5py's `compression="gzip", compression_opts=level`,
+    /// 4 by default there). Makes the dataset chunked. Replaces [`lzf`](Self::lzf).
+    pub fn deflate(mut self, level: u8) -> Self {
+        self.filters.compression = Some(crate::write::chunked::Compression::Deflate(level));
+        self
+    }
+    /// LZF compression (h5py's `compression="lzf"`). Makes the dataset chunked. Replaces
+    /// [`deflate`](Self::deflate).
+    pub fn lzf(mut self) -> Self {
+        self.filters.compression = Some(crate::write::chunked::Compression::Lzf);
+        self
+    }
+    /// The shuffle filter before compression (h5py's `shuffle=True`). Makes the dataset
+    /// chunked.
+    pub fn shuffle(mut self) -> Self {
+        self.filters.shuffle = true;
+        self
+    }
+    /// A Fletcher-32 checksum on every chunk (h5py's `fletcher32=True`). Makes the dataset
+    /// chunked.
+    pub fn fletcher32(mut self) -> Self {
+        self.filters.fletcher32 = true;
+        self
+    }
+    /// Use a committed datatype (h5py's `dtype=f["mytype"]`): the dataset's type refers to
+    /// it instead of holding a copy.
+    pub fn committed(mut self, t: &crate::NamedDatatype) -> Result<Self> {
+        self.dtype = t.dtype()?;
+        self.committed = Some(t.obj.addr());
+        Ok(self)
+    }
+    /// When the storage is allocated (libhdf5's default when not given: early for compact,
+    /// late for contiguous, incremental for chunked). Compact datasets need
+    /// [`AllocTime::Early`], as in libhdf5.
+    pub fn alloc_time(mut self, t: AllocTime) -> Self {
+        self.alloc_time = Some(t);
+        self
+    }
+    /// Keep the dataset's attributes in creation order, tracked and indexed (h5py's
+    /// `create_dataset(..., track_order=True)`; a version 2 header in every profile).
+    pub fn track_order(mut self) -> Self {
+        self.track_order = true;
+        self
+    }
+    /// When allocated storage gets the fill value ([`FillTime::IfSet`] when not given).
+    pub fn fill_time(mut self, t: FillTime) -> Self {
+        self.fill_time = Some(t);
+        self
+    }
+    /// The value unwritten elements read as (h5py's `fillvalue=`), converted to the
+    /// dataset's type.
+    pub fn fill_value<T: H5Type>(mut self, value: T) -> Result<Self> {
+        let mut b = crate::raw::fallible_zeros(self.dtype.size())?;
+        encode_scalar(&self.dtype, value.to_scalar(), &mut b)?;
+        self.fill = Some(Fill::Bytes(b));
+        Ok(self)
+    }
+
+    /// A fill value of any type (strings, compounds, complex numbers, arrays,
+    /// variable-length sequences) as a dynamic value; variable-length parts are stored in
+    /// the global heap, as libhdf5 stores them. Checked against the type when the dataset
+    /// is created. A chunked dataset with a variable-length fill value gets its chunks
+    /// allocated early unless [`alloc_time`](Self::alloc_time) says otherwise: libhdf5
+    /// cannot read unallocated chunks of such a dataset from a read-only file.
+    pub fn fill_value_of(mut self, value: crate::Value) -> Self {
+        self.fill = Some(Fill::Value(value));
+        self
+    }
+
+    /// Create the dataset at `path` in the group.
+    pub fn create(self, path: &str) -> Result<Dataset> {
+        let shape = self
+            .shape
+            .clone()
+            .ok_or_else(|| Error::Shape("a dataset needs a shape".into()))?;
+        if self.null
+            && (self.maxshape.is_some()
+                || self.chunks.is_some()
+                || self.auto_chunks
+                || self.filters != Default::default()
+                || self.layout.is_some_and(|l| l != LayoutKind::Contiguous))
+        {
+            return Err(Error::Shape(
+                "an empty (null dataspace) dataset is contiguous: no chunks, filters, \
+                 maximum shape or compact layout"
+                    .into(),
+            ));
+        }
+        let plan = crate::write::chunked::plan(
+            &shape,
+            self.maxshape.as_deref(),
+            self.chunks.as_deref(),
+            self.auto_chunks,
+            &self.filters,
+            &self.dtype,
+            self.layout.is_some(),
+        )?;
+        let es = self.dtype.size();
+        let n = shape
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| Error::Shape("shape too large".into()))?;
+        let bytes = n
+            .checked_mul(es)
+            .ok_or_else(|| Error::Shape("shape too large".into()))?;
+        let bytes = if self.null { 0 } else { bytes };
+        let layout_kind = match &plan {
+            Some(_) => LayoutKind::Chunked,
+            None => self.layout.unwrap_or(LayoutKind::Contiguous),
+        };
+        let alloc_time = self.alloc_time.unwrap_or(match layout_kind {
+            LayoutKind::Compact => AllocTime::Early,
+            // libhdf5 cannot read an unallocated chunk whose fill value holds variable-length
+            // data in a read-only file ("no write intent"): allocate every chunk up front
+            LayoutKind::Chunked if self.fill.is_some() && has_vlen(&self.dtype) => AllocTime::Early,
+            LayoutKind::Chunked => AllocTime::Incremental,
+            _ => AllocTime::Late,
+        });
+        if layout_kind == LayoutKind::Compact && alloc_time != AllocTime::Early {
+            return Err(Error::Shape(
+                "compact dataset must have early space allocation".into(),
+            ));
+        }
+        let fill_time = self.fill_time.unwrap_or(FillTime::IfSet);
+        // Everything that can be refused is checked before anything changes: the name, the
+        // compact size, the fill value; only then are missing intermediate groups made.
+        let (existing, name) = self.group.find_parent(path)?;
+        check_name(&name)?;
+        let f = &self.group.obj.file.inner;
+        let fill_bytes = with(f, |cx| {
+            if let Some(p) = &existing {
+                if taken(cx, p, &name)? {
+                    return Err(Error::Exists(join(p.name(), &name)));
+                }
+            }
+            if layout_kind == LayoutKind::Compact {
+                compact_fits(cx.st.libver, bytes)?;
+            }
+            match &self.fill {
+                Some(Fill::Bytes(b)) => Ok(Some(b.clone())),
+                Some(Fill::Value(v)) => Ok(Some(crate::write::strings::encode_values(
+                    cx,
+                    &self.dtype,
+                    std::slice::from_ref(v),
+                    1,
+                )?)),
+                None => Ok(None),
+            }
+        })?;
+        let (parent, name) = self.group.split_parent(path)?;
+        let space = if self.null {
+            Dataspace::null()
+        } else if shape.is_empty() {
+            Dataspace::scalar()
+        } else {
+            Dataspace::simple(
+                shape.clone(),
+                plan.as_ref().and_then(|p| p.max_dims.clone()),
+            )
+        };
+        let addr = with(f, |cx| {
+            if taken(cx, &parent, &name)? {
+                return Err(Error::Exists(join(parent.name(), &name)));
+            }
+            let libver = cx.st.libver;
+            // what allocated storage starts as: the fill value unless the fill time says not
+            // to write it (then zeros)
+            let initial = |cx: &WriteCtx<'_>| {
+                let fv = fill_bytes
+                    .as_deref()
+                    .filter(|_| matches!(fill_time, FillTime::Alloc | FillTime::IfSet));
+                cx.f.filled_buffer(fv, es as usize, if self.null { 0 } else { n })
+            };
+            let layout = match layout_kind {
+                LayoutKind::Compact => Layout::Compact { data: initial(cx)? },
+                LayoutKind::Chunked => {
+                    let plan = plan.as_ref().expect("chunked plan");
+                    crate::write::chunked::new_layout(plan, &shape, es, libver)
+                }
+                _ if alloc_time == AllocTime::Early && bytes > 0 => {
+                    let data = initial(cx)?;
+                    let a = cx.alloc(bytes)?;
+                    cx.write(a, &data)?;
+                    Layout::Contiguous {
+                        addr: Some(a),
+                        size: Some(bytes),
+                    }
+                }
+                _ => Layout::Contiguous {
+                    addr: None,
+                    size: Some(bytes),
+                },
+            };
+            let fill = FillValue {
+                alloc_time: alloc_time as u8,
+                write_time: fill_time as u8,
+                defined: true,
+                value: fill_bytes.clone(),
+            };
+            let filters = plan.as_ref().map(|p| p.filters.as_slice()).unwrap_or(&[]);
+            let msgs = self.messages(cx, &space, &fill, filters, &layout)?;
+            // libhdf5 gives dataset headers a 256-byte message area.
+            let addr = header::create_with(cx, msgs, 256, self.track_order)?;
+            if let Some(t) = self.committed {
+                // libhdf5 counts every object using a committed type as a reference to it
+                HeaderEdit::load(cx, t)?.adjust_refcount(cx, 1)?;
+            }
+            links::insert(
+                cx,
+                parent.addr(),
+                &name,
+                Target::Object { addr, group: None },
+            )?;
+            Ok(addr)
+        })?;
+        let ds = Dataset::from_object(Object::load(
+            &self.group.obj.file,
+            addr,
+            &join(parent.name(), &name),
+        )?)?;
+        if layout_kind == LayoutKind::Chunked && alloc_time == AllocTime::Early {
+            // every chunk now, as libhdf5 allocates them
+            ds.allocate_filled(&Selection::All)?;
+        }
+        Ok(ds)
+    }
+
+    /// The new dataset's header messages, in libhdf5's order and the profile's versions.
+    fn messages(
+        &self,
+        cx: &mut WriteCtx<'_>,
+        space: &Dataspace,
+        fill: &FillValue,
+        filters: &[h5_format::message::filter_pipeline::FilterInfo],
+        layout: &Layout,
+    ) -> Result<Vec<MessageOut>> {
+        let (sizes, libver) = (cx.f.sizes, cx.st.libver);
+        let mut msgs = vec![
+            msg(
+                MessageType::DATASPACE,
+                0,
+                enc::dataspace(sizes, libver, space)?,
+            ),
+            match self.committed {
+                // a reference to the committed type's header (shared message, v2 type 2)
+                Some(t) => msg(
+                    MessageType::DATATYPE,
+                    CONSTANT | SHARED,
+                    crate::write::named::shared_body(sizes, t)?,
+                ),
+                None => msg(
+                    MessageType::DATATYPE,
+                    CONSTANT,
+                    enc::datatype(sizes, libver, &self.dtype)?,
+                ),
+            },
+        ];
+        let (new_fill, old_fill) = enc::fill_value(sizes, libver, fill)?;
+        msgs.push(msg(MessageType::FILL_VALUE, CONSTANT, new_fill));
+        if let Some(old) = old_fill {
+            msgs.push(msg(MessageType::FILL_VALUE_OLD, CONSTANT, old));
+        }
+        if !filters.is_empty() {
+            let body = crate::write::chunked::pipeline_message(cx, filters)?;
+            msgs.push(msg(MessageType::FILTER_PIPELINE, CONSTANT, body));
+        }
+        let body = enc::layout(sizes, libver, layout, !filters.is_empty())?;
+        msgs.push(msg(MessageType::LAYOUT, 0, body));
+        Ok(msgs)
+    }
+}
+
+/// A compact dataset's data must fit one header message: at most 65 535 bytes, 4 of them the
+/// layout message's own fields; version 1 headers also round messages up to 8 bytes (libhdf5
+/// accepts up to 65 531 there too, but then cannot read the header back: "message not
+/// aligned").
+fn compact_fits(libver: LibVer, bytes: u64) -> Result<()> {
+    let max = if libver == LibVer::Earliest {
+        65_524
+    } else {
+        65_531
+    };
+    if bytes > max {
+        return Err(Error::Shape(format!(
+            "compact dataset size is bigger than header message maximum size \
+             ({bytes} bytes; at most {max} in this file's object headers)"
+        )));
+    }
+    Ok(())
+}
