@@ -137,7 +137,7 @@ fn store(cx: &mut WriteCtx<'_>, addr: u64, name: &str, body: Vec<u8>) -> Result<
         .count();
     if others >= max_compact as usize || body.len() > MAX_MESSAGE {
         // past the phase change (or too large for a message): all attributes go dense
-        let mut d = Dense::create(cx, Kind::Attributes, info.index_order)?;
+        let mut d = Dense::create(cx.f.sizes, Kind::Attributes, info.index_order)?;
         let old: Vec<MessageOut> = h.find(MessageType::ATTRIBUTE).cloned().collect();
         for m in &old {
             let Some(n) = attr_name(m, sizes) else {

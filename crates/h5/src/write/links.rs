@@ -166,7 +166,7 @@ fn to_dense(
     links: &[(String, Option<u64>, Vec<u8>)],
     index_order: bool,
 ) -> Result<Addrs> {
-    let mut d = Dense::create(cx, Kind::Links, index_order)?;
+    let mut d = Dense::create(cx.f.sizes, Kind::Links, index_order)?;
     for (name, order, body) in links {
         d.insert(name, body, *order, 0, cx.f.sizes)?;
     }

@@ -11,12 +11,6 @@ use h5_format::message::datatype::Datatype;
 use h5_format::message::datatype::StrPad;
 use h5_format::Writer;
 
-/// The global heap collection being filled (libhdf5 keeps adding to the newest one).
-#[derive(Debug, Default)]
-pub(crate) struct HeapState {
-    current: Option<(u64, CollectionBuilder)>,
-}
-
 /// Store `data` as a global heap object; returns the heap ID (collection, index).
 pub(crate) fn put(cx: &mut WriteCtx<'_>, data: &[u8]) -> Result<(u64, u32)> {
     let sizes = cx.f.sizes;

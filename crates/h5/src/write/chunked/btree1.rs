@@ -23,7 +23,7 @@
 //! chunk cache evicts it, so when a write touches more chunks than the cache holds its order —
 //! and tree — can differ from ours; both are valid.
 
-use super::{Loc, Meta};
+use super::meta::{Loc, Meta};
 use crate::error::{Error, Result};
 use crate::raw::FileInner;
 use crate::write::WriteCtx;

@@ -5,7 +5,7 @@
 //! (h5-format's edit models) and stored copy-on-write by [`Index::finish`].
 
 use super::btree1::Tree;
-use super::{Loc, Meta};
+use super::meta::{Loc, Meta};
 use crate::error::{Error, Result};
 use crate::raw::FileInner;
 use crate::read::chunks::{linearize, max_grid, swizzled_index, unlinearize, unswizzle};

@@ -1,13 +1,6 @@
-//! Dense storage of links and attributes (libver latest past 8 of them, h5py's `track_order`
-//! objects): the messages live in a fractal heap, indexed by name hash in a version 2 B-tree
-//! (type 5 for links, 8 for attributes) and, when creation order is indexed, by creation
-//! order in a second one (type 6, 9).
-//!
-//! Edits happen in memory (h5-format's edit models) and are stored so that no index on disk
-//! ever names a heap object that is not there: new heap objects first, then the indexes, and
-//! only then are removed objects cleared from the heap.
+//! A dense store as an in-memory model: its heap and indexes (h5-format's edit models),
+//! and the changes made to them.
 
-use super::WriteCtx;
 use crate::error::{Error, Result};
 use h5_format::btree2::{self, TreeEdit};
 use h5_format::fractal_heap::{HeapEdit, HeapParams};
@@ -25,19 +18,19 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    fn heap_params(self) -> HeapParams {
+    pub(super) fn heap_params(self) -> HeapParams {
         match self {
             Kind::Links => HeapParams::dense_links(),
             Kind::Attributes => HeapParams::dense_attributes(),
         }
     }
-    fn name_type(self) -> u8 {
+    pub(super) fn name_type(self) -> u8 {
         match self {
             Kind::Links => 5,
             Kind::Attributes => 8,
         }
     }
-    fn order_type(self) -> u8 {
+    pub(super) fn order_type(self) -> u8 {
         match self {
             Kind::Links => 6,
             Kind::Attributes => 9,
@@ -56,13 +49,13 @@ pub(crate) struct Addrs {
 /// A dense store open for changes.
 #[derive(Debug)]
 pub(crate) struct Dense {
-    view: DenseView,
-    heap: HeapEdit,
-    name: TreeEdit,
-    order: Option<TreeEdit>,
+    pub(super) view: DenseView,
+    pub(super) heap: HeapEdit,
+    pub(super) name: TreeEdit,
+    pub(super) order: Option<TreeEdit>,
     /// Heap objects to clear once the indexes no longer name them.
-    retired: Vec<Vec<u8>>,
-    at: Option<Addrs>,
+    pub(super) retired: Vec<Vec<u8>>,
+    pub(super) at: Option<Addrs>,
 }
 
 /// The name inside a stored message.
@@ -76,8 +69,7 @@ fn message_name(kind: Kind, body: &[u8], sizes: h5_format::Sizes) -> Result<Stri
 
 impl Dense {
     /// An empty store (nothing written until [`Dense::store`]).
-    pub(crate) fn create(cx: &WriteCtx<'_>, kind: Kind, index_order: bool) -> Result<Dense> {
-        let sizes = cx.f.sizes;
+    pub(crate) fn create(sizes: h5_format::Sizes, kind: Kind, index_order: bool) -> Result<Dense> {
         let params = kind.heap_params();
         let id_len = params.id_len as usize;
         let heap = HeapEdit::new(params, sizes)?;
@@ -106,69 +98,6 @@ impl Dense {
             },
             retired: Vec::new(),
             at: None,
-        })
-    }
-
-    /// Open the store at `at`: the one kept from an earlier change in this session, or
-    /// loaded. Give it back with [`Dense::store`] (or drop it, with its object).
-    pub(crate) fn open(cx: &mut WriteCtx<'_>, kind: Kind, at: Addrs) -> Result<Dense> {
-        match cx.st.dense.remove(&at.heap) {
-            Some(d) if d.view.kind == kind && d.at == Some(at) => Ok(d),
-            _ => Self::load(cx, kind, at),
-        }
-    }
-
-    fn load(cx: &WriteCtx<'_>, kind: Kind, at: Addrs) -> Result<Dense> {
-        let sizes = cx.f.sizes;
-        let max = cx.f.limits.max_nodes;
-        let heap = HeapEdit::load(at.heap, sizes, max, &mut cx.meta_reader("fractal heap"))?;
-        let id_len = heap.header().heap_id_len as usize;
-        let name = TreeEdit::load(at.name, sizes, max, &mut cx.meta_reader("v2 B-tree"))?;
-        let order = match at.order {
-            Some(a) => Some(TreeEdit::load(
-                a,
-                sizes,
-                max,
-                &mut cx.meta_reader("v2 B-tree"),
-            )?),
-            None => None,
-        };
-        let bad = |what| -> Error {
-            h5_format::Error::invalid("v2 B-tree", cx.f.offset_of(at.name), what).into()
-        };
-        if name.record_type() != kind.name_type() {
-            return Err(bad("record type for a dense name index"));
-        }
-        if order
-            .as_ref()
-            .is_some_and(|o| o.record_type() != kind.order_type())
-        {
-            return Err(bad("record type for a dense creation-order index"));
-        }
-        // the record fields the comparisons read: hash + ID (links); ID, flags, order, hash
-        // (attributes); creation order + ID, or ID, flags, order
-        let (name_min, order_min) = match kind {
-            Kind::Links => (4 + id_len, 8 + id_len),
-            Kind::Attributes => (id_len + 9, id_len + 5),
-        };
-        if name.record_size() < name_min {
-            return Err(bad("record size for a dense name index"));
-        }
-        if order.as_ref().is_some_and(|o| o.record_size() < order_min) {
-            return Err(bad("record size for a dense creation-order index"));
-        }
-        let view = DenseView { kind, id_len };
-        // the space between live objects is reused (libhdf5 keeps it in a free-space
-        // manager, which we neither read nor write)
-        let mut heap = heap;
-        heap.track_free_space(name.records().into_iter().map(|r| view.id_of(r)))?;
-        Ok(Dense {
-            view,
-            heap,
-            name,
-            order,
-            retired: Vec::new(),
-            at: Some(at),
         })
     }
 
@@ -237,36 +166,6 @@ impl Dense {
         Ok(true)
     }
 
-    /// Write the store: heap (new objects), then the indexes, then the heap again with the
-    /// removed objects cleared; keep it loaded for the next change. Returns the addresses
-    /// (new ones for a new store).
-    pub(crate) fn store(mut self, cx: &mut WriteCtx<'_>) -> Result<Addrs> {
-        let heap = cx.store_edit(|a| self.heap.store(a))?;
-        let at = self.at;
-        let name = cx.store_edit(|a| self.name.store(at.map(|x| x.name), a))?;
-        let order = match self.order.as_mut() {
-            Some(t) => Some(cx.store_edit(|a| t.store(at.and_then(|x| x.order), a))?),
-            None => None,
-        };
-        if !self.retired.is_empty() {
-            for id in std::mem::take(&mut self.retired) {
-                self.heap.remove(&id)?;
-            }
-            cx.store_edit(|a| self.heap.store(a))?;
-        }
-        let at = Addrs { heap, name, order };
-        self.at = Some(at);
-        cx.st.dense.insert(heap, self);
-        Ok(at)
-    }
-
-    /// Keep the store loaded for the next change, unchanged.
-    pub(crate) fn keep(self, cx: &mut WriteCtx<'_>) {
-        if let Some(at) = self.at {
-            cx.st.dense.insert(at.heap, self);
-        }
-    }
-
     /// Whether `name` is there.
     pub(crate) fn contains(&self, name: &str, sizes: h5_format::Sizes) -> Result<bool> {
         Ok(self.get(name, sizes)?.is_some())
@@ -309,31 +208,31 @@ impl Dense {
 
 /// The parts of a [`Dense`] record comparisons need while its trees are borrowed.
 #[derive(Debug, Clone, Copy)]
-struct DenseView {
-    kind: Kind,
-    id_len: usize,
+pub(super) struct DenseView {
+    pub(super) kind: Kind,
+    pub(super) id_len: usize,
 }
 
 impl DenseView {
-    fn id_of<'r>(&self, rec: &'r [u8]) -> &'r [u8] {
+    pub(super) fn id_of<'r>(&self, rec: &'r [u8]) -> &'r [u8] {
         match self.kind {
             Kind::Links => &rec[4..4 + self.id_len],
             Kind::Attributes => &rec[..self.id_len],
         }
     }
-    fn id_of_order<'r>(&self, rec: &'r [u8]) -> &'r [u8] {
+    pub(super) fn id_of_order<'r>(&self, rec: &'r [u8]) -> &'r [u8] {
         match self.kind {
             Kind::Links => &rec[8..8 + self.id_len],
             Kind::Attributes => &rec[..self.id_len],
         }
     }
-    fn order_key(&self, rec: &[u8]) -> u64 {
+    pub(super) fn order_key(&self, rec: &[u8]) -> u64 {
         h5_format::reader::le_uint(match self.kind {
             Kind::Links => &rec[..8],
             Kind::Attributes => &rec[self.id_len + 1..self.id_len + 5],
         })
     }
-    fn cmp_name(
+    pub(super) fn cmp_name(
         &self,
         heap: &HeapEdit,
         rec: &[u8],
