@@ -27,11 +27,12 @@ mod read;
 pub mod storage;
 mod write;
 
-pub use api::attribute::{Attribute, Attributes};
-pub use api::builder::{AllocTime, DatasetBuilder, FillTime};
-pub use api::dataset::{ChunkInfo, Dataset, LayoutKind, NamedDatatype};
-pub use api::file::{CreateOptions, File, Locking, OpenOptions};
-pub use api::group::{Group, Node};
+pub use api::dataset::ChunkInfo;
+pub use api::file::{CreateOptions, Locking, OpenOptions};
+pub use api::handles::{
+    AllocTime, Attribute, Attributes, Dataset, DatasetBuilder, File, FillTime, Group, LayoutKind,
+    NamedDatatype, Node,
+};
 pub use error::{Error, Result};
 /// `#[derive(h5::Compound)]`: a struct with named fields as a compound (see [`compound!`]).
 pub use h5_derive::Compound;

@@ -1,7 +1,6 @@
 //! Attributes on any object: compact (header messages) and dense (fractal heap + v2 B-tree).
 
-use crate::api::file::File;
-use crate::api::object::Object;
+use super::handles::{Attribute, Attributes, Object};
 use crate::error::Error;
 use crate::error::Result;
 use crate::read::attrs;
@@ -16,24 +15,6 @@ use crate::write::with;
 use h5_format::message::dataspace::Dataspace;
 use h5_format::message::dataspace::SpaceKind;
 use h5_format::message::datatype::Datatype;
-
-/// The attributes of one object (h5py's `obj.attrs`).
-#[derive(Debug, Clone)]
-pub struct Attributes {
-    obj: Object,
-}
-
-/// One attribute, read into memory.
-#[derive(Debug, Clone)]
-pub struct Attribute {
-    file: File,
-    name: String,
-    dtype: Datatype,
-    space: Dataspace,
-    data: Vec<u8>,
-    /// The committed datatype the type refers to.
-    committed: Option<u64>,
-}
 
 impl Attributes {
     pub(crate) fn new(obj: Object) -> Self {

@@ -1,10 +1,8 @@
 //! [`DatasetBuilder`]: a new dataset's type, shape, layout, filters and fill value.
 
-use crate::api::dataset::Dataset;
-use crate::api::dataset::LayoutKind;
-use crate::api::group::taken;
-use crate::api::group::Group;
-use crate::api::object::Object;
+use super::handles::{
+    AllocTime, Dataset, DatasetBuilder, Fill, FillTime, Group, LayoutKind, Object,
+};
 use crate::error::Error;
 use crate::error::Result;
 use crate::read::convert::encode_scalar;
@@ -14,6 +12,7 @@ use crate::write::enc;
 use crate::write::header;
 use crate::write::header::HeaderEdit;
 use crate::write::links;
+use crate::write::names::taken;
 use crate::write::names::{check_name, join};
 use crate::write::symtab::Target;
 use crate::write::with;
@@ -41,32 +40,6 @@ fn msg(t: MessageType, flags: u8, data: Vec<u8>) -> MessageOut {
     }
 }
 
-/// When a dataset's storage is allocated (libhdf5's `H5Pset_alloc_time`, h5py's
-/// `dcpl.set_alloc_time`). The default is libhdf5's: early for compact, late for contiguous,
-/// incremental for chunked datasets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AllocTime {
-    /// All of it when the dataset is created (and when a resize grows it).
-    Early = 1,
-    /// All of it at the first write.
-    Late = 2,
-    /// Chunk by chunk as they are written (contiguous data: at the first write).
-    Incremental = 3,
-}
-
-/// When allocated storage is written with the fill value (libhdf5's `H5Pset_fill_time`,
-/// h5py's `dcpl.set_fill_time`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FillTime {
-    /// Always, when it is allocated.
-    Alloc = 0,
-    /// Never: unwritten elements of allocated storage hold whatever the space held (this
-    /// writer leaves zeros there).
-    Never = 1,
-    /// When a fill value was set (the default).
-    IfSet = 2,
-}
-
 /// Whether elements of `dt` hold variable-length data (global heap references).
 fn has_vlen(dt: &Datatype) -> bool {
     match dt {
@@ -75,36 +48,6 @@ fn has_vlen(dt: &Datatype) -> bool {
         Datatype::Array { base, .. } | Datatype::Enum { base, .. } => has_vlen(base),
         _ => false,
     }
-}
-
-/// A fill value as given to the builder.
-#[derive(Debug, Clone)]
-enum Fill {
-    /// Already in the dataset's element encoding.
-    Bytes(Vec<u8>),
-    /// To encode when the dataset is created (variable-length parts need the file).
-    Value(crate::Value),
-}
-
-/// Builds a dataset: element type, shape, layout, fill value (hdf5-metno style).
-#[derive(Debug, Clone)]
-pub struct DatasetBuilder {
-    group: Group,
-    dtype: Datatype,
-    shape: Option<Vec<u64>>,
-    maxshape: Option<Vec<Option<u64>>>,
-    chunks: Option<Vec<u64>>,
-    layout: Option<LayoutKind>,
-    fill: Option<Fill>,
-    filters: crate::write::chunked::FilterSpec,
-    auto_chunks: bool,
-    /// The committed datatype's header, when the dataset uses one.
-    committed: Option<u64>,
-    /// No elements and no shape (a null dataspace, h5py's `Empty`).
-    null: bool,
-    alloc_time: Option<AllocTime>,
-    fill_time: Option<FillTime>,
-    track_order: bool,
 }
 
 impl DatasetBuilder {
@@ -299,7 +242,7 @@ impl DatasetBuilder {
         let f = &self.group.obj.file.inner;
         let fill_bytes = with(f, |cx| {
             if let Some(p) = &existing {
-                if taken(cx, p, &name)? {
+                if taken(cx, p.addr(), &name)? {
                     return Err(Error::Exists(join(p.name(), &name)));
                 }
             }
@@ -329,7 +272,7 @@ impl DatasetBuilder {
             )
         };
         let addr = with(f, |cx| {
-            if taken(cx, &parent, &name)? {
+            if taken(cx, parent.addr(), &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
             let libver = cx.st.libver;

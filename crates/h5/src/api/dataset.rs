@@ -1,9 +1,8 @@
 //! [`Dataset`]: metadata and reads (whole, hyperslab, points, masks) for every layout.
 
-use crate::api::attribute::Attributes;
-use crate::api::builder::{AllocTime, FillTime};
-use crate::api::file::File;
-use crate::api::object::Object;
+use super::handles::{
+    AllocTime, Attributes, Dataset, File, FillTime, LayoutKind, NamedDatatype, Object,
+};
 use crate::error::Error;
 use crate::error::Result;
 use crate::raw::FileInner;
@@ -29,28 +28,6 @@ use ndarray::ArrayD;
 use ndarray::IxDyn;
 use std::sync::Arc;
 
-/// How a dataset's data is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LayoutKind {
-    /// In the object header.
-    Compact,
-    /// One block.
-    Contiguous,
-    /// Chunks.
-    Chunked,
-    /// A virtual dataset.
-    Virtual,
-}
-
-/// A dataset. Cheap to clone; reads take `&self` and may run on many threads at once.
-#[derive(Debug, Clone)]
-pub struct Dataset {
-    obj: Object,
-    info: Arc<DatasetInfo>,
-    /// Loaded for one operation from the current header (never reloads again).
-    current: bool,
-}
-
 /// One stored chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkInfo {
@@ -62,12 +39,6 @@ pub struct ChunkInfo {
     pub size: u64,
     /// Filter mask: bit i set = filter i was skipped for this chunk.
     pub filter_mask: u32,
-}
-
-/// A committed (named) datatype.
-#[derive(Debug, Clone)]
-pub struct NamedDatatype {
-    pub(crate) obj: Object,
 }
 
 impl NamedDatatype {

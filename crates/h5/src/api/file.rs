@@ -1,7 +1,6 @@
 //! [`File`]: an open HDF5 file, read lazily through a [`Storage`].
 
-use crate::api::group::Group;
-use crate::api::object::Object;
+use super::handles::{File, Group, Object};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::storage::{FileStorage, MemStorage, Storage};
@@ -117,13 +116,6 @@ pub struct CreateOptions {
     /// The root group keeps its links and attributes in creation order (h5py's
     /// `File(..., track_order=True)`).
     pub track_order: bool,
-}
-
-/// An open HDF5 file. Cheap to clone; `Send + Sync`: many threads may read one `File` at
-/// once, with no global lock.
-#[derive(Debug, Clone)]
-pub struct File {
-    pub(crate) inner: Arc<OpenFile>,
 }
 
 impl File {

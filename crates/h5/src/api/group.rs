@@ -1,11 +1,8 @@
 //! [`Group`]: links, members, path lookup and recursive visits.
 
-use crate::api::attribute::Attributes;
-use crate::api::builder::DatasetBuilder;
-use crate::api::dataset::Dataset;
-use crate::api::dataset::NamedDatatype;
-use crate::api::file::File;
-use crate::api::object::Object;
+use super::handles::{
+    Attributes, Dataset, DatasetBuilder, File, Group, NamedDatatype, Node, Object,
+};
 use crate::error::Error;
 use crate::error::Result;
 use crate::raw::ObjectKind;
@@ -19,33 +16,22 @@ use crate::write::header;
 use crate::write::header::HeaderEdit;
 use crate::write::header::DONT_SHARE;
 use crate::write::links;
+use crate::write::names::taken;
 use crate::write::names::{check_name, join};
 use crate::write::symtab::Target;
 use crate::write::with;
-use crate::write::WriteCtx;
 use h5_format::message::datatype::Datatype;
 use h5_format::message::MessageType;
 use h5_format::object_header::MessageOut;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
-/// An object reached through a path.
-#[derive(Debug, Clone)]
-pub enum Node {
-    /// A group.
-    Group(Group),
-    /// A dataset.
-    Dataset(Dataset),
-    /// A committed datatype.
-    Datatype(crate::api::dataset::NamedDatatype),
-}
-
 impl Node {
     pub(crate) fn from_object(obj: Object) -> Result<Node> {
         Ok(match obj.kind() {
             ObjectKind::Group => Node::Group(Group { obj }),
             ObjectKind::Dataset => Node::Dataset(Dataset::from_object(obj)?),
-            ObjectKind::Datatype => Node::Datatype(crate::api::dataset::NamedDatatype { obj }),
+            ObjectKind::Datatype => Node::Datatype(NamedDatatype { obj }),
         })
     }
     /// The path the object was reached by.
@@ -64,12 +50,6 @@ impl Node {
             Node::Datatype(t) => t.obj.addr(),
         }
     }
-}
-
-/// A group.
-#[derive(Debug, Clone)]
-pub struct Group {
-    pub(crate) obj: Object,
 }
 
 impl Group {
@@ -298,14 +278,6 @@ impl Group {
     }
 }
 
-/// Whether `parent` already has a link `name`.
-pub(crate) fn taken(cx: &mut WriteCtx<'_>, parent: &Group, name: &str) -> Result<bool> {
-    match links::fast_contains(cx, parent.addr(), name)? {
-        Some(b) => Ok(b),
-        None => Ok(parent.link(name)?.is_some()),
-    }
-}
-
 impl Group {
     /// The group the last component of `path` lives in, and that component — resolved
     /// without creating anything (`None`: the parent does not exist).
@@ -368,7 +340,7 @@ impl Group {
         let (parent, name) = self.split_parent(path)?;
         let f = &self.obj.file.inner;
         let addr = with(f, |cx| {
-            if taken(cx, &parent, &name)? {
+            if taken(cx, parent.addr(), &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
             let addr = links::create_group(cx, track_order)?;
@@ -387,7 +359,7 @@ impl Group {
     pub fn link_soft(&self, target: &str, name: &str) -> Result<()> {
         let (parent, name) = self.split_parent(name)?;
         with(&self.obj.file.inner, |cx| {
-            if taken(cx, &parent, &name)? {
+            if taken(cx, parent.addr(), &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
             links::insert(cx, parent.addr(), &name, Target::Soft(target.to_string()))
@@ -400,7 +372,7 @@ impl Group {
     pub fn link_external(&self, file: &str, path: &str, name: &str) -> Result<()> {
         let (parent, name) = self.split_parent(name)?;
         with(&self.obj.file.inner, |cx| {
-            if taken(cx, &parent, &name)? {
+            if taken(cx, parent.addr(), &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
             links::insert(
@@ -420,7 +392,7 @@ impl Group {
         let obj = self.resolve(target)?;
         let (parent, name) = self.split_parent(name)?;
         with(&self.obj.file.inner, |cx| {
-            if taken(cx, &parent, &name)? {
+            if taken(cx, parent.addr(), &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
             let group = links::symbol_table_of(cx, obj.addr());
@@ -517,13 +489,13 @@ impl Group {
 
 impl Group {
     /// Start building a dataset of any element type (e.g. [`crate::read::types::long_double`]).
-    pub fn new_dataset_of(&self, dtype: Datatype) -> crate::api::builder::DatasetBuilder {
-        crate::api::builder::DatasetBuilder::new(self.clone(), dtype)
+    pub fn new_dataset_of(&self, dtype: Datatype) -> DatasetBuilder {
+        DatasetBuilder::new(self.clone(), dtype)
     }
 
     /// Start building a dataset of a [`ToValue`] type, e.g. a struct made a compound by
     /// [`compound!`](crate::compound).
-    pub fn new_dataset_as<T: ToValue>(&self) -> crate::api::builder::DatasetBuilder {
+    pub fn new_dataset_as<T: ToValue>(&self) -> DatasetBuilder {
         self.new_dataset_of(T::datatype())
     }
 
@@ -545,12 +517,12 @@ impl Group {
 
 impl Group {
     /// Commit `dtype` under `path` (h5py's `group[path] = numpy_dtype`). Datasets can then use
-    /// it ([`DatasetBuilder::committed`](crate::api::builder::DatasetBuilder::committed)) and it
+    /// it ([`DatasetBuilder::committed`](DatasetBuilder::committed)) and it
     /// can carry attributes.
     pub fn commit_datatype(&self, path: &str, dtype: &Datatype) -> Result<NamedDatatype> {
         let (parent, name) = self.split_parent(path)?;
         let addr = with(&self.obj.file.inner, |cx| {
-            if crate::api::group::taken(cx, &parent, &name)? {
+            if taken(cx, parent.addr(), &name)? {
                 return Err(Error::Exists(crate::write::names::join(
                     parent.name(),
                     &name,

@@ -6,5 +6,6 @@ pub(crate) mod builder;
 pub(crate) mod dataset;
 pub(crate) mod file;
 pub(crate) mod group;
+pub(crate) mod handles;
 pub(crate) mod object;
 pub(crate) mod virtual_ds;

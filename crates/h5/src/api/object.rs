@@ -1,6 +1,6 @@
 //! An object in an open file: its header, loaded once, and the path it was reached by.
 
-use crate::api::file::File;
+use super::handles::{File, Object};
 use crate::error::{Error, Result};
 use crate::raw::ObjectKind;
 use crate::raw::{decode_datatype_message, FileInner, ObjectHeader};
@@ -8,14 +8,6 @@ use h5_format::message::datatype::Datatype;
 use h5_format::message::shared::Shared;
 use h5_format::message::MessageType;
 use std::sync::Arc;
-
-/// An object in a file: its header, loaded once, and the path it was reached by.
-#[derive(Debug, Clone)]
-pub(crate) struct Object {
-    pub(crate) file: File,
-    pub(crate) path: String,
-    pub(crate) header: Arc<ObjectHeader>,
-}
 
 impl Object {
     pub(crate) fn load(file: &File, addr: u64, path: &str) -> Result<Object> {

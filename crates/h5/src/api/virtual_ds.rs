@@ -1,7 +1,7 @@
 //! Virtual datasets: mappings from source datasets (in this or other files) into a virtual
 //! one, including printf-style (`%b`) source names with unlimited block counts.
 
-use crate::api::file::File;
+use super::handles::File;
 use crate::error::{Error, Result};
 use crate::read::selection::{Dim, Resolved, Selection};
 use h5_format::selection::{RegularDim, SelectionEncoding, UNLIMITED};
