@@ -11,7 +11,7 @@ use h5_format::message::datatype::Datatype;
 use h5_format::message::misc::Continuation;
 use h5_format::message::shared::Shared;
 use h5_format::message::{MessageType, FLAG_FAIL_IF_UNKNOWN, FLAG_SHARED};
-use h5_format::object_header::{decode_chunk, ChunkKind, Prefix, MAX_PREFIX_LEN};
+use h5_format::object_header::{decode_chunk, ChunkKind, Prefix, RawMessage, MAX_PREFIX_LEN};
 use h5_format::Reader;
 use std::collections::HashSet;
 
@@ -43,51 +43,10 @@ pub(crate) struct ObjectHeader {
 
 impl ObjectHeader {
     pub(crate) fn load(f: &FileInner, addr: u64) -> Result<ObjectHeader> {
-        let pbuf = f.read_upto(addr, MAX_PREFIX_LEN as u64, "object header")?;
-        let prefix = f.dec(Prefix::decode(&pbuf, addr, f.sizes))?;
-        let total = prefix.chunk0_total().ok_or_else(|| {
-            Error::from(h5_format::Error::invalid(
-                "object header",
-                f.offset_of(addr),
-                "chunk size",
-            ))
-        })?;
         let mut messages = Vec::new();
-        let mut seen = HashSet::new();
-        seen.insert(addr);
-        let mut queue = vec![(addr, total, ChunkKind::First)];
-        let mut chunks = 0usize;
-        while let Some((caddr, len, kind)) = queue.pop() {
-            chunks += 1;
-            if chunks > f.limits.max_header_chunks {
-                return Err(h5_format::Error::limit(
-                    "object header",
-                    f.offset_of(addr),
-                    "continuation chunks",
-                    chunks as u64,
-                    f.limits.max_header_chunks as u64,
-                )
-                .into());
-            }
-            let buf = f.read_meta(caddr, len, "object header")?;
-            let raw = f.dec(decode_chunk(&buf, caddr, f.sizes, &prefix, kind))?;
-            let mut conts = Vec::new();
-            for m in raw {
+        walk(f, addr, |_, chunk| {
+            for m in chunk.messages {
                 let mtype = MessageType(m.mtype);
-                if mtype == MessageType::CONTINUATION {
-                    let mut r = Reader::new(m.data, m.addr, f.sizes, "continuation message");
-                    let c = f.dec(Continuation::decode(&mut r))?;
-                    if !seen.insert(c.addr) {
-                        return Err(h5_format::Error::new(
-                            "object header continuation",
-                            f.offset_of(m.addr),
-                            h5_format::ErrorKind::Cycle,
-                        )
-                        .into());
-                    }
-                    conts.push((c.addr, c.length, ChunkKind::Continuation));
-                    continue;
-                }
                 if !mtype.is_known() && m.flags & FLAG_FAIL_IF_UNKNOWN != 0 {
                     return Err(Error::Unsupported(format!(
                         "object header at {:#x} holds unknown message type {:#x} marked \"fail if unknown\"",
@@ -95,7 +54,7 @@ impl ObjectHeader {
                         m.mtype
                     )));
                 }
-                if mtype == MessageType::NIL {
+                if mtype == MessageType::NIL || mtype == MessageType::CONTINUATION {
                     continue;
                 }
                 messages.push(Message {
@@ -106,10 +65,8 @@ impl ObjectHeader {
                     addr: m.addr,
                 });
             }
-            // Continuations are read in the order they appear.
-            conts.reverse();
-            queue.extend(conts);
-        }
+            Ok(())
+        })?;
         Ok(ObjectHeader { addr, messages })
     }
 
@@ -120,6 +77,84 @@ impl ObjectHeader {
     pub(crate) fn all(&self, t: MessageType) -> impl Iterator<Item = &Message> {
         self.messages.iter().filter(move |m| m.mtype == t)
     }
+}
+
+/// One chunk of an object header as [`walk`] reads it.
+pub(crate) struct Chunk<'a> {
+    pub(crate) addr: u64,
+    /// Bytes read for the chunk (the first: prefix included).
+    pub(crate) len: u64,
+    pub(crate) kind: ChunkKind,
+    /// Every message in the chunk, continuations and NIL messages included.
+    pub(crate) messages: Vec<RawMessage<'a>>,
+}
+
+/// Walk the object header at `addr`: decode its prefix, then each chunk in the order the
+/// continuation messages name them (depth first, in order of appearance), handing each to
+/// `visit` with the prefix. The one header walker: a continuation naming a chunk already
+/// read is a cycle, and more chunks than `Limits::max_header_chunks` an error.
+pub(crate) fn walk(
+    f: &FileInner,
+    addr: u64,
+    mut visit: impl FnMut(&Prefix, Chunk<'_>) -> Result<()>,
+) -> Result<Prefix> {
+    let pbuf = f.read_upto(addr, MAX_PREFIX_LEN as u64, "object header")?;
+    let prefix = f.dec(Prefix::decode(&pbuf, addr, f.sizes))?;
+    let total = prefix.chunk0_total().ok_or_else(|| {
+        Error::from(h5_format::Error::invalid(
+            "object header",
+            f.offset_of(addr),
+            "chunk size",
+        ))
+    })?;
+    let mut seen = HashSet::new();
+    seen.insert(addr);
+    let mut queue = vec![(addr, total, ChunkKind::First)];
+    let mut chunks = 0usize;
+    while let Some((caddr, len, kind)) = queue.pop() {
+        chunks += 1;
+        if chunks > f.limits.max_header_chunks {
+            return Err(h5_format::Error::limit(
+                "object header",
+                f.offset_of(addr),
+                "continuation chunks",
+                chunks as u64,
+                f.limits.max_header_chunks as u64,
+            )
+            .into());
+        }
+        let buf = f.read_meta(caddr, len, "object header")?;
+        let raw = f.dec(decode_chunk(&buf, caddr, f.sizes, &prefix, kind))?;
+        let mut conts = Vec::new();
+        for m in &raw {
+            if MessageType(m.mtype) == MessageType::CONTINUATION {
+                let mut r = Reader::new(m.data, m.addr, f.sizes, "continuation message");
+                let c = f.dec(Continuation::decode(&mut r))?;
+                if !seen.insert(c.addr) {
+                    return Err(h5_format::Error::new(
+                        "object header continuation",
+                        f.offset_of(m.addr),
+                        h5_format::ErrorKind::Cycle,
+                    )
+                    .into());
+                }
+                conts.push((c.addr, c.length, ChunkKind::Continuation));
+            }
+        }
+        visit(
+            &prefix,
+            Chunk {
+                addr: caddr,
+                len,
+                kind,
+                messages: raw,
+            },
+        )?;
+        // Continuations are read in the order they appear.
+        conts.reverse();
+        queue.extend(conts);
+    }
+    Ok(prefix)
 }
 
 /// What kind of object a header describes.

@@ -4,11 +4,9 @@
 
 use super::{LibVer, WriteCtx};
 use crate::error::{Error, Result};
-use h5_format::message::misc::Continuation;
+use crate::raw::walk;
 use h5_format::message::MessageType;
-use h5_format::object_header::{
-    self as oh, ChunkKind, MessageOut, Prefix, MAX_PREFIX_LEN, V2_CONTINUATION_OVERHEAD,
-};
+use h5_format::object_header::{self as oh, ChunkKind, MessageOut, V2_CONTINUATION_OVERHEAD};
 
 /// Smallest continuation chunk (message bytes).
 const MIN_CHUNK: usize = 256;
@@ -175,8 +173,36 @@ impl HeaderEdit {
             )));
         }
         let f = cx.f;
-        let pbuf = f.read_upto(addr, MAX_PREFIX_LEN as u64, "object header")?;
-        let prefix = f.dec(Prefix::decode(&pbuf, addr, f.sizes))?;
+        let mut refcount = None;
+        let mut chunks = Vec::new();
+        let prefix = walk(f, addr, |prefix, chunk| {
+            let mut msgs = Vec::new();
+            for m in &chunk.messages {
+                if m.mtype == MessageType::NIL.0 {
+                    continue;
+                }
+                if m.mtype == MessageType::REFCOUNT.0 && prefix.version == 2 {
+                    let r = h5_format::Reader::new(m.data, m.addr, f.sizes, "header message");
+                    refcount = Some(f.dec(h5_format::message::misc::decode_refcount(
+                        &mut r.structure("reference count message"),
+                    ))?);
+                }
+                msgs.push(MessageOut::from_raw(m));
+            }
+            let size = match (chunk.kind, prefix.version) {
+                (ChunkKind::First, _) => prefix.chunk0_size as usize,
+                (ChunkKind::Continuation, 1) => chunk.len as usize,
+                (ChunkKind::Continuation, _) => {
+                    (chunk.len as usize).saturating_sub(V2_CONTINUATION_OVERHEAD)
+                }
+            };
+            chunks.push(Chunk {
+                addr: chunk.addr,
+                size,
+                msgs,
+            });
+            Ok(())
+        })?;
         let form = if prefix.version == 1 {
             Form::V1
         } else {
@@ -186,55 +212,7 @@ impl HeaderEdit {
                 phase: prefix.attr_phase_change,
             }
         };
-        let total0 = prefix.chunk0_total().ok_or_else(|| {
-            h5_format::Error::invalid("object header", f.offset_of(addr), "chunk 0 size")
-        })?;
-        let mut refcount = prefix.refcount;
-        let mut chunks = Vec::new();
-        let mut todo = vec![(addr, total0, ChunkKind::First)];
-        while let Some((caddr, len, kind)) = todo.pop() {
-            if chunks.len() > f.limits.max_header_chunks {
-                return Err(h5_format::Error::new(
-                    "object header",
-                    f.offset_of(addr),
-                    h5_format::ErrorKind::Cycle,
-                )
-                .into());
-            }
-            let buf = f.read_meta(caddr, len, "object header")?;
-            let raw = f.dec(oh::decode_chunk(&buf, caddr, f.sizes, &prefix, kind))?;
-            let mut msgs = Vec::new();
-            for m in raw {
-                if m.mtype == MessageType::NIL.0 {
-                    continue;
-                }
-                let r = h5_format::Reader::new(m.data, m.addr, f.sizes, "header message");
-                if m.mtype == MessageType::CONTINUATION.0 {
-                    let c = f.dec(Continuation::decode(
-                        &mut r.clone().structure("continuation"),
-                    ))?;
-                    todo.push((c.addr, c.length, ChunkKind::Continuation));
-                }
-                if m.mtype == MessageType::REFCOUNT.0 && prefix.version == 2 {
-                    refcount = f.dec(h5_format::message::misc::decode_refcount(
-                        &mut r.structure("reference count message"),
-                    ))?;
-                }
-                msgs.push(MessageOut::from_raw(&m));
-            }
-            let size = match (kind, prefix.version) {
-                (ChunkKind::First, _) => prefix.chunk0_size as usize,
-                (ChunkKind::Continuation, 1) => len as usize,
-                (ChunkKind::Continuation, _) => {
-                    (len as usize).saturating_sub(V2_CONTINUATION_OVERHEAD)
-                }
-            };
-            chunks.push(Chunk {
-                addr: caddr,
-                size,
-                msgs,
-            });
-        }
+        let refcount = refcount.unwrap_or(prefix.refcount);
         Ok(HeaderEdit {
             form,
             refcount,
