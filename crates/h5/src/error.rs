@@ -8,6 +8,22 @@ use std::fmt;
 pub enum Error {
     /// The operating system failed a read.
     Io(std::io::Error),
+    /// The file could not be opened or created (it does not exist, permissions…).
+    Open {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The bytes hold no HDF5 superblock where libhdf5 looks for one.
+    NotHdf5 {
+        /// The file, when opened from a path.
+        path: Option<std::path::PathBuf>,
+        /// The offsets searched for the signature (0, 512, 1024, … below the file's end).
+        searched: Vec<u64>,
+        /// The file's length.
+        len: u64,
+    },
     /// The file's bytes are malformed (names the structure and the file offset).
     Format(h5_format::Error),
     /// A filter failed on a chunk at this file offset.
@@ -87,6 +103,35 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Open { path, source } => {
+                write!(
+                    f,
+                    "cannot open {:?}: {}",
+                    path.display().to_string(),
+                    os_message(source)
+                )
+            }
+            Error::NotHdf5 {
+                path,
+                searched,
+                len,
+            } => {
+                match path {
+                    Some(p) => write!(f, "{:?} is not an HDF5 file", p.display().to_string())?,
+                    None => write!(f, "not an HDF5 file")?,
+                }
+                let at: Vec<String> = searched.iter().map(|o| o.to_string()).collect();
+                match at.len() {
+                    0 => write!(f, ": {len} bytes, too short to hold a superblock"),
+                    1 => write!(f, ": no HDF5 signature at offset {} ({len} bytes)", at[0]),
+                    n => write!(
+                        f,
+                        ": no HDF5 signature at offsets {} or {} ({len} bytes)",
+                        at[..n - 1].join(", "),
+                        at[n - 1]
+                    ),
+                }
+            }
             Error::Format(e) => write!(f, "{e}"),
             Error::Filter { source, offset } => write!(f, "chunk at {offset:#x}: {source}"),
             Error::Truncated { eof, len } => write!(
@@ -112,6 +157,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => Some(e),
+            Error::Open { source, .. } => Some(source),
             Error::Format(e) => Some(e),
             Error::Filter { source, .. } => Some(source),
             Error::At { source, .. } => Some(source.as_ref()),
@@ -129,6 +175,15 @@ impl From<std::io::Error> for Error {
 impl From<h5_format::Error> for Error {
     fn from(e: h5_format::Error) -> Self {
         Error::Format(e)
+    }
+}
+
+/// What the operating system said, without the "(os error N)" suffix.
+fn os_message(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => s[..i].to_string(),
+        _ => s,
     }
 }
 

@@ -463,7 +463,7 @@ impl Dataset {
         let dims = self
             .shape()
             .ok_or_else(|| Error::Shape(format!("{} has a null dataspace", self.name())))?;
-        let res = sel.resolve(&dims)?;
+        let res = sel.resolve(&dims).map_err(|e| e.at(self.name()))?;
         let n = res.len() as usize;
         if count != n && count != 1 {
             return Err(Error::Shape(format!(

@@ -127,7 +127,7 @@ impl File {
     /// Open with options.
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<File> {
         let path = path.as_ref();
-        let storage = FileStorage::open(path)?;
+        let storage = FileStorage::open(path).map_err(|e| open_error(path, e))?;
         options.locking.lock(storage.file(), false, path)?;
         Self::from_storage_inner(Box::new(storage), options, Some(path.to_path_buf()))
     }
@@ -136,7 +136,7 @@ impl File {
     #[cfg(all(feature = "mmap", not(target_arch = "wasm32")))]
     pub fn open_mmap(path: impl AsRef<Path>) -> Result<File> {
         let path = path.as_ref();
-        let storage = crate::storage::MmapStorage::open(path)?;
+        let storage = crate::storage::MmapStorage::open(path).map_err(|e| open_error(path, e))?;
         Locking::default().lock(storage.file(), false, path)?;
         Self::from_storage_inner(
             Box::new(storage),
@@ -175,7 +175,8 @@ impl File {
     pub fn open_rw_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<File> {
         let path = path.as_ref();
         let storage =
-            FileStorage::open_with(path, std::fs::OpenOptions::new().read(true).write(true))?;
+            FileStorage::open_with(path, std::fs::OpenOptions::new().read(true).write(true))
+                .map_err(|e| open_error(path, e))?;
         options.locking.lock(storage.file(), true, path)?;
         Self::from_storage_inner(Box::new(storage), options, Some(path.to_path_buf()))
     }
@@ -217,7 +218,7 @@ impl File {
             // truncated only once locked: a file another writer holds stays whole
             o.create(true);
         }
-        let storage = FileStorage::open_with(path, &o)?;
+        let storage = FileStorage::open_with(path, &o).map_err(|e| open_error(path, e))?;
         options.locking.lock(storage.file(), true, path)?;
         storage.set_len(0)?;
         let inner = crate::write::create_file(
@@ -330,6 +331,14 @@ impl File {
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+}
+
+/// An I/O error opening `path`, naming it.
+fn open_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Open {
+        path: path.to_path_buf(),
+        source,
     }
 }
 

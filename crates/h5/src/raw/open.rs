@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::storage::Storage;
 use h5_format::superblock::{self, Superblock};
-use h5_format::ErrorKind;
 use std::path::PathBuf;
 
 /// Find the superblock (offset 0, 512, 1024, …), decode it, check the file is as long as
@@ -30,7 +29,11 @@ pub(crate) fn open(
         }
     }
     let Some(sb_off) = found else {
-        return Err(h5_format::Error::new("superblock", 0, ErrorKind::BadSignature).into());
+        return Err(Error::NotHdf5 {
+            path,
+            searched: superblock::candidate_offsets(len).collect(),
+            len,
+        });
     };
     let n = (len - sb_off).min(256) as usize;
     let mut buf = vec![0u8; n];

@@ -242,9 +242,18 @@ impl Selection {
             }),
             Selection::Points(pts) => {
                 for p in pts {
-                    if p.len() != shape.len() || p.iter().zip(shape).any(|(&c, &n)| c >= n) {
+                    if p.len() != shape.len() {
                         return Err(Error::Selection(format!(
-                            "point {p:?} is outside the shape {shape:?}"
+                            "point {p:?} has {} coordinates for a dataset of rank {}",
+                            p.len(),
+                            shape.len()
+                        )));
+                    }
+                    if let Some((axis, (&c, &n))) =
+                        p.iter().zip(shape).enumerate().find(|(_, (&c, &n))| c >= n)
+                    {
+                        return Err(Error::Selection(format!(
+                            "point {p:?}: index {c} is out of range for axis {axis} with size {n}"
                         )));
                     }
                 }
@@ -316,7 +325,8 @@ impl Selection {
                         SliceArg::Range { start, stop, step } => {
                             if *step <= 0 {
                                 return Err(Error::Selection(format!(
-                                    "step {step} must be positive (h5py rejects it too)"
+                                    "step {step} on axis {axis} must be positive (h5py rejects \
+                                     it too)"
                                 )));
                             }
                             let s = start.map_or(0, |v| clamp_end(v, n));
