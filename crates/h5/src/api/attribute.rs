@@ -97,7 +97,7 @@ impl Attribute {
     }
     /// Every element as a dynamic [`Value`].
     pub fn read_values(&self) -> Result<Vec<Value>> {
-        crate::read::value::decode_all(&self.file.inner, &self.dtype, &self.data)
+        crate::read::value::decode_all(&self.file, &self.dtype, &self.data)
     }
     /// Every element converted to any [`crate::FromValue`] type (structs, strings, lists).
     pub fn read_as<T: crate::FromValue>(&self) -> Result<Vec<T>> {
@@ -105,7 +105,7 @@ impl Attribute {
     }
     /// Every element converted to `T`.
     pub fn read<T: H5Type>(&self) -> Result<Vec<T>> {
-        crate::read::convert::convert_slice(&self.file.inner, &self.dtype, &self.data)
+        crate::read::convert::convert_slice(&self.file, &self.dtype, &self.data)
     }
     /// The single element of a scalar (or one-element) attribute.
     pub fn read_scalar<T: H5Type>(&self) -> Result<T> {
@@ -168,7 +168,7 @@ impl Attributes {
             return Err(Error::Shape("an attribute needs a name".into()));
         }
         let addr = self.object().addr();
-        with(&self.object().file.inner, |cx| {
+        with(&self.object().file, |cx| {
             let body = enc::attribute(cx.f.sizes, cx.st.libver, name, dt, committed, space, data)?;
             crate::write::attrs::put(cx, addr, name, body)
         })
@@ -204,7 +204,7 @@ impl Attributes {
     pub fn delete(&self, name: &str) -> Result<()> {
         let addr = self.object().addr();
         let path = self.object().path.clone();
-        with(&self.object().file.inner, |cx| {
+        with(&self.object().file, |cx| {
             if crate::write::attrs::delete(cx, addr, name)? {
                 Ok(())
             } else {
@@ -230,7 +230,7 @@ impl Attributes {
                 values.len()
             )));
         }
-        let f = &self.object().file.inner;
+        let f = &self.object().file;
         let dt = vlen_utf8(f.sizes);
         let data = with(f, |cx| vlen_strings(cx, values))?;
         self.create_raw(name, &dt, shape, &data)
@@ -328,7 +328,7 @@ impl Attributes {
                 values.len()
             )));
         }
-        let f = &self.object().file.inner;
+        let f = &self.object().file;
         let data = with(f, |cx| encode_values(cx, dtype, values, n as usize))?;
         let space = crate::write::attrs::attribute_space(shape);
         self.create_in(name, dtype, committed, &space, &data)

@@ -239,7 +239,7 @@ impl DatasetBuilder {
         // compact size, the fill value; only then are missing intermediate groups made.
         let (existing, name) = self.group.find_parent(path)?;
         check_name(&name)?;
-        let f = &self.group.obj.file.inner;
+        let f = &self.group.obj.file;
         let fill_bytes = with(f, |cx| {
             if let Some(p) = &existing {
                 if taken(cx, p.addr(), &name)? {

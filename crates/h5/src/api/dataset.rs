@@ -78,7 +78,11 @@ impl Dataset {
         if matches!(info.layout, Layout::Virtual { .. }) {
             let (maps, stored) = (&info.virtual_maps, &info.space.dims);
             let dims = crate::api::virtual_ds::nested(|| {
-                Ok(crate::api::virtual_ds::extent(&obj.file, maps, stored))
+                Ok(crate::api::virtual_ds::extent(
+                    &File::of(&obj.file),
+                    maps,
+                    stored,
+                ))
             })?;
             info.space.dims = dims;
         }
@@ -98,8 +102,8 @@ impl Dataset {
         self.obj.addr()
     }
     /// The file.
-    pub fn file(&self) -> &File {
-        &self.obj.file
+    pub fn file(&self) -> File {
+        File::of(&self.obj.file)
     }
     /// The header address of the committed datatype the dataset uses (h5py:
     /// `dset.id.get_type().committed()`), `None` when its type is its own.
@@ -121,7 +125,7 @@ impl Dataset {
     /// open for writing the header may have changed since (data allocated, resized), so reads
     /// and shape queries there use the current header.
     fn current(&self) -> Result<std::borrow::Cow<'_, Dataset>> {
-        if self.current || self.obj.file.inner.write.is_none() {
+        if self.current || self.obj.file.write.is_none() {
             return Ok(std::borrow::Cow::Borrowed(self));
         }
         let obj = Object::load(&self.obj.file, self.addr(), &self.obj.path)?;
@@ -231,14 +235,14 @@ impl Dataset {
     /// Read everything as a flat `Vec<T>` in row-major order.
     pub fn read_vec<T: H5Type>(&self) -> Result<Vec<T>> {
         let (raw, _) = self.read_raw(&Selection::All)?;
-        convert_slice(&self.obj.file.inner, &self.info.dtype, &raw).map_err(|e| e.at(self.name()))
+        convert_slice(&self.obj.file, &self.info.dtype, &raw).map_err(|e| e.at(self.name()))
     }
 
     /// Read a selection into an array (an integer index drops its dimension, as in numpy).
     pub fn read_slice<T: H5Type>(&self, sel: &Selection) -> Result<ArrayD<T>> {
         let (raw, shape) = self.read_raw(sel)?;
-        let v = convert_slice(&self.obj.file.inner, &self.info.dtype, &raw)
-            .map_err(|e| e.at(self.name()))?;
+        let v =
+            convert_slice(&self.obj.file, &self.info.dtype, &raw).map_err(|e| e.at(self.name()))?;
         let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
         ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| Error::Selection(e.to_string()))
     }
@@ -261,7 +265,7 @@ impl Dataset {
     /// Read a selection as dynamic values (any datatype), with the result's shape.
     pub fn read_values(&self, sel: &Selection) -> Result<(Vec<Value>, Vec<u64>)> {
         let (raw, shape) = self.read_raw(sel)?;
-        let v = crate::read::value::decode_all(&self.obj.file.inner, &self.info.dtype, &raw)
+        let v = crate::read::value::decode_all(&self.obj.file, &self.info.dtype, &raw)
             .map_err(|e| e.at(self.name()))?;
         Ok((v, shape))
     }
@@ -370,7 +374,7 @@ impl Dataset {
     fn read_raw_inner(&self, sel: &Selection) -> Result<(Vec<u8>, Vec<u64>)> {
         let info = &*self.info;
         info.read_selection(self.f(), sel, |res, out| {
-            let (file, maps, dt) = (&self.obj.file, &info.virtual_maps, &info.dtype);
+            let (file, maps, dt) = (&self.file(), &info.virtual_maps, &info.dtype);
             let dims = &info.space.dims;
             crate::api::virtual_ds::nested(|| {
                 crate::api::virtual_ds::read(file, maps, dims, dt, res, out)
@@ -474,7 +478,7 @@ impl Dataset {
         }
         let dt = self.dtype().clone();
         let es = dt.size() as usize;
-        let f = &self.file().inner;
+        let f = &self.obj.file;
         let total = dims.iter().fold(es as u64, |a, &d| a.saturating_mul(d));
         let name = self.name().to_string();
         let addr = self.addr();
@@ -566,7 +570,7 @@ impl Dataset {
         }
         let addr = self.addr();
         let old = self.shape().unwrap_or_default();
-        with(&self.file().inner, |cx| {
+        with(&self.obj.file, |cx| {
             let mut h = HeaderEdit::load(cx, addr)?;
             crate::write::chunked::resize(cx, &mut h, addr, shape)
         })
@@ -574,7 +578,7 @@ impl Dataset {
             Error::Shape(m) => Error::Shape(format!("{}: {m}", self.name())),
             e => e.at(self.name()),
         })?;
-        *self = Dataset::from_object(Object::load(self.file(), addr, self.name())?)?;
+        *self = Dataset::from_object(Object::load(&self.obj.file, addr, self.name())?)?;
         if self.fill_value().alloc_time == AllocTime::Early as u8 {
             // early allocation: the grown parts get their storage now
             for d in (0..shape.len()).filter(|&d| shape[d] > old.get(d).copied().unwrap_or(0)) {

@@ -3,6 +3,7 @@
 use super::handles::{File, Group, Object};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
+use crate::raw::ObjectHeader;
 use crate::storage::{FileStorage, MemStorage, Storage};
 use crate::write::OpenFile;
 use std::path::{Path, PathBuf};
@@ -161,9 +162,7 @@ impl File {
         path: Option<PathBuf>,
     ) -> Result<File> {
         let inner = crate::raw::open(storage, options.limits, options.allow_truncated, path)?;
-        Ok(File {
-            inner: Arc::new(OpenFile::new(inner)?),
-        })
+        File::from_open(OpenFile::new(inner)?)
     }
 
     /// Open an existing file for reading and writing (h5py mode `r+`).
@@ -227,9 +226,7 @@ impl File {
             options.track_order,
             Some(path.to_path_buf()),
         )?;
-        Ok(File {
-            inner: Arc::new(inner),
-        })
+        File::from_open(inner)
     }
 
     /// Create a new file on any writable storage — e.g. an `Arc<VecStorage>` to build a file
@@ -249,43 +246,68 @@ impl File {
             options.track_order,
             None,
         )?;
-        Ok(File {
-            inner: Arc::new(inner),
-        })
+        File::from_open(inner)
+    }
+
+    /// A file as opened: its root group's header is read now (as libhdf5 opens the root
+    /// group with the file) and kept for every handle's [`Group::file`].
+    fn from_open(open: OpenFile) -> Result<File> {
+        let open = Arc::new(open);
+        let addr = open.superblock.root_addr().unwrap_or(0);
+        let obj = Object::load(&open, addr, "/")?;
+        let root = Group::from_object(obj)?;
+        open.root.get_or_init(|| root.obj.header.clone());
+        Ok(File { root })
+    }
+
+    /// The `File` of an open file (what every handle's `file()` gives), from the root header
+    /// read at open.
+    pub(crate) fn of(open: &Arc<OpenFile>) -> File {
+        let addr = open.superblock.root_addr().unwrap_or(0);
+        let header = open.root.get().cloned().unwrap_or_else(|| {
+            // (every File is made through from_open, which sets it; an empty header would
+            // make the root's reads fail, not panic)
+            Arc::new(ObjectHeader {
+                addr,
+                messages: Vec::new(),
+            })
+        });
+        File {
+            root: Group {
+                obj: Object {
+                    file: open.clone(),
+                    path: "/".to_string(),
+                    header,
+                },
+            },
+        }
+    }
+
+    /// The open file every handle shares.
+    fn shared(&self) -> &Arc<OpenFile> {
+        &self.root.obj.file
     }
 
     /// Whether the file is open for writing.
     pub fn is_writable(&self) -> bool {
-        self.inner.write.is_some()
+        self.shared().write.is_some()
     }
 
     /// Write everything so far to the storage and make it durable: metadata first, the
     /// superblock (the root of all) last.
     pub fn flush(&self) -> Result<()> {
-        crate::write::flush(&self.inner)
+        crate::write::flush(self.shared())
     }
 
     /// Flush and close; later writes through any handle are errors. Reports flush errors
     /// (dropping the last handle flushes too, but cannot report them).
     pub fn close(self) -> Result<()> {
-        crate::write::close(&self.inner)
+        crate::write::close(self.shared())
     }
 
-    /// The root group.
+    /// The root group (a `File` dereferences to it too).
     pub fn root(&self) -> Result<Group> {
-        let addr = self.inner.superblock.root_addr().unwrap_or(0);
-        let obj = Object::load(self, addr, "/")?;
-        Group::from_object(obj)
-    }
-
-    /// The group at `path` (absolute or relative to the root).
-    pub fn group(&self, path: &str) -> Result<Group> {
-        self.root()?.group(path)
-    }
-
-    /// The dataset at `path`.
-    pub fn dataset(&self, path: &str) -> Result<crate::Dataset> {
-        self.root()?.dataset(path)
+        Ok(self.root.clone())
     }
 
     /// The object an object or region reference points to (h5py's `f[ref]`), named by the
@@ -314,23 +336,31 @@ impl File {
                 _ => std::ops::ControlFlow::Continue(()),
             })?;
         }
-        let path = path.unwrap_or_else(|| format!("<object at {:#x}>", self.inner.offset_of(addr)));
-        crate::Node::from_object(Object::load(self, addr, &path)?)
+        let path =
+            path.unwrap_or_else(|| format!("<object at {:#x}>", self.shared().offset_of(addr)));
+        crate::Node::from_object(Object::load(self.shared(), addr, &path)?)
     }
 
     /// The superblock version (0–3).
     pub fn superblock_version(&self) -> u8 {
-        self.inner.superblock.version
+        self.shared().superblock.version
     }
 
     /// The path this file was opened from, if any.
     pub fn path(&self) -> Option<&Path> {
-        self.inner.path.as_deref()
+        self.shared().path.as_deref()
     }
 
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
-        &self.inner.limits
+        &self.shared().limits
+    }
+}
+
+impl std::ops::Deref for File {
+    type Target = Group;
+    fn deref(&self) -> &Group {
+        &self.root
     }
 }
 

@@ -69,8 +69,8 @@ impl Group {
     }
 
     /// The file.
-    pub fn file(&self) -> &File {
-        &self.obj.file
+    pub fn file(&self) -> File {
+        File::of(&self.obj.file)
     }
 
     /// Object header address.
@@ -143,7 +143,7 @@ impl Group {
     fn resolve_inner(&self, path: &str, budget: &mut usize) -> Result<Object> {
         let file = &self.obj.file;
         let mut cur = if path.starts_with('/') {
-            file.root()?
+            File::of(file).root
         } else {
             self.clone()
         };
@@ -338,7 +338,7 @@ impl Group {
 
     fn create_group_with(&self, path: &str, track_order: bool) -> Result<Group> {
         let (parent, name) = self.split_parent(path)?;
-        let f = &self.obj.file.inner;
+        let f = &self.obj.file;
         let addr = with(f, |cx| {
             if taken(cx, parent.addr(), &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
@@ -358,7 +358,7 @@ impl Group {
     /// Create a soft link `name` → `target` (a path, which need not exist).
     pub fn link_soft(&self, target: &str, name: &str) -> Result<()> {
         let (parent, name) = self.split_parent(name)?;
-        with(&self.obj.file.inner, |cx| {
+        with(&self.obj.file, |cx| {
             if taken(cx, parent.addr(), &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
@@ -371,7 +371,7 @@ impl Group {
     /// group is converted to link messages first, as libhdf5 does.
     pub fn link_external(&self, file: &str, path: &str, name: &str) -> Result<()> {
         let (parent, name) = self.split_parent(name)?;
-        with(&self.obj.file.inner, |cx| {
+        with(&self.obj.file, |cx| {
             if taken(cx, parent.addr(), &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
@@ -391,7 +391,7 @@ impl Group {
     pub fn link_hard(&self, target: &str, name: &str) -> Result<()> {
         let obj = self.resolve(target)?;
         let (parent, name) = self.split_parent(name)?;
-        with(&self.obj.file.inner, |cx| {
+        with(&self.obj.file, |cx| {
             if taken(cx, parent.addr(), &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
@@ -422,7 +422,7 @@ impl Group {
         let link = parent
             .link(&name)?
             .ok_or_else(|| Error::NotFound(join(parent.name(), &name)))?;
-        with(&self.obj.file.inner, |cx| {
+        with(&self.obj.file, |cx| {
             links::remove(cx, parent.addr(), &name)?;
             if let LinkKind::Hard(addr) = link.kind {
                 crate::write::reclaim::drop_link(cx, addr)?;
@@ -454,16 +454,14 @@ impl Group {
         let target = match link.kind {
             LinkKind::Hard(addr) => Target::Object {
                 addr,
-                group: with(&self.obj.file.inner, |cx| {
-                    Ok(links::symbol_table_of(cx, addr))
-                })?,
+                group: with(&self.obj.file, |cx| Ok(links::symbol_table_of(cx, addr)))?,
             },
             LinkKind::Soft(path) => Target::Soft(path),
             LinkKind::External { file, path } => Target::External { file, path },
             _ => return Err(Error::Unsupported("moving user-defined links".into())),
         };
         let (dparent, dname) = self.split_parent(dst)?;
-        with(&self.obj.file.inner, |cx| {
+        with(&self.obj.file, |cx| {
             links::insert(cx, dparent.addr(), &dname, target)?;
             links::remove(cx, sparent.addr(), &sname)
         })
@@ -521,7 +519,7 @@ impl Group {
     /// can carry attributes.
     pub fn commit_datatype(&self, path: &str, dtype: &Datatype) -> Result<NamedDatatype> {
         let (parent, name) = self.split_parent(path)?;
-        let addr = with(&self.obj.file.inner, |cx| {
+        let addr = with(&self.obj.file, |cx| {
             if taken(cx, parent.addr(), &name)? {
                 return Err(Error::Exists(crate::write::names::join(
                     parent.name(),

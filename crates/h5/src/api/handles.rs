@@ -20,7 +20,7 @@ pub struct Attributes {
 /// One attribute, read into memory.
 #[derive(Debug, Clone)]
 pub struct Attribute {
-    pub(crate) file: File,
+    pub(crate) file: Arc<OpenFile>,
     pub(crate) name: String,
     pub(crate) dtype: Datatype,
     pub(crate) space: Dataspace,
@@ -114,10 +114,11 @@ pub struct NamedDatatype {
 }
 
 /// An open HDF5 file. Cheap to clone; `Send + Sync`: many threads may read one `File` at
-/// once, with no global lock.
+/// once, with no global lock. A `File` is its root group (it dereferences to [`Group`], as in
+/// h5py and hdf5-metno): `file.group("a")`, `file.attrs()`, `file.create_group("b")`.
 #[derive(Debug, Clone)]
 pub struct File {
-    pub(crate) inner: Arc<OpenFile>,
+    pub(crate) root: Group,
 }
 
 /// An object reached through a path.
@@ -140,7 +141,8 @@ pub struct Group {
 /// An object in a file: its header, loaded once, and the path it was reached by.
 #[derive(Debug, Clone)]
 pub(crate) struct Object {
-    pub(crate) file: File,
+    /// The open file every handle to it shares.
+    pub(crate) file: Arc<OpenFile>,
     pub(crate) path: String,
     pub(crate) header: Arc<ObjectHeader>,
 }

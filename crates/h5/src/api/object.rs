@@ -1,17 +1,18 @@
 //! An object in an open file: its header, loaded once, and the path it was reached by.
 
-use super::handles::{File, Object};
+use super::handles::Object;
 use crate::error::{Error, Result};
 use crate::raw::ObjectKind;
 use crate::raw::{decode_datatype_message, FileInner, ObjectHeader};
+use crate::write::OpenFile;
 use h5_format::message::datatype::Datatype;
 use h5_format::message::shared::Shared;
 use h5_format::message::MessageType;
 use std::sync::Arc;
 
 impl Object {
-    pub(crate) fn load(file: &File, addr: u64, path: &str) -> Result<Object> {
-        let header = ObjectHeader::load(&file.inner, addr).map_err(|e| e.at(path))?;
+    pub(crate) fn load(file: &Arc<OpenFile>, addr: u64, path: &str) -> Result<Object> {
+        let header = ObjectHeader::load(file, addr).map_err(|e| e.at(path))?;
         Ok(Object {
             file: file.clone(),
             path: path.to_string(),
@@ -22,15 +23,15 @@ impl Object {
     /// The header as it is now: the one loaded at open, or — in a file open for writing,
     /// where it may have changed since — loaded again.
     pub(crate) fn header_now(&self) -> Result<Arc<ObjectHeader>> {
-        if self.file.inner.write.is_none() {
+        if self.file.write.is_none() {
             return Ok(self.header.clone());
         }
-        let h = ObjectHeader::load(&self.file.inner, self.addr()).map_err(|e| e.at(&self.path))?;
+        let h = ObjectHeader::load(&self.file, self.addr()).map_err(|e| e.at(&self.path))?;
         Ok(Arc::new(h))
     }
 
     pub(crate) fn f(&self) -> &FileInner {
-        &self.file.inner
+        &self.file
     }
 
     pub(crate) fn addr(&self) -> u64 {

@@ -94,6 +94,7 @@ pub(crate) fn create_file(
     let f = OpenFile {
         raw: inner,
         write: Some(Mutex::new(st)),
+        root: Default::default(),
     };
     flush(&f)?;
     Ok(f)

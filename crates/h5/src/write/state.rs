@@ -136,6 +136,9 @@ fn mark_open(f: &OpenFile) -> Result<()> {
 pub(crate) struct OpenFile {
     pub(crate) raw: FileInner,
     pub(crate) write: Option<Mutex<WriteState>>,
+    /// The root group's header as read when the file was opened (every handle can make its
+    /// `File` from it without reading).
+    pub(crate) root: std::sync::OnceLock<std::sync::Arc<crate::raw::ObjectHeader>>,
 }
 
 impl std::ops::Deref for OpenFile {
@@ -156,6 +159,7 @@ impl OpenFile {
             return Ok(OpenFile {
                 raw: inner,
                 write: None,
+                root: Default::default(),
             });
         }
         if !inner.overlay.is_empty() {
@@ -176,6 +180,7 @@ impl OpenFile {
         let f = OpenFile {
             raw: inner,
             write: Some(Mutex::new(st)),
+            root: Default::default(),
         };
         mark_open(&f)?;
         Ok(f)
