@@ -47,11 +47,11 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::fixed_array::{
+use crate::chunk_array::{
     block_len, checked_alloc, filled, page_initialised, sealed_elements, set_bits, set_page_bit,
     ChunkElement, ElementFormat, Extents, Segment,
 };
+use crate::error::{Error, ErrorKind, Result};
 use crate::reader::{Addr, Reader, Sizes};
 use crate::writer::{Stored, Writer};
 
@@ -1870,7 +1870,7 @@ fn allocate_sblocks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixed_array::tests::{hex, put, put_addr, put_elem, seal, S44, S88};
+    use crate::chunk_array::test_util::{hex, put, put_addr, put_elem, seal, S44, S88};
     use alloc::vec;
 
     struct Params {
@@ -2948,7 +2948,7 @@ mod tests {
     // Editing model.
     // -----------------------------------------------------------------------------------------
 
-    use crate::fixed_array::tests::Mem;
+    use crate::chunk_array::test_util::Mem;
     use alloc::collections::BTreeMap;
 
     fn store(edit: &mut ArrayEdit, mem: &mut Mem) -> (u64, Stored) {
