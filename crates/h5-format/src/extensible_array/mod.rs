@@ -37,7 +37,7 @@
 //! # Editing
 //!
 //! Every structure has an `encode` beside its `decode`. [`ExtensibleArrayEdit`] is the editing model:
-//! [`ExtensibleArrayEdit::new`] (from [`ArrayParams`], e.g. [`ArrayParams::default_for`] with libhdf5's
+//! [`ExtensibleArrayEdit::new`] (from [`ExtensibleArrayParams`], e.g. [`ExtensibleArrayParams::default_for`] with libhdf5's
 //! parameters) or [`ExtensibleArrayEdit::load`], then [`ExtensibleArrayEdit::set`] (growing the array),
 //! [`ExtensibleArrayEdit::clear`] / [`ExtensibleArrayEdit::truncate`], then [`ExtensibleArrayEdit::store`], which allocates
 //! new blocks through the caller's allocator and returns a [`Stored`](crate::writer::Stored) with the blocks to
@@ -52,14 +52,17 @@ mod header;
 mod tests;
 
 pub use blocks::{decode_page, encode_page, DataBlock, IndexBlock, SuperBlock};
-pub use edit::{ArrayParams, ExtensibleArrayEdit};
+pub use edit::{ExtensibleArrayEdit, ExtensibleArrayParams};
 pub use geometry::{Geometry, SuperBlockInfo};
 pub use header::{Block, Blocks, Header, Location, Stats};
 
-/// The old name of [`ExtensibleArrayEdit`].
-// TODO(issue 9): remove once crates/h5 uses the new name
+/// The old names of [`ExtensibleArrayEdit`] and [`ExtensibleArrayParams`].
+// TODO(issue 9): remove once crates/h5 uses the new names
 #[doc(hidden)]
 pub type ArrayEdit = ExtensibleArrayEdit;
+// TODO(issue 9): remove once crates/h5 uses the new names
+#[doc(hidden)]
+pub type ArrayParams = ExtensibleArrayParams;
 
 /// Signature of an extensible array header.
 pub const HEADER_SIGNATURE: [u8; 4] = *b"EAHD";

@@ -20,7 +20,7 @@ const EDIT_NAME: &str = "fixed array";
 
 /// Creation parameters of a fixed array chunk index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ArrayParams {
+pub struct FixedArrayParams {
     /// Elements are filtered-chunk records (client 1) rather than bare addresses (client 0).
     pub filtered: bool,
     /// Width of the chunk-size field of filtered elements, 1–8 (see
@@ -33,7 +33,7 @@ pub struct ArrayParams {
     pub nelmts: u64,
 }
 
-impl ArrayParams {
+impl FixedArrayParams {
     /// Page bits libhdf5 (1.10 to 2.0) uses for every fixed array chunk index: 10, so data
     /// blocks of more than 1024 chunks are paged.
     pub const DEFAULT_PAGE_BITS: u8 = 10;
@@ -41,7 +41,7 @@ impl ArrayParams {
     /// The parameters libhdf5 uses for a dataset with `nelmts` chunks (measured with 2.0.0
     /// through h5py `libver="latest"`): page bits 10.
     pub fn default_for(filtered: bool, chunk_size_len: u8, nelmts: u64) -> Self {
-        ArrayParams {
+        FixedArrayParams {
             filtered,
             chunk_size_len,
             max_dblk_page_nelmts_bits: Self::DEFAULT_PAGE_BITS,
@@ -81,7 +81,7 @@ impl FixedArrayEdit {
     /// # Errors
     /// `Invalid` for a chunk-size width other than 1–8 (filtered) or an element count whose
     /// data block would not fit in 64 bits.
-    pub fn new(params: ArrayParams, sizes: Sizes) -> Result<Self> {
+    pub fn new(params: FixedArrayParams, sizes: Sizes) -> Result<Self> {
         let format =
             ElementFormat::for_params(sizes, params.filtered, params.chunk_size_len, EDIT_NAME, 0)?;
         let hdr = Header {
@@ -168,8 +168,8 @@ impl FixedArrayEdit {
     }
 
     /// The array's parameters.
-    pub fn params(&self) -> ArrayParams {
-        ArrayParams {
+    pub fn params(&self) -> FixedArrayParams {
+        FixedArrayParams {
             filtered: self.hdr.filtered(),
             chunk_size_len: self.hdr.format.chunk_size_len as u8,
             max_dblk_page_nelmts_bits: self.hdr.page_bits,

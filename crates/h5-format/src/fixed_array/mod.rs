@@ -25,7 +25,7 @@
 //! # Editing
 //!
 //! Every structure has an `encode` beside its `decode`. [`FixedArrayEdit`] is the editing model:
-//! [`FixedArrayEdit::new`] (from [`ArrayParams`], e.g. [`ArrayParams::default_for`] with libhdf5's
+//! [`FixedArrayEdit::new`] (from [`FixedArrayParams`], e.g. [`FixedArrayParams::default_for`] with libhdf5's
 //! parameters) or [`FixedArrayEdit::load`], then [`FixedArrayEdit::set`] / [`FixedArrayEdit::clear`], then
 //! [`FixedArrayEdit::store`], which allocates new blocks through the caller's allocator and returns
 //! a [`Stored`](crate::writer::Stored) with the blocks to write. It creates and fills blocks exactly as libhdf5 does,
@@ -42,13 +42,16 @@ pub use crate::chunk_array::{
     CLIENT_UNFILTERED_CHUNKS, MAX_EDIT_BLOCK_BYTES,
 };
 pub use data_block::{decode_page, encode_page, DataBlock};
-pub use edit::{ArrayParams, FixedArrayEdit};
+pub use edit::{FixedArrayEdit, FixedArrayParams};
 pub use header::{ElementPosition, Header};
 
-/// The old name of [`FixedArrayEdit`].
-// TODO(issue 9): remove once crates/h5 uses the new name
+/// The old names of [`FixedArrayEdit`] and [`FixedArrayParams`].
+// TODO(issue 9): remove once crates/h5 uses the new names
 #[doc(hidden)]
 pub type ArrayEdit = FixedArrayEdit;
+// TODO(issue 9): remove once crates/h5 uses the new names
+#[doc(hidden)]
+pub type ArrayParams = FixedArrayParams;
 
 /// Signature of a fixed array header.
 pub const HEADER_SIGNATURE: [u8; 4] = *b"FAHD";

@@ -428,7 +428,7 @@ fn check(edit: &FixedArrayEdit, mem: &Mem, want: &[ChunkElement]) {
 #[test]
 fn unpaged_model_round_trip() {
     let sizes = S88;
-    let params = ArrayParams::default_for(false, 0, 10);
+    let params = FixedArrayParams::default_for(false, 0, 10);
     let mut edit = FixedArrayEdit::new(params, sizes).unwrap();
     assert_eq!(
         (edit.len(), edit.is_empty(), edit.addr()),
@@ -494,7 +494,7 @@ fn paged_model_round_trip() {
     // 4-byte sizes, filtered with 2-byte chunk sizes, pages of 4: 10 elements in pages
     // of 4, 4, 2.
     let sizes = S44;
-    let params = ArrayParams {
+    let params = FixedArrayParams {
         filtered: true,
         chunk_size_len: 2,
         max_dblk_page_nelmts_bits: 2,
@@ -580,7 +580,8 @@ fn paged_model_round_trip() {
 #[test]
 fn default_paged_model() {
     let sizes = S88;
-    let mut edit = FixedArrayEdit::new(ArrayParams::default_for(false, 0, 2000), sizes).unwrap();
+    let mut edit =
+        FixedArrayEdit::new(FixedArrayParams::default_for(false, 0, 2000), sizes).unwrap();
     let mut want = vec![ChunkElement::undefined(false); 2000];
     for i in (0..2000).step_by(3) {
         edit.set(i, uelem(i)).unwrap();
@@ -601,7 +602,8 @@ fn default_paged_model() {
     check(&again, &mem, &want);
     // The filtered twin with a 3-byte chunk size (layout v4 for 256-byte chunks).
     let csl = filtered_chunk_size_len(4, sizes, 256);
-    let mut edit = FixedArrayEdit::new(ArrayParams::default_for(true, csl, 2000), sizes).unwrap();
+    let mut edit =
+        FixedArrayEdit::new(FixedArrayParams::default_for(true, csl, 2000), sizes).unwrap();
     let mut want = vec![ChunkElement::undefined(true); 2000];
     for i in (0..2000).rev().step_by(5) {
         edit.set(i, felem(i)).unwrap();
@@ -615,29 +617,29 @@ fn default_paged_model() {
 
 #[test]
 fn new_refuses_bad_parameters() {
-    let p = ArrayParams::default_for(true, 0, 10);
+    let p = FixedArrayParams::default_for(true, 0, 10);
     assert!(matches!(
         FixedArrayEdit::new(p, S88).unwrap_err().kind,
         ErrorKind::Invalid(_)
     ));
-    let p = ArrayParams::default_for(true, 9, 10);
+    let p = FixedArrayParams::default_for(true, 9, 10);
     assert!(FixedArrayEdit::new(p, S88).is_err());
-    let p = ArrayParams::default_for(false, 0, u64::MAX / 4);
+    let p = FixedArrayParams::default_for(false, 0, u64::MAX / 4);
     assert_eq!(
         FixedArrayEdit::new(p, S88).unwrap_err().kind,
         ErrorKind::Invalid("number of elements")
     );
     // Valid but too large to materialise: a Limit error on the first set, no allocation.
-    let p = ArrayParams {
+    let p = FixedArrayParams {
         max_dblk_page_nelmts_bits: 60,
-        ..ArrayParams::default_for(false, 0, 1 << 40)
+        ..FixedArrayParams::default_for(false, 0, 1 << 40)
     };
     let mut edit = FixedArrayEdit::new(p, S88).unwrap();
     assert!(matches!(
         edit.set(5, uelem(5)).unwrap_err().kind,
         ErrorKind::Limit { .. }
     ));
-    let p = ArrayParams {
+    let p = FixedArrayParams {
         max_dblk_page_nelmts_bits: 0,
         ..p
     };
@@ -647,7 +649,7 @@ fn new_refuses_bad_parameters() {
         ErrorKind::Limit { .. }
     ));
     // Zero elements: a header only.
-    let mut edit = FixedArrayEdit::new(ArrayParams::default_for(false, 0, 0), S88).unwrap();
+    let mut edit = FixedArrayEdit::new(FixedArrayParams::default_for(false, 0, 0), S88).unwrap();
     assert!(edit.is_empty());
     assert!(edit.set(0, uelem(0)).is_err());
     let mut mem = Mem::new(8);
@@ -658,7 +660,8 @@ fn new_refuses_bad_parameters() {
 #[test]
 fn load_rejects_bad_input() {
     let sizes = S88;
-    let mut edit = FixedArrayEdit::new(ArrayParams::default_for(true, 8, 3000), sizes).unwrap();
+    let mut edit =
+        FixedArrayEdit::new(FixedArrayParams::default_for(true, 8, 3000), sizes).unwrap();
     for i in [0, 1500, 2999] {
         edit.set(i, felem(i)).unwrap();
     }
@@ -790,7 +793,7 @@ fn libhdf5_fixtures_byte_exact() {
 /// set on a new model give the same bytes (neither depends on the chunk addresses).
 #[test]
 fn libhdf5_sparse_pages_byte_exact() {
-    let mut edit = FixedArrayEdit::new(ArrayParams::default_for(false, 0, 5000), S88).unwrap();
+    let mut edit = FixedArrayEdit::new(FixedArrayParams::default_for(false, 0, 5000), S88).unwrap();
     for i in [0, 2500, 4096, 4999] {
         edit.set(i, uelem(i)).unwrap();
     }

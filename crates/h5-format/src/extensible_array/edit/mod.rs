@@ -19,7 +19,7 @@ const EDIT_NAME: &str = "extensible array";
 /// Creation parameters of an extensible array chunk index (the layout message's five
 /// extensible array parameters plus the element format).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ArrayParams {
+pub struct ExtensibleArrayParams {
     /// Elements are filtered-chunk records (client 1) rather than bare addresses (client 0).
     pub filtered: bool,
     /// Width of the chunk-size field of filtered elements, 1–8 (see
@@ -37,13 +37,13 @@ pub struct ArrayParams {
     pub max_dblk_page_nelmts_bits: u8,
 }
 
-impl ArrayParams {
+impl ExtensibleArrayParams {
     /// The parameters libhdf5 (1.10 to 2.0) uses for every extensible array chunk index,
     /// filtered or not (measured with 2.0.0 through h5py `libver="latest"`): 32 bits,
     /// 4 index block elements, 16 minimum data block elements, 4 minimum data block
     /// pointers, pages of 2^10 elements.
     pub fn default_for(filtered: bool, chunk_size_len: u8) -> Self {
-        ArrayParams {
+        ExtensibleArrayParams {
             filtered,
             chunk_size_len,
             max_nelmts_bits: 32,
@@ -145,7 +145,7 @@ impl ExtensibleArrayEdit {
     /// `Invalid` for parameters with no valid geometry (see [`Geometry::new`]) or a
     /// chunk-size width other than 1–8 (filtered); `Unsupported` when the index block's data
     /// blocks would be paged.
-    pub fn new(params: ArrayParams, sizes: Sizes) -> Result<Self> {
+    pub fn new(params: ExtensibleArrayParams, sizes: Sizes) -> Result<Self> {
         let format =
             ElementFormat::for_params(sizes, params.filtered, params.chunk_size_len, EDIT_NAME, 0)?;
         let geometry = Geometry::new(
@@ -325,9 +325,9 @@ impl ExtensibleArrayEdit {
     }
 
     /// The array's parameters.
-    pub fn params(&self) -> ArrayParams {
+    pub fn params(&self) -> ExtensibleArrayParams {
         let h = &self.hdr;
-        ArrayParams {
+        ExtensibleArrayParams {
             filtered: h.filtered(),
             chunk_size_len: h.format.chunk_size_len as u8,
             max_nelmts_bits: h.max_nelmts_bits,

@@ -136,8 +136,8 @@ fn uel(i: u64) -> ChunkElement {
     }
 }
 
-fn small_params() -> ArrayParams {
-    ArrayParams {
+fn small_params() -> ExtensibleArrayParams {
+    ExtensibleArrayParams {
         filtered: true,
         chunk_size_len: 3,
         max_nelmts_bits: 6,
@@ -211,7 +211,8 @@ fn small_model_everything() {
 #[test]
 fn sparse_set_creates_what_libhdf5_creates() {
     let sizes = S88;
-    let mut edit = ExtensibleArrayEdit::new(ArrayParams::default_for(false, 0), sizes).unwrap();
+    let mut edit =
+        ExtensibleArrayEdit::new(ExtensibleArrayParams::default_for(false, 0), sizes).unwrap();
     edit.set(131060, uel(1)).unwrap();
     assert_eq!(
         edit.header().stats,
@@ -262,7 +263,8 @@ fn sparse_set_creates_what_libhdf5_creates() {
 fn load_grow_clear_truncate() {
     let sizes = S88;
     let csl = crate::fixed_array::filtered_chunk_size_len(4, sizes, 4000);
-    let mut edit = ExtensibleArrayEdit::new(ArrayParams::default_for(true, csl), sizes).unwrap();
+    let mut edit =
+        ExtensibleArrayEdit::new(ExtensibleArrayParams::default_for(true, csl), sizes).unwrap();
     let mut want = BTreeMap::new();
     for i in 0..300 {
         edit.set(i, felem(i)).unwrap();
@@ -321,7 +323,8 @@ fn load_grow_clear_truncate() {
 /// block and statistic kept, elements from 10 on undefined).
 #[test]
 fn truncate_keeps_blocks_like_libhdf5() {
-    let mut edit = ExtensibleArrayEdit::new(ArrayParams::default_for(false, 0), S88).unwrap();
+    let mut edit =
+        ExtensibleArrayEdit::new(ExtensibleArrayParams::default_for(false, 0), S88).unwrap();
     for i in 0..300 {
         edit.set(i, uel(i)).unwrap();
     }
@@ -346,25 +349,25 @@ fn truncate_keeps_blocks_like_libhdf5() {
 
 #[test]
 fn new_refuses_bad_parameters() {
-    let d = ArrayParams::default_for(false, 0);
+    let d = ExtensibleArrayParams::default_for(false, 0);
     for bad in [
-        ArrayParams {
+        ExtensibleArrayParams {
             data_blk_min_elmts: 12,
             ..d
         },
-        ArrayParams {
+        ExtensibleArrayParams {
             sup_blk_min_data_ptrs: 3,
             ..d
         },
-        ArrayParams {
+        ExtensibleArrayParams {
             max_nelmts_bits: 64,
             ..d
         },
-        ArrayParams {
+        ExtensibleArrayParams {
             max_nelmts_bits: 3,
             ..d
         },
-        ArrayParams {
+        ExtensibleArrayParams {
             filtered: true,
             chunk_size_len: 0,
             ..d
@@ -379,7 +382,7 @@ fn new_refuses_bad_parameters() {
         );
     }
     // Index-block data blocks of 32 and 64 elements with pages of 16: refused.
-    let p = ArrayParams {
+    let p = ExtensibleArrayParams {
         max_dblk_page_nelmts_bits: 4,
         ..d
     };
@@ -388,7 +391,7 @@ fn new_refuses_bad_parameters() {
         ErrorKind::Unsupported(_)
     ));
     assert!(ExtensibleArrayEdit::new(
-        ArrayParams {
+        ExtensibleArrayParams {
             max_dblk_page_nelmts_bits: 6,
             ..d
         },
@@ -396,7 +399,7 @@ fn new_refuses_bad_parameters() {
     )
     .is_ok());
     // Huge super blocks: a Limit on the set that would create them, nothing allocated.
-    let p = ArrayParams {
+    let p = ExtensibleArrayParams {
         max_nelmts_bits: 63,
         data_blk_min_elmts: 1,
         sup_blk_min_data_ptrs: 2,
@@ -411,7 +414,8 @@ fn new_refuses_bad_parameters() {
     edit.set(5, uel(5)).unwrap();
     assert_eq!(edit.get(5), Some(&uel(5)));
     // Addresses that do not fit 4 bytes.
-    let mut edit = ExtensibleArrayEdit::new(ArrayParams::default_for(false, 0), S44).unwrap();
+    let mut edit =
+        ExtensibleArrayEdit::new(ExtensibleArrayParams::default_for(false, 0), S44).unwrap();
     assert!(edit.set(0, uel(1 << 32)).is_err());
     edit.set(9, uel(1)).unwrap();
     let mut next = [0x10u64, 1 << 40].into_iter();
@@ -424,7 +428,8 @@ fn new_refuses_bad_parameters() {
 #[test]
 fn load_rejects_bad_input() {
     let sizes = S88;
-    let mut edit = ExtensibleArrayEdit::new(ArrayParams::default_for(true, 8), sizes).unwrap();
+    let mut edit =
+        ExtensibleArrayEdit::new(ExtensibleArrayParams::default_for(true, 8), sizes).unwrap();
     for i in [0, 10, 100, 1000] {
         edit.set(i, felem(i)).unwrap();
     }
@@ -590,7 +595,8 @@ fn digest(writes: &[(u64, Vec<u8>)]) -> u64 {
 /// blocks, data blocks, initialised pages) with the digest of the same byte ranges of
 /// the file.
 fn rebuild(runs: &[(u64, u64, u64)], allocs: &[u64]) -> (Stored, ExtensibleArrayEdit) {
-    let mut edit = ExtensibleArrayEdit::new(ArrayParams::default_for(false, 0), S88).unwrap();
+    let mut edit =
+        ExtensibleArrayEdit::new(ExtensibleArrayParams::default_for(false, 0), S88).unwrap();
     for &(first, count, addr) in runs {
         for k in 0..count {
             edit.set(first + k, uel(0).with_addr(addr + k)).unwrap();
@@ -764,7 +770,8 @@ fn libhdf5_grown_array_byte_exact() {
 /// gzip): statistics and element size as libhdf5 2.0.0 wrote them.
 #[test]
 fn libhdf5_grown_filtered_header_byte_exact() {
-    let mut edit = ExtensibleArrayEdit::new(ArrayParams::default_for(true, 8), S88).unwrap();
+    let mut edit =
+        ExtensibleArrayEdit::new(ExtensibleArrayParams::default_for(true, 8), S88).unwrap();
     for i in 0..140333 {
         edit.set(i, felem(i)).unwrap();
     }
