@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{Geometry, Record, RecordContext, HEADER, MAX_DEPTH, NODE_PREFIX_SIZE};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::reader::{Reader, Sizes};
 use crate::writer::Writer;
 
@@ -44,20 +44,11 @@ impl Header {
     /// (types 1–6, 8, 9) and that the root's record count fits the root.
     ///
     /// # Errors
-    /// `Truncated`, `BadSignature`, `BadVersion`, `BadChecksum`, `Limit` (depth beyond
+    /// `Truncated`, `BadSignature`, `VersionNotAccepted`, `BadChecksum`, `Limit` (depth beyond
     /// [`MAX_DEPTH`]) or `Invalid` naming the inconsistent field.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Header> {
         let mut r = Reader::new(buf, addr, sizes, HEADER);
-        r.signature(b"BTHD")?;
-        let version_at = r.addr();
-        let version = r.u8()?;
-        if version != 0 {
-            return Err(Error::new(
-                HEADER,
-                version_at,
-                ErrorKind::BadVersion(version),
-            ));
-        }
+        r.prologue(b"BTHD", &[0])?;
         let record_type = r.u8()?;
         let node_size_at = r.addr();
         let node_size = r.u32()?;

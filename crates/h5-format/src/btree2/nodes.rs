@@ -77,16 +77,7 @@ fn node_prefix<'a>(
         ));
     }
     let mut r = Reader::new(buf, addr, sizes, structure);
-    r.signature(signature)?;
-    let version_at = r.addr();
-    let version = r.u8()?;
-    if version != 0 {
-        return Err(Error::new(
-            structure,
-            version_at,
-            ErrorKind::BadVersion(version),
-        ));
-    }
+    r.prologue(signature, &[0])?;
     let type_at = r.addr();
     if r.u8()? != header.record_type {
         return Err(Error::invalid(
@@ -110,7 +101,7 @@ fn node_prefix<'a>(
 ///
 /// # Errors
 /// `Invalid` when `nrecords` exceeds a leaf's capacity, the node type differs from the
-/// header's or `sizes` from the header's; `Truncated`, `BadSignature`, `BadVersion`,
+/// header's or `sizes` from the header's; `Truncated`, `BadSignature`, `VersionNotAccepted`,
 /// `BadChecksum`.
 pub fn decode_leaf<'a>(
     buf: &'a [u8],
@@ -146,7 +137,7 @@ pub fn decode_leaf<'a>(
 /// `Invalid` when `depth` is not an internal level of the tree, `nrecords` exceeds the
 /// level's capacity, a child's counts exceed the child level's capacity, a child address
 /// is undefined, the node type differs from the header's or `sizes` from the header's;
-/// `Truncated`, `BadSignature`, `BadVersion`, `BadChecksum`.
+/// `Truncated`, `BadSignature`, `VersionNotAccepted`, `BadChecksum`.
 pub fn decode_internal<'a>(
     buf: &'a [u8],
     addr: u64,

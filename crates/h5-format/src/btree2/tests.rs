@@ -261,7 +261,16 @@ fn header_errors() {
         SIZES,
     )
     .unwrap_err();
-    assert_eq!((e.kind, e.offset), (ErrorKind::BadVersion(2), HDR_ADDR + 4));
+    assert_eq!(
+        (e.kind, e.offset),
+        (
+            ErrorKind::VersionNotAccepted {
+                version: 2,
+                accepted: &[0]
+            },
+            HDR_ADDR + 4
+        )
+    );
     let mut bad = good.clone();
     bad[8] ^= 1;
     let e = Header::decode(&bad, HDR_ADDR, SIZES).unwrap_err();
@@ -387,7 +396,10 @@ fn leaf_errors() {
     bad[4] = 1;
     assert_eq!(
         decode_leaf(&bad, 0x1000, SIZES, &h, 2).unwrap_err().kind,
-        ErrorKind::BadVersion(1)
+        ErrorKind::VersionNotAccepted {
+            version: 1,
+            accepted: &[0]
+        }
     );
     let mut bad = buf.clone();
     bad[10] ^= 0x80;

@@ -14,11 +14,7 @@ use crate::writer::Writer;
 
 /// Check a block's version, client ID and header address after its signature.
 pub(super) fn block_start(r: &mut Reader<'_>, sig: &[u8; 4], hdr: &Header) -> Result<()> {
-    r.signature(sig)?;
-    let version = r.u8()?;
-    if version != 0 {
-        return Err(r.err(ErrorKind::BadVersion(version)));
-    }
+    r.prologue(sig, &[0])?;
     let client_at = r.clone();
     if r.u8()? != hdr.client_id {
         return Err(client_at.invalid("client ID (differs from the header's)"));
@@ -61,7 +57,7 @@ impl IndexBlock {
     /// bytes), whose first byte is at file address `addr`.
     ///
     /// # Errors
-    /// `Truncated`, `BadSignature`, `BadVersion`, `BadChecksum`; `Invalid` when the client ID
+    /// `Truncated`, `BadSignature`, `VersionNotAccepted`, `BadChecksum`; `Invalid` when the client ID
     /// differs from the header's or the header address is not `hdr.addr`.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes, hdr: &Header) -> Result<Self> {
         let mut r = Reader::new(buf, addr, sizes, INDEX_BLOCK_NAME);
@@ -99,7 +95,7 @@ impl SuperBlock {
     /// [`Header::super_block_size`]`(sblk)` bytes), whose first byte is at file address `addr`.
     ///
     /// # Errors
-    /// `Truncated`, `BadSignature`, `BadVersion`, `BadChecksum`; `Invalid` when the client ID
+    /// `Truncated`, `BadSignature`, `VersionNotAccepted`, `BadChecksum`; `Invalid` when the client ID
     /// differs from the header's, the header address is not `hdr.addr` or `sblk` is out of
     /// range.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes, hdr: &Header, sblk: usize) -> Result<Self> {
@@ -169,7 +165,7 @@ impl DataBlock {
     /// A paged block is only its prefix: read its pages with [`decode_page`].
     ///
     /// # Errors
-    /// `Truncated`, `BadSignature`, `BadVersion`, `BadChecksum`; `Invalid` when the client ID
+    /// `Truncated`, `BadSignature`, `VersionNotAccepted`, `BadChecksum`; `Invalid` when the client ID
     /// differs from the header's, the header address is not `hdr.addr` or `sblk` is out of
     /// range.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes, hdr: &Header, sblk: usize) -> Result<Self> {

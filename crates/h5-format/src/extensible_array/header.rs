@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use super::geometry::{block_start_size, Geometry, SuperBlockInfo};
 use super::{HEADER_NAME, HEADER_SIGNATURE};
 use crate::chunk_array::ElementFormat;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::reader::{Addr, Reader, Sizes};
 use crate::writer::Writer;
 
@@ -210,16 +210,12 @@ impl Header {
     /// Decode a header from `buf`, whose first byte is at file address `addr`.
     ///
     /// # Errors
-    /// `Truncated`, `BadSignature`, `BadVersion` (only version 0 exists), `BadChecksum`,
+    /// `Truncated`, `BadSignature`, `VersionNotAccepted` (only version 0 exists), `BadChecksum`,
     /// `Unsupported` for a reserved client ID, `Invalid` for an element size that does not fit
     /// the client or creation parameters with no valid geometry (see [`Geometry::new`]).
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Self> {
         let mut r = Reader::new(buf, addr, sizes, HEADER_NAME);
-        r.signature(&HEADER_SIGNATURE)?;
-        let version = r.u8()?;
-        if version != 0 {
-            return Err(r.err(ErrorKind::BadVersion(version)));
-        }
+        r.prologue(&HEADER_SIGNATURE, &[0])?;
         let fields = r.clone();
         let client_id = r.u8()?;
         let element_size = r.u8()?;

@@ -22,15 +22,11 @@ impl DataBlock {
     /// bytes), whose first byte is at file address `addr`.
     ///
     /// # Errors
-    /// `Truncated`, `BadSignature`, `BadVersion`, `BadChecksum`; `Invalid` when the client ID
+    /// `Truncated`, `BadSignature`, `VersionNotAccepted`, `BadChecksum`; `Invalid` when the client ID
     /// differs from the header's or the header address is not `hdr.addr`.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes, hdr: &Header) -> Result<Self> {
         let mut r = Reader::new(buf, addr, sizes, DATA_BLOCK_NAME);
-        r.signature(&DATA_BLOCK_SIGNATURE)?;
-        let version = r.u8()?;
-        if version != 0 {
-            return Err(r.err(ErrorKind::BadVersion(version)));
-        }
+        r.prologue(&DATA_BLOCK_SIGNATURE, &[0])?;
         let client_at = r.clone();
         if r.u8()? != hdr.client_id {
             return Err(client_at.invalid("client ID (differs from the header's)"));

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use super::{HEADER_NAME, HEADER_SIGNATURE};
 use crate::chunk_array::ElementFormat;
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 use crate::reader::{Addr, Reader, Sizes};
 use crate::writer::Writer;
 
@@ -53,16 +53,12 @@ impl Header {
     /// overflow, so every method below is exact for a decoded header.
     ///
     /// # Errors
-    /// `Truncated`, `BadSignature`, `BadVersion` (only version 0 exists), `BadChecksum`,
+    /// `Truncated`, `BadSignature`, `VersionNotAccepted` (only version 0 exists), `BadChecksum`,
     /// `Unsupported` for a reserved client ID, `Invalid` for an element size that does not fit
     /// the client or an element count whose data block would not fit in 64 bits.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Self> {
         let mut r = Reader::new(buf, addr, sizes, HEADER_NAME);
-        r.signature(&HEADER_SIGNATURE)?;
-        let version = r.u8()?;
-        if version != 0 {
-            return Err(r.err(ErrorKind::BadVersion(version)));
-        }
+        r.prologue(&HEADER_SIGNATURE, &[0])?;
         let fields = r.clone();
         let client_id = r.u8()?;
         let element_size = r.u8()?;

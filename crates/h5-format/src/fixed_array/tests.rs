@@ -138,7 +138,10 @@ fn header_errors() {
     });
     assert_eq!(
         Header::decode(&bad, 0, S44).unwrap_err().kind,
-        ErrorKind::BadVersion(1)
+        ErrorKind::VersionNotAccepted {
+            version: 1,
+            accepted: &[0]
+        }
     );
     // Element size does not match the client.
     let bad = header_bytes(S44, 0, 8, 10, 3, None);

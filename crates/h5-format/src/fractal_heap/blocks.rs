@@ -51,7 +51,7 @@ impl IndirectBlock {
     ///
     /// # Errors
     /// `Truncated` when `buf` is shorter than [`Header::indirect_block_size`], `BadSignature`,
-    /// `BadVersion`, `BadChecksum`, or `Invalid` (row count, heap header address, block
+    /// `VersionNotAccepted`, `BadChecksum`, or `Invalid` (row count, heap header address, block
     /// offset, `sizes` unlike the header's).
     pub fn decode(
         buf: &[u8],
@@ -72,16 +72,7 @@ impl IndirectBlock {
         }
         let size = header.indirect_block_size(nrows)?;
         let mut r = Reader::new(buf, addr, sizes, INDIRECT);
-        r.signature(b"FHIB")?;
-        let version_at = r.addr();
-        let version = r.u8()?;
-        if version != 0 {
-            return Err(Error::new(
-                INDIRECT,
-                version_at,
-                ErrorKind::BadVersion(version),
-            ));
-        }
+        r.prologue(b"FHIB", &[0])?;
         // The block has a fixed size: check it is all there and verify the checksum before
         // trusting (or allocating for) anything inside.
         let end = match usize::try_from(size - 4) {
@@ -231,7 +222,7 @@ pub fn locate(header: &Header, block_offset: u64, nrows: u16, heap_offset: u64) 
 /// [`Header::direct_block_header_size`] bytes into the block.
 ///
 /// # Errors
-/// `Truncated`, `BadSignature`, `BadVersion`, `BadChecksum`, or `Invalid` (heap header
+/// `Truncated`, `BadSignature`, `VersionNotAccepted`, `BadChecksum`, or `Invalid` (heap header
 /// address, block offset, `sizes` unlike the header's).
 pub fn check_direct_block(
     buf: &[u8],
@@ -248,16 +239,7 @@ pub fn check_direct_block(
         ));
     }
     let mut r = Reader::new(buf, addr, sizes, DIRECT);
-    r.signature(b"FHDB")?;
-    let version_at = r.addr();
-    let version = r.u8()?;
-    if version != 0 {
-        return Err(Error::new(
-            DIRECT,
-            version_at,
-            ErrorKind::BadVersion(version),
-        ));
-    }
+    r.prologue(b"FHDB", &[0])?;
     let header_at = r.addr();
     let heap_addr = r.offset()?;
     let offset_at = r.addr();

@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::reader::{Reader, Sizes};
 use crate::writer::Writer;
 
@@ -78,20 +78,11 @@ impl Header {
     /// least one table row wide, and the root row counts fit the heap.
     ///
     /// # Errors
-    /// `Truncated`, `BadSignature`, `BadVersion`, `BadChecksum`, or `Invalid` naming the
+    /// `Truncated`, `BadSignature`, `VersionNotAccepted`, `BadChecksum`, or `Invalid` naming the
     /// first inconsistent field.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Header> {
         let mut r = Reader::new(buf, addr, sizes, HEADER);
-        r.signature(b"FRHP")?;
-        let version_at = r.addr();
-        let version = r.u8()?;
-        if version != 0 {
-            return Err(Error::new(
-                HEADER,
-                version_at,
-                ErrorKind::BadVersion(version),
-            ));
-        }
+        r.prologue(b"FRHP", &[0])?;
         let id_len_at = r.addr();
         let heap_id_len = r.u16()?;
         let io_filters_len = r.u16()?;

@@ -196,7 +196,10 @@ fn header_decoding_and_errors() {
     bad[4] = 2;
     assert_eq!(
         Header::decode(&seal(bad), 0x800, S88).unwrap_err().kind,
-        ErrorKind::BadVersion(2)
+        ErrorKind::VersionNotAccepted {
+            version: 2,
+            accepted: &[0]
+        }
     );
 
     let p = Params {
@@ -696,7 +699,10 @@ fn index_block_round_trip() {
         IndexBlock::decode(&seal(bad), 0x100, S44, &h)
             .unwrap_err()
             .kind,
-        ErrorKind::BadVersion(1)
+        ErrorKind::VersionNotAccepted {
+            version: 1,
+            accepted: &[0]
+        }
     );
 }
 

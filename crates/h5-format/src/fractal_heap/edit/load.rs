@@ -28,7 +28,7 @@ impl HeapEdit {
     /// new blocks, as libhdf5 does without a free-space manager).
     ///
     /// # Errors
-    /// Whatever `read` returns; `Truncated`, `BadSignature`, `BadVersion`, `BadChecksum` or
+    /// Whatever `read` returns; `Truncated`, `BadSignature`, `VersionNotAccepted`, `BadChecksum` or
     /// `Invalid` from the decoders (the heap's and the B-tree's); `Cycle` when a block
     /// address repeats; `Limit` when the heap has more than `max_blocks` blocks or huge-object
     /// B-tree nodes, or direct blocks beyond [`MAX_EDIT_DIRECT_BLOCK_SIZE`]; `Invalid` for a
@@ -83,13 +83,7 @@ impl HeapEdit {
             let size = fshd_size(sizes);
             let buf = read(fa, size)?;
             let mut r = Reader::new(&buf, fa, sizes, FSM);
-            r.signature(b"FSHD")?;
-            let version = r.u8()?;
-            if version != 0 {
-                return Err(
-                    Error::new(FSM, fa.saturating_add(4), ErrorKind::BadVersion(version)).into(),
-                );
-            }
+            r.prologue(b"FSHD", &[0])?;
             if r.u8()? != 0 {
                 return Err(Error::invalid(
                     FSM,

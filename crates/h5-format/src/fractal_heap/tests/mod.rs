@@ -213,7 +213,16 @@ fn header_errors() {
         SIZES,
     )
     .unwrap_err();
-    assert_eq!((e.kind, e.offset), (ErrorKind::BadVersion(1), 4));
+    assert_eq!(
+        (e.kind, e.offset),
+        (
+            ErrorKind::VersionNotAccepted {
+                version: 1,
+                accepted: &[0]
+            },
+            4
+        )
+    );
     let mut corrupt = good.clone();
     corrupt[20] ^= 1;
     let e = Header::decode(&corrupt, HDR_ADDR, SIZES).unwrap_err();
@@ -489,7 +498,16 @@ fn indirect_block_errors() {
     let mut bad = buf.clone();
     bad[4] = 1;
     let e = IndirectBlock::decode(&bad, 0x2000, SIZES, &h, 10).unwrap_err();
-    assert_eq!((e.kind, e.offset), (ErrorKind::BadVersion(1), 0x2004));
+    assert_eq!(
+        (e.kind, e.offset),
+        (
+            ErrorKind::VersionNotAccepted {
+                version: 1,
+                accepted: &[0]
+            },
+            0x2004
+        )
+    );
     let mut bad = buf.clone();
     bad[30] ^= 0x40;
     let e = IndirectBlock::decode(&bad, 0x2000, SIZES, &h, 10).unwrap_err();
@@ -682,7 +700,13 @@ fn direct_block_checks() {
     let mut bad = block.clone();
     bad[4] = 2;
     let e = check_direct_block(&bad, 0x3000, SIZES, &h, 4096).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::BadVersion(2));
+    assert_eq!(
+        e.kind,
+        ErrorKind::VersionNotAccepted {
+            version: 2,
+            accepted: &[0]
+        }
+    );
     for n in 0..21 {
         let e = check_direct_block(&block[..n], 0x3000, SIZES, &h, 4096).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Truncated, "prefix {n}");
