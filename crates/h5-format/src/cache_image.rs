@@ -113,12 +113,7 @@ pub fn entry_header_size(sizes: Sizes) -> usize {
 /// the order they are stored. Entries may not overlap one another.
 pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Vec<Entry>> {
     let mut r = Reader::new(buf, addr, sizes, "metadata cache image");
-    r.signature(&SIGNATURE)?;
-    let version_at = r.clone();
-    let version = r.u8()?;
-    if version != 0 {
-        return Err(version_at.err(ErrorKind::BadVersion(version)));
-    }
+    r.prologue(&SIGNATURE, &[0])?;
     let flags_at = r.clone();
     let flags = r.u8()?;
     if flags & FLAG_RESIZE_STATUS != 0 {
@@ -321,7 +316,13 @@ mod tests {
         v[4] = 1;
         reseal(&mut v);
         let e = decode(&v, 0x100, Sizes::DEFAULT).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::BadVersion(1));
+        assert_eq!(
+            e.kind,
+            ErrorKind::VersionNotAccepted {
+                version: 1,
+                accepted: &[0]
+            }
+        );
         assert_eq!(e.offset, 0x104);
 
         let mut c = b.clone();

@@ -24,8 +24,17 @@ pub enum ErrorKind {
     Truncated,
     /// The signature bytes do not match.
     BadSignature,
-    /// A version number this implementation does not know.
+    /// A version number this implementation does not know (a version field inside a
+    /// structure or message; see also [`ErrorKind::VersionNotAccepted`]).
     BadVersion(u8),
+    /// The version byte after a structure's signature is not one this decoder reads (raised
+    /// by [`Reader::prologue`](crate::Reader::prologue) at the version byte's offset).
+    VersionNotAccepted {
+        /// The version found.
+        version: u8,
+        /// The versions the decoder reads.
+        accepted: &'static [u8],
+    },
     /// The stored lookup3 checksum does not match the computed one.
     BadChecksum {
         /// Checksum stored in the file.
@@ -85,6 +94,13 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Truncated => f.write_str("truncated"),
             ErrorKind::BadSignature => f.write_str("bad signature"),
             ErrorKind::BadVersion(v) => write!(f, "unknown version {v}"),
+            ErrorKind::VersionNotAccepted { version, accepted } => {
+                write!(f, "unknown version {version} (accepted:")?;
+                for (i, v) in accepted.iter().enumerate() {
+                    write!(f, "{} {v}", if i == 0 { "" } else { "," })?;
+                }
+                f.write_str(")")
+            }
             ErrorKind::BadChecksum { stored, computed } => {
                 write!(
                     f,

@@ -24,11 +24,7 @@ pub fn object_header_size(sizes: Sizes) -> usize {
 /// Decode a collection header: returns the collection size (including the header).
 pub fn collection_size(buf: &[u8], addr: u64, sizes: Sizes) -> Result<u64> {
     let mut r = Reader::new(buf, addr, sizes, "global heap collection");
-    r.signature(b"GCOL")?;
-    let version = r.u8()?;
-    if version != 1 {
-        return Err(r.err(ErrorKind::BadVersion(version)));
-    }
+    r.prologue(b"GCOL", &[1])?;
     r.skip(3)?;
     let size = r.length()?;
     if size < collection_header_size(sizes) as u64 {

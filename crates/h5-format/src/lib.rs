@@ -17,6 +17,7 @@ extern crate alloc;
 pub mod btree1;
 pub mod btree2;
 pub mod cache_image;
+pub mod chunk_array;
 pub mod error;
 pub mod extensible_array;
 pub mod fixed_array;

@@ -51,11 +51,7 @@ impl LocalHeap {
     /// Decode a local heap header.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Self> {
         let mut r = Reader::new(buf, addr, sizes, "local heap");
-        r.signature(b"HEAP")?;
-        let version = r.u8()?;
-        if version != 0 {
-            return Err(r.err(ErrorKind::BadVersion(version)));
-        }
+        r.prologue(b"HEAP", &[0])?;
         r.skip(3)?;
         let data_size = r.length()?;
         let free = r.length()?;

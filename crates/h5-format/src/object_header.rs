@@ -57,11 +57,7 @@ impl Prefix {
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Self> {
         let mut r = Reader::new(buf, addr, sizes, "object header");
         if buf.len() >= 4 && &buf[..4] == b"OHDR" {
-            r.skip(4)?;
-            let version = r.u8()?;
-            if version != 2 {
-                return Err(r.err(ErrorKind::BadVersion(version)));
-            }
+            let version = r.prologue(b"OHDR", &[2])?;
             let flags = r.u8()?;
             if flags & 0xc0 != 0 {
                 return Err(r.invalid("object header flags"));

@@ -172,13 +172,38 @@ impl<'a> Reader<'a> {
         let v = self.uint(n)?;
         Ok(if is_undefined(v, n) { u64::MAX } else { v })
     }
-    /// Expect the 4-byte signature `sig`.
-    pub fn signature(&mut self, sig: &[u8; 4]) -> Result<()> {
+    /// Expect the signature `sig` (4 bytes for every structure but the superblock's 8);
+    /// `BadSignature` at the signature's offset.
+    pub fn signature<const N: usize>(&mut self, sig: &[u8; N]) -> Result<()> {
         let here = self.addr();
-        if self.bytes(4)? != sig {
+        if self.bytes(N)? != sig {
             return Err(Error::new(self.structure, here, ErrorKind::BadSignature));
         }
         Ok(())
+    }
+    /// Expect the prologue most structures start with: the signature `sig`, then a version
+    /// byte that must be one of `accepted`. Returns the version.
+    ///
+    /// # Errors
+    /// `Truncated`; `BadSignature` at the signature's offset; `VersionNotAccepted` (naming
+    /// the version found and `accepted`) at the version byte's offset, that is the
+    /// structure's address + 4 for a 4-byte signature.
+    pub fn prologue<const N: usize>(
+        &mut self,
+        sig: &[u8; N],
+        accepted: &'static [u8],
+    ) -> Result<u8> {
+        self.signature(sig)?;
+        let version_at = self.addr();
+        let version = self.u8()?;
+        if !accepted.contains(&version) {
+            return Err(Error::new(
+                self.structure,
+                version_at,
+                ErrorKind::VersionNotAccepted { version, accepted },
+            ));
+        }
+        Ok(version)
     }
     /// Bytes up to (not including) the next NUL, consuming the NUL.
     pub fn cstr(&mut self) -> Result<&'a [u8]> {
@@ -246,6 +271,115 @@ mod tests {
         assert_eq!(e.offset, 0x109);
         assert_eq!(e.kind, ErrorKind::Truncated);
         assert_eq!(alloc::format!("{e}"), "test at 0x109: truncated");
+    }
+
+    #[test]
+    fn prologue_checks_signature_then_version() {
+        let sizes = Sizes::DEFAULT;
+        let data = *b"ABCD\x01rest";
+        let mut r = Reader::new(&data, 0x40, sizes, "test");
+        assert_eq!(r.prologue(b"ABCD", &[0, 1]).unwrap(), 1);
+        assert_eq!(r.position(), 5);
+        let e = Reader::new(&data, 0x40, sizes, "test")
+            .prologue(b"ABCE", &[1])
+            .unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::BadSignature, 0x40));
+        let e = Reader::new(&data, 0x40, sizes, "test")
+            .prologue(b"ABCD", &[0, 2])
+            .unwrap_err();
+        let accepted: &[u8] = &[0, 2];
+        assert_eq!(
+            (e.kind.clone(), e.offset),
+            (
+                ErrorKind::VersionNotAccepted {
+                    version: 1,
+                    accepted
+                },
+                0x44
+            )
+        );
+        assert_eq!(
+            alloc::format!("{e}"),
+            "test at 0x44: unknown version 1 (accepted: 0, 2)"
+        );
+        let e = Reader::new(&data[..4], 0x40, sizes, "test")
+            .prologue(b"ABCD", &[1])
+            .unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::Truncated, 0x44));
+    }
+
+    /// Every decoder that starts with signature + version reports an unknown version at the
+    /// version byte (the structure's address + 4; + 8 after the superblock's signature),
+    /// naming the structure.
+    #[test]
+    fn bad_versions_point_at_the_version_byte() {
+        use crate::{
+            btree2, cache_image, extensible_array, fixed_array, fractal_heap, global_heap,
+            local_heap, object_header, superblock, symbol_table,
+        };
+        let at = 0x1000u64;
+        let image = |sig: &[u8], version: u8| {
+            let mut b = sig.to_vec();
+            b.push(version);
+            b.resize(512, 0);
+            b
+        };
+        type Decode = fn(&[u8], u64) -> Result<()>;
+        /// Signature, bad version, structure name, accepted versions, decoder.
+        type Case = (&'static [u8], u8, &'static str, &'static [u8], Decode);
+        let cases: [Case; 12] = [
+            (b"FRHP", 1, "fractal heap header", &[0], |b, a| {
+                fractal_heap::Header::decode(b, a, Sizes::DEFAULT).map(drop)
+            }),
+            (b"BTHD", 1, "v2 B-tree header", &[0], |b, a| {
+                btree2::Header::decode(b, a, Sizes::DEFAULT).map(drop)
+            }),
+            (b"FAHD", 1, "fixed array header", &[0], |b, a| {
+                fixed_array::Header::decode(b, a, Sizes::DEFAULT).map(drop)
+            }),
+            (b"EAHD", 1, "extensible array header", &[0], |b, a| {
+                extensible_array::Header::decode(b, a, Sizes::DEFAULT).map(drop)
+            }),
+            (b"HEAP", 1, "local heap", &[0], |b, a| {
+                local_heap::LocalHeap::decode(b, a, Sizes::DEFAULT).map(drop)
+            }),
+            (b"GCOL", 2, "global heap collection", &[1], |b, a| {
+                global_heap::collection_size(b, a, Sizes::DEFAULT).map(drop)
+            }),
+            (b"GCOL", 0, "global heap collection", &[1], |b, a| {
+                global_heap::collection_size(b, a, Sizes::DEFAULT).map(drop)
+            }),
+            (b"SNOD", 2, "symbol table node", &[1], |b, a| {
+                symbol_table::decode(b, a, Sizes::DEFAULT, 8).map(drop)
+            }),
+            (b"OHDR", 1, "object header", &[2], |b, a| {
+                object_header::Prefix::decode(b, a, Sizes::DEFAULT).map(drop)
+            }),
+            (b"MDCI", 1, "metadata cache image", &[0], |b, a| {
+                cache_image::decode(b, a, Sizes::DEFAULT).map(drop)
+            }),
+            (b"OHDR", 3, "object header", &[2], |b, a| {
+                object_header::Prefix::decode(b, a, Sizes::DEFAULT).map(drop)
+            }),
+            (
+                &superblock::SIGNATURE,
+                4,
+                "superblock",
+                &[0, 1, 2, 3],
+                |b, a| superblock::Superblock::decode(b, a).map(drop),
+            ),
+        ];
+        for (sig, version, structure, accepted, decode) in cases {
+            let e = decode(&image(sig, version), at).unwrap_err();
+            assert_eq!(
+                (e.structure, e.offset, e.kind),
+                (
+                    structure,
+                    at + sig.len() as u64,
+                    ErrorKind::VersionNotAccepted { version, accepted }
+                ),
+            );
+        }
     }
 
     #[test]

@@ -158,10 +158,7 @@ impl Superblock {
     /// `addr`. `buf` should hold at least 256 bytes or run to the end of the file.
     pub fn decode(buf: &[u8], addr: u64) -> Result<Self> {
         let mut r = Reader::new(buf, addr, Sizes::DEFAULT, "superblock");
-        if r.bytes(8)? != SIGNATURE {
-            return Err(Error::new("superblock", addr, ErrorKind::BadSignature));
-        }
-        let version = r.u8()?;
+        let version = r.prologue(&SIGNATURE, &[0, 1, 2, 3])?;
         match version {
             0 | 1 => {
                 r.skip(4)?; // free-space, root STE, reserved, shared header versions
@@ -230,6 +227,7 @@ impl Superblock {
                     encoded_len: r.position(),
                 })
             }
+            // Refused by the prologue.
             v => Err(Error::new("superblock", addr + 8, ErrorKind::BadVersion(v))),
         }
     }

@@ -1,6 +1,6 @@
 //! Symbol table nodes `SNOD` (spec III.B): the leaves of an old-style group's B-tree.
 
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 use crate::reader::{Reader, Sizes};
 use crate::superblock::SymbolTableEntry;
 use crate::writer::Writer;
@@ -19,11 +19,7 @@ pub fn decode(
     max_entries: usize,
 ) -> Result<Vec<SymbolTableEntry>> {
     let mut r = Reader::new(buf, addr, sizes, "symbol table node");
-    r.signature(b"SNOD")?;
-    let version = r.u8()?;
-    if version != 1 {
-        return Err(r.err(ErrorKind::BadVersion(version)));
-    }
+    r.prologue(b"SNOD", &[1])?;
     r.skip(1)?;
     let n = r.u16()? as usize;
     if n > max_entries {
