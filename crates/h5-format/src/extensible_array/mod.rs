@@ -56,14 +56,6 @@ pub use edit::{ExtensibleArrayEdit, ExtensibleArrayParams};
 pub use geometry::{Geometry, SuperBlockInfo};
 pub use header::{Block, Blocks, Header, Location, Stats};
 
-/// The old names of [`ExtensibleArrayEdit`] and [`ExtensibleArrayParams`].
-// TODO(issue 9): remove once crates/h5 uses the new names
-#[doc(hidden)]
-pub type ArrayEdit = ExtensibleArrayEdit;
-// TODO(issue 9): remove once crates/h5 uses the new names
-#[doc(hidden)]
-pub type ArrayParams = ExtensibleArrayParams;
-
 /// Signature of an extensible array header.
 pub const HEADER_SIGNATURE: [u8; 4] = *b"EAHD";
 /// Signature of an extensible array index block.

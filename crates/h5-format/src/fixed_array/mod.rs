@@ -45,14 +45,6 @@ pub use data_block::{decode_page, encode_page, DataBlock};
 pub use edit::{FixedArrayEdit, FixedArrayParams};
 pub use header::{ElementPosition, Header};
 
-/// The old names of [`FixedArrayEdit`] and [`FixedArrayParams`].
-// TODO(issue 9): remove once crates/h5 uses the new names
-#[doc(hidden)]
-pub type ArrayEdit = FixedArrayEdit;
-// TODO(issue 9): remove once crates/h5 uses the new names
-#[doc(hidden)]
-pub type ArrayParams = FixedArrayParams;
-
 /// Signature of a fixed array header.
 pub const HEADER_SIGNATURE: [u8; 4] = *b"FAHD";
 /// Signature of a fixed array data block.

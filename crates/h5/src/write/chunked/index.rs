@@ -34,12 +34,12 @@ pub(super) enum Index {
     },
     /// One element per chunk of the maximum shape, row-major.
     Fixed {
-        array: fa::ArrayEdit,
+        array: fa::FixedArrayEdit,
         grid: Vec<u64>,
     },
     /// One element per chunk, the unlimited dimension varying slowest (`unlim` moved first).
     Extensible {
-        array: ea::ArrayEdit,
+        array: ea::ExtensibleArrayEdit,
         grid: Vec<u64>,
         unlim: usize,
     },
@@ -144,17 +144,17 @@ impl Index {
                 let array = match m.chunk.addr {
                     Some(a) => {
                         let mut read = cx.meta_reader("fixed array");
-                        fa::ArrayEdit::load(a, cx.f.sizes, &mut read)?
+                        fa::FixedArrayEdit::load(a, cx.f.sizes, &mut read)?
                     }
                     None => {
                         let nelmts = grid.iter().product();
-                        let mut p = fa::ArrayParams::default_for(
+                        let mut p = fa::FixedArrayParams::default_for(
                             !m.filters.is_empty(),
                             chunk_size_len(cx, m),
                             nelmts,
                         );
                         p.max_dblk_page_nelmts_bits = *page_bits;
-                        fa::ArrayEdit::new(p, cx.f.sizes)?
+                        fa::FixedArrayEdit::new(p, cx.f.sizes)?
                     }
                 };
                 Index::Fixed { array, grid }
@@ -178,10 +178,10 @@ impl Index {
                 let array = match m.chunk.addr {
                     Some(a) => {
                         let mut read = cx.meta_reader("extensible array");
-                        ea::ArrayEdit::load(a, cx.f.sizes, &mut read)?
+                        ea::ExtensibleArrayEdit::load(a, cx.f.sizes, &mut read)?
                     }
                     None => {
-                        let mut p = ea::ArrayParams::default_for(
+                        let mut p = ea::ExtensibleArrayParams::default_for(
                             !m.filters.is_empty(),
                             chunk_size_len(cx, m),
                         );
@@ -190,7 +190,7 @@ impl Index {
                         p.sup_blk_min_data_ptrs = *min_pointers;
                         p.data_blk_min_elmts = *min_elements;
                         p.max_dblk_page_nelmts_bits = *page_bits;
-                        ea::ArrayEdit::new(p, cx.f.sizes)?
+                        ea::ExtensibleArrayEdit::new(p, cx.f.sizes)?
                     }
                 };
                 Index::Extensible {
