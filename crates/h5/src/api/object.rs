@@ -1,7 +1,7 @@
 //! An object in an open file: its header, loaded once, and the path it was reached by.
 
 use super::handles::Object;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::raw::ObjectKind;
 use crate::raw::{decode_datatype_message, FileInner, ObjectHeader};
 use crate::write::OpenFile;
@@ -44,13 +44,9 @@ impl Object {
 
     /// The datatype message, following a shared reference.
     pub(crate) fn datatype(&self) -> Result<Datatype> {
-        let m = self.header.find(MessageType::DATATYPE).ok_or_else(|| {
-            Error::from(h5_format::Error::invalid(
-                "object header",
-                self.f().offset_of(self.addr()),
-                "missing datatype message",
-            ))
-        })?;
+        let m =
+            self.header
+                .required(self.f(), MessageType::DATATYPE, "missing datatype message")?;
         decode_datatype_message(self.f(), m)
     }
 

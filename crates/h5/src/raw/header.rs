@@ -70,6 +70,22 @@ impl ObjectHeader {
         Ok(ObjectHeader { addr, messages })
     }
 
+    /// The message of type `t` the object must have; `what` names its absence in the error.
+    pub(crate) fn required(
+        &self,
+        f: &FileInner,
+        t: MessageType,
+        what: &'static str,
+    ) -> Result<&Message> {
+        self.find(t).ok_or_else(|| {
+            Error::from(h5_format::Error::invalid(
+                "object header",
+                f.offset_of(self.addr),
+                what,
+            ))
+        })
+    }
+
     pub(crate) fn find(&self, t: MessageType) -> Option<&Message> {
         self.messages.iter().find(|m| m.mtype == t)
     }

@@ -12,6 +12,6 @@ pub(crate) use context::{fallible_zeros, FileInner, Overlay};
 pub use header::ObjectKind;
 pub(crate) use header::{
     decode_dataspace_message, decode_datatype_message, decode_message, message_body,
-    resolve_dataspace, resolve_datatype, walk, Message, ObjectHeader,
+    resolve_dataspace, resolve_datatype, walk, ObjectHeader,
 };
 pub(crate) use open::open;

@@ -47,11 +47,11 @@ impl DatasetInfo {
     pub(crate) fn load(f: &FileInner, h: &ObjectHeader) -> Result<DatasetInfo> {
         let dtype = decode_datatype_message(
             f,
-            required(f, h, MessageType::DATATYPE, "missing datatype message")?,
+            h.required(f, MessageType::DATATYPE, "missing datatype message")?,
         )?;
         let space = decode_dataspace_message(
             f,
-            required(f, h, MessageType::DATASPACE, "missing dataspace message")?,
+            h.required(f, MessageType::DATASPACE, "missing dataspace message")?,
         )?;
         let lm = h.find(MessageType::LAYOUT).ok_or_else(|| {
             Error::from(h5_format::Error::invalid(
@@ -484,22 +484,6 @@ impl DatasetInfo {
         }
         Ok(out)
     }
-}
-
-/// The header's message of type `t`, which a dataset must have.
-fn required<'h>(
-    f: &FileInner,
-    h: &'h ObjectHeader,
-    t: MessageType,
-    what: &'static str,
-) -> Result<&'h crate::raw::Message> {
-    h.find(t).ok_or_else(|| {
-        Error::from(h5_format::Error::invalid(
-            "object header",
-            f.offset_of(h.addr),
-            what,
-        ))
-    })
 }
 
 /// The mapping block of a virtual layout.
