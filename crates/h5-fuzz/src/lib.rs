@@ -380,7 +380,7 @@ pub fn edit(data: &[u8]) {
     for i in 0..10 {
         let _ = root.attrs().set(&format!("a{i}"), i as i64);
     }
-    let _ = root.attrs().create("big", &[2048], &[1.5f64; 2048]);
+    let _ = root.attrs().set("big", [1.5f64; 2048]);
     let mut paths = Vec::new();
     let _ = root.visit(|p| {
         paths.push(p.to_string());
@@ -393,7 +393,7 @@ pub fn edit(data: &[u8]) {
     for p in &paths {
         if let Ok(Node::Dataset(mut d)) = root.node(p) {
             let _ = d.write_slice(&Selection::All, &[7i32]);
-            let _ = d.attrs().set_str("units", "m");
+            let _ = d.attrs().set("units", "m");
             if let Some(s) = d.shape() {
                 let grown: Vec<u64> = s.iter().map(|&n| n.saturating_add(1).min(64)).collect();
                 let _ = d.resize(&grown);

@@ -1,48 +1,50 @@
 //! The article's "Organizing Data with Groups":
 //! `cargo run --example article_groups -- OUTDIR`.
 use h5::{File, Node};
-use ndarray::Array1;
-use std::ops::ControlFlow;
+use std::ops::ControlFlow::{Break, Continue};
 
 fn main() -> h5::Result<()> {
     let dir = std::env::args().nth(1).unwrap_or_else(|| ".".into());
     let path = std::path::Path::new(&dir).join("groups.hdf5");
-    let arr = Array1::from_iter((0..1000).map(|i| i as f64 * 0.5 - 100.0));
+    let arr: Vec<f64> = (0..1000).map(|i| i as f64 * 0.5 - 100.0).collect();
     {
         let f = File::create(&path)?;
-        let g = f.root()?.create_group("Base_Group")?;
-        let gg = g.create_group("Sub_Group")?;
+        let g = f.create_group("Base_Group")?;
         g.create_dataset("default", &arr)?;
-        gg.create_dataset("default", &arr)?;
+        g.create_group("Sub_Group")?
+            .create_dataset("default", &arr)?;
         f.close()?;
     }
     let f = File::open(&path)?;
-    let root = f.root()?;
-    let d: Vec<f64> = f.dataset("Base_Group/default")?.read_vec()?;
-    let dd: Vec<f64> = f.dataset("Base_Group/Sub_Group/default")?.read_vec()?;
-    println!("{} {}", d[1], dd[1]);
+    let d = f.dataset("Base_Group/default")?.read_slice::<f64>(1)?;
+    let dd = f
+        .dataset("Base_Group/Sub_Group/default")?
+        .read_slice::<f64>(1)?;
+    println!("{d} {dd}");
     // f.visit(get_all): print every name
-    root.visit::<()>(|name| {
+    f.visit::<()>(|name| {
         println!("{name}");
-        ControlFlow::Continue(())
+        Continue(())
     })?;
     // f.visit(get_all) returning the first name containing Sub_Group
-    let found = root.visit(|name| {
+    let found = f.visit(|name| {
         if name.contains("Sub_Group") {
-            ControlFlow::Break(name.to_string())
+            Break(name.to_string())
         } else {
-            ControlFlow::Continue(())
+            Continue(())
         }
     })?;
     println!("found {found:?}");
     // f.visititems(get_objects): the object itself
-    let group = root.visit_items(|name, node| match node {
-        Node::Group(g) if name.contains("Sub_Group") => ControlFlow::Break(g.clone()),
-        _ => ControlFlow::Continue(()),
+    let group = f.visit_items(|name, node| match node {
+        Node::Group(g) if name.contains("Sub_Group") => Break(g.clone()),
+        _ => Continue(()),
     })?;
     if let Some(g) = group {
-        let first: Vec<f64> = g.dataset("default")?.read_vec()?;
-        println!("First data element: {}", first[0]);
+        println!(
+            "First data element: {}",
+            g.dataset("default")?.read_slice::<f64>(0)?
+        );
     }
     Ok(())
 }

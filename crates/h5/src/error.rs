@@ -189,3 +189,11 @@ fn os_message(e: &std::io::Error) -> String {
 
 /// Result alias.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Conversions that cannot fail (a [`crate::Selection`] from a range) meet fallible ones
+/// (one parsed from text) in the same `TryInto` bound.
+impl From<std::convert::Infallible> for Error {
+    fn from(e: std::convert::Infallible) -> Self {
+        match e {}
+    }
+}

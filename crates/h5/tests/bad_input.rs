@@ -267,7 +267,7 @@ fn edit(path: std::path::PathBuf) -> Vec<Error> {
     };
     keep(root.create_group("new/deeper").map(|_| ()));
     keep(root.attrs().set("edited", 1i32));
-    keep(root.attrs().set_str("note", &"x".repeat(5000)));
+    keep(root.attrs().set("note", "x".repeat(5000)));
     let mut nodes = Vec::new();
     keep(
         root.visit_items(|_, n| {
@@ -314,7 +314,7 @@ fn edit(path: std::path::PathBuf) -> Vec<Error> {
             .chunks(&[10])
             .deflate(4)
             .create("added")
-            .and_then(|d| d.write(&ndarray::Array1::<f64>::zeros(100))),
+            .and_then(|d| d.write(ndarray::Array1::<f64>::zeros(100))),
     );
     keep(f.close());
     errors

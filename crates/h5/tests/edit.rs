@@ -35,15 +35,15 @@ with h5py.File({p:?}, 'w', libver={libver:?}) as f:
         let r = f.root().unwrap();
         let g = r.group("existing").unwrap();
         for i in 20..40 {
-            g.create_dataset(&format!("d{i:02}"), &arr1(&[i])).unwrap();
+            g.create_dataset(&format!("d{i:02}"), arr1(&[i])).unwrap();
         }
         r.create_group("new/nested").unwrap();
         r.dataset("vals")
             .unwrap()
-            .write_slice(&Selection::parse("2:4").unwrap(), &[-1.0f64])
+            .write_slice(Selection::parse("2:4").unwrap(), [-1.0f64])
             .unwrap();
         r.attrs().set("count", 40i32).unwrap();
-        g.attrs().set_str("edited_by", "h5 (Rust)").unwrap();
+        g.attrs().set("edited_by", "h5 (Rust)").unwrap();
         f.close().unwrap();
     }
     let after = h5py_dump(&path);
@@ -106,9 +106,7 @@ with h5py.File({p:?}, 'w', libver={libver:?}) as f:
             d.attrs().delete("missing"),
             Err(h5::Error::NotFound(_))
         ));
-        d.attrs()
-            .create("big", &[1000], &vec![1.5f64; 1000])
-            .unwrap();
+        d.attrs().set("big", vec![1.5f64; 1000]).unwrap();
         f.close().unwrap();
     }
     let d = h5py_dump(&path);

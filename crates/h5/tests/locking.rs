@@ -102,7 +102,7 @@ fn h5py_cannot_open_what_we_hold_for_writing() {
         let f = create(&path, libver);
         f.root()
             .unwrap()
-            .create_dataset("ours", &ndarray::arr1(&[1i32, 2, 3]))
+            .create_dataset("ours", ndarray::arr1(&[1i32, 2, 3]))
             .unwrap();
         f.flush().unwrap();
         for mode in ["r", "r+", "a"] {
@@ -263,7 +263,7 @@ print("ok")
     let f = File::open_rw(&path).unwrap();
     f.root()
         .unwrap()
-        .create_dataset("y", &ndarray::arr1(&[4u8]))
+        .create_dataset("y", ndarray::arr1(&[4u8]))
         .unwrap();
     f.close().unwrap();
     assert_eq!(h5py_open(&path, "r", false), "ok");

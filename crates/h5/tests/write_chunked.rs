@@ -4,9 +4,7 @@
 //! from what was written. Needs the venv and hdf5-tools that `.ci/run` installs.
 
 mod common;
-use common::{
-    create, h5dump_ok, h5dump_reads, h5dump_reads_profile, h5py_dump, h5py_ok, tmp, PROFILES,
-};
+use common::{create, h5dump_ok, h5dump_reads, h5dump_reads_profile, h5py_dump, h5py_ok, tmp};
 
 use h5::{Error, File, LibVer, Selection, SliceArg};
 use ndarray::{Array, ArrayD, IxDyn};
@@ -132,7 +130,7 @@ fn both<T: h5::H5Type + Clone>(
     spec: &[(u64, u64, u64)],
     vals: &[T],
 ) {
-    ds.write_slice(&slab(spec), vals).unwrap();
+    common::write_flat(ds, slab(spec), vals).unwrap();
     model_set(m, spec, vals);
 }
 
@@ -196,12 +194,11 @@ fn smooth_i32(n: usize) -> Vec<i32> {
         .collect()
 }
 
-#[test]
-fn every_filter_and_combination_as_h5py_writes_them() {
-    for libver in PROFILES {
-        every_filter_and_combination_as_h5py_writes_them_in(libver);
-    }
+fn every_filter_and_combination_as_h5py_writes_them(libver: LibVer) {
+    every_filter_and_combination_as_h5py_writes_them_in(libver);
 }
+
+crate::per_profile!(every_filter_and_combination_as_h5py_writes_them);
 
 fn every_filter_and_combination_as_h5py_writes_them_in(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_filters.h5"));
@@ -228,7 +225,7 @@ fn every_filter_and_combination_as_h5py_writes_them_in(libver: LibVer) {
                 .deflate(level)
                 .create(name)
                 .unwrap();
-            d.write(&a2(&smooth, &[20, 25])).unwrap();
+            d.write(a2(&smooth, &[20, 25])).unwrap();
             expect.push((name, nested(&a2(&smooth, &[20, 25]))));
         }
         let d = r
@@ -239,7 +236,7 @@ fn every_filter_and_combination_as_h5py_writes_them_in(libver: LibVer) {
             .deflate(4)
             .create("shuffle_gzip")
             .unwrap();
-        d.write(&a2(&ints, &[20, 20])).unwrap();
+        d.write(a2(&ints, &[20, 20])).unwrap();
         expect.push(("shuffle_gzip", nested(&a2(&ints, &[20, 20]))));
         let d = r
             .new_dataset::<i64>()
@@ -248,7 +245,7 @@ fn every_filter_and_combination_as_h5py_writes_them_in(libver: LibVer) {
             .shuffle()
             .create("shuffle_only")
             .unwrap();
-        d.write_slice(&Selection::All, &big).unwrap();
+        common::write_flat(&d, &Selection::All, &big).unwrap();
         expect.push(("shuffle_only", json!(big)));
         let d = r
             .new_dataset::<f32>()
@@ -257,7 +254,7 @@ fn every_filter_and_combination_as_h5py_writes_them_in(libver: LibVer) {
             .fletcher32()
             .create("fletcher32")
             .unwrap();
-        d.write_slice(&Selection::All, &thirds).unwrap();
+        common::write_flat(&d, &Selection::All, &thirds).unwrap();
         expect.push(("fletcher32", json!(thirds)));
         let d = r
             .new_dataset::<i32>()
@@ -268,7 +265,7 @@ fn every_filter_and_combination_as_h5py_writes_them_in(libver: LibVer) {
             .deflate(4)
             .create("fletcher32_shuffle_gzip")
             .unwrap();
-        d.write(&a2(&ints, &[20, 20])).unwrap();
+        d.write(a2(&ints, &[20, 20])).unwrap();
         expect.push(("fletcher32_shuffle_gzip", nested(&a2(&ints, &[20, 20]))));
         let d = r
             .new_dataset::<i32>()
@@ -277,7 +274,7 @@ fn every_filter_and_combination_as_h5py_writes_them_in(libver: LibVer) {
             .lzf()
             .create("lzf")
             .unwrap();
-        d.write(&a2(&smooth, &[20, 25])).unwrap();
+        d.write(a2(&smooth, &[20, 25])).unwrap();
         expect.push(("lzf", nested(&a2(&smooth, &[20, 25]))));
         let d = r
             .new_dataset::<f64>()
@@ -286,7 +283,7 @@ fn every_filter_and_combination_as_h5py_writes_them_in(libver: LibVer) {
             .deflate(4)
             .create("gzip_float64")
             .unwrap();
-        d.write_slice(&Selection::All, &f64s).unwrap();
+        common::write_flat(&d, &Selection::All, &f64s).unwrap();
         expect.push((
             "gzip_float64",
             nested(&ArrayD::from_shape_vec(dyn_shape(&[6, 10]), f64s.clone()).unwrap()),
@@ -299,7 +296,7 @@ fn every_filter_and_combination_as_h5py_writes_them_in(libver: LibVer) {
             .shuffle()
             .create("lzf_shuffle")
             .unwrap();
-        d.write_slice(&Selection::All, &ints).unwrap();
+        common::write_flat(&d, &Selection::All, &ints).unwrap();
         expect.push(("lzf_shuffle", json!(ints)));
         let d = r
             .new_dataset::<u8>()
@@ -308,7 +305,7 @@ fn every_filter_and_combination_as_h5py_writes_them_in(libver: LibVer) {
             .lzf()
             .create("lzf_incompressible")
             .unwrap();
-        d.write_slice(&Selection::All, &noise).unwrap();
+        common::write_flat(&d, &Selection::All, &noise).unwrap();
         expect.push(("lzf_incompressible", json!(noise)));
         f.close().unwrap();
     }
@@ -364,12 +361,11 @@ print('ok')
     );
 }
 
-#[test]
-fn chunk_shapes_are_guessed_as_h5py_guesses_them() {
-    for libver in PROFILES {
-        chunk_shapes_are_guessed_as_h5py_guesses_them_in(libver);
-    }
+fn chunk_shapes_are_guessed_as_h5py_guesses_them(libver: LibVer) {
+    chunk_shapes_are_guessed_as_h5py_guesses_them_in(libver);
 }
+
+crate::per_profile!(chunk_shapes_are_guessed_as_h5py_guesses_them);
 
 fn chunk_shapes_are_guessed_as_h5py_guesses_them_in(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_guess.h5"));
@@ -425,12 +421,11 @@ print('ok')
     );
 }
 
-#[test]
-fn edge_chunks_in_one_two_and_three_dimensions() {
-    for libver in PROFILES {
-        edge_chunks_in_one_two_and_three_dimensions_in(libver);
-    }
+fn edge_chunks_in_one_two_and_three_dimensions(libver: LibVer) {
+    edge_chunks_in_one_two_and_three_dimensions_in(libver);
 }
+
+crate::per_profile!(edge_chunks_in_one_two_and_three_dimensions);
 
 fn edge_chunks_in_one_two_and_three_dimensions_in(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_edges.h5"));
@@ -477,12 +472,11 @@ print('ok')
     );
 }
 
-#[test]
-fn partial_chunk_writes_read_modify_write_with_broadcasting() {
-    for libver in PROFILES {
-        partial_chunk_writes_read_modify_write_with_broadcasting_in(libver);
-    }
+fn partial_chunk_writes_read_modify_write_with_broadcasting(libver: LibVer) {
+    partial_chunk_writes_read_modify_write_with_broadcasting_in(libver);
 }
+
+crate::per_profile!(partial_chunk_writes_read_modify_write_with_broadcasting);
 
 fn partial_chunk_writes_read_modify_write_with_broadcasting_in(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_partial.h5"));
@@ -518,19 +512,16 @@ fn partial_chunk_writes_read_modify_write_with_broadcasting_in(libver: LibVer) {
         both(&ds, &mut m, &[(7, 14, 1), (9, 18, 1)], &[5]);
         // points, an index list, and a mask
         let pts = vec![vec![0, 0], vec![3, 39], vec![29, 0], vec![17, 22]];
-        ds.write_slice(&Selection::Points(pts.clone()), &[1i16, 2, 3, 4])
-            .unwrap();
+        common::write_flat(&ds, Selection::Points(pts.clone()), &[1i16, 2, 3, 4]).unwrap();
         for (p, v) in pts.iter().zip([1i16, 2, 3, 4]) {
             m[IxDyn(&[p[0] as usize, p[1] as usize])] = v;
         }
-        ds.write_slice(&Selection::parse("[2, 11, 27], 5").unwrap(), &[77i16])
-            .unwrap();
+        common::write_flat(&ds, Selection::parse("[2, 11, 27], 5").unwrap(), &[77i16]).unwrap();
         for i in [2, 11, 27] {
             m[IxDyn(&[i, 5])] = 77;
         }
         let mask: Vec<bool> = (0..1200).map(|i| i % 37 == 0).collect();
-        ds.write_slice(&Selection::Mask(mask.clone()), &[-300i16])
-            .unwrap();
+        common::write_flat(&ds, Selection::Mask(mask.clone()), &[-300i16]).unwrap();
         for (i, &b) in mask.iter().enumerate() {
             if b {
                 m[IxDyn(&[i / 40, i % 40])] = -300;
@@ -595,7 +586,7 @@ fn multi_level_chunk_btrees_are_the_ones_libhdf5_builds() {
             .chunks(&[10])
             .create("seq_1d")
             .unwrap()
-            .write(&ndarray::Array1::from_iter(0..20000i32))
+            .write(ndarray::Array1::from_iter(0..20000i32))
             .unwrap();
         // 8000 filtered chunks: three levels (the root split twice)
         r.new_dataset::<i16>()
@@ -604,7 +595,7 @@ fn multi_level_chunk_btrees_are_the_ones_libhdf5_builds() {
             .deflate(1)
             .create("seq_2d_gzip")
             .unwrap()
-            .write(&ndarray::Array2::from_shape_fn((8000, 4), |(i, j)| {
+            .write(ndarray::Array2::from_shape_fn((8000, 4), |(i, j)| {
                 (i * 4 + j) as i16
             }))
             .unwrap();
@@ -617,7 +608,7 @@ fn multi_level_chunk_btrees_are_the_ones_libhdf5_builds() {
             .create("random_2d")
             .unwrap();
         for &o in &order {
-            ds.write_slice(&slab(&[(2 * o, 2 * o + 2, 1), (0, 3, 1)]), &[o as i32])
+            common::write_flat(&ds, slab(&[(2 * o, 2 * o + 2, 1), (0, 3, 1)]), &[o as i32])
                 .unwrap();
         }
         // 3-D, chunk by chunk in row-major order
@@ -630,8 +621,9 @@ fn multi_level_chunk_btrees_are_the_ones_libhdf5_builds() {
         for i in 0..8 {
             for j in 0..8 {
                 for k in 0..8 {
-                    ds.write_slice(
-                        &slab(&[
+                    common::write_flat(
+                        &ds,
+                        slab(&[
                             (2 * i, 2 * i + 2, 1),
                             (2 * j, 2 * j + 2, 1),
                             (2 * k, 2 * k + 2, 1),
@@ -687,12 +679,11 @@ print('ok')
     );
 }
 
-#[test]
-fn sparse_datasets_read_unwritten_chunks_as_the_fill_value() {
-    for libver in PROFILES {
-        sparse_datasets_read_unwritten_chunks_as_the_fill_value_in(libver);
-    }
+fn sparse_datasets_read_unwritten_chunks_as_the_fill_value(libver: LibVer) {
+    sparse_datasets_read_unwritten_chunks_as_the_fill_value_in(libver);
 }
+
+crate::per_profile!(sparse_datasets_read_unwritten_chunks_as_the_fill_value);
 
 fn sparse_datasets_read_unwritten_chunks_as_the_fill_value_in(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_sparse.h5"));
@@ -757,12 +748,11 @@ print('ok')
     );
 }
 
-#[test]
-fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions() {
-    for libver in PROFILES {
-        resize_grows_and_shrinks_any_number_of_unlimited_dimensions_in(libver);
-    }
+fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions(libver: LibVer) {
+    resize_grows_and_shrinks_any_number_of_unlimited_dimensions_in(libver);
 }
+
+crate::per_profile!(resize_grows_and_shrinks_any_number_of_unlimited_dimensions);
 
 fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions_in(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_resize.h5"));
@@ -780,7 +770,7 @@ fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions_in(libver: LibVer
             .unwrap()
             .create("grow")
             .unwrap();
-        d.write_slice(&Selection::All, &[1, 2, 3, 4]).unwrap();
+        common::write_flat(&d, &Selection::All, &[1, 2, 3, 4]).unwrap();
         d.resize(&[11]).unwrap();
         assert_eq!(d.shape(), Some(vec![11]));
         expect.push(("grow", json!([1, 2, 3, 4, 9, 9, 9, 9, 9, 9, 9])));
@@ -795,10 +785,9 @@ fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions_in(libver: LibVer
             .create("grow_2d")
             .unwrap();
         let v: Vec<f64> = (0..9).map(|x| x as f64).collect();
-        d.write_slice(&Selection::All, &v).unwrap();
+        common::write_flat(&d, &Selection::All, &v).unwrap();
         d.resize(&[5, 6]).unwrap();
-        d.write_slice(&slab(&[(4, 5, 1), (5, 6, 1)]), &[7.5])
-            .unwrap();
+        common::write_flat(&d, slab(&[(4, 5, 1), (5, 6, 1)]), &[7.5]).unwrap();
         let mut m = ArrayD::from_elem(dyn_shape(&[5, 6]), -1.0f64);
         model_set(&mut m, &[(0, 3, 1), (0, 3, 1)], &v);
         m[IxDyn(&[4, 5])] = 7.5;
@@ -811,8 +800,7 @@ fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions_in(libver: LibVer
             .chunks(&[4])
             .create("shrink")
             .unwrap();
-        d.write_slice(&Selection::All, &(0..10).collect::<Vec<i32>>())
-            .unwrap();
+        common::write_flat(&d, &Selection::All, &(0..10).collect::<Vec<i32>>()).unwrap();
         d.resize(&[5]).unwrap();
         expect.push(("shrink", json!([0, 1, 2, 3, 4])));
         // shrink then grow: the cut part of the edge chunk reads as fill, as with libhdf5
@@ -825,8 +813,7 @@ fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions_in(libver: LibVer
             .unwrap()
             .create("shrink_grow")
             .unwrap();
-        d.write_slice(&Selection::All, &(0..10).collect::<Vec<i32>>())
-            .unwrap();
+        common::write_flat(&d, &Selection::All, &(0..10).collect::<Vec<i32>>()).unwrap();
         d.resize(&[5]).unwrap();
         d.resize(&[9]).unwrap();
         expect.push(("shrink_grow", json!([0, 1, 2, 3, 4, 100, 100, 100, 100])));
@@ -838,8 +825,7 @@ fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions_in(libver: LibVer
             .chunks(&[3, 3])
             .create("shrink_2d")
             .unwrap();
-        d.write_slice(&Selection::All, &(0..64).collect::<Vec<u8>>())
-            .unwrap();
+        common::write_flat(&d, &Selection::All, &(0..64).collect::<Vec<u8>>()).unwrap();
         d.resize(&[4, 8]).unwrap();
         d.resize_axis(0, 7).unwrap();
         let mut m = ArrayD::from_elem(dyn_shape(&[7, 8]), 0u8);
@@ -891,10 +877,10 @@ fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions_in(libver: LibVer
             .unwrap()
             .create("to_zero")
             .unwrap();
-        d.write_slice(&Selection::All, &[1, 2, 3, 4, 5, 6]).unwrap();
+        common::write_flat(&d, &Selection::All, &[1, 2, 3, 4, 5, 6]).unwrap();
         d.resize(&[0]).unwrap();
         d.resize(&[3]).unwrap();
-        d.write_slice(&slab(&[(2, 3, 1)]), &[8]).unwrap();
+        common::write_flat(&d, slab(&[(2, 3, 1)]), &[8]).unwrap();
         expect.push(("to_zero", json!([-2, -2, 8])));
         f.close().unwrap();
     }
@@ -931,12 +917,11 @@ print('ok')
     );
 }
 
-#[test]
-fn bad_chunked_use_gets_clear_errors() {
-    for libver in PROFILES {
-        bad_chunked_use_gets_clear_errors_in(libver);
-    }
+fn bad_chunked_use_gets_clear_errors(libver: LibVer) {
+    bad_chunked_use_gets_clear_errors_in(libver);
 }
+
+crate::per_profile!(bad_chunked_use_gets_clear_errors);
 
 fn bad_chunked_use_gets_clear_errors_in(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_bad.h5"));
@@ -1018,7 +1003,7 @@ fn bad_chunked_use_gets_clear_errors_in(libver: LibVer) {
     }
     d.resize(&[6, 1000]).unwrap();
     assert!(matches!(
-        d.write_slice(&Selection::parse("6, 0").unwrap(), &[1i32])
+        common::write_flat(&d, Selection::parse("6, 0").unwrap(), &[1i32])
             .unwrap_err()
             .root_cause(),
         Error::Selection(_)
@@ -1066,7 +1051,7 @@ fn article_compressing_data() {
                 .deflate(level)
                 .create("dataset")
                 .unwrap();
-            d.write_slice(&Selection::All, &arr).unwrap();
+            common::write_flat(&d, &Selection::All, &arr).unwrap();
             f.close().unwrap();
         }
     }
@@ -1118,11 +1103,9 @@ fn article_resizing_datasets() {
             .maxshape(&[Some(500)])
             .create("dataset")
             .unwrap();
-        d.write_slice(&Selection::parse(":100").unwrap(), &a)
-            .unwrap();
+        common::write_flat(&d, Selection::parse(":100").unwrap(), &a).unwrap();
         d.resize(&[200]).unwrap();
-        d.write_slice(&Selection::parse("100:200").unwrap(), &b)
-            .unwrap();
+        common::write_flat(&d, Selection::parse("100:200").unwrap(), &b).unwrap();
         f.close().unwrap();
     }
     {
@@ -1130,10 +1113,8 @@ fn article_resizing_datasets() {
         let f = File::append(&path).unwrap();
         let mut d = f.dataset("dataset").unwrap();
         d.resize(&[300]).unwrap();
-        d.write_slice(&Selection::parse(":200").unwrap(), &[0.0f32])
-            .unwrap();
-        d.write_slice(&Selection::parse("200:300").unwrap(), &c)
-            .unwrap();
+        common::write_flat(&d, Selection::parse(":200").unwrap(), &[0.0f32]).unwrap();
+        common::write_flat(&d, Selection::parse("200:300").unwrap(), &c).unwrap();
         f.close().unwrap();
     }
     // The movie: 1024×1024 frames stacked along an unlimited third axis.
@@ -1153,11 +1134,9 @@ fn article_resizing_datasets() {
             .maxshape(&[Some(1024), Some(1024), None])
             .create("dataset")
             .unwrap();
-        d.write_slice(&Selection::parse(":, :, 0").unwrap(), &frame(0))
-            .unwrap();
+        common::write_flat(&d, Selection::parse(":, :, 0").unwrap(), &frame(0)).unwrap();
         d.resize(&[1024, 1024, 2]).unwrap();
-        d.write_slice(&Selection::parse(":, :, 1").unwrap(), &frame(1))
-            .unwrap();
+        common::write_flat(&d, Selection::parse(":, :, 1").unwrap(), &frame(1)).unwrap();
         f.close().unwrap();
     }
     h5dump_ok(&["-H"], &movie);
@@ -1217,7 +1196,7 @@ fn article_save_data_in_chunks() {
             .chunks(&[100, 100])
             .create("chunked")
             .unwrap();
-        d.write_slice(&Selection::All, &data).unwrap();
+        common::write_flat(&d, &Selection::All, &data).unwrap();
         let d = r
             .new_dataset::<f32>()
             .shape(&[1000, 1000])
@@ -1225,7 +1204,7 @@ fn article_save_data_in_chunks() {
             .create("autochunk")
             .unwrap();
         assert_eq!(d.chunks(), Some(vec![63, 125]));
-        d.write_slice(&Selection::All, &data).unwrap();
+        common::write_flat(&d, &Selection::All, &data).unwrap();
         f.close().unwrap();
     }
     h5dump_reads(&path);
@@ -1280,20 +1259,17 @@ print('ok')
     {
         let f = File::append(&path).unwrap();
         let d = f.dataset("filtered").unwrap();
-        d.write_slice(&slab(&[(4, 15, 1), (5, 26, 3)]), &[7i32])
-            .unwrap();
+        common::write_flat(&d, slab(&[(4, 15, 1), (5, 26, 3)]), &[7i32]).unwrap();
         let mut d = f.dataset("grow2").unwrap();
         d.resize(&[5, 9]).unwrap();
-        d.write_slice(&slab(&[(4, 5, 1), (0, 9, 1)]), &[2.0f64])
-            .unwrap();
+        common::write_flat(&d, slab(&[(4, 5, 1), (0, 9, 1)]), &[2.0f64]).unwrap();
         d.resize(&[4, 3]).unwrap();
         d.resize(&[6, 6]).unwrap();
         let mut d = f.dataset("many").unwrap();
-        d.write_slice(&slab(&[(12345, 12355, 1)]), &[-4i16])
-            .unwrap();
+        common::write_flat(&d, slab(&[(12345, 12355, 1)]), &[-4i16]).unwrap();
         d.resize(&[40000]).unwrap();
         let tail: Vec<i16> = (0..10000).map(|i| (i % 300) as i16).collect();
-        d.write_slice(&slab(&[(30000, 40000, 1)]), &tail).unwrap();
+        common::write_flat(&d, slab(&[(30000, 40000, 1)]), &tail).unwrap();
         d.resize(&[35005]).unwrap();
         f.close().unwrap();
     }
@@ -1358,7 +1334,7 @@ fn writes_are_held_to_the_data_limit() {
             .chunks(&[256, 1024])
             .create("big")
             .unwrap();
-        d.write_slice(&Selection::All, &rows).unwrap();
+        common::write_flat(&d, &Selection::All, &rows).unwrap();
         r.new_dataset::<f64>()
             .shape(&[256, 1024])
             .maxshape(&[None, Some(1024)])
@@ -1383,10 +1359,7 @@ fn writes_are_held_to_the_data_limit() {
     };
     // one element into a stored 2 MiB chunk: read-modify-write needs the chunk
     let d = r.dataset("big").unwrap();
-    refused(
-        d.write_slice(&Selection::parse("3, 5").unwrap(), &[-1.0f64])
-            .unwrap_err(),
-    );
+    refused(common::write_flat(&d, Selection::parse("3, 5").unwrap(), &[-1.0f64]).unwrap_err());
     // growing an early-allocated dataset fills new 2 MiB chunks: the new shape stands, its
     // new part unallocated (it reads as the fill value, as libhdf5 reads unallocated chunks)
     let mut e = r.dataset("early").unwrap();

@@ -46,7 +46,7 @@ fn null_dataspaces_are_h5py_empty() {
                 .create("empty_f4")
                 .unwrap();
             assert_eq!(d.shape(), None);
-            assert!(d.write_slice(&Selection::All, &[1.0f32]).is_err());
+            assert!(common::write_flat(&d, &Selection::All, &[1.0f32]).is_err());
             root.new_dataset_of(types::vlen_utf8())
                 .empty()
                 .create("empty_str")
@@ -64,10 +64,10 @@ fn null_dataspaces_are_h5py_empty() {
             d.attrs()
                 .create_empty("empty_s", &types::vlen_utf8())
                 .unwrap();
-            assert_eq!(root.attrs().get("empty_i8").unwrap().shape(), None);
+            assert_eq!(root.attrs().open("empty_i8").unwrap().shape(), None);
             assert!(root
                 .attrs()
-                .get("empty_i8")
+                .open("empty_i8")
                 .unwrap()
                 .read_values()
                 .unwrap()
@@ -104,8 +104,8 @@ fn fill_values_of_every_type() {
                 let d = b.create(name).unwrap();
                 // one element written, the others keep the fill value
                 d.write_values(
-                    &Selection::parse("1").unwrap(),
-                    &[d.read_values(&Selection::parse("0").unwrap()).unwrap().0[0].clone()],
+                    Selection::parse("1").unwrap(),
+                    &[d.read_values(Selection::parse("0").unwrap()).unwrap().0[0].clone()],
                 )
                 .unwrap();
             };
@@ -305,8 +305,7 @@ fn allocation_and_fill_times_as_libhdf5_stores_them() {
                 .unwrap()
                 .create("chunk_never")
                 .unwrap();
-            d.write_slice(&Selection::parse("0:3").unwrap(), &[1i32, 2, 3])
-                .unwrap();
+            common::write_flat(&d, Selection::parse("0:3").unwrap(), &[1i32, 2, 3]).unwrap();
             assert!(root
                 .new_dataset::<i32>()
                 .shape(&[4])
@@ -358,7 +357,7 @@ fn creation_order_tracked_and_indexed_like_h5py() {
             let root = f.root().unwrap();
             root.create_group("zulu").unwrap();
             root.create_group("alpha").unwrap();
-            root.create_dataset("mike", &ndarray::arr1(&[1u8])).unwrap();
+            root.create_dataset("mike", ndarray::arr1(&[1u8])).unwrap();
             let g = root.create_group_ordered("g").unwrap();
             for (i, n) in names.iter().enumerate() {
                 match i % 3 {
@@ -366,7 +365,7 @@ fn creation_order_tracked_and_indexed_like_h5py() {
                         g.create_group(n).unwrap();
                     }
                     1 => {
-                        g.create_dataset(n, &ndarray::arr1(&[i as i8])).unwrap();
+                        g.create_dataset(n, ndarray::arr1(&[i as i8])).unwrap();
                     }
                     _ => g.link_soft("/zulu", n).unwrap(),
                 }
@@ -528,7 +527,7 @@ fn region_references_as_h5py_makes_them() {
             let d = root
                 .create_dataset(
                     "d",
-                    &ndarray::Array2::from_shape_vec((10, 10), data).unwrap(),
+                    ndarray::Array2::from_shape_vec((10, 10), data).unwrap(),
                 )
                 .unwrap();
             let mut refs: Vec<Value> = sels
@@ -549,7 +548,7 @@ fn region_references_as_h5py_makes_them() {
             mask[12] = true;
             mask[99] = true;
             refs.push(Value::RegionRef(Some(
-                d.region(&Selection::Mask(mask)).unwrap(),
+                d.region(Selection::Mask(mask)).unwrap(),
             )));
             refs.push(Value::RegionRef(None));
             let r = root

@@ -1,7 +1,7 @@
 //! String attributes and h5py's `attrs.update(metadata)`, judged by h5py.
 
 mod common;
-use common::{create, h5dump_reads_profile, h5py_dump, root, tmp, PROFILES};
+use common::{create, h5dump_reads_profile, h5py_dump, root, tmp};
 
 use h5::{LibVer, Value};
 use serde_json::{json, Value as Json};
@@ -26,12 +26,11 @@ fn h5py_dump_without(path: &Path, skip: &str) -> Json {
     h5py_dump(&copy)
 }
 
-#[test]
-fn string_attributes_read_back_in_h5py() {
-    for libver in PROFILES {
-        string_attributes_read_back_in_h5py_in(libver);
-    }
+fn string_attributes_read_back_in_h5py(libver: LibVer) {
+    string_attributes_read_back_in_h5py_in(libver);
 }
+
+crate::per_profile!(string_attributes_read_back_in_h5py);
 
 fn string_attributes_read_back_in_h5py_in(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_strings.h5"));
@@ -42,16 +41,16 @@ fn string_attributes_read_back_in_h5py_in(libver: LibVer) {
     {
         let f = create(&path, libver);
         let r = f.root().unwrap();
-        r.attrs().set_str("title", "Hëllo, wörld ✓").unwrap();
-        r.attrs().set_str("empty", "").unwrap();
-        r.attrs().set_str("big", &big).unwrap();
+        r.attrs().set("title", "Hëllo, wörld ✓").unwrap();
+        r.attrs().set("empty", "").unwrap();
+        r.attrs().set("big", &big).unwrap();
         let refs: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
         r.create_group("g")
             .unwrap()
             .attrs()
-            .set_strings("many", &[refs.len() as u64], &refs)
+            .set("many", &refs[..])
             .unwrap();
-        r.attrs().set_str("title", "overwritten").unwrap();
+        r.attrs().set("title", "overwritten").unwrap();
         f.close().unwrap();
     }
     h5dump_reads_profile(&path, libver);
@@ -70,12 +69,11 @@ fn string_attributes_read_back_in_h5py_in(libver: LibVer) {
     assert!(got.iter().zip(&many).all(|(g, w)| g == w.as_str()));
 }
 
-#[test]
-fn attrs_update_like_the_articles_metadata() {
-    for libver in PROFILES {
-        attrs_update_like_the_articles_metadata_in(libver);
-    }
+fn attrs_update_like_the_articles_metadata(libver: LibVer) {
+    attrs_update_like_the_articles_metadata_in(libver);
 }
+
+crate::per_profile!(attrs_update_like_the_articles_metadata);
 
 fn attrs_update_like_the_articles_metadata_in(libver: LibVer) {
     // The article stores a dict of metadata with attrs.update(metadata).
@@ -85,7 +83,7 @@ fn attrs_update_like_the_articles_metadata_in(libver: LibVer) {
         let ds = f
             .root()
             .unwrap()
-            .create_dataset("data", &ndarray::arr1(&[1.0f64, 2.0]))
+            .create_dataset("data", ndarray::arr1(&[1.0f64, 2.0]))
             .unwrap();
         ds.attrs()
             .update([
@@ -137,12 +135,11 @@ fn attrs_update_like_the_articles_metadata_in(libver: LibVer) {
     assert!(a.get("mixed").is_none());
 }
 
-#[test]
-fn attributes_of_any_type_from_values() {
-    for libver in PROFILES {
-        attributes_of_any_type_from_values_in(libver);
-    }
+fn attributes_of_any_type_from_values(libver: LibVer) {
+    attributes_of_any_type_from_values_in(libver);
 }
+
+crate::per_profile!(attributes_of_any_type_from_values);
 
 fn attributes_of_any_type_from_values_in(libver: LibVer) {
     use h5::types;
@@ -297,12 +294,11 @@ fn attributes_of_any_type_from_values_in(libver: LibVer) {
     assert!(a.get("bad").is_none());
 }
 
-#[test]
-fn string_complex_and_compound_datasets() {
-    for libver in PROFILES {
-        string_complex_and_compound_datasets_in(libver);
-    }
+fn string_complex_and_compound_datasets(libver: LibVer) {
+    string_complex_and_compound_datasets_in(libver);
 }
+
+crate::per_profile!(string_complex_and_compound_datasets);
 
 fn string_complex_and_compound_datasets_in(libver: LibVer) {
     use h5::{types, Selection};
@@ -339,7 +335,7 @@ fn string_complex_and_compound_datasets_in(libver: LibVer) {
             .shape(&[10])
             .create("complex")
             .unwrap();
-        c.write_values(&Selection::parse("0").unwrap(), &[Value::Complex(3.0, 4.0)])
+        c.write_values(Selection::parse("0").unwrap(), &[Value::Complex(3.0, 4.0)])
             .unwrap();
         let fx = r
             .new_dataset_of(types::fixed_ascii(4))
@@ -384,12 +380,11 @@ struct Particle {
     track: Vec<u16>,
 }
 
-#[test]
-fn structs_written_as_compounds() {
-    for libver in PROFILES {
-        structs_in(libver);
-    }
+fn structs_written_as_compounds(libver: LibVer) {
+    structs_in(libver);
 }
+
+crate::per_profile!(structs_written_as_compounds);
 
 fn structs_in(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_structs.h5"));
@@ -409,12 +404,9 @@ fn structs_in(libver: LibVer) {
     {
         let f = create(&path, libver);
         let r = f.root().unwrap();
-        let d = r.create_dataset_from("particles", &ps).unwrap();
-        d.write_from(&h5::Selection::parse("4").unwrap(), &ps[..1])
-            .unwrap();
-        r.attrs()
-            .create_from("origin", &[], &[ps[2].at.clone()])
-            .unwrap();
+        let d = r.create_dataset("particles", &ps).unwrap();
+        d.write_slice(4, &ps[0]).unwrap();
+        r.attrs().set("origin", &ps[2].at).unwrap();
         f.close().unwrap();
     }
     h5dump_reads_profile(&path, libver);
@@ -433,11 +425,7 @@ fn structs_in(libver: LibVer) {
         "{libver:?}: {out}"
     );
     let f = h5::File::open(&path).unwrap();
-    let back: Vec<Particle> = f
-        .dataset("particles")
-        .unwrap()
-        .read_as(&h5::Selection::All)
-        .unwrap();
+    let back: Vec<Particle> = f.dataset("particles").unwrap().read_vec().unwrap();
     assert_eq!(&back[..4], &ps[..4]);
     assert_eq!(back[4], ps[0]);
 }

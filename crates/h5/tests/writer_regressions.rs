@@ -3,7 +3,7 @@
 //! profile, h5dump (libhdf5 1.10). Needs the venv and hdf5-tools that `.ci/run` installs.
 
 mod common;
-use common::{create, h5dump_reads_profile, h5py_ok, tmp, PROFILES};
+use common::{create, h5dump_reads_profile, h5py_ok, tmp};
 
 use h5::{types, Error, File, LibVer, Selection, Value};
 use std::path::Path;
@@ -64,8 +64,9 @@ fn reopened_latest_files_keep_their_layout_version() {
         .unwrap();
         for name in ["fixed", "earray"] {
             let d = root.dataset(name).unwrap();
-            d.write_slice(
-                &Selection::parse("0:8").unwrap(),
+            common::write_flat(
+                &d,
+                Selection::parse("0:8").unwrap(),
                 &[1i32, 2, 3, 4, 5, 6, 7, 8],
             )
             .unwrap();
@@ -81,18 +82,17 @@ fn reopened_latest_files_keep_their_layout_version() {
         let root = f.root().unwrap();
         for name in ["fixed", "earray"] {
             let d = root.dataset(name).unwrap();
-            d.write_slice(
-                &Selection::parse("10:14").unwrap(),
+            common::write_flat(
+                &d,
+                Selection::parse("10:14").unwrap(),
                 &[10i32 + reopen, 11, 12, 13],
             )
             .unwrap();
         }
         let d = root.dataset("btree2").unwrap();
-        d.write_slice(&Selection::parse("1, :").unwrap(), &[2i32])
-            .unwrap();
+        common::write_flat(&d, Selection::parse("1, :").unwrap(), &[2i32]).unwrap();
         let d = root.dataset("crash").unwrap();
-        d.write_slice(&Selection::parse("100:200").unwrap(), &[7u8])
-            .unwrap();
+        common::write_flat(&d, Selection::parse("100:200").unwrap(), &[7u8]).unwrap();
         let d = root.dataset("vlen").unwrap();
         let elem = |n: i32| {
             Value::List(
@@ -101,7 +101,7 @@ fn reopened_latest_files_keep_their_layout_version() {
                     .collect(),
             )
         };
-        d.write_values(&Selection::parse("1").unwrap(), &[elem(2 + reopen)])
+        d.write_values(Selection::parse("1").unwrap(), &[elem(2 + reopen)])
             .unwrap();
         f.close().unwrap();
     }
@@ -130,31 +130,29 @@ print("ok")
 
 /// Bug 2: an empty contiguous dataset gets no storage address (h5py refuses a 0-byte block:
 /// "invalid dataset size, likely file corruption").
-#[test]
-fn empty_contiguous_datasets_are_readable() {
-    for libver in PROFILES {
-        let path = tmp(&format!("empty_{libver:?}.h5"));
-        {
-            let f = create(&path, libver);
-            let root = f.root().unwrap();
-            let d = root
-                .new_dataset::<u8>()
-                .shape(&[0, 3])
-                .create("shape0x3")
-                .unwrap();
-            d.write(&ndarray::Array2::<u8>::zeros((0, 3))).unwrap();
-            d.write_slice(&Selection::All, &[5u8]).unwrap();
-            root.create_dataset("from_empty", &ndarray::Array1::<f64>::zeros(0))
-                .unwrap();
-            let none: [String; 0] = [];
-            root.create_dataset_from("strings", &none).unwrap();
-            f.close().unwrap();
-        }
-        h5dump_reads_profile(&path, libver);
-        h5py_ok(
-            dir_of(&path),
-            &format!(
-                r#"
+fn empty_contiguous_datasets_are_readable(libver: LibVer) {
+    let path = tmp(&format!("empty_{libver:?}.h5"));
+    {
+        let f = create(&path, libver);
+        let root = f.root().unwrap();
+        let d = root
+            .new_dataset::<u8>()
+            .shape(&[0, 3])
+            .create("shape0x3")
+            .unwrap();
+        d.write(ndarray::Array2::<u8>::zeros((0, 3))).unwrap();
+        common::write_flat(&d, &Selection::All, &[5u8]).unwrap();
+        root.create_dataset("from_empty", ndarray::Array1::<f64>::zeros(0))
+            .unwrap();
+        let none: [String; 0] = [];
+        root.create_dataset("strings", &none).unwrap();
+        f.close().unwrap();
+    }
+    h5dump_reads_profile(&path, libver);
+    h5py_ok(
+        dir_of(&path),
+        &format!(
+            r#"
 import h5py
 f = h5py.File({name:?}, "r")
 assert f["shape0x3"].shape == (0, 3) and f["shape0x3"][:].shape == (0, 3)
@@ -163,64 +161,63 @@ assert f["from_empty"].shape == (0,) and f["from_empty"][:].dtype == "f8"
 assert f["strings"].shape == (0,) and len(f["strings"][:]) == 0
 print("ok")
 "#,
-                name = file_name(&path)
-            ),
-        );
-    }
+            name = file_name(&path)
+        ),
+    );
 }
 
+crate::per_profile!(empty_contiguous_datasets_are_readable);
+
 /// Bug 3: a failed unlink or move leaves the file as it was (no intermediate groups made).
-#[test]
-fn failed_unlink_and_move_change_nothing() {
-    for libver in PROFILES {
-        let path = tmp(&format!("failed_ops_{libver:?}.h5"));
-        {
-            let f = create(&path, libver);
-            let root = f.root().unwrap();
-            assert!(matches!(root.unlink("x/y/z"), Err(Error::NotFound(_))));
-            assert!(matches!(
-                root.move_link("/x/y", "/q"),
-                Err(Error::NotFound(_))
-            ));
-            assert!(matches!(
-                root.move_link("/missing", "/n1/n2/q"),
-                Err(Error::NotFound(_))
-            ));
-            root.create_group("a").unwrap();
-            root.create_group("b").unwrap();
-            // an existing destination, and a bad name: refused before anything is created
-            assert!(matches!(root.move_link("a", "b"), Err(Error::Exists(_))));
-            assert!(root.move_link("a", "/m1/m2/.").is_err());
-            // a refused dataset creates no intermediate groups either
-            assert!(root
-                .new_dataset::<u8>()
-                .shape(&[4])
-                .compact()
-                .alloc_time(h5::AllocTime::Late)
-                .create("n1/n2/d")
-                .is_err());
-            assert!(root
-                .new_dataset_of(types::compound(&[("x", <i32 as h5::H5Type>::datatype())]))
-                .shape(&[2])
-                .fill_value_of(Value::Str("not a compound".into()))
-                .create("n3/d")
-                .is_err());
-            assert!(root
-                .new_dataset::<u8>()
-                .shape(&[70_000])
-                .compact()
-                .create("n4/d")
-                .is_err());
-            assert_eq!(root.member_names().unwrap(), ["a", "b"]);
-            // a move that succeeds creates the destination's intermediate groups (h5py's lcpl)
-            root.move_link("a", "/p1/p2/a").unwrap();
-            f.close().unwrap();
-        }
-        h5dump_reads_profile(&path, libver);
-        h5py_ok(
-            dir_of(&path),
-            &format!(
-                r#"
+fn failed_unlink_and_move_change_nothing(libver: LibVer) {
+    let path = tmp(&format!("failed_ops_{libver:?}.h5"));
+    {
+        let f = create(&path, libver);
+        let root = f.root().unwrap();
+        assert!(matches!(root.unlink("x/y/z"), Err(Error::NotFound(_))));
+        assert!(matches!(
+            root.move_link("/x/y", "/q"),
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            root.move_link("/missing", "/n1/n2/q"),
+            Err(Error::NotFound(_))
+        ));
+        root.create_group("a").unwrap();
+        root.create_group("b").unwrap();
+        // an existing destination, and a bad name: refused before anything is created
+        assert!(matches!(root.move_link("a", "b"), Err(Error::Exists(_))));
+        assert!(root.move_link("a", "/m1/m2/.").is_err());
+        // a refused dataset creates no intermediate groups either
+        assert!(root
+            .new_dataset::<u8>()
+            .shape(&[4])
+            .compact()
+            .alloc_time(h5::AllocTime::Late)
+            .create("n1/n2/d")
+            .is_err());
+        assert!(root
+            .new_dataset_of(types::compound(&[("x", <i32 as h5::H5Type>::datatype())]))
+            .shape(&[2])
+            .fill_value_of(Value::Str("not a compound".into()))
+            .create("n3/d")
+            .is_err());
+        assert!(root
+            .new_dataset::<u8>()
+            .shape(&[70_000])
+            .compact()
+            .create("n4/d")
+            .is_err());
+        assert_eq!(root.member_names().unwrap(), ["a", "b"]);
+        // a move that succeeds creates the destination's intermediate groups (h5py's lcpl)
+        root.move_link("a", "/p1/p2/a").unwrap();
+        f.close().unwrap();
+    }
+    h5dump_reads_profile(&path, libver);
+    h5py_ok(
+        dir_of(&path),
+        &format!(
+            r#"
 import h5py
 f = h5py.File({name:?}, "r")
 names = []
@@ -228,43 +225,42 @@ f.visit(names.append)
 assert sorted(names) == ["b", "p1", "p1/p2", "p1/p2/a"], names
 print("ok")
 "#,
-                name = file_name(&path)
-            ),
-        );
-    }
+            name = file_name(&path)
+        ),
+    );
 }
+
+crate::per_profile!(failed_unlink_and_move_change_nothing);
 
 /// Bug 4: deleting a group drops one reference per link it held, also when two of its links
 /// name the same object (and for a committed type two datasets in it use).
-#[test]
-fn deleting_a_group_counts_every_link() {
-    for libver in PROFILES {
-        let path = tmp(&format!("refcount_{libver:?}.h5"));
-        {
-            let f = create(&path, libver);
-            let root = f.root().unwrap();
-            let sub = root.create_group("g/sub").unwrap();
-            sub.create_dataset("d", &ndarray::arr1(&[1i32, 2, 3]))
+fn deleting_a_group_counts_every_link(libver: LibVer) {
+    let path = tmp(&format!("refcount_{libver:?}.h5"));
+    {
+        let f = create(&path, libver);
+        let root = f.root().unwrap();
+        let sub = root.create_group("g/sub").unwrap();
+        sub.create_dataset("d", ndarray::arr1(&[1i32, 2, 3]))
+            .unwrap();
+        root.link_hard("/g/sub/d", "g/d2").unwrap();
+        root.link_hard("/g/sub/d", "keep").unwrap();
+        let t = root.commit::<f64>("t").unwrap();
+        for n in ["g/u1", "g/u2"] {
+            root.new_dataset::<f64>()
+                .committed(&t)
+                .unwrap()
+                .shape(&[2])
+                .create(n)
                 .unwrap();
-            root.link_hard("/g/sub/d", "g/d2").unwrap();
-            root.link_hard("/g/sub/d", "keep").unwrap();
-            let t = root.commit::<f64>("t").unwrap();
-            for n in ["g/u1", "g/u2"] {
-                root.new_dataset::<f64>()
-                    .committed(&t)
-                    .unwrap()
-                    .shape(&[2])
-                    .create(n)
-                    .unwrap();
-            }
-            root.unlink("g").unwrap();
-            f.close().unwrap();
         }
-        h5dump_reads_profile(&path, libver);
-        h5py_ok(
-            dir_of(&path),
-            &format!(
-                r#"
+        root.unlink("g").unwrap();
+        f.close().unwrap();
+    }
+    h5dump_reads_profile(&path, libver);
+    h5py_ok(
+        dir_of(&path),
+        &format!(
+            r#"
 import h5py
 f = h5py.File({name:?}, "r")
 assert h5py.h5o.get_info(f["keep"].id).rc == 1, h5py.h5o.get_info(f["keep"].id).rc
@@ -273,11 +269,12 @@ assert list(f["keep"][:]) == [1, 2, 3]
 assert sorted(f) == ["keep", "t"]
 print("ok")
 "#,
-                name = file_name(&path)
-            ),
-        );
-    }
+            name = file_name(&path)
+        ),
+    );
 }
+
+crate::per_profile!(deleting_a_group_counts_every_link);
 
 /// Writes numbers with `write` into a new file in the default and latest profiles, then runs
 /// the h5py `check` on it (`f` is the file).
@@ -311,7 +308,8 @@ fn integers_into_long_double_are_exact() {
                 .shape(&[3])
                 .create("ld")
                 .unwrap();
-            ld.write_slice(
+            common::write_flat(
+                &ld,
                 &Selection::All,
                 &[4495378758057427220i64, (1i64 << 53) + 1, -(1i64 << 62) - 3],
             )
@@ -336,15 +334,15 @@ fn floats_beyond_a_narrower_maximum_become_infinity() {
                 .shape(&[5])
                 .create("f16")
                 .unwrap();
-            h.write_slice(
+            common::write_flat(
+                &h,
                 &Selection::All,
                 &[65510.0f64, -65519.0, 65504.0, 65519.0, 1e6],
             )
             .unwrap();
             let s = root.new_dataset::<f32>().shape(&[3]).create("f32").unwrap();
             let above = f32::MAX as f64 * (1.0 + 2f64.powi(-30));
-            s.write_slice(&Selection::All, &[above, -above, f32::MAX as f64])
-                .unwrap();
+            common::write_flat(&s, &Selection::All, &[above, -above, f32::MAX as f64]).unwrap();
         },
         r#"
 assert list(f["f16"][:]) == [np.inf, -np.inf, 65504, np.inf, np.inf], f["f16"][:]
@@ -365,11 +363,9 @@ fn huge_floats_into_64_bit_integers_clip() {
         "int_clip",
         |root| {
             let u = root.new_dataset::<u64>().shape(&[4]).create("u64").unwrap();
-            u.write_slice(&Selection::All, &[7e29f64, 1e20, -5.0, 1.8e19])
-                .unwrap();
+            common::write_flat(&u, &Selection::All, &[7e29f64, 1e20, -5.0, 1.8e19]).unwrap();
             let i = root.new_dataset::<i64>().shape(&[4]).create("i64").unwrap();
-            i.write_slice(&Selection::All, &[7e29f64, 1e19, -1e19, -7e29])
-                .unwrap();
+            common::write_flat(&i, &Selection::All, &[7e29f64, 1e19, -1e19, -7e29]).unwrap();
             root.new_dataset::<u64>()
                 .shape(&[2])
                 .fill_value(1e20f64)
@@ -468,52 +464,48 @@ print("ok")
 /// Bug 9: compact datasets up to what a header message holds — 65 531 bytes in version 2
 /// headers, 65 524 in version 1 headers (whose messages round up to 8 bytes) — and a clear
 /// refusal past that.
-#[test]
-fn compact_datasets_up_to_the_message_limit() {
-    for libver in PROFILES {
-        let path = tmp(&format!("compact_{libver:?}.h5"));
-        let max = if libver == LibVer::Earliest {
-            65_524u64
-        } else {
-            65_531
-        };
-        {
-            let f = create(&path, libver);
-            let root = f.root().unwrap();
-            let d = root
-                .new_dataset::<u8>()
-                .shape(&[65_000])
-                .compact()
-                .create("c65000")
-                .unwrap();
-            d.write_slice(&Selection::parse("64990:").unwrap(), &[9u8])
-                .unwrap();
-            let d = root
-                .new_dataset::<u8>()
-                .shape(&[max])
-                .compact()
-                .create("max")
-                .unwrap();
-            d.write_slice(&Selection::parse("-1:").unwrap(), &[3u8])
-                .unwrap();
-            let e = root
-                .new_dataset::<u8>()
-                .shape(&[max + 1])
-                .compact()
-                .create("over")
-                .unwrap_err();
-            assert!(
-                e.to_string()
-                    .contains("compact dataset size is bigger than"),
-                "{e}"
-            );
-            f.close().unwrap();
-        }
-        h5dump_reads_profile(&path, libver);
-        h5py_ok(
-            dir_of(&path),
-            &format!(
-                r#"
+fn compact_datasets_up_to_the_message_limit(libver: LibVer) {
+    let path = tmp(&format!("compact_{libver:?}.h5"));
+    let max = if libver == LibVer::Earliest {
+        65_524u64
+    } else {
+        65_531
+    };
+    {
+        let f = create(&path, libver);
+        let root = f.root().unwrap();
+        let d = root
+            .new_dataset::<u8>()
+            .shape(&[65_000])
+            .compact()
+            .create("c65000")
+            .unwrap();
+        common::write_flat(&d, Selection::parse("64990:").unwrap(), &[9u8]).unwrap();
+        let d = root
+            .new_dataset::<u8>()
+            .shape(&[max])
+            .compact()
+            .create("max")
+            .unwrap();
+        common::write_flat(&d, Selection::parse("-1:").unwrap(), &[3u8]).unwrap();
+        let e = root
+            .new_dataset::<u8>()
+            .shape(&[max + 1])
+            .compact()
+            .create("over")
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("compact dataset size is bigger than"),
+            "{e}"
+        );
+        f.close().unwrap();
+    }
+    h5dump_reads_profile(&path, libver);
+    h5py_ok(
+        dir_of(&path),
+        &format!(
+            r#"
 import h5py
 f = h5py.File({name:?}, "r")
 assert f["c65000"].id.get_create_plist().get_layout() == h5py.h5d.COMPACT
@@ -524,9 +516,10 @@ assert len(d) == {max} and d[-1] == 3 and (d[:-1] == 0).all()
 assert sorted(f) == ["c65000", "max"]
 print("ok")
 "#,
-                name = file_name(&path),
-                max = max
-            ),
-        );
-    }
+            name = file_name(&path),
+            max = max
+        ),
+    );
 }
+
+crate::per_profile!(compact_datasets_up_to_the_message_limit);

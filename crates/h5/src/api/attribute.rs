@@ -4,13 +4,12 @@ use super::handles::{Attribute, Attributes, Object};
 use crate::error::Error;
 use crate::error::Result;
 use crate::read::attrs;
-use crate::read::convert::encode_scalar;
-use crate::read::convert::H5Type;
-use crate::read::value::ToValue;
+use crate::read::element::H5Type;
 use crate::read::value::Value;
 use crate::write::attrs::attribute_space;
+use crate::write::elements::Elements;
 use crate::write::enc;
-use crate::write::strings::{encode_values, vlen_strings, vlen_utf8};
+use crate::write::strings::{encode_values, fit_to_file};
 use crate::write::with;
 use h5_format::message::dataspace::Dataspace;
 use h5_format::message::dataspace::SpaceKind;
@@ -47,8 +46,30 @@ impl Attributes {
         Ok(self.all()?.into_iter().map(|a| a.name).collect())
     }
 
+    /// The one element of the attribute called `name`, as `T` (h5py's `attrs[name]` for a
+    /// scalar attribute). Arrays: [`open`](Self::open) the attribute and
+    /// [`read`](Attribute::read) it.
+    ///
+    /// ```
+    /// # let f = h5::File::create_in_memory()?;
+    /// f.attrs().set("version", 3)?;
+    /// f.attrs().set("title", "run 7")?;
+    /// assert_eq!(f.attrs().get::<f64>("version")?, 3.0);
+    /// assert_eq!(f.attrs().get::<String>("title")?, "run 7");
+    /// # Ok::<(), h5::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// No such attribute; one of more or fewer elements; an element that does not convert.
+    pub fn get<T: H5Type>(&self, name: &str) -> Result<T> {
+        self.open(name)?.read_scalar()
+    }
+
     /// The attribute called `name`.
-    pub fn get(&self, name: &str) -> Result<Attribute> {
+    ///
+    /// # Errors
+    /// No such attribute; a damaged attribute message.
+    pub fn open(&self, name: &str) -> Result<Attribute> {
         self.all()?
             .into_iter()
             .find(|a| a.name == name)
@@ -95,53 +116,69 @@ impl Attribute {
     pub fn raw(&self) -> &[u8] {
         &self.data
     }
-    /// Every element as a dynamic [`Value`].
+    /// Every element as a dynamic [`Value`] (for types known only at run time).
+    ///
+    /// # Errors
+    /// A damaged value (a variable-length element whose heap object is gone).
     pub fn read_values(&self) -> Result<Vec<Value>> {
         crate::read::value::decode_all(&self.file, &self.dtype, &self.data)
     }
-    /// Every element converted to any [`crate::FromValue`] type (structs, strings, lists).
-    pub fn read_as<T: crate::FromValue>(&self) -> Result<Vec<T>> {
-        self.read_values()?.iter().map(T::from_value).collect()
+    /// Every element as `T`, in the attribute's shape (a scalar attribute is 0-d).
+    ///
+    /// # Errors
+    /// Elements that do not convert to `T`; an attribute with a null dataspace reads empty.
+    pub fn read<T: H5Type>(&self) -> Result<ndarray::ArrayD<T>> {
+        let shape: Vec<usize> = self
+            .shape()
+            .map_or(vec![0], |s| s.iter().map(|&d| d as usize).collect());
+        ndarray::ArrayD::from_shape_vec(shape, self.read_vec()?)
+            .map_err(|e| Error::Shape(format!("attribute {:?}: {e}", self.name)))
     }
-    /// Every element converted to `T`.
-    pub fn read<T: H5Type>(&self) -> Result<Vec<T>> {
-        crate::read::convert::convert_slice(&self.file, &self.dtype, &self.data)
+    /// Every element as `T`, flat in row-major order.
+    ///
+    /// # Errors
+    /// As [`read`](Self::read).
+    pub fn read_vec<T: H5Type>(&self) -> Result<Vec<T>> {
+        crate::read::element::decode_elements(&self.file, &self.dtype, &self.data)
     }
     /// The single element of a scalar (or one-element) attribute.
+    ///
+    /// # Errors
+    /// An attribute of more or fewer elements; as [`read`](Self::read).
     pub fn read_scalar<T: H5Type>(&self) -> Result<T> {
-        let mut v = self.read::<T>()?;
-        if v.len() != 1 {
-            return Err(Error::Conversion(format!(
-                "attribute {:?} has {} elements, not 1",
-                self.name,
-                v.len()
-            )));
-        }
-        Ok(v.remove(0))
+        super::dataset::one_element(self.read_vec()?, &format!("attribute {:?}", self.name))
     }
 }
 
 impl Attributes {
-    /// Create (or overwrite) an attribute holding `values` with shape `shape` (`&[]`: scalar).
-    pub fn create<T: H5Type>(&self, name: &str, shape: &[u64], values: &[T]) -> Result<()> {
-        let dt = T::datatype();
-        let n: u64 = shape.iter().product();
-        if values.len() as u64 != n {
-            return Err(Error::Shape(format!(
-                "{} values for an attribute of shape {shape:?}",
-                values.len()
-            )));
-        }
-        let mut data = vec![0u8; values.len() * dt.size() as usize];
-        for (v, c) in values.iter().zip(data.chunks_exact_mut(dt.size() as usize)) {
-            encode_scalar(&dt, v.to_scalar(), c)?;
-        }
-        self.create_raw(name, &dt, shape, &data)
-    }
-
-    /// Create (or overwrite) a scalar attribute.
-    pub fn set<T: H5Type>(&self, name: &str, value: T) -> Result<()> {
-        self.create(name, &[], &[value])
+    /// Create (or overwrite) the attribute `name` holding `value` (h5py's
+    /// `attrs[name] = value`): one element of any [`H5Type`] (`3`, `2.5`, `"text"`, a
+    /// derived struct) is a scalar attribute; a slice, `Vec`, Rust array or ndarray array
+    /// keeps its shape.
+    ///
+    /// ```
+    /// # let f = h5::File::create_in_memory()?;
+    /// let attrs = f.attrs();
+    /// attrs.set("count", 3)?;
+    /// attrs.set("bounds", [0.5, 2.5])?;
+    /// attrs.set("labels", ["x", "y"])?;
+    /// attrs.set("grid", h5::ndarray::arr2(&[[1u8, 2], [3, 4]]))?;
+    /// assert_eq!(attrs.open("grid")?.read::<u8>()?.shape(), [2, 2]);
+    /// assert_eq!(attrs.open("labels")?.read_vec::<String>()?, ["x", "y"]);
+    /// # Ok::<(), h5::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A read-only or closed file; an empty name.
+    pub fn set<E: Elements>(&self, name: &str, value: E) -> Result<()> {
+        let f = &self.object().file;
+        let dt = fit_to_file(&E::Elem::datatype(), f.sizes);
+        let shape = value.shape();
+        let count = shape.iter().product();
+        let data = with(f, |cx| {
+            crate::write::elements::encode(cx, &dt, &value, count)
+        })?;
+        self.create_raw(name, &dt, &shape, &data)
     }
 
     pub(crate) fn create_raw(
@@ -215,27 +252,6 @@ impl Attributes {
 }
 
 impl Attributes {
-    /// Create (or overwrite) a string attribute, as h5py stores `attrs[name] = "text"`:
-    /// a scalar variable-length UTF-8 string.
-    pub fn set_str(&self, name: &str, value: &str) -> Result<()> {
-        self.set_strings(name, &[], &[value])
-    }
-
-    /// Create (or overwrite) an attribute holding strings with the given shape (`&[]`: one).
-    pub fn set_strings(&self, name: &str, shape: &[u64], values: &[&str]) -> Result<()> {
-        let n: u64 = shape.iter().product();
-        if values.len() as u64 != n {
-            return Err(Error::Shape(format!(
-                "{} strings for an attribute of shape {shape:?}",
-                values.len()
-            )));
-        }
-        let f = &self.object().file;
-        let dt = vlen_utf8(f.sizes);
-        let data = with(f, |cx| vlen_strings(cx, values))?;
-        self.create_raw(name, &dt, shape, &data)
-    }
-
     /// Create (or overwrite) an attribute from a dynamic value, choosing the type h5py would
     /// for the matching Python value: integers → `<i8`, floats → `<f8`, bools → h5py's bool,
     /// strings → variable-length UTF-8; a list of one kind becomes a 1-D array.
@@ -259,42 +275,14 @@ impl Attributes {
                 "attribute {name:?}: only numbers, bools, strings and lists of one of them can be stored"
             )));
         }
+        // a scalar is stored as one element, a list as a 1-D array
+        let values: Vec<Value> = items.iter().map(|&v| v.clone()).collect();
+        let store = |dt: Datatype| self.create_values(name, &dt, &shape, &values);
         match k {
-            0 => {
-                let v: Vec<i64> = items
-                    .iter()
-                    .map(|v| match v {
-                        Value::Int(i) => *i,
-                        Value::UInt(u) => i64::try_from(*u).unwrap_or(i64::MAX),
-                        _ => 0,
-                    })
-                    .collect();
-                self.create(name, &shape, &v)
-            }
-            1 => {
-                let v: Vec<f64> = items
-                    .iter()
-                    .map(|v| v.as_f64().unwrap_or(f64::NAN))
-                    .collect();
-                self.create(name, &shape, &v)
-            }
-            2 => {
-                let v: Vec<bool> = items
-                    .iter()
-                    .map(|v| matches!(v, Value::Bool(true)))
-                    .collect();
-                self.create(name, &shape, &v)
-            }
-            _ => {
-                let v: Vec<&str> = items
-                    .iter()
-                    .map(|v| match v {
-                        Value::Str(s) => s.as_str(),
-                        _ => "",
-                    })
-                    .collect();
-                self.set_strings(name, &shape, &v)
-            }
+            0 => store(i64::datatype()),
+            1 => store(f64::datatype()),
+            2 => store(bool::datatype()),
+            _ => store(String::datatype()),
         }
     }
 
@@ -329,6 +317,7 @@ impl Attributes {
             )));
         }
         let f = &self.object().file;
+        let dtype = &fit_to_file(dtype, f.sizes);
         let data = with(f, |cx| encode_values(cx, dtype, values, n as usize))?;
         let space = crate::write::attrs::attribute_space(shape);
         self.create_in(name, dtype, committed, &space, &data)
@@ -339,14 +328,5 @@ impl Attributes {
         entries
             .into_iter()
             .try_for_each(|(k, v)| self.set_value(k, &v))
-    }
-}
-
-impl Attributes {
-    /// Create (or overwrite) an attribute holding `values` of a [`ToValue`] type — e.g. structs
-    /// made compounds by [`compound!`](crate::compound) — with shape `shape` (`&[]`: scalar).
-    pub fn create_from<T: ToValue>(&self, name: &str, shape: &[u64], values: &[T]) -> Result<()> {
-        let v: Vec<Value> = values.iter().map(T::to_value).collect();
-        self.create_values(name, &T::datatype(), shape, &v)
     }
 }

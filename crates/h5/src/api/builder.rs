@@ -6,7 +6,7 @@ use super::handles::{
 use crate::error::Error;
 use crate::error::Result;
 use crate::read::convert::encode_scalar;
-use crate::read::convert::H5Type;
+use crate::read::element::H5Type;
 use crate::read::selection::Selection;
 use crate::write::enc;
 use crate::write::header;
@@ -14,6 +14,7 @@ use crate::write::header::HeaderEdit;
 use crate::write::links;
 use crate::write::names::taken;
 use crate::write::names::{check_name, join};
+use crate::write::strings::fit_to_file;
 use crate::write::symtab::Target;
 use crate::write::with;
 use crate::write::LibVer;
@@ -52,6 +53,7 @@ fn has_vlen(dt: &Datatype) -> bool {
 
 impl DatasetBuilder {
     pub(crate) fn new(group: Group, dtype: Datatype) -> Self {
+        let dtype = fit_to_file(&dtype, group.obj.file.sizes);
         DatasetBuilder {
             group,
             dtype,
@@ -162,10 +164,18 @@ impl DatasetBuilder {
     }
     /// The value unwritten elements read as (h5py's `fillvalue=`), converted to the
     /// dataset's type.
+    ///
+    /// # Errors
+    /// A number that the dataset's type cannot hold.
     pub fn fill_value<T: H5Type>(mut self, value: T) -> Result<Self> {
-        let mut b = crate::raw::fallible_zeros(self.dtype.size())?;
-        encode_scalar(&self.dtype, value.to_scalar(), &mut b)?;
-        self.fill = Some(Fill::Bytes(b));
+        match T::numeric().filter(|_| crate::read::element::is_number(&self.dtype)) {
+            Some(num) => {
+                let mut b = crate::raw::fallible_zeros(self.dtype.size())?;
+                encode_scalar(&self.dtype, (num.to_scalar)(&value), &mut b)?;
+                self.fill = Some(Fill::Bytes(b));
+            }
+            None => self.fill = Some(Fill::Value(value.to_value())),
+        }
         Ok(self)
     }
 

@@ -6,13 +6,14 @@ use super::handles::{
 use crate::error::Error;
 use crate::error::Result;
 use crate::raw::FileInner;
-use crate::read::convert::convert_slice;
-use crate::read::convert::encode_scalar;
-use crate::read::convert::H5Type;
 use crate::read::dataset::DatasetInfo;
+use crate::read::element::decode_elements;
+use crate::read::element::H5Type;
+use crate::read::grid::{broadcast, broadcast_shape};
 use crate::read::selection::Selection;
-use crate::read::value::ToValue;
+use crate::read::selection_from::selection;
 use crate::read::value::Value;
+use crate::write::elements::Elements;
 use crate::write::enc;
 use crate::write::header::HeaderEdit;
 use crate::write::with;
@@ -227,22 +228,65 @@ impl Dataset {
         Ok(v)
     }
 
-    /// Read everything into an n-dimensional array of `T` (numeric types and bool).
+    /// Read everything into an n-dimensional array of `T` (any [`H5Type`]: numbers convert
+    /// as libhdf5 converts them; strings, compounds, enums, arrays and sequences by value).
+    ///
+    /// ```
+    /// # let f = h5::File::create_in_memory()?;
+    /// let ds = f.create_dataset("x", &h5::ndarray::arr2(&[[1, 2, 3], [4, 5, 6]]))?;
+    /// let all = ds.read::<f64>()?;
+    /// assert_eq!(all.shape(), [2, 3]);
+    /// assert_eq!(all[[1, 2]], 6.0);
+    /// # Ok::<(), h5::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Elements that do not convert to `T`; a damaged file.
     pub fn read<T: H5Type>(&self) -> Result<ArrayD<T>> {
-        self.read_slice(&Selection::All)
+        self.read_slice(Selection::All)
     }
 
     /// Read everything as a flat `Vec<T>` in row-major order.
+    ///
+    /// # Errors
+    /// As [`read`](Self::read).
     pub fn read_vec<T: H5Type>(&self) -> Result<Vec<T>> {
-        let (raw, _) = self.read_raw(&Selection::All)?;
-        convert_slice(&self.obj.file, &self.info.dtype, &raw).map_err(|e| e.at(self.name()))
+        let (raw, _) = self.read_raw(Selection::All)?;
+        decode_elements(&self.obj.file, &self.info.dtype, &raw).map_err(|e| e.at(self.name()))
     }
 
-    /// Read a selection into an array (an integer index drops its dimension, as in numpy).
-    pub fn read_slice<T: H5Type>(&self, sel: &Selection) -> Result<ArrayD<T>> {
+    /// The one element of a scalar dataset (or of a dataset of one element), h5py's
+    /// `dset[()]`.
+    ///
+    /// # Errors
+    /// A dataset of more or fewer elements; as [`read`](Self::read).
+    pub fn read_scalar<T: H5Type>(&self) -> Result<T> {
+        one_element(self.read_vec()?, self.name())
+    }
+
+    /// Read a selection into an array (an integer index drops its axis, as in numpy). The
+    /// selection is anything [`Selection`] converts from: `2`, `2..5`, `(1, ..)`,
+    /// `s![.., 0..10;2]`, a point list, a mask, or text such as `"3, 100:164, ::2"`.
+    ///
+    /// ```
+    /// # let f = h5::File::create_in_memory()?;
+    /// let ds = f.create_dataset("x", &h5::ndarray::Array::from_iter(0..10))?;
+    /// assert_eq!(ds.read_slice::<i32>(2..5)?.as_slice().unwrap(), [2, 3, 4]);
+    /// assert_eq!(ds.read_slice::<i32>(h5::s![..;4])?.as_slice().unwrap(), [0, 4, 8]);
+    /// assert_eq!(ds.read_slice::<i32>(-1)?.first(), Some(&9));
+    /// # Ok::<(), h5::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A selection that does not fit the dataset's shape (the error names the axis); as
+    /// [`read`](Self::read).
+    pub fn read_slice<T: H5Type>(
+        &self,
+        sel: impl TryInto<Selection, Error: Into<Error>>,
+    ) -> Result<ArrayD<T>> {
         let (raw, shape) = self.read_raw(sel)?;
-        let v =
-            convert_slice(&self.obj.file, &self.info.dtype, &raw).map_err(|e| e.at(self.name()))?;
+        let v = decode_elements(&self.obj.file, &self.info.dtype, &raw)
+            .map_err(|e| e.at(self.name()))?;
         let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
         ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| Error::Selection(e.to_string()))
     }
@@ -255,30 +299,31 @@ impl Dataset {
     ///
     /// # Errors
     /// A selection that does not fit the dataset's shape.
-    pub fn batches(&self, sel: &Selection, max_elements: u64) -> Result<crate::Batches> {
+    pub fn batches(
+        &self,
+        sel: impl TryInto<Selection, Error: Into<Error>>,
+        max_elements: u64,
+    ) -> Result<crate::Batches> {
+        let sel = selection(sel)?;
         let shape = self.shape();
         let chunks = self.chunks();
-        crate::Batches::new(sel, shape.as_deref(), chunks.as_deref(), max_elements)
+        crate::Batches::new(&sel, shape.as_deref(), chunks.as_deref(), max_elements)
             .map_err(|e| e.at(self.name()))
     }
 
-    /// Read a selection as dynamic values (any datatype), with the result's shape.
-    pub fn read_values(&self, sel: &Selection) -> Result<(Vec<Value>, Vec<u64>)> {
+    /// Read a selection as dynamic values (any datatype, for types known only at run
+    /// time), with the result's shape.
+    ///
+    /// # Errors
+    /// As [`read_slice`](Self::read_slice).
+    pub fn read_values(
+        &self,
+        sel: impl TryInto<Selection, Error: Into<Error>>,
+    ) -> Result<(Vec<Value>, Vec<u64>)> {
         let (raw, shape) = self.read_raw(sel)?;
         let v = crate::read::value::decode_all(&self.obj.file, &self.info.dtype, &raw)
             .map_err(|e| e.at(self.name()))?;
         Ok((v, shape))
-    }
-
-    /// Read a selection into any [`crate::FromValue`] type (your structs for compound data,
-    /// `String`, `Vec<T>` for arrays and vlen sequences, numbers).
-    pub fn read_as<T: crate::FromValue>(&self, sel: &Selection) -> Result<Vec<T>> {
-        let (values, _) = self.read_values(sel)?;
-        values
-            .iter()
-            .map(T::from_value)
-            .collect::<Result<_>>()
-            .map_err(|e| e.at(self.name()))
     }
 
     /// A region reference to a selection of this dataset (h5py's `dset.regionref[...]`), to
@@ -289,10 +334,14 @@ impl Dataset {
     ///
     /// # Errors
     /// A selection outside the dataset's shape; a dataset with a null dataspace.
-    pub fn region(&self, sel: &Selection) -> Result<crate::Region> {
+    pub fn region(
+        &self,
+        sel: impl TryInto<Selection, Error: Into<Error>>,
+    ) -> Result<crate::Region> {
         use h5_format::selection::{RegularDim, SelectionEncoding};
+        let sel = selection(sel)?;
         let object = self.addr();
-        if *sel == Selection::All {
+        if sel == Selection::All {
             return Ok(crate::Region {
                 object,
                 selection: Some(SelectionEncoding::All),
@@ -366,9 +415,13 @@ impl Dataset {
     }
 
     /// Read a selection as raw stored bytes (file byte order) and the result's shape.
-    pub fn read_raw(&self, sel: &Selection) -> Result<(Vec<u8>, Vec<u64>)> {
+    pub fn read_raw(
+        &self,
+        sel: impl TryInto<Selection, Error: Into<Error>>,
+    ) -> Result<(Vec<u8>, Vec<u64>)> {
+        let sel = selection(sel).map_err(|e| e.at(self.name()))?;
         let now = self.current().map_err(|e| e.at(self.name()))?;
-        now.read_raw_inner(sel).map_err(|e| e.at(self.name()))
+        now.read_raw_inner(&sel).map_err(|e| e.at(self.name()))
     }
 
     fn read_raw_inner(&self, sel: &Selection) -> Result<(Vec<u8>, Vec<u64>)> {
@@ -397,85 +450,122 @@ impl Dataset {
         // in pieces of at most about 16 MiB (whole chunks where that is cheap), so growing a
         // dataset by gigabytes does not build gigabytes of fill in memory
         for piece in self.batches(sel, (16 << 20) / es.max(1) as u64)? {
-            self.write_encoded(&piece, 1, |cx, n, _| cx.f.filled_buffer(elem, es, n as u64))?;
+            let shape = self.selection_shape(&piece)?;
+            let n = shape.iter().product();
+            self.write_encoded(piece, &shape, |cx, _| cx.f.filled_buffer(elem, es, n))?;
         }
         Ok(())
     }
 }
 
 impl Dataset {
-    /// Write the whole dataset from an array of the dataset's shape (any numeric type, converted
-    /// as libhdf5 does).
-    pub fn write<T: H5Type, S: ndarray::Data<Elem = T>, D: ndarray::Dimension>(
+    /// Write the whole dataset (h5py's `dset[...] = data`): `data` is one element, a slice,
+    /// a `Vec` or any ndarray array or view, broadcast to the dataset's shape by numpy's
+    /// rules and converted to the dataset's type as libhdf5 converts.
+    ///
+    /// # Errors
+    /// As [`write_slice`](Self::write_slice).
+    pub fn write<E: Elements>(&self, data: E) -> Result<()> {
+        self.write_slice(Selection::All, data)
+    }
+
+    /// Write `data` into a selection (h5py's `dset[sel] = data`). The data's shape must
+    /// broadcast to the selection's as numpy broadcasts: equal axes, axes of length 1
+    /// repeated, missing leading axes added — so one value fills the selection
+    /// (`dset[200:500, 500:1024] = 123`) and a row fills every row, while a `(5, 4)` array
+    /// does not fit a `(4, 5)` selection.
+    ///
+    /// ```
+    /// # let f = h5::File::create_in_memory()?;
+    /// let ds = f.new_dataset::<i32>().shape(&[3, 4]).create("grid")?;
+    /// ds.write_slice(.., 7)?;                          // everything
+    /// ds.write_slice(1, &[1, 2, 3, 4])?;               // row 1
+    /// ds.write_slice((.., 3), &h5::ndarray::arr1(&[9, 9, 9]))?; // column 3
+    /// assert_eq!(ds.read_slice::<i32>(1)?.as_slice().unwrap(), [1, 2, 3, 9]);
+    /// assert!(ds.write_slice(0..2, &[1, 2, 3]).is_err()); // (3,) does not fit (2, 4)
+    /// # Ok::<(), h5::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A selection outside the dataset's shape (the axis named); data whose shape does not
+    /// broadcast to the selection's (both shapes named); elements that do not convert to
+    /// the dataset's type; a read-only or closed file.
+    pub fn write_slice<E: Elements>(
         &self,
-        data: &ndarray::ArrayBase<S, D>,
+        sel: impl TryInto<Selection, Error: Into<Error>>,
+        data: E,
     ) -> Result<()> {
-        let want = self.shape().unwrap_or_default();
-        let got: Vec<u64> = data.shape().iter().map(|&d| d as u64).collect();
-        if got != want && !(want.is_empty() && data.len() == 1) {
-            return Err(Error::Shape(format!(
-                "data of shape {got:?} does not fit dataset {} of shape {want:?}",
-                self.name()
-            )));
-        }
-        let values: Vec<T> = data.iter().cloned().collect();
-        self.write_raw_selection(&Selection::All, &values)
-    }
-
-    /// Write `data` (row-major, as many elements as the selection holds — or one, which is
-    /// broadcast, like `dset[200:500, 500:1024] = 123`) into a selection.
-    pub fn write_slice<T: H5Type>(&self, sel: &Selection, data: &[T]) -> Result<()> {
-        self.write_raw_selection(sel, data)
-    }
-
-    fn write_raw_selection<T: H5Type>(&self, sel: &Selection, data: &[T]) -> Result<()> {
-        self.write_encoded(sel, data.len(), |cx, n, dt| {
-            let es = dt.size() as usize;
-            let mut bytes = cx.f.data_buffer((n as u64).saturating_mul(es as u64))?;
-            if data.len() == 1 && n > 0 {
-                encode_scalar(dt, data[0].to_scalar(), &mut bytes[..es])?;
-                let first = bytes[..es].to_vec();
-                bytes
-                    .chunks_exact_mut(es)
-                    .skip(1)
-                    .for_each(|c| c.copy_from_slice(&first));
-            } else {
-                for (v, c) in data.iter().zip(bytes.chunks_exact_mut(es)) {
-                    encode_scalar(dt, v.to_scalar(), c)?;
-                }
-            }
-            Ok(bytes)
+        let shape = data.shape();
+        let count = shape.iter().product();
+        self.write_encoded(selection(sel)?, &shape, |cx, dt| {
+            crate::write::elements::encode(cx, dt, &data, count)
         })
     }
 
-    /// Write dynamic values (one per selected element, or one to broadcast) of any datatype:
-    /// strings, compounds, complex numbers, enums, arrays, variable-length sequences.
-    pub fn write_values(&self, sel: &Selection, values: &[crate::Value]) -> Result<()> {
-        self.write_encoded(sel, values.len(), |cx, n, dt| {
+    /// Write dynamic values (for types known only at run time): one per selected element in
+    /// row-major order, or one to fill the selection — strings, compounds, complex numbers,
+    /// enums, arrays, variable-length sequences.
+    ///
+    /// # Errors
+    /// As [`write_slice`](Self::write_slice).
+    pub fn write_values(
+        &self,
+        sel: impl TryInto<Selection, Error: Into<Error>>,
+        values: &[crate::Value],
+    ) -> Result<()> {
+        let sel = selection(sel)?;
+        let shape = match values.len() {
+            1 => Vec::new(),
+            _ => self.selection_shape(&sel)?,
+        };
+        let n = values.len();
+        let name = self.name().to_string();
+        if shape.iter().product::<u64>() != n as u64 {
+            return Err(Error::Shape(format!(
+                "{name}: {n} values for a selection of shape {}",
+                py_shape(&shape)
+            )));
+        }
+        self.write_encoded(sel, &shape, |cx, dt| {
             crate::write::strings::encode_values(cx, dt, values, n)
         })
     }
 
+    /// The shape a selection of this dataset reads as.
+    fn selection_shape(&self, sel: &Selection) -> Result<Vec<u64>> {
+        let dims = self
+            .shape()
+            .ok_or_else(|| Error::Shape(format!("{} has a null dataspace", self.name())))?;
+        Ok(sel
+            .resolve(&dims)
+            .map_err(|e| e.at(self.name()))?
+            .out_shape())
+    }
+
     /// Resolve the selection, encode the elements (inside the write context: variable-length
     /// parts go to the global heap) and store them.
+    /// `data_shape` is the shape of what `encode` makes, broadcast to the selection's shape
+    /// by numpy's rules.
     fn write_encoded(
         &self,
-        sel: &Selection,
-        count: usize,
-        encode: impl FnOnce(&mut WriteCtx<'_>, usize, &Datatype) -> Result<Vec<u8>>,
+        sel: Selection,
+        data_shape: &[u64],
+        encode: impl FnOnce(&mut WriteCtx<'_>, &Datatype) -> Result<Vec<u8>>,
     ) -> Result<()> {
         let dims = self
             .shape()
             .ok_or_else(|| Error::Shape(format!("{} has a null dataspace", self.name())))?;
         let res = sel.resolve(&dims).map_err(|e| e.at(self.name()))?;
         let n = res.len() as usize;
-        if count != n && count != 1 {
-            return Err(Error::Shape(format!(
-                "{} values for a selection of {n} elements of {}",
-                count,
-                self.name()
-            )));
-        }
+        let out_shape = res.out_shape();
+        let from = broadcast_shape(data_shape, &out_shape).ok_or_else(|| {
+            Error::Shape(format!(
+                "{}: can't broadcast data of shape {} to the selection's shape {}",
+                self.name(),
+                py_shape(data_shape),
+                py_shape(&out_shape)
+            ))
+        })?;
         let dt = self.dtype().clone();
         let es = dt.size() as usize;
         let f = &self.obj.file;
@@ -488,7 +578,12 @@ impl Dataset {
                 // contiguous dataset no address (h5py refuses a zero-byte block).
                 return Ok(());
             }
-            let bytes = encode(cx, n, &dt)?;
+            let mut bytes = encode(cx, &dt)?;
+            if from != out_shape {
+                let mut all = cx.f.data_buffer((n as u64).saturating_mul(es as u64))?;
+                broadcast(&bytes, es, &from, &out_shape, &mut all);
+                bytes = all;
+            }
             let mut h = HeaderEdit::load(cx, addr)?;
             let lm = h
                 .find(MessageType::LAYOUT)
@@ -617,11 +712,28 @@ impl Dataset {
     }
 }
 
-impl Dataset {
-    /// Write values of a [`ToValue`] type (one per selected element, or one to broadcast),
-    /// e.g. structs made compounds by [`compound!`](crate::compound).
-    pub fn write_from<T: ToValue>(&self, sel: &crate::Selection, values: &[T]) -> Result<()> {
-        let v: Vec<Value> = values.iter().map(T::to_value).collect();
-        self.write_values(sel, &v)
+/// The one element of `v`, or an error naming `what` and how many it has.
+pub(crate) fn one_element<T>(mut v: Vec<T>, what: &str) -> Result<T> {
+    if v.len() != 1 {
+        return Err(Error::Shape(format!(
+            "{what} has {} elements, not one",
+            v.len()
+        )));
+    }
+    Ok(v.remove(0))
+}
+
+/// A shape as Python prints a tuple: `(4, 5)`, `(3,)`, `()`.
+pub(crate) fn py_shape(shape: &[u64]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }

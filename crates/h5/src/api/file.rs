@@ -229,6 +229,26 @@ impl File {
         File::from_open(inner)
     }
 
+    /// Create a new file in memory (h5py's `driver="core", backing_store=False`): for
+    /// scratch work, tests and examples. Its bytes are gone when it is dropped; to keep
+    /// them, build on an `Arc<VecStorage>` with [`create_on`](Self::create_on).
+    ///
+    /// ```
+    /// let f = h5::File::create_in_memory()?;
+    /// f.create_group("runs")?;
+    /// assert!(f.contains("runs"));
+    /// # Ok::<(), h5::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// None in practice (the error is [`create_on`](Self::create_on)'s).
+    pub fn create_in_memory() -> Result<File> {
+        Self::create_on(
+            crate::storage::VecStorage::default(),
+            CreateOptions::default(),
+        )
+    }
+
     /// Create a new file on any writable storage — e.g. an `Arc<VecStorage>` to build a file
     /// in memory (WebAssembly) and take its bytes after [`close`](Self::close). No lock is
     /// taken: the storage is the caller's.

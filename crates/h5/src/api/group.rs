@@ -6,11 +6,11 @@ use super::handles::{
 use crate::error::Error;
 use crate::error::Result;
 use crate::raw::ObjectKind;
-use crate::read::convert::H5Type;
+use crate::read::element::H5Type;
 use crate::read::links as read_links;
 use crate::read::links::Link;
 use crate::read::links::LinkKind;
-use crate::read::value::ToValue;
+use crate::write::elements::Elements;
 use crate::write::enc;
 use crate::write::header;
 use crate::write::header::HeaderEdit;
@@ -472,14 +472,24 @@ impl Group {
         DatasetBuilder::new(self.clone(), T::datatype())
     }
 
-    /// Create a dataset holding `data` (h5py's `create_dataset(name, data=...)`).
-    pub fn create_dataset<T: H5Type, S: ndarray::Data<Elem = T>, D: ndarray::Dimension>(
-        &self,
-        name: &str,
-        data: &ndarray::ArrayBase<S, D>,
-    ) -> Result<Dataset> {
-        let shape: Vec<u64> = data.shape().iter().map(|&d| d as u64).collect();
-        let ds = self.new_dataset::<T>().shape(&shape).create(name)?;
+    /// Create a dataset holding `data` (h5py's `create_dataset(name, data=...)`): its type
+    /// is the elements' type, its shape the data's — an ndarray array or view, a slice, a
+    /// `Vec` (1-D), or one element (a scalar dataset).
+    ///
+    /// ```
+    /// # let f = h5::File::create_in_memory()?;
+    /// let ds = f.create_dataset("temps", &[20.5, 21.0, 19.8])?;
+    /// assert_eq!(ds.shape(), Some(vec![3]));
+    /// # Ok::<(), h5::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A name that exists; a read-only or closed file.
+    pub fn create_dataset<E: Elements>(&self, name: &str, data: E) -> Result<Dataset> {
+        let ds = self
+            .new_dataset::<E::Elem>()
+            .shape(&data.shape())
+            .create(name)?;
         ds.write(data)?;
         Ok(ds)
     }
@@ -490,27 +500,6 @@ impl Group {
     pub fn new_dataset_of(&self, dtype: Datatype) -> DatasetBuilder {
         DatasetBuilder::new(self.clone(), dtype)
     }
-
-    /// Start building a dataset of a [`ToValue`] type, e.g. a struct made a compound by
-    /// [`compound!`](crate::compound).
-    pub fn new_dataset_as<T: ToValue>(&self) -> DatasetBuilder {
-        self.new_dataset_of(T::datatype())
-    }
-
-    /// Create a one-dimensional dataset holding `values` of a [`ToValue`] type (h5py's
-    /// `create_dataset(name, data=structured_array)`).
-    pub fn create_dataset_from<T: ToValue>(
-        &self,
-        name: &str,
-        values: &[T],
-    ) -> Result<crate::Dataset> {
-        let ds = self
-            .new_dataset_as::<T>()
-            .shape(&[values.len() as u64])
-            .create(name)?;
-        ds.write_from(&crate::Selection::All, values)?;
-        Ok(ds)
-    }
 }
 
 impl Group {
@@ -518,6 +507,7 @@ impl Group {
     /// it ([`DatasetBuilder::committed`](DatasetBuilder::committed)) and it
     /// can carry attributes.
     pub fn commit_datatype(&self, path: &str, dtype: &Datatype) -> Result<NamedDatatype> {
+        let dtype = &crate::write::strings::fit_to_file(dtype, self.obj.file.sizes);
         let (parent, name) = self.split_parent(path)?;
         let addr = with(&self.obj.file, |cx| {
             if taken(cx, parent.addr(), &name)? {

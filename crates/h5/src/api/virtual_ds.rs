@@ -333,7 +333,7 @@ pub(crate) fn read(
                     vcoords.len()
                 )));
             }
-            let (raw, _) = src.read_raw(&Selection::Points(scoords))?;
+            let (raw, _) = src.read_raw(Selection::Points(scoords))?;
             for (i, c) in vcoords.iter().enumerate() {
                 if let Some(k) = out_index(res, c, &points) {
                     out[k * es..(k + 1) * es].copy_from_slice(&raw[i * es..(i + 1) * es]);

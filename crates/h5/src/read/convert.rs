@@ -15,99 +15,6 @@ pub enum Scalar {
     Float(f64),
 }
 
-/// Numeric types a dataset or attribute can be read into ([`crate::Dataset::read`]) and
-/// written from.
-pub trait H5Type: Clone + Default + Send + Sync + 'static {
-    /// Convert one decoded number.
-    fn from_scalar(s: Scalar) -> Self;
-    /// This value as a number.
-    fn to_scalar(&self) -> Scalar;
-    /// The HDF5 type h5py creates for the matching numpy type (little-endian).
-    fn datatype() -> Datatype;
-}
-
-fn int_type(size: u32, signed: bool) -> Datatype {
-    Datatype::Integer {
-        size,
-        order: ByteOrder::Little,
-        signed,
-        bit_offset: 0,
-        precision: (size * 8) as u16,
-        bitfield: false,
-    }
-}
-
-macro_rules! int_type {
-    ($($t:ty),*) => {$(
-        impl H5Type for $t {
-            fn from_scalar(s: Scalar) -> Self {
-                match s {
-                    Scalar::Int(v) => v.clamp(<$t>::MIN as i128, <$t>::MAX as i128) as $t,
-                    // `as` truncates toward zero, saturates, and maps NaN to 0.
-                    Scalar::Float(v) => v as $t,
-                }
-            }
-            fn to_scalar(&self) -> Scalar {
-                Scalar::Int(*self as i128)
-            }
-            fn datatype() -> Datatype {
-                int_type(std::mem::size_of::<$t>() as u32, <$t>::MIN != 0)
-            }
-        }
-    )*};
-}
-int_type!(i8, i16, i32, i64, u8, u16, u32, u64, isize, usize);
-
-impl H5Type for f64 {
-    fn from_scalar(s: Scalar) -> Self {
-        match s {
-            Scalar::Int(v) => v as f64,
-            Scalar::Float(v) => v,
-        }
-    }
-    fn to_scalar(&self) -> Scalar {
-        Scalar::Float(*self)
-    }
-    fn datatype() -> Datatype {
-        super::types::float64()
-    }
-}
-
-impl H5Type for f32 {
-    fn from_scalar(s: Scalar) -> Self {
-        match s {
-            Scalar::Int(v) => v as f32,
-            Scalar::Float(v) => v as f32,
-        }
-    }
-    fn to_scalar(&self) -> Scalar {
-        Scalar::Float(*self as f64)
-    }
-    fn datatype() -> Datatype {
-        super::types::float32()
-    }
-}
-
-impl H5Type for bool {
-    fn from_scalar(s: Scalar) -> Self {
-        match s {
-            Scalar::Int(v) => v != 0,
-            Scalar::Float(v) => v != 0.0,
-        }
-    }
-    fn to_scalar(&self) -> Scalar {
-        Scalar::Int(*self as i128)
-    }
-    /// h5py's bool: an enum of an 8-bit integer with FALSE = 0 and TRUE = 1.
-    fn datatype() -> Datatype {
-        Datatype::Enum {
-            size: 1,
-            base: Box::new(int_type(1, true)),
-            members: vec![("FALSE".into(), vec![0]), ("TRUE".into(), vec![1])],
-        }
-    }
-}
-
 struct FloatBits {
     sign: u128,
     exp: u128,
@@ -505,20 +412,27 @@ pub fn decode_scalar(dt: &Datatype, b: &[u8]) -> Option<Scalar> {
     }
 }
 
-/// Convert stored elements of `dt` to `T`.
-pub(crate) fn convert_slice<T: H5Type>(
+/// Whether elements of `dt` decode as numbers (integers, floats, enums of them).
+pub(crate) fn is_number(dt: &Datatype) -> bool {
+    let size = dt.size() as usize;
+    // (no number is wider than 64 bytes; a damaged type can claim gigabytes)
+    size > 0 && size <= 64 && decode_scalar(dt, &vec![0u8; size]).is_some()
+}
+
+/// Convert stored numbers of `dt` (see [`is_number`]) with `from`.
+pub(crate) fn convert_slice<T>(
     f: &FileInner,
     dt: &Datatype,
     data: &[u8],
+    from: fn(Scalar) -> T,
 ) -> Result<Vec<T>> {
     let size = dt.size() as usize;
     if size == 0 {
         return Ok(Vec::new());
     }
-    // (no number is wider than 64 bytes; a damaged type can claim gigabytes)
-    if size > 64 || decode_scalar(dt, &vec![0u8; size]).is_none() {
+    if !is_number(dt) {
         return Err(Error::Conversion(format!(
-            "{} elements are not numbers; use read_values() for this type",
+            "{} elements are not numbers",
             super::types::describe(dt)
         )));
     }
@@ -526,7 +440,7 @@ pub(crate) fn convert_slice<T: H5Type>(
     for chunk in data.chunks_exact(size) {
         // decode_scalar cannot fail for a type that decoded a zero element.
         let s = decode_scalar(dt, chunk).unwrap_or(Scalar::Int(0));
-        out.push(T::from_scalar(s));
+        out.push(from(s));
     }
     Ok(out)
 }
@@ -667,8 +581,5 @@ mod tests {
         };
         // bits 4..8 hold 0b1111 = -1
         assert_eq!(decode_scalar(&t, &[0x00, 0xf0]), Some(Scalar::Int(-1)));
-        assert_eq!(i8::from_scalar(Scalar::Int(1200)), 127);
-        assert_eq!(u8::from_scalar(Scalar::Int(-5)), 0);
-        assert_eq!(i32::from_scalar(Scalar::Float(-2.7)), -2);
     }
 }

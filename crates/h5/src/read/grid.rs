@@ -140,3 +140,116 @@ pub(crate) fn for_each_run(
         }
     }
 }
+
+/// numpy's broadcasting of an array of shape `from` to shape `to`, as an assignment does it:
+/// leading axes of length 1 may be dropped, then `from` is aligned to the right of `to` and
+/// each of its axes must equal `to`'s or be 1. The aligned shape (with `to`'s rank), or
+/// `None` where numpy says "could not broadcast".
+pub(crate) fn broadcast_shape(from: &[u64], to: &[u64]) -> Option<Vec<u64>> {
+    let mut from = from;
+    while from.len() > to.len() && from.first() == Some(&1) {
+        from = &from[1..];
+    }
+    if from.len() > to.len() {
+        return None;
+    }
+    let mut aligned = vec![1u64; to.len() - from.len()];
+    aligned.extend_from_slice(from);
+    aligned
+        .iter()
+        .zip(to)
+        .all(|(&f, &t)| f == t || f == 1)
+        .then_some(aligned)
+}
+
+/// Spread `src` (row-major elements of `es` bytes, shape `from` as [`broadcast_shape`]
+/// aligned it) over `out` (shape `to`): axes of length 1 repeat.
+pub(crate) fn broadcast(src: &[u8], es: usize, from: &[u64], to: &[u64], out: &mut [u8]) {
+    fn fill(
+        src: &[u8],
+        es: usize,
+        from: &[u64],
+        to: &[u64],
+        src_strides: &[usize],
+        out: &mut [u8],
+    ) {
+        let Some((&n, to_rest)) = to.split_first() else {
+            out[..es].copy_from_slice(&src[..es]);
+            return;
+        };
+        let piece = to_rest.iter().product::<u64>() as usize * es;
+        if to_rest.is_empty() && from[0] == n {
+            // the innermost axis is stored whole: one copy
+            out[..piece * n as usize].copy_from_slice(&src[..piece * n as usize]);
+            return;
+        }
+        for i in 0..n as usize {
+            let s = if from[0] == 1 { 0 } else { i * src_strides[0] };
+            fill(
+                &src[s..],
+                es,
+                &from[1..],
+                to_rest,
+                &src_strides[1..],
+                &mut out[i * piece..(i + 1) * piece],
+            );
+        }
+    }
+    let mut strides = vec![es; from.len()];
+    for d in (0..from.len().saturating_sub(1)).rev() {
+        strides[d] = strides[d + 1] * from[d + 1] as usize;
+    }
+    if to.iter().product::<u64>() == 0 {
+        return;
+    }
+    fill(src, es, from, to, &strides, out);
+}
+
+#[cfg(test)]
+mod broadcast_tests {
+    use super::{broadcast, broadcast_shape};
+
+    #[test]
+    fn numpy_rules_decide_what_broadcasts() {
+        // (from, to, aligned or refused)
+        type Case = (&'static [u64], &'static [u64], Option<&'static [u64]>);
+        let cases: &[Case] = &[
+            (&[4, 5], &[4, 5], Some(&[4, 5])),
+            (&[5, 4], &[4, 5], None),
+            (&[5], &[4, 5], Some(&[1, 5])),
+            (&[4, 1], &[4, 5], Some(&[4, 1])),
+            (&[4], &[4, 5], None),
+            (&[], &[4, 5], Some(&[1, 1])),
+            (&[1, 1, 5], &[4, 5], Some(&[1, 5])),
+            (&[2, 5], &[5], None),
+            (&[20], &[4, 5], None),
+            (&[0], &[1], None),
+            (&[1], &[0], Some(&[1])),
+        ];
+        for &(from, to, want) in cases {
+            assert_eq!(
+                broadcast_shape(from, to).as_deref(),
+                want,
+                "{from:?} -> {to:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn broadcasting_repeats_rows_columns_and_scalars() {
+        let run = |src: &[u8], from: &[u64], to: &[u64]| {
+            let from = broadcast_shape(from, to).unwrap();
+            let mut out = vec![0u8; to.iter().product::<u64>() as usize];
+            broadcast(src, 1, &from, to, &mut out);
+            out
+        };
+        assert_eq!(run(&[1, 2, 3], &[3], &[2, 3]), [1, 2, 3, 1, 2, 3]);
+        assert_eq!(run(&[1, 2], &[2, 1], &[2, 3]), [1, 1, 1, 2, 2, 2]);
+        assert_eq!(run(&[7], &[], &[2, 2]), [7; 4]);
+        assert_eq!(run(&[1, 2, 3, 4], &[2, 2], &[2, 2]), [1, 2, 3, 4]);
+        assert_eq!(
+            run(&[1, 2], &[2, 1, 1], &[2, 2, 2]),
+            [1, 1, 1, 1, 2, 2, 2, 2]
+        );
+    }
+}

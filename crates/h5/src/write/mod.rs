@@ -7,6 +7,7 @@ pub(crate) mod attrs;
 pub(crate) mod chunked;
 mod create;
 pub(crate) mod dense;
+pub(crate) mod elements;
 pub(crate) mod enc;
 pub(crate) mod header;
 pub(crate) mod links;

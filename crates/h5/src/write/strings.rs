@@ -6,7 +6,6 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::read::value::Value;
 use h5_format::global_heap::CollectionBuilder;
-use h5_format::message::datatype::Charset;
 use h5_format::message::datatype::Datatype;
 use h5_format::message::datatype::StrPad;
 use h5_format::Writer;
@@ -47,12 +46,56 @@ fn vlen_element(cx: &WriteCtx<'_>, count: usize, id: (u64, u32)) -> Vec<u8> {
     w.finish()
 }
 
-/// h5py's `str` type: variable-length UTF-8, NUL-terminated.
-pub(crate) fn vlen_utf8(sizes: h5_format::Sizes) -> Datatype {
-    Datatype::VarLenStr {
-        size: 8 + sizes.offset as u32,
-        pad: StrPad::NullTerm,
-        charset: Charset::Utf8,
+/// `dt` with its variable-length parts sized for this file: a variable-length element is a
+/// 4-byte length and a global heap ID (an address and a 4-byte index), so 16 bytes in the
+/// files we create and 12 in a file with 4-byte addresses. Packed compounds are packed again
+/// around the new sizes; a compound with its own offsets keeps them.
+pub(crate) fn fit_to_file(dt: &Datatype, sizes: h5_format::Sizes) -> Datatype {
+    let vlen = 8 + sizes.offset as u32;
+    match dt {
+        Datatype::VarLenStr { pad, charset, .. } => Datatype::VarLenStr {
+            size: vlen,
+            pad: *pad,
+            charset: *charset,
+        },
+        Datatype::VarLenSeq { base, .. } => Datatype::VarLenSeq {
+            size: vlen,
+            base: Box::new(fit_to_file(base, sizes)),
+        },
+        Datatype::Array { base, dims } => Datatype::Array {
+            base: Box::new(fit_to_file(base, sizes)),
+            dims: dims.clone(),
+        },
+        Datatype::Compound { size, members } => {
+            let mut end = 0u64;
+            let packed = members.iter().all(|m| {
+                let at = m.offset == end;
+                end += m.dtype.size();
+                at
+            }) && end == *size as u64;
+            if !packed {
+                return dt.clone();
+            }
+            let mut offset = 0u64;
+            let members: Vec<_> = members
+                .iter()
+                .map(|m| {
+                    let dtype = fit_to_file(&m.dtype, sizes);
+                    let member = h5_format::message::datatype::Member {
+                        name: m.name.clone(),
+                        offset,
+                        dtype,
+                    };
+                    offset += member.dtype.size();
+                    member
+                })
+                .collect();
+            Datatype::Compound {
+                size: offset as u32,
+                members,
+            }
+        }
+        other => other.clone(),
     }
 }
 

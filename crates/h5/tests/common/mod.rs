@@ -156,3 +156,52 @@ pub fn h5dump_reads_profile(path: &Path, libver: h5::LibVer) {
         h5dump_reads(path);
     }
 }
+
+/// One `#[test]` per write profile for each function `fn(h5::LibVer)` named: a module named
+/// after the function with the tests `earliest`, `v108`, `v110` and `latest`, so each
+/// profile passes or fails on its own.
+#[macro_export]
+macro_rules! per_profile {
+    ($($f:ident),* $(,)?) => {$(
+        mod $f {
+            #[test]
+            fn earliest() {
+                super::$f(h5::LibVer::Earliest)
+            }
+            #[test]
+            fn v108() {
+                super::$f(h5::LibVer::V108)
+            }
+            #[test]
+            fn v110() {
+                super::$f(h5::LibVer::V110)
+            }
+            #[test]
+            fn latest() {
+                super::$f(h5::LibVer::Latest)
+            }
+        }
+    )*};
+}
+
+/// Write flat row-major `data` into `sel` of `ds`: one value fills the selection, more are
+/// shaped as the selection reads (what numpy's `dset[sel] = data.reshape(...)` does).
+pub fn write_flat<T: h5::H5Type + Clone>(
+    ds: &h5::Dataset,
+    sel: impl Into<h5::Selection>,
+    data: &[T],
+) -> h5::Result<()> {
+    let sel = sel.into();
+    if data.len() == 1 {
+        return ds.write_slice(sel, std::slice::from_ref(&data[0]));
+    }
+    let shape: Vec<usize> = ds
+        .batches(&sel, u64::MAX)?
+        .out_shape()
+        .iter()
+        .map(|&d| d as usize)
+        .collect();
+    let data = ndarray::ArrayView::from_shape(shape, data)
+        .map_err(|e| h5::Error::Shape(format!("{e}: {} values", data.len())))?;
+    ds.write_slice(sel, data)
+}

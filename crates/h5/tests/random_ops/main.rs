@@ -111,12 +111,25 @@ fn floats(v: &[V]) -> Vec<f64> {
         .collect()
 }
 
-/// Write through the typed API in the dataset's own Rust type (f64 for half floats).
+/// Write through the typed API in the dataset's own Rust type (f64 for half floats): one
+/// value as a scalar, more as an array of the selection's shape.
 fn write_typed(ds: &h5::Dataset, sel: &h5::Selection, dt: Dt, v: &[V]) -> h5::Result<()> {
+    let shape: Vec<usize> = match v.len() {
+        1 => Vec::new(),
+        _ => ds
+            .batches(sel, u64::MAX)?
+            .out_shape()
+            .iter()
+            .map(|&d| d as usize)
+            .collect(),
+    };
     macro_rules! as_ {
-        ($src:expr, $t:ty) => {
-            ds.write_slice(sel, &$src.into_iter().map(|x| x as $t).collect::<Vec<$t>>())
-        };
+        ($src:expr, $t:ty) => {{
+            let flat = $src.into_iter().map(|x| x as $t).collect::<Vec<$t>>();
+            let data = ndarray::ArrayD::from_shape_vec(shape, flat)
+                .map_err(|e| h5::Error::Shape(e.to_string()))?;
+            ds.write_slice(sel, &data)
+        }};
     }
     match dt {
         Dt::I8 => as_!(ints(v), i8),
@@ -159,10 +172,13 @@ fn set_attr(
 ) -> h5::Result<()> {
     macro_rules! as_ {
         ($src:expr, $t:ty) => {
-            a.create(
+            a.set(
                 name,
-                shape,
-                &$src.into_iter().map(|x| x as $t).collect::<Vec<$t>>(),
+                ndarray::ArrayD::from_shape_vec(
+                    shape.iter().map(|&d| d as usize).collect::<Vec<_>>(),
+                    $src.into_iter().map(|x| x as $t).collect::<Vec<$t>>(),
+                )
+                .map_err(|e| h5::Error::Shape(e.to_string()))?,
             )
         };
     }
@@ -289,7 +305,7 @@ fn run_op(f: &mut Option<File>, path: &Path, m: &Model, op: &Op) -> h5::Result<(
                 write_typed(&ds, &sel.to_h5(), dt, values)
             } else {
                 let vals = hvalues(file, values, dt)?;
-                ds.write_values(&sel.to_h5(), &vals)
+                ds.write_values(sel.to_h5(), &vals)
             }
         }
         Op::Resize(p, shape) => root.dataset(p)?.resize(shape),

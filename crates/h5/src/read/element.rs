@@ -1,0 +1,514 @@
+//! [`H5Type`]: the one trait for every Rust type an element of a dataset or attribute can be
+//! read into and written from — numbers, `bool`, half floats, complex numbers, strings (fixed
+//! and variable length), fixed-size arrays, variable-length sequences, enums and structs.
+
+pub(crate) use super::convert::is_number;
+use super::convert::{convert_slice, Scalar};
+use super::value::Value;
+use crate::error::{Error, Result};
+use crate::raw::FileInner;
+use h5_format::message::datatype::{ByteOrder, Charset, Datatype, StrPad};
+
+/// A Rust type that elements of a dataset or attribute can be read into and written from.
+///
+/// Implemented for the integers, `f32`, `f64`, [`half::f16`], `bool` (h5py's bool enum),
+/// [`num_complex::Complex`] of `f32`/`f64` (h5py's complex compounds), `String`
+/// (variable-length UTF-8), [`FixedAscii`] and [`FixedUtf8`] (fixed-length strings),
+/// `[T; N]` (an HDF5 array type), `Vec<T>` (a variable-length sequence), and — through
+/// `#[derive(h5::H5Type)]` — structs with named fields (compounds whose members are the fields)
+/// and fieldless enums with a `#[repr]` integer type (HDF5 enums).
+///
+/// Reading converts from whatever the file stores as libhdf5 converts: numbers between any
+/// integer and float layouts, compound members by name, enum members by name.
+///
+/// ```
+/// #[derive(h5::H5Type, Debug, PartialEq)]
+/// struct Particle { id: i32, mass: f64, name: String }
+///
+/// #[derive(h5::H5Type, Debug, PartialEq)]
+/// #[repr(u8)]
+/// enum Phase { Solid, Liquid, Gas = 7 }
+/// # use h5::H5Type;
+/// assert_eq!(Particle::datatype().size(), 4 + 8 + 16);
+/// assert_eq!(Phase::datatype().size(), 1);
+/// ```
+pub trait H5Type: Sized + Send + Sync + 'static {
+    /// The HDF5 type values of this type are stored as: what h5py creates for the matching
+    /// numpy dtype (little-endian).
+    fn datatype() -> Datatype;
+    /// One element as a dynamic [`Value`].
+    fn to_value(&self) -> Value;
+    /// One element from a dynamic [`Value`].
+    ///
+    /// # Errors
+    /// A value of another kind (a string for a number, a list of the wrong length, a
+    /// compound without one of the fields).
+    fn from_value(v: &Value) -> Result<Self>;
+    /// Numbers convert through [`Scalar`] without a [`Value`] per element.
+    #[doc(hidden)]
+    fn numeric() -> Option<Numeric<Self>> {
+        None
+    }
+}
+
+/// How a numeric type converts to and from a decoded number.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Numeric<T> {
+    /// From a decoded number, with libhdf5's rules (clipping, truncation toward zero).
+    pub from_scalar: fn(Scalar) -> T,
+    /// To a number.
+    pub to_scalar: fn(&T) -> Scalar,
+}
+
+impl<T> Clone for Numeric<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Numeric<T> {}
+
+pub(crate) fn int_type(size: u32, signed: bool) -> Datatype {
+    Datatype::Integer {
+        size,
+        order: ByteOrder::Little,
+        signed,
+        bit_offset: 0,
+        precision: (size * 8) as u16,
+        bitfield: false,
+    }
+}
+
+fn not_a(kind: &str, v: &Value) -> Error {
+    Error::Conversion(format!("{} is not {kind}", v.kind()))
+}
+
+fn number<T>(v: &Value, from: fn(Scalar) -> T) -> Result<T> {
+    v.as_scalar().map(from).ok_or_else(|| not_a("a number", v))
+}
+
+macro_rules! int_type {
+    ($($t:ty => $v:ident as $c:ty),*) => {$(
+        impl H5Type for $t {
+            fn datatype() -> Datatype {
+                int_type(std::mem::size_of::<$t>() as u32, <$t>::MIN != 0)
+            }
+            fn to_value(&self) -> Value {
+                Value::$v(*self as $c)
+            }
+            fn from_value(v: &Value) -> Result<Self> {
+                number(v, |s| match s {
+                    Scalar::Int(v) => v.clamp(<$t>::MIN as i128, <$t>::MAX as i128) as $t,
+                    // `as` truncates toward zero, saturates, and maps NaN to 0.
+                    Scalar::Float(v) => v as $t,
+                })
+            }
+            fn numeric() -> Option<Numeric<Self>> {
+                Some(Numeric {
+                    from_scalar: |s| match s {
+                        Scalar::Int(v) => v.clamp(<$t>::MIN as i128, <$t>::MAX as i128) as $t,
+                        Scalar::Float(v) => v as $t,
+                    },
+                    to_scalar: |x| Scalar::Int(*x as i128),
+                })
+            }
+        }
+    )*};
+}
+int_type!(i8 => Int as i64, i16 => Int as i64, i32 => Int as i64, i64 => Int as i64,
+    isize => Int as i64, u8 => UInt as u64, u16 => UInt as u64, u32 => UInt as u64,
+    u64 => UInt as u64, usize => UInt as u64);
+
+macro_rules! float_type {
+    ($($t:ty => $dt:path, $from:expr, $to:expr);*) => {$(
+        impl H5Type for $t {
+            fn datatype() -> Datatype {
+                $dt()
+            }
+            fn to_value(&self) -> Value {
+                Value::Float($to(*self))
+            }
+            fn from_value(v: &Value) -> Result<Self> {
+                number(v, |s| $from(match s {
+                    Scalar::Int(v) => v as f64,
+                    Scalar::Float(v) => v,
+                }))
+            }
+            fn numeric() -> Option<Numeric<Self>> {
+                Some(Numeric {
+                    from_scalar: |s| match s {
+                        // (an i128 straight to f32 rounds once, not twice)
+                        Scalar::Int(v) => $from(v as f64),
+                        Scalar::Float(v) => $from(v),
+                    },
+                    to_scalar: |x| Scalar::Float($to(*x)),
+                })
+            }
+        }
+    )*};
+}
+float_type!(
+    f64 => super::types::float64, |x: f64| x, |x: f64| x;
+    f32 => super::types::float32, |x: f64| x as f32, |x: f32| x as f64;
+    half::f16 => super::types::float16, half::f16::from_f64, half::f16::to_f64
+);
+
+impl H5Type for bool {
+    /// h5py's bool: an enum of an 8-bit integer with FALSE = 0 and TRUE = 1.
+    fn datatype() -> Datatype {
+        Datatype::Enum {
+            size: 1,
+            base: Box::new(int_type(1, true)),
+            members: vec![("FALSE".into(), vec![0]), ("TRUE".into(), vec![1])],
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+    fn from_value(v: &Value) -> Result<Self> {
+        number(v, |s| match s {
+            Scalar::Int(v) => v != 0,
+            Scalar::Float(v) => v != 0.0,
+        })
+    }
+    fn numeric() -> Option<Numeric<Self>> {
+        Some(Numeric {
+            from_scalar: |s| match s {
+                Scalar::Int(v) => v != 0,
+                Scalar::Float(v) => v != 0.0,
+            },
+            to_scalar: |x| Scalar::Int(*x as i128),
+        })
+    }
+}
+
+macro_rules! complex_type {
+    ($($t:ty => $dt:path);*) => {$(
+        /// h5py's complex: a compound of `r` and `i`.
+        impl H5Type for num_complex::Complex<$t> {
+            fn datatype() -> Datatype {
+                $dt()
+            }
+            fn to_value(&self) -> Value {
+                Value::Complex(self.re as f64, self.im as f64)
+            }
+            fn from_value(v: &Value) -> Result<Self> {
+                match v {
+                    Value::Complex(re, im) => Ok(Self::new(*re as $t, *im as $t)),
+                    v => Ok(Self::new(<$t>::from_value(v)?, 0.0)),
+                }
+            }
+        }
+    )*};
+}
+complex_type!(f32 => super::types::complex64; f64 => super::types::complex128);
+
+/// Text of a string value (a string, or an enum member's name).
+fn text(v: &Value) -> Result<&str> {
+    match v {
+        Value::Str(s) => Ok(s),
+        Value::Enum { name: Some(n), .. } => Ok(n),
+        other => Err(not_a("a string", other)),
+    }
+}
+
+/// Variable-length UTF-8, h5py's `str`.
+impl H5Type for String {
+    fn datatype() -> Datatype {
+        super::types::vlen_utf8()
+    }
+    fn to_value(&self) -> Value {
+        Value::Str(self.clone())
+    }
+    fn from_value(v: &Value) -> Result<Self> {
+        text(v).map(str::to_string)
+    }
+}
+
+macro_rules! fixed_string {
+    ($($name:ident, $charset:ident, $what:literal, $check:expr);*) => {$(
+        #[doc = concat!("A fixed-length ", $what, " string of at most `N` bytes, stored ",
+            "NUL-padded in `N` bytes (numpy's `S{N}` for ASCII).")]
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name<const N: usize>(String);
+
+        impl<const N: usize> $name<N> {
+            #[doc = concat!("A string of at most `N` bytes of ", $what, ".")]
+            ///
+            /// # Errors
+            /// A longer string, or one with other characters.
+            pub fn new(s: &str) -> Result<Self> {
+                if s.len() > N || !$check(s) {
+                    return Err(Error::Conversion(format!(
+                        concat!("{:?} is not ", $what, " of at most {} bytes"), s, N
+                    )));
+                }
+                Ok(Self(s.to_string()))
+            }
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl<const N: usize> std::ops::Deref for $name<N> {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl<const N: usize> H5Type for $name<N> {
+            fn datatype() -> Datatype {
+                Datatype::String {
+                    size: N as u32,
+                    pad: StrPad::NullPad,
+                    charset: Charset::$charset,
+                }
+            }
+            fn to_value(&self) -> Value {
+                Value::Str(self.0.clone())
+            }
+            fn from_value(v: &Value) -> Result<Self> {
+                Self::new(text(v)?)
+            }
+        }
+    )*};
+}
+fixed_string!(
+    FixedAscii, Ascii, "ASCII", |s: &str| s.is_ascii();
+    FixedUtf8, Utf8, "UTF-8", |_: &str| true
+);
+
+/// A variable-length sequence of `T` (h5py's `vlen_dtype(T)`).
+impl<T: H5Type> H5Type for Vec<T> {
+    fn datatype() -> Datatype {
+        super::types::vlen(T::datatype())
+    }
+    fn to_value(&self) -> Value {
+        Value::List(self.iter().map(T::to_value).collect())
+    }
+    fn from_value(v: &Value) -> Result<Self> {
+        match v {
+            Value::List(items) => items.iter().map(T::from_value).collect(),
+            Value::Opaque(b) => b
+                .iter()
+                .map(|&x| T::from_value(&Value::UInt(x as u64)))
+                .collect(),
+            other => Err(not_a("a list", other)),
+        }
+    }
+}
+
+/// An HDF5 array type of `N` elements of `T` (numpy's subarray dtype `(T, (N,))`); nest
+/// them for more dimensions.
+impl<T: H5Type, const N: usize> H5Type for [T; N] {
+    fn datatype() -> Datatype {
+        match T::datatype() {
+            // [[T; M]; N] is one array type of dims [N, M], as numpy makes it
+            Datatype::Array { base, mut dims } => {
+                dims.insert(0, N as u32);
+                Datatype::Array { base, dims }
+            }
+            base => Datatype::Array {
+                base: Box::new(base),
+                dims: vec![N as u32],
+            },
+        }
+    }
+    fn to_value(&self) -> Value {
+        let items: Vec<Value> = self.iter().map(T::to_value).collect();
+        // a nested array is one flat list in row-major order, as arrays decode
+        if items.iter().all(|v| matches!(v, Value::List(_)))
+            && matches!(T::datatype(), Datatype::Array { .. })
+        {
+            return Value::List(
+                items
+                    .into_iter()
+                    .flat_map(|v| match v {
+                        Value::List(l) => l,
+                        v => vec![v],
+                    })
+                    .collect(),
+            );
+        }
+        Value::List(items)
+    }
+    fn from_value(v: &Value) -> Result<Self> {
+        let Value::List(items) = v else {
+            return Err(not_a("an array", v));
+        };
+        let parts: Vec<T> = match T::datatype() {
+            Datatype::Array { dims, .. } if N > 0 => {
+                // the flat list splits into N equal runs, one per inner array
+                let inner = dims.iter().map(|&d| d as usize).product::<usize>();
+                if items.len() != inner * N {
+                    return Err(Error::Conversion(format!(
+                        "an array of {} elements is not [_; {N}] of {inner}",
+                        items.len()
+                    )));
+                }
+                items
+                    .chunks(inner.max(1))
+                    .map(|c| T::from_value(&Value::List(c.to_vec())))
+                    .collect::<Result<_>>()?
+            }
+            _ => items.iter().map(T::from_value).collect::<Result<_>>()?,
+        };
+        let n = parts.len();
+        parts
+            .try_into()
+            .map_err(|_| Error::Conversion(format!("an array of {n} elements is not [_; {N}]")))
+    }
+}
+
+/// Decode stored elements of `dt` into `T`: numbers straight from their bytes, everything
+/// else through [`Value`].
+pub(crate) fn decode_elements<T: H5Type>(
+    f: &FileInner,
+    dt: &Datatype,
+    data: &[u8],
+) -> Result<Vec<T>> {
+    if let Some(n) = T::numeric().filter(|_| is_number(dt)) {
+        return convert_slice(f, dt, data, n.from_scalar);
+    }
+    super::value::decode_all(f, dt, data)?
+        .iter()
+        .map(T::from_value)
+        .collect()
+}
+
+/// Read and write a struct as a compound whose members are its fields, by name: implements
+/// [`H5Type`] (members in field order, packed, as numpy lays out `np.dtype([...])`). What
+/// `#[derive(h5::H5Type)]` expands to for a struct.
+///
+/// ```
+/// struct Particle { id: i32, mass: f64, name: String }
+/// h5::compound!(Particle { id, mass, name });
+/// ```
+#[macro_export]
+macro_rules! compound {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        impl $crate::H5Type for $ty {
+            fn datatype() -> $crate::Datatype {
+                fn member_type<T: $crate::H5Type>(_: fn(&$ty) -> &T) -> $crate::Datatype {
+                    T::datatype()
+                }
+                $crate::types::compound(&[
+                    $((stringify!($field), member_type(|x: &$ty| &x.$field))),*
+                ])
+            }
+            fn to_value(&self) -> $crate::Value {
+                $crate::Value::Compound(vec![
+                    $((stringify!($field).to_string(), $crate::H5Type::to_value(&self.$field))),*
+                ])
+            }
+            fn from_value(v: &$crate::Value) -> $crate::Result<Self> {
+                Ok($ty { $($field: $crate::H5Type::from_value(v.field(stringify!($field))?)?),* })
+            }
+        }
+        impl $crate::Elements for $ty {
+            type Elem = $ty;
+            fn shape(&self) -> Vec<u64> {
+                Vec::new()
+            }
+            fn each(
+                &self,
+                f: &mut dyn FnMut(&$ty) -> $crate::Result<()>,
+            ) -> $crate::Result<()> {
+                f(self)
+            }
+        }
+    };
+}
+
+/// Read and write a fieldless enum as an HDF5 enum of its `#[repr]` integer type: members
+/// named as the variants, with their discriminants. What `#[derive(h5::H5Type)]` expands to
+/// for an enum. Reading matches members by name (as libhdf5 converts enums), then by value.
+///
+/// ```
+/// #[repr(i16)]
+/// enum Phase { Solid, Liquid, Gas = 7 }
+/// h5::h5_enum!(Phase: i16 { Solid, Liquid, Gas });
+/// ```
+#[macro_export]
+macro_rules! h5_enum {
+    ($ty:ident : $repr:ident { $($variant:ident),* $(,)? }) => {
+        impl $crate::H5Type for $ty {
+            fn datatype() -> $crate::Datatype {
+                $crate::Datatype::Enum {
+                    size: ::core::mem::size_of::<$repr>() as u32,
+                    base: Box::new(<$repr as $crate::H5Type>::datatype()),
+                    members: vec![
+                        $((stringify!($variant).to_string(),
+                           ($ty::$variant as $repr).to_le_bytes().to_vec())),*
+                    ],
+                }
+            }
+            fn to_value(&self) -> $crate::Value {
+                let (value, name) = match self {
+                    $($ty::$variant => ($ty::$variant as $repr as i64, stringify!($variant))),*
+                };
+                $crate::Value::Enum { value, name: Some(name.to_string()) }
+            }
+            fn from_value(v: &$crate::Value) -> $crate::Result<Self> {
+                if let $crate::Value::Enum { name: Some(n), .. } = v {
+                    $(if n == stringify!($variant) { return Ok($ty::$variant); })*
+                }
+                let value = match v {
+                    $crate::Value::Enum { value, .. } => *value as i128,
+                    $crate::Value::Int(i) => *i as i128,
+                    $crate::Value::UInt(u) => *u as i128,
+                    other => return Err($crate::Error::Conversion(format!(
+                        "{} is not a member of {}", other.kind(), stringify!($ty)))),
+                };
+                $(if value == $ty::$variant as $repr as i128 { return Ok($ty::$variant); })*
+                Err($crate::Error::Conversion(format!(
+                    "{value} is not a member of {}", stringify!($ty))))
+            }
+        }
+        impl $crate::Elements for $ty {
+            type Elem = $ty;
+            fn shape(&self) -> Vec<u64> {
+                Vec::new()
+            }
+            fn each(
+                &self,
+                f: &mut dyn FnMut(&$ty) -> $crate::Result<()>,
+            ) -> $crate::Result<()> {
+                f(self)
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from<T: H5Type>(s: Scalar) -> T {
+        (T::numeric().unwrap().from_scalar)(s)
+    }
+
+    #[test]
+    fn numbers_convert_as_libhdf5_converts() {
+        // integers clip, floats truncate toward zero
+        assert_eq!(from::<i8>(Scalar::Int(1200)), 127);
+        assert_eq!(from::<u8>(Scalar::Int(-5)), 0);
+        assert_eq!(from::<i32>(Scalar::Float(-2.7)), -2);
+        // and through values the same way
+        assert_eq!(i8::from_value(&Value::Int(1200)).unwrap(), 127);
+        assert_eq!(u16::from_value(&Value::Float(-3.5)).unwrap(), 0);
+        assert!(i8::from_value(&Value::Str("x".into())).is_err());
+    }
+
+    #[test]
+    fn nested_arrays_are_one_array_type() {
+        let dt = <[[u8; 3]; 2]>::datatype();
+        assert!(matches!(&dt, Datatype::Array { dims, .. } if dims == &[2, 3]));
+        let v = [[1u8, 2, 3], [4, 5, 6]];
+        let back = <[[u8; 3]; 2]>::from_value(&v.to_value()).unwrap();
+        assert_eq!(back, v);
+        assert!(<[u8; 2]>::from_value(&Value::List(vec![Value::UInt(1)])).is_err());
+    }
+}

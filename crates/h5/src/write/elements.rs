@@ -1,0 +1,217 @@
+//! [`Elements`]: what a write takes — one element, a slice, a `Vec`, a Rust array, or any
+//! ndarray array or view — and their encoding into stored bytes.
+
+use super::strings::encode_values;
+use super::WriteCtx;
+use crate::error::{Error, Result};
+use crate::read::convert::encode_scalar;
+use crate::read::element::{is_number, H5Type};
+use crate::read::value::Value;
+use h5_format::message::datatype::Datatype;
+
+/// Data to write: elements of one [`H5Type`] with a shape, in row-major order.
+///
+/// One element (a number, `bool`, string, complex, a derived struct or enum…) has shape `[]`
+/// and broadcasts over any selection; a slice, `Vec` or Rust array `[T; N]` is 1-D; an
+/// ndarray array or view has its own shape. Writes check the shape against the selection's
+/// with numpy's broadcasting rules.
+///
+/// (A Rust array is a 1-D run of elements here, as a list is to h5py; as the *element type*
+/// of a dataset, `[T; N]` is an HDF5 array type.)
+pub trait Elements {
+    /// The element type.
+    type Elem: H5Type;
+    /// The shape (`[]` for one element).
+    fn shape(&self) -> Vec<u64>;
+    /// Call `f` on each element, in row-major order.
+    ///
+    /// # Errors
+    /// What `f` returns.
+    fn each(&self, f: &mut dyn FnMut(&Self::Elem) -> Result<()>) -> Result<()>;
+}
+
+/// One element of `T`, by reference.
+fn one<T>(x: &T, f: &mut dyn FnMut(&T) -> Result<()>) -> Result<()> {
+    f(x)
+}
+
+macro_rules! scalar_elements {
+    ($($t:ty),*) => {$(
+        impl Elements for $t {
+            type Elem = $t;
+            fn shape(&self) -> Vec<u64> {
+                Vec::new()
+            }
+            fn each(&self, f: &mut dyn FnMut(&$t) -> Result<()>) -> Result<()> {
+                one(self, f)
+            }
+        }
+    )*};
+}
+scalar_elements!(
+    i8,
+    i16,
+    i32,
+    i64,
+    isize,
+    u8,
+    u16,
+    u32,
+    u64,
+    usize,
+    f32,
+    f64,
+    bool,
+    half::f16,
+    num_complex::Complex<f32>,
+    num_complex::Complex<f64>,
+    String
+);
+
+impl<const N: usize> Elements for crate::read::element::FixedAscii<N> {
+    type Elem = Self;
+    fn shape(&self) -> Vec<u64> {
+        Vec::new()
+    }
+    fn each(&self, f: &mut dyn FnMut(&Self) -> Result<()>) -> Result<()> {
+        one(self, f)
+    }
+}
+
+impl<const N: usize> Elements for crate::read::element::FixedUtf8<N> {
+    type Elem = Self;
+    fn shape(&self) -> Vec<u64> {
+        Vec::new()
+    }
+    fn each(&self, f: &mut dyn FnMut(&Self) -> Result<()>) -> Result<()> {
+        one(self, f)
+    }
+}
+
+/// A string: one variable-length UTF-8 element, as h5py stores `"text"`.
+impl Elements for str {
+    type Elem = String;
+    fn shape(&self) -> Vec<u64> {
+        Vec::new()
+    }
+    fn each(&self, f: &mut dyn FnMut(&String) -> Result<()>) -> Result<()> {
+        f(&self.to_string())
+    }
+}
+
+impl<T: H5Type> Elements for [T] {
+    type Elem = T;
+    fn shape(&self) -> Vec<u64> {
+        vec![self.len() as u64]
+    }
+    fn each(&self, f: &mut dyn FnMut(&T) -> Result<()>) -> Result<()> {
+        self.iter().try_for_each(f)
+    }
+}
+
+/// Strings as variable-length UTF-8.
+impl Elements for [&str] {
+    type Elem = String;
+    fn shape(&self) -> Vec<u64> {
+        vec![self.len() as u64]
+    }
+    fn each(&self, f: &mut dyn FnMut(&String) -> Result<()>) -> Result<()> {
+        self.iter().try_for_each(|s| f(&s.to_string()))
+    }
+}
+
+impl<T: H5Type> Elements for Vec<T> {
+    type Elem = T;
+    fn shape(&self) -> Vec<u64> {
+        vec![self.len() as u64]
+    }
+    fn each(&self, f: &mut dyn FnMut(&T) -> Result<()>) -> Result<()> {
+        self.iter().try_for_each(f)
+    }
+}
+
+/// Strings as variable-length UTF-8.
+impl Elements for Vec<&str> {
+    type Elem = String;
+    fn shape(&self) -> Vec<u64> {
+        vec![self.len() as u64]
+    }
+    fn each(&self, f: &mut dyn FnMut(&String) -> Result<()>) -> Result<()> {
+        self.as_slice().each(f)
+    }
+}
+
+impl<T: H5Type, const N: usize> Elements for [T; N] {
+    type Elem = T;
+    fn shape(&self) -> Vec<u64> {
+        vec![N as u64]
+    }
+    fn each(&self, f: &mut dyn FnMut(&T) -> Result<()>) -> Result<()> {
+        self.iter().try_for_each(f)
+    }
+}
+
+/// Strings as variable-length UTF-8.
+impl<const N: usize> Elements for [&str; N] {
+    type Elem = String;
+    fn shape(&self) -> Vec<u64> {
+        vec![N as u64]
+    }
+    fn each(&self, f: &mut dyn FnMut(&String) -> Result<()>) -> Result<()> {
+        self.as_slice().each(f)
+    }
+}
+
+impl<T: H5Type, S: ndarray::Data<Elem = T>, D: ndarray::Dimension> Elements
+    for ndarray::ArrayBase<S, D>
+{
+    type Elem = T;
+    fn shape(&self) -> Vec<u64> {
+        ndarray::ArrayBase::shape(self)
+            .iter()
+            .map(|&d| d as u64)
+            .collect()
+    }
+    fn each(&self, f: &mut dyn FnMut(&T) -> Result<()>) -> Result<()> {
+        self.iter().try_for_each(f)
+    }
+}
+
+impl<E: Elements + ?Sized> Elements for &E {
+    type Elem = E::Elem;
+    fn shape(&self) -> Vec<u64> {
+        (**self).shape()
+    }
+    fn each(&self, f: &mut dyn FnMut(&Self::Elem) -> Result<()>) -> Result<()> {
+        (**self).each(f)
+    }
+}
+
+/// Encode the elements of `data` (`count` of them) as elements of `dt`: numbers straight to
+/// their bytes, everything else through [`Value`] (variable-length parts go to the global
+/// heap).
+pub(crate) fn encode<E: Elements + ?Sized>(
+    cx: &mut WriteCtx<'_>,
+    dt: &Datatype,
+    data: &E,
+    count: u64,
+) -> Result<Vec<u8>> {
+    if let Some(num) = E::Elem::numeric().filter(|_| is_number(dt)) {
+        let es = dt.size() as usize;
+        let mut out = cx.f.data_buffer(count.saturating_mul(es as u64))?;
+        let mut slots = out.chunks_exact_mut(es);
+        data.each(&mut |v| {
+            let slot = slots
+                .next()
+                .ok_or_else(|| Error::Shape("more elements than the data's shape".into()))?;
+            encode_scalar(dt, (num.to_scalar)(v), slot)
+        })?;
+        return Ok(out);
+    }
+    let mut values: Vec<Value> = cx.f.limits.vec_for(count as usize, "elements")?;
+    data.each(&mut |v| {
+        values.push(v.to_value());
+        Ok(())
+    })?;
+    encode_values(cx, dt, &values, values.len())
+}
