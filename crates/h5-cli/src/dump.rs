@@ -187,7 +187,7 @@ fn dtype_desc_inner(dt: &Datatype) -> h5::Result<Json> {
         Datatype::VarLenStr { charset, .. } => json!({"string": "vlen", "charset": cs(*charset)}),
         Datatype::Opaque { size, tag } => json!({"opaque": size, "tag": tag}),
         Datatype::Compound { size, members } => {
-            if h5::is_complex_compound(dt) {
+            if h5::raw::is_complex_compound(dt) {
                 Json::from(numpy_str('c', *size as u64, float_order(&members[0].dtype)))
             } else {
                 let mut fields = Vec::new();
@@ -207,13 +207,13 @@ fn dtype_desc_inner(dt: &Datatype) -> h5::Result<Json> {
             RefKind::Object2 | RefKind::Region2 | RefKind::Attribute => Json::from("ref"),
         },
         Datatype::Enum { base, members, .. } => {
-            if h5::is_bool(dt) {
+            if h5::raw::is_bool(dt) {
                 Json::from("|b1")
             } else {
                 let mut m = Map::new();
                 for (name, raw) in members {
-                    let v = match h5::decode_scalar(base, raw) {
-                        Some(h5::Scalar::Int(v)) => Json::from(v as i64),
+                    let v = match h5::raw::decode_scalar(base, raw) {
+                        Some(h5::raw::Scalar::Int(v)) => Json::from(v as i64),
                         _ => Json::Null,
                     };
                     m.insert(name.clone(), v);
@@ -310,11 +310,10 @@ impl<W: Write> Dumper<W> {
             let mut m = HashMap::new();
             let root = self.file.root()?;
             m.insert(root.addr(), "/".to_string());
-            root.visit_links::<()>(|rel, link| {
+            root.visit_links(|rel, link| {
                 if let LinkKind::Hard(a) = link.kind {
                     m.entry(a).or_insert_with(|| format!("/{rel}"));
                 }
-                std::ops::ControlFlow::Continue(())
             })?;
             self.paths = Some(m);
         }

@@ -40,6 +40,7 @@
 //! # Ok::<(), h5_filters::Error>(())
 //! ```
 #![forbid(unsafe_code)]
+#![warn(clippy::missing_errors_doc)]
 
 mod deflate;
 mod fletcher32;
@@ -215,6 +216,11 @@ pub trait Filter: Send + Sync {
     fn id(&self) -> u16;
     /// Undo the filter. `limit` is the most bytes the output may hold (the unfiltered chunk
     /// size, plus whatever later filters add); exceeding it is an error.
+    ///
+    /// # Errors
+    /// What implementations return: [`Error::Corrupt`] for input that is not valid for the filter,
+    /// [`Error::TooLarge`] when the output would exceed `limit`, [`Error::Checksum`] when a stored
+    /// checksum does not match.
     fn decode(&self, params: &FilterParams<'_>, input: Vec<u8>, limit: usize) -> Result<Vec<u8>>;
     /// Apply the filter to one chunk on its way to the file. Whatever comes out must be
     /// undone by [`decode`](Filter::decode) with the same `params`.
@@ -226,6 +232,10 @@ pub trait Filter: Send + Sync {
     ///
     /// The default declines every chunk ("no encoder"), which suits decode-only filters:
     /// an optional one is skipped, a required one makes writing an error.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParams`] when the client data cannot drive the encoder. The default
+    /// implementation never fails.
     fn encode(&self, params: &FilterParams<'_>, input: Vec<u8>) -> Result<Encoded> {
         let _ = params;
         Ok(Encoded::Declined {
@@ -275,6 +285,12 @@ impl Registry {
     /// Undo a whole pipeline (given in encoding order) on one chunk. Filters whose bit is
     /// set in `mask` were skipped when the chunk was written. The result must be exactly
     /// `expected` bytes.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a filter (not skipped by `mask`) that is not in the registry;
+    /// whatever a filter's [`decode`](Filter::decode) returns ([`Error::Corrupt`],
+    /// [`Error::TooLarge`] past `expected` + 64 bytes, [`Error::Checksum`]); [`Error::Corrupt`]
+    /// (under the first filter's id) when the result is not exactly `expected` bytes.
     pub fn decode_chunk(
         &self,
         pipeline: &[FilterParams<'_>],

@@ -180,6 +180,11 @@ fn back_reference(out: &mut Vec<u8>, distance: usize, len: usize) {
 }
 
 /// Decompress an LZF stream into at most `limit` bytes.
+///
+/// # Errors
+/// [`Error::Corrupt`] for a literal run or back-reference cut off by the end of `input`, or a
+/// back-reference to before the start of the output; [`Error::TooLarge`] when the output would
+/// exceed `limit` bytes.
 pub fn decompress(input: &[u8], limit: usize) -> Result<Vec<u8>> {
     let corrupt = |what| Error::Corrupt { id: id::LZF, what };
     let mut out: Vec<u8> = Vec::with_capacity(limit.min(input.len().saturating_mul(8)));

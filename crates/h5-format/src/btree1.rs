@@ -66,6 +66,11 @@ pub fn node_size(sizes: Sizes, node_type: u8, k: u16, ndims: usize) -> usize {
 impl Node {
     /// Decode a node. `ndims` is the chunk key dimensionality (rank + 1) for type 1 nodes;
     /// `max_entries` bounds the entry count (2K).
+    ///
+    /// # Errors
+    /// `Truncated`; `BadSignature` (not `TREE`); `Invalid` when the entry count exceeds
+    /// `max_entries`, a child address is undefined, or `ndims` is 0 for a chunk node; `Unsupported`
+    /// for a node type other than 0 and 1.
     pub fn decode(
         buf: &[u8],
         addr: u64,
@@ -238,12 +243,7 @@ mod tests {
         );
     }
 
-    fn hex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        s.chunks(2)
-            .map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::chunk_array::test_util::hex;
 
     fn key(size: u32, offset: &[u64], element_offset: u64) -> ChunkKey {
         ChunkKey {

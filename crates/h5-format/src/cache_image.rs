@@ -62,12 +62,11 @@ pub struct ImageMessage {
 }
 
 /// Decode the body of a metadata cache image message (type 0x18).
+///
+/// # Errors
+/// `Truncated`; `VersionNotAccepted` (at the version byte) when the version is not 0.
 pub fn decode_message(r: &mut Reader<'_>) -> Result<ImageMessage> {
-    let start = r.clone();
-    let version = r.u8()?;
-    if version != 0 {
-        return Err(start.err(ErrorKind::BadVersion(version)));
-    }
+    r.version(&[0])?;
     Ok(ImageMessage {
         addr: r.offset()?,
         length: r.length()?,
@@ -111,6 +110,14 @@ pub fn entry_header_size(sizes: Sizes) -> usize {
 /// Decode a cache image block (`buf`, the block's bytes as long as message 0x18 says, at
 /// file address `addr`): check signature, version and checksum, and list the entries in
 /// the order they are stored. Entries may not overlap one another.
+///
+/// # Errors
+/// `Truncated` (also when the image data length exceeds `buf` or an entry's image runs past it);
+/// `BadSignature`; `VersionNotAccepted` (0 only); `BadChecksum`; `Unsupported` when the flags
+/// announce an adaptive resize status; `Invalid` for an image data length too short for the header
+/// and checksum, an entry count of 0, an entry whose dirty child count exceeds its child count, an
+/// undefined entry or parent address, an entry size of 0 (or undefined, or overflowing the address
+/// space), or two entries that overlap.
 pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Vec<Entry>> {
     let mut r = Reader::new(buf, addr, sizes, "metadata cache image");
     r.prologue(&SIGNATURE, &[0])?;
@@ -270,7 +277,13 @@ mod tests {
         assert_eq!(e.offset, 0x551); // the length field
         b[0] = 1;
         let e = decode_message(&mut Reader::new(&b, 0x548, Sizes::DEFAULT, "mdci")).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::BadVersion(1));
+        assert_eq!(
+            e.kind,
+            ErrorKind::VersionNotAccepted {
+                version: 1,
+                accepted: &[0]
+            }
+        );
         assert_eq!(e.offset, 0x548);
         let mut u = vec![0u8];
         u.extend(u64::MAX.to_le_bytes());

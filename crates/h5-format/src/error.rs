@@ -24,11 +24,14 @@ pub enum ErrorKind {
     Truncated,
     /// The signature bytes do not match.
     BadSignature,
-    /// A version number this implementation does not know (a version field inside a
-    /// structure or message; see also [`ErrorKind::VersionNotAccepted`]).
+    /// A version an encoder was asked to write that it cannot write (offset 0: there is no
+    /// file position). Decoders never raise it — an unknown version *read* from a file is
+    /// always [`ErrorKind::VersionNotAccepted`]; kept for the encoders and for compatibility.
     BadVersion(u8),
-    /// The version byte after a structure's signature is not one this decoder reads (raised
-    /// by [`Reader::prologue`](crate::Reader::prologue) at the version byte's offset).
+    /// A version read from a file is not one the decoder reads (raised by
+    /// [`Reader::version`](crate::Reader::version) and
+    /// [`Reader::prologue`](crate::Reader::prologue), or by hand for versions that are not a
+    /// whole byte, always at the version field's offset).
     VersionNotAccepted {
         /// The version found.
         version: u8,

@@ -22,6 +22,10 @@ pub fn object_header_size(sizes: Sizes) -> usize {
 }
 
 /// Decode a collection header: returns the collection size (including the header).
+///
+/// # Errors
+/// `Truncated`; `BadSignature` (not `GCOL`); `VersionNotAccepted` (1 only); `Invalid` when the
+/// collection size is smaller than the collection header.
 pub fn collection_size(buf: &[u8], addr: u64, sizes: Sizes) -> Result<u64> {
     let mut r = Reader::new(buf, addr, sizes, "global heap collection");
     r.prologue(b"GCOL", &[1])?;
@@ -44,6 +48,12 @@ pub struct GlobalHeapId {
 
 /// Find object `index` in a whole collection (`buf` holds the collection, header included).
 /// Returns the object's bytes.
+///
+/// # Errors
+/// `Truncated` when `buf` ends inside the collection header or inside an object's data; `Invalid`
+/// for an object size that does not fit in memory, or when no object before the free space (or the
+/// end of `buf`) has index `index`. The collection header is skipped, not checked (see
+/// [`collection_size`]).
 pub fn find_object(buf: &[u8], addr: u64, sizes: Sizes, index: u32) -> Result<&[u8]> {
     let mut r = Reader::new(buf, addr, sizes, "global heap collection");
     r.skip(collection_header_size(sizes))?;
@@ -198,6 +208,11 @@ impl CollectionBuilder {
     /// Decode a whole collection (`buf` holds at least its size in bytes) into a builder that
     /// can take more objects; `decode(encode(x)) == x`. Objects are kept in stored order; the
     /// scan stops at the free-space object or when less than an object header remains.
+    ///
+    /// # Errors
+    /// As [`collection_size`]; `Truncated` when `buf` is shorter than the collection size or ends
+    /// inside an object; `Invalid` for an object size that does not fit in memory or an object
+    /// whose padding runs past the end of the collection.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Self> {
         let size = collection_size(buf, addr, sizes)?;
         let len = usize::try_from(size)
@@ -260,12 +275,7 @@ mod tests {
         assert!(find_object(&b, 0, Sizes::DEFAULT, 3).is_err());
     }
 
-    fn hex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        s.chunks(2)
-            .map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::chunk_array::test_util::hex;
 
     #[test]
     fn builder_round_trip() {

@@ -49,6 +49,10 @@ impl LocalHeap {
     }
 
     /// Decode a local heap header.
+    ///
+    /// # Errors
+    /// `Truncated`; `BadSignature` (not `HEAP`); `VersionNotAccepted` (0 only); `Invalid` when the
+    /// data segment address is undefined.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Self> {
         let mut r = Reader::new(buf, addr, sizes, "local heap");
         r.prologue(b"HEAP", &[0])?;
@@ -66,6 +70,10 @@ impl LocalHeap {
 }
 
 /// The NUL-terminated string at `offset` in a heap data segment.
+///
+/// # Errors
+/// `Invalid` when `offset` lies beyond `data`; `Truncated` when no NUL follows it. Both at file
+/// address `data_addr` + `offset`.
 pub fn string_at(data: &[u8], offset: u64, data_addr: u64) -> Result<&[u8]> {
     let err = |kind| crate::Error::new("local heap", data_addr.saturating_add(offset), kind);
     let off = usize::try_from(offset).map_err(|_| err(ErrorKind::Invalid("name offset")))?;
@@ -148,6 +156,11 @@ impl LocalHeapBuilder {
     /// and whole data segment. The free list is walked and checked: every block must lie in
     /// the segment, hold its two length fields, and the list must end (a repeat or a block
     /// outside the segment is an error naming the block's file address).
+    ///
+    /// # Errors
+    /// `Invalid` when `data` is not `header.data_size` bytes, a free block's two length fields lie
+    /// outside the segment, or its size is smaller than those fields or runs past the segment's
+    /// end; `Cycle` when the free list comes back to a block.
     pub fn from_existing(sizes: Sizes, header: &LocalHeap, data: Vec<u8>) -> Result<Self> {
         let size = header.data_size;
         let err = |off: u64, what| {
@@ -320,12 +333,7 @@ mod tests {
         assert!(string_at(b"abc", 0, 0).is_err());
     }
 
-    fn hex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        s.chunks(2)
-            .map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::chunk_array::test_util::hex;
 
     #[test]
     fn header_round_trip() {

@@ -54,6 +54,11 @@ impl Prefix {
     }
 
     /// Decode the prefix at `addr` (`buf` holds up to [`MAX_PREFIX_LEN`] bytes).
+    ///
+    /// # Errors
+    /// `Truncated`; for a v2 prefix (`buf` starts with `OHDR`) `VersionNotAccepted` (2 only) and
+    /// `Invalid` for flag bits 6–7 set; otherwise `VersionNotAccepted` (1 only, at `addr`) when
+    /// the first byte (the v1 version) is not 1.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Self> {
         let mut r = Reader::new(buf, addr, sizes, "object header");
         if buf.len() >= 4 && &buf[..4] == b"OHDR" {
@@ -84,10 +89,7 @@ impl Prefix {
                 chunk0_size,
             })
         } else {
-            let version = r.u8()?;
-            if version != 1 {
-                return Err(r.err(ErrorKind::BadVersion(version)));
-            }
+            let version = r.version(&[1])?;
             r.skip(1)?;
             let nmessages = r.u16()?;
             let refcount = r.u32()?;
@@ -133,6 +135,11 @@ pub enum ChunkKind {
 /// Decode the messages of one chunk. `buf` holds the whole chunk: for [`ChunkKind::First`] it
 /// starts at the header address and holds `prefix.chunk0_total()` bytes; for continuations it
 /// holds exactly the length given by the continuation message. v2 checksums are verified.
+///
+/// # Errors
+/// `Truncated` when `buf` is shorter than the prefix or the checksum, or (v1) a message body runs
+/// past it; v2: `BadChecksum`, `BadSignature` for a continuation chunk not starting with `OCHK`,
+/// `Invalid` for a message whose size runs into the checksum.
 pub fn decode_chunk<'a>(
     buf: &'a [u8],
     addr: u64,
@@ -180,7 +187,7 @@ pub fn decode_chunk<'a>(
         }
     }
     let header_len = if prefix.tracks_creation_order() { 6 } else { 4 };
-    while end - r.position() >= header_len {
+    while end.saturating_sub(r.position()) >= header_len {
         let mtype = r.u8()? as u16;
         let size = r.u16()? as usize;
         let flags = r.u8()?;
@@ -368,9 +375,10 @@ fn check_v1_chunk_size(size: usize) -> Result<()> {
 /// continuation and NIL messages included (libhdf5 keeps it exact): the messages passed to
 /// each chunk encoder plus [`v1_nil_count`] of each chunk's free space.
 ///
-/// Errors (offsets are positions in the encoded bytes): a body over
-/// [`V1_MAX_MESSAGE_DATA`] bytes, messages that do not fit, a chunk size that is not a
-/// multiple of 8.
+/// # Errors
+/// Offsets are positions in the encoded bytes. `Limit` for a body over
+/// [`V1_MAX_MESSAGE_DATA`] bytes; `Invalid` for messages that do not fit, or a chunk size
+/// that is not a multiple of 8 (or is above `u32::MAX`).
 pub fn encode_v1(
     nmessages: u16,
     refcount: u32,
@@ -392,7 +400,9 @@ pub fn encode_v1(
 
 /// Encode a version-1 continuation chunk of `size` bytes (the length its continuation
 /// message gives; a multiple of 8): the messages, then NIL messages filling the rest.
-/// Errors as [`encode_v1`].
+///
+/// # Errors
+/// As [`encode_v1`].
 pub fn encode_v1_continuation(
     messages: &[MessageOut],
     size: usize,
@@ -463,10 +473,11 @@ fn put_v2_messages(
 /// Space the messages leave is one NIL message when it can hold a message header (4 bytes,
 /// 6 with creation order), otherwise a gap of zero bytes, as libhdf5 leaves them.
 ///
-/// Errors: `flags` with bits 6–7 set, bit 5 (times) or bit 4 (phase change) disagreeing with
-/// `times` / `attr_phase_change`, bits 0–1 too narrow for `chunk0_size` (see
-/// [`v2_size_flags`]); a message type above 255 or a body over 65535 bytes; messages that do
-/// not fit.
+/// # Errors
+/// `Invalid` for `flags` with bits 6–7 set, bit 5 (times) or bit 4 (phase change) disagreeing
+/// with `times` / `attr_phase_change`, bits 0–1 too narrow for `chunk0_size` (see
+/// [`v2_size_flags`]); `Invalid` for a message type above 255, `Limit` for a body over 65535
+/// bytes; `Invalid` for messages that do not fit.
 pub fn encode_v2(
     flags: u8,
     times: Option<[u32; 4]>,
@@ -514,8 +525,12 @@ pub fn encode_v2(
 
 /// Encode a version-2 continuation chunk of `size` bytes (the length its continuation
 /// message gives: `OCHK`, messages, fill and checksum; at least
-/// [`V2_CONTINUATION_OVERHEAD`]). `track_order` is bit 2 of the header's flags. Fill and
-/// errors as [`encode_v2`].
+/// [`V2_CONTINUATION_OVERHEAD`]). `track_order` is bit 2 of the header's flags. Fill as
+/// [`encode_v2`].
+///
+/// # Errors
+/// `Invalid` for a `size` below [`V2_CONTINUATION_OVERHEAD`]; the message errors of
+/// [`encode_v2`] (type, body size, messages that do not fit).
 pub fn encode_v2_continuation(
     messages: &[MessageOut],
     size: usize,
@@ -580,6 +595,24 @@ mod tests {
                 .kind,
             ErrorKind::BadChecksum { .. }
         ));
+    }
+
+    /// A buffer that holds the prefix but not the checksum after it (a caller passing fewer
+    /// bytes than `chunk0_total`) is an error, not an underflow.
+    #[test]
+    fn chunk_shorter_than_its_prefix_is_an_error() {
+        let mut b = b"OHDR".to_vec();
+        b.extend([2, 0, 0]);
+        let p = Prefix::decode(&[b.clone(), vec![0; 4]].concat(), 0, Sizes::DEFAULT).unwrap();
+        // the first n bytes of the prefix with a valid checksum after them: the checksum
+        // passes, and the messages would start past the end
+        for n in 0..p.prefix_len {
+            let buf = [&b[..n], &lookup3::checksum(&b[..n]).to_le_bytes()[..]].concat();
+            for kind in [ChunkKind::First, ChunkKind::Continuation] {
+                let r = decode_chunk(&buf, 0, Sizes::DEFAULT, &p, kind);
+                assert!(r.as_ref().map_or(true, |m| m.is_empty()), "{n}: {r:?}");
+            }
+        }
     }
 
     #[test]

@@ -93,6 +93,9 @@ impl<'a> Reader<'a> {
         self.err(ErrorKind::Unsupported(what.into()))
     }
     /// Take `n` bytes.
+    ///
+    /// # Errors
+    /// `Truncated` when fewer than `n` bytes remain.
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.remaining() {
             return Err(self.err(ErrorKind::Truncated));
@@ -102,6 +105,9 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
     /// Take `n` bytes as a reader of their own.
+    ///
+    /// # Errors
+    /// `Truncated` when fewer than `n` bytes remain.
     pub fn sub(&mut self, n: usize) -> Result<Reader<'a>> {
         let addr = self.addr();
         let b = self.bytes(n)?;
@@ -114,10 +120,16 @@ impl<'a> Reader<'a> {
         })
     }
     /// Skip `n` bytes.
+    ///
+    /// # Errors
+    /// `Truncated` when fewer than `n` bytes remain.
     pub fn skip(&mut self, n: usize) -> Result<()> {
         self.bytes(n).map(|_| ())
     }
     /// Move to `pos` bytes from the start.
+    ///
+    /// # Errors
+    /// `Truncated` when `pos` is beyond the end of the slice.
     pub fn seek(&mut self, pos: usize) -> Result<()> {
         if pos > self.buf.len() {
             return Err(self.err(ErrorKind::Truncated));
@@ -126,27 +138,45 @@ impl<'a> Reader<'a> {
         Ok(())
     }
     /// Skip to the next multiple of `n` bytes counted from the start of the slice.
+    ///
+    /// # Errors
+    /// `Truncated` when the padding runs past the end of the slice.
     pub fn align(&mut self, n: usize) -> Result<()> {
         let pad = (n - self.pos % n) % n;
         self.skip(pad)
     }
     /// One byte.
+    ///
+    /// # Errors
+    /// `Truncated` when no byte remains.
     pub fn u8(&mut self) -> Result<u8> {
         Ok(self.bytes(1)?[0])
     }
     /// A little-endian u16.
+    ///
+    /// # Errors
+    /// `Truncated` when fewer than 2 bytes remain.
     pub fn u16(&mut self) -> Result<u16> {
         Ok(self.uint(2)? as u16)
     }
     /// A little-endian u32.
+    ///
+    /// # Errors
+    /// `Truncated` when fewer than 4 bytes remain.
     pub fn u32(&mut self) -> Result<u32> {
         Ok(self.uint(4)? as u32)
     }
     /// A little-endian u64.
+    ///
+    /// # Errors
+    /// `Truncated` when fewer than 8 bytes remain.
     pub fn u64(&mut self) -> Result<u64> {
         self.uint(8)
     }
     /// A little-endian unsigned integer of `n` ≤ 8 bytes.
+    ///
+    /// # Errors
+    /// `Invalid` when `n` is above 8; `Truncated` when fewer than `n` bytes remain.
     pub fn uint(&mut self, n: usize) -> Result<u64> {
         if n > 8 {
             return Err(self.invalid("integer width"));
@@ -155,18 +185,30 @@ impl<'a> Reader<'a> {
         Ok(le_uint(b))
     }
     /// An address ("Size of Offsets" bytes); all bits set is the undefined address.
+    ///
+    /// # Errors
+    /// `Truncated` when fewer than `sizes.offset` bytes remain; `Invalid` if that width is
+    /// above 8.
     pub fn offset(&mut self) -> Result<Addr> {
         let n = self.sizes.offset as usize;
         let v = self.uint(n)?;
         Ok(if is_undefined(v, n) { None } else { Some(v) })
     }
     /// An address that must be defined.
+    ///
+    /// # Errors
+    /// As [`Reader::offset`]; `Invalid` naming `what`, at the address's offset, when the
+    /// address is undefined.
     pub fn defined_offset(&mut self, what: &'static str) -> Result<u64> {
         let here = self.addr();
         self.offset()?
             .ok_or_else(|| Error::invalid(self.structure, here, what))
     }
     /// A length ("Size of Lengths" bytes); all bits set decodes to `u64::MAX`.
+    ///
+    /// # Errors
+    /// `Truncated` when fewer than `sizes.length` bytes remain; `Invalid` if that width is
+    /// above 8.
     pub fn length(&mut self) -> Result<u64> {
         let n = self.sizes.length as usize;
         let v = self.uint(n)?;
@@ -174,6 +216,9 @@ impl<'a> Reader<'a> {
     }
     /// Expect the signature `sig` (4 bytes for every structure but the superblock's 8);
     /// `BadSignature` at the signature's offset.
+    ///
+    /// # Errors
+    /// `Truncated` when fewer than `N` bytes remain; `BadSignature` when they are not `sig`.
     pub fn signature<const N: usize>(&mut self, sig: &[u8; N]) -> Result<()> {
         let here = self.addr();
         if self.bytes(N)? != sig {
@@ -194,6 +239,14 @@ impl<'a> Reader<'a> {
         accepted: &'static [u8],
     ) -> Result<u8> {
         self.signature(sig)?;
+        self.version(accepted)
+    }
+    /// Read a version byte that must be one of `accepted`. Returns the version.
+    ///
+    /// # Errors
+    /// `Truncated` when no byte remains; `VersionNotAccepted` (naming the version found and
+    /// `accepted`) at the version byte's offset.
+    pub fn version(&mut self, accepted: &'static [u8]) -> Result<u8> {
         let version_at = self.addr();
         let version = self.u8()?;
         if !accepted.contains(&version) {
@@ -206,6 +259,9 @@ impl<'a> Reader<'a> {
         Ok(version)
     }
     /// Bytes up to (not including) the next NUL, consuming the NUL.
+    ///
+    /// # Errors
+    /// `Truncated` when no NUL follows.
     pub fn cstr(&mut self) -> Result<&'a [u8]> {
         let rest = self.rest();
         match rest.iter().position(|&b| b == 0) {
@@ -217,6 +273,10 @@ impl<'a> Reader<'a> {
         }
     }
     /// Verify the lookup3 checksum of bytes `[start, position)` against the next u32.
+    ///
+    /// # Errors
+    /// `Truncated` when fewer than 4 bytes remain for the stored checksum; `BadChecksum` when it
+    /// differs from the computed one.
     pub fn checksum(&mut self, start: usize) -> Result<()> {
         let computed = lookup3::checksum(&self.buf[start..self.pos]);
         let here = self.addr();
@@ -308,6 +368,34 @@ mod tests {
         assert_eq!((e.kind, e.offset), (ErrorKind::Truncated, 0x44));
     }
 
+    #[test]
+    fn version_checks_one_byte_at_its_offset() {
+        let sizes = Sizes::DEFAULT;
+        let data = [7u8, 2, 9];
+        let mut r = Reader::new(&data, 0x80, sizes, "test");
+        r.skip(1).unwrap();
+        assert_eq!(r.version(&[1, 2]).unwrap(), 2);
+        assert_eq!(r.position(), 2);
+        let e = r.version(&[1, 2]).unwrap_err();
+        let accepted: &[u8] = &[1, 2];
+        assert_eq!(
+            (e.kind.clone(), e.offset),
+            (
+                ErrorKind::VersionNotAccepted {
+                    version: 9,
+                    accepted
+                },
+                0x82
+            )
+        );
+        assert_eq!(
+            alloc::format!("{e}"),
+            "test at 0x82: unknown version 9 (accepted: 1, 2)"
+        );
+        let e = r.version(&[0]).unwrap_err();
+        assert_eq!((e.kind, e.offset), (ErrorKind::Truncated, 0x83));
+    }
+
     /// Every decoder that starts with signature + version reports an unknown version at the
     /// version byte (the structure's address + 4; + 8 after the superblock's signature),
     /// naming the structure.
@@ -380,6 +468,235 @@ mod tests {
                 ),
             );
         }
+    }
+
+    /// Every decoder of a body without a signature reports an unknown version the same way:
+    /// `VersionNotAccepted` at the version field's offset, naming the structure it decodes.
+    #[test]
+    fn body_versions_point_at_the_version_field() {
+        use crate::message::{
+            attribute, dataspace, datatype, fill_value, filter_pipeline, layout, link, misc, shared,
+        };
+        use crate::{cache_image, object_header, selection, superblock, vds};
+        let at = 0x2000u64;
+        let body = |lead: &[u8]| {
+            let mut b = lead.to_vec();
+            b.resize(64, 0);
+            b
+        };
+        type Decode = fn(&[u8], u64) -> Result<()>;
+        /// Leading bytes, decoder, structure name, offset of the version field from `at`,
+        /// the version found, the accepted versions.
+        type Case = (&'static [u8], Decode, &'static str, u64, u8, &'static [u8]);
+        fn rd(b: &[u8], a: u64) -> Reader<'_> {
+            Reader::new(b, a, Sizes::DEFAULT, "body")
+        }
+        let cases: [Case; 22] = [
+            (
+                &[0],
+                |b, a| attribute::Attribute::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                0,
+                &[1, 2, 3],
+            ),
+            (
+                &[4],
+                |b, a| attribute::Attribute::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                4,
+                &[1, 2, 3],
+            ),
+            (
+                &[3],
+                |b, a| dataspace::Dataspace::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                3,
+                &[1, 2],
+            ),
+            (
+                &[0x60],
+                |b, a| datatype::Datatype::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                6,
+                &[1, 2, 3, 4, 5],
+            ),
+            (
+                &[0x00],
+                |b, a| datatype::Datatype::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                0,
+                &[1, 2, 3, 4, 5],
+            ),
+            (
+                &[4],
+                |b, a| fill_value::FillValue::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                4,
+                &[1, 2, 3],
+            ),
+            (
+                &[3],
+                |b, a| filter_pipeline::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                3,
+                &[1, 2],
+            ),
+            (
+                &[6],
+                |b, a| layout::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                6,
+                &[1, 2, 3, 4, 5],
+            ),
+            (
+                &[2],
+                |b, a| link::Link::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                2,
+                &[1],
+            ),
+            (
+                &[1],
+                |b, a| link::LinkInfo::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                1,
+                &[0],
+            ),
+            (
+                &[1],
+                |b, a| link::AttributeInfo::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                1,
+                &[0],
+            ),
+            (
+                &[1],
+                |b, a| link::GroupInfo::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                1,
+                &[0],
+            ),
+            (
+                &[2],
+                |b, a| misc::ExternalFiles::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                2,
+                &[1],
+            ),
+            (
+                &[0],
+                |b, a| misc::decode_mtime(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                0,
+                &[1],
+            ),
+            (
+                &[1],
+                |b, a| misc::decode_refcount(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                1,
+                &[0],
+            ),
+            (
+                &[2],
+                |b, a| misc::decode_file_space_info(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                2,
+                &[0, 1],
+            ),
+            (
+                &[4],
+                |b, a| shared::Shared::decode(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                4,
+                &[1, 2, 3],
+            ),
+            (
+                &[1],
+                |b, a| cache_image::decode_message(&mut rd(b, a)).map(drop),
+                "body",
+                0,
+                1,
+                &[0],
+            ),
+            (
+                &[1, 0, 0, 0, 3],
+                |b, a| selection::SelectionEncoding::decode(&mut rd(b, a)).map(drop),
+                "body",
+                4,
+                3,
+                &[1, 2],
+            ),
+            (
+                &[2, 0, 0, 0, 4],
+                |b, a| selection::SelectionEncoding::decode(&mut rd(b, a)).map(drop),
+                "body",
+                4,
+                4,
+                &[1, 2, 3],
+            ),
+            (
+                &[2],
+                |b, a| object_header::Prefix::decode(b, a, Sizes::DEFAULT).map(drop),
+                "object header",
+                0,
+                2,
+                &[1],
+            ),
+            (
+                &[1],
+                |b, a| superblock::driver_id(b, a).map(drop),
+                "driver info block",
+                0,
+                1,
+                &[0],
+            ),
+        ];
+        for (lead, decode, structure, offset, version, accepted) in cases {
+            let e = decode(&body(lead), at).unwrap_err();
+            assert_eq!(
+                (e.structure, e.offset, e.kind),
+                (
+                    structure,
+                    at + offset,
+                    ErrorKind::VersionNotAccepted { version, accepted }
+                ),
+                "{lead:?}"
+            );
+        }
+        // The mapping block is checksummed; its version byte is its first.
+        let mut b = body(&[2]);
+        let ck = crate::lookup3::checksum(&b);
+        b.extend(ck.to_le_bytes());
+        let e = vds::decode(&b, at, Sizes::DEFAULT).unwrap_err();
+        assert_eq!(
+            (e.structure, e.offset, e.kind),
+            (
+                "virtual dataset mapping block",
+                at,
+                ErrorKind::VersionNotAccepted {
+                    version: 2,
+                    accepted: &[0, 1]
+                }
+            )
+        );
     }
 
     #[test]

@@ -66,9 +66,19 @@ fn count_fits(r: &Reader<'_>, n: u64, item: usize) -> Result<usize> {
 
 impl SelectionEncoding {
     /// Decode one selection.
+    ///
+    /// # Errors
+    /// `Truncated` (also when a point or block count needs more bytes than remain); `Invalid` for a
+    /// selection type above 3, a rank of 0 or above 32, an encoding size other than 2, 4 or 8, or a
+    /// version 2 hyperslab without the regular flag; `VersionNotAccepted` (at the version field,
+    /// 4 bytes in; a version above 255 is named as 255) for a version the selection type does
+    /// not have (none and all accept any).
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
         let start = r.clone();
         let kind = r.u32()?;
+        // The version is a u32 field, so `Reader::version` (one byte) does not fit; the error
+        // is the same one, at the version field.
+        let version_at = r.clone();
         let version = r.u32()?;
         match (kind, version) {
             (0, _) | (3, _) => {
@@ -175,7 +185,10 @@ impl SelectionEncoding {
                     Ok(SelectionEncoding::Blocks(blocks))
                 }
             }
-            (k, v) if k <= 3 => Err(start.err(ErrorKind::BadVersion(v.min(255) as u8))),
+            (k @ (1 | 2), v) => Err(version_at.err(ErrorKind::VersionNotAccepted {
+                version: v.min(255) as u8,
+                accepted: if k == 1 { &[1, 2] } else { &[1, 2, 3] },
+            })),
             _ => Err(start.invalid("selection type")),
         }
     }
@@ -387,12 +400,7 @@ mod tests {
         assert_eq!(r.remaining(), 0);
     }
 
-    fn hex(h: &str) -> Vec<u8> {
-        (0..h.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::chunk_array::test_util::hex;
 
     fn encoded(sel: &SelectionEncoding, v: SelectionVersions) -> Vec<u8> {
         let mut w = crate::Writer::new(Sizes::DEFAULT);

@@ -1,6 +1,6 @@
 //! Superblock versions 0–3 (spec II.A) and the symbol table entry it embeds (spec III.C).
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::reader::{Addr, Reader, Sizes};
 use crate::writer::Writer;
 use alloc::vec::Vec;
@@ -54,6 +54,9 @@ impl SymbolTableEntry {
     }
 
     /// Decode one entry from the reader.
+    ///
+    /// # Errors
+    /// `Truncated`; `Invalid` for a cache type other than 0, 1 and 2.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
         // The spec's table says "Size of Offsets"; libhdf5 encodes a length. They differ
         // only in files whose two sizes differ.
@@ -156,6 +159,12 @@ fn check_sizes(r: &Reader<'_>, offset: u8, length: u8) -> Result<Sizes> {
 impl Superblock {
     /// Decode a superblock from `buf`, which starts at the signature located at file offset
     /// `addr`. `buf` should hold at least 256 bytes or run to the end of the file.
+    ///
+    /// # Errors
+    /// `Truncated`; `BadSignature`; `VersionNotAccepted` (0–3); `Unsupported` for a size of offsets
+    /// or lengths other than 2, 4 or 8; `Invalid` for an undefined end-of-file address, a B-tree K
+    /// of 0 (v0/v1) or an undefined root object header address (v2/v3); `BadChecksum` (v2/v3); the
+    /// root symbol table entry's errors (v0/v1, see [`SymbolTableEntry::decode`]).
     pub fn decode(buf: &[u8], addr: u64) -> Result<Self> {
         let mut r = Reader::new(buf, addr, Sizes::DEFAULT, "superblock");
         let version = r.prologue(&SIGNATURE, &[0, 1, 2, 3])?;
@@ -201,7 +210,8 @@ impl Superblock {
                     encoded_len: r.position(),
                 })
             }
-            2 | 3 => {
+            // 2 | 3: the prologue refuses every other version.
+            _ => {
                 let (o, l) = (r.u8()?, r.u8()?);
                 r.sizes = check_sizes(&r, o, l)?;
                 let flags = r.u8()? as u32;
@@ -227,8 +237,6 @@ impl Superblock {
                     encoded_len: r.position(),
                 })
             }
-            // Refused by the prologue.
-            v => Err(Error::new("superblock", addr + 8, ErrorKind::BadVersion(v))),
         }
     }
 
@@ -299,12 +307,12 @@ impl Superblock {
 
 /// The driver information block of v0/v1 superblocks (spec II.B): only its driver id is
 /// decoded, to report multi-file drivers as unsupported.
+///
+/// # Errors
+/// `Truncated`; `VersionNotAccepted` (at the version byte, `addr`) when the version is not 0.
 pub fn driver_id(buf: &[u8], addr: u64) -> Result<[u8; 8]> {
     let mut r = Reader::new(buf, addr, Sizes::DEFAULT, "driver info block");
-    let version = r.u8()?;
-    if version != 0 {
-        return Err(r.err(ErrorKind::BadVersion(version)));
-    }
+    r.version(&[0])?;
     r.skip(3)?;
     let _size = r.u32()?;
     let mut id = [0u8; 8];
@@ -315,6 +323,7 @@ pub fn driver_id(buf: &[u8], addr: u64) -> Result<[u8; 8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use alloc::vec::Vec;
 
     fn v0() -> Vec<u8> {
@@ -391,12 +400,7 @@ mod tests {
         assert_eq!(v, [0, 512, 1024, 2048]);
     }
 
-    fn hex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        s.chunks(2)
-            .map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::chunk_array::test_util::hex;
 
     fn sample(version: u8, sizes: Sizes) -> Superblock {
         let root = if version < 2 {

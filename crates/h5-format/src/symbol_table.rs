@@ -12,6 +12,10 @@ pub fn node_size(sizes: Sizes, leaf_k: u16) -> usize {
 }
 
 /// Decode a symbol table node: its used entries.
+///
+/// # Errors
+/// `Truncated`; `BadSignature` (not `SNOD`); `VersionNotAccepted` (1 only); `Invalid` when the
+/// symbol count exceeds `max_entries`; the entries' errors (see [`SymbolTableEntry::decode`]).
 pub fn decode(
     buf: &[u8],
     addr: u64,
@@ -60,12 +64,7 @@ mod tests {
     use super::*;
     use crate::superblock::EntryCache;
 
-    fn hex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        s.chunks(2)
-            .map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::chunk_array::test_util::hex;
 
     #[test]
     fn round_trip() {

@@ -25,6 +25,12 @@ fn text(b: &[u8]) -> String {
 }
 
 /// Decode the mapping block (the whole global heap object; its last 4 bytes are a checksum).
+///
+/// # Errors
+/// `Truncated` (also a name without its NUL); `BadChecksum` over the block;
+/// `VersionNotAccepted` (at the version byte) above 1; `Invalid` for more mappings than the
+/// bytes could hold, unknown mapping flags, or a shared file or dataset name index that names
+/// no earlier mapping; the selections' errors (see [`SelectionEncoding::decode`]).
 pub fn decode(buf: &[u8], addr: u64, sizes: crate::Sizes) -> Result<Vec<Mapping>> {
     let r = Reader::new(buf, addr, sizes, "virtual dataset mapping block");
     if buf.len() < 4 {
@@ -35,10 +41,7 @@ pub fn decode(buf: &[u8], addr: u64, sizes: crate::Sizes) -> Result<Vec<Mapping>
     ck.checksum(0)?;
     let body = &buf[..buf.len() - 4];
     let mut r = Reader::new(body, addr, sizes, "virtual dataset mapping block");
-    let version = r.u8()?;
-    if version > 1 {
-        return Err(r.err(ErrorKind::BadVersion(version)));
-    }
+    let version = r.version(&[0, 1])?;
     let n = r.length()?;
     if n > r.remaining() as u64 / 4 {
         return Err(r.invalid("number of mappings"));

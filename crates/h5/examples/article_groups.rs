@@ -22,9 +22,8 @@ fn main() -> h5::Result<()> {
         .read_slice::<f64>(1)?;
     println!("{d} {dd}");
     // f.visit(get_all): print every name
-    f.visit::<()>(|name| {
+    f.visit(|name| {
         println!("{name}");
-        Continue(())
     })?;
     // f.visit(get_all) returning the first name containing Sub_Group
     let found = f.visit(|name| {

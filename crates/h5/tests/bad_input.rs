@@ -100,9 +100,8 @@ fn header_offsets(bytes: &[u8]) -> Vec<usize> {
     let f = File::from_bytes(bytes.to_vec()).expect("undamaged fixture opens");
     let root = f.root().expect("root");
     let mut v = vec![root.addr() as usize];
-    root.visit_items::<()>(|_, n| {
+    root.visit_items(|_, n| {
         v.push(n.addr() as usize);
-        ControlFlow::Continue(())
     })
     .expect("undamaged fixture visits");
     // Addresses are relative to the base address (the superblock's offset).

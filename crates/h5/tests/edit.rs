@@ -7,14 +7,9 @@ use h5::{File, Selection};
 use ndarray::arr1;
 use serde_json::json;
 
-#[test]
-fn h5py_default_files_take_new_groups_datasets_and_attributes() {
-    for libver in ["earliest", "v108", "v110", "latest"] {
-        h5py_default_files_take_new_groups_datasets_and_attributes_in(libver);
-    }
-}
+crate::per_h5py_profile!(h5py_default_files_take_new_groups_datasets_and_attributes);
 
-fn h5py_default_files_take_new_groups_datasets_and_attributes_in(libver: &str) {
+fn h5py_default_files_take_new_groups_datasets_and_attributes(libver: &str) {
     let path = tmp(&format!("{libver}_from_h5py.h5"));
     h5py(&format!(
         r#"
@@ -77,14 +72,9 @@ with h5py.File({p:?}, 'w', libver={libver:?}) as f:
     h5dump_reads(&path);
 }
 
-#[test]
-fn attributes_overwrite_and_delete_on_h5py_objects() {
-    for libver in ["earliest", "v108", "v110", "latest"] {
-        attributes_overwrite_and_delete_on_h5py_objects_in(libver);
-    }
-}
+crate::per_h5py_profile!(attributes_overwrite_and_delete_on_h5py_objects);
 
-fn attributes_overwrite_and_delete_on_h5py_objects_in(libver: &str) {
+fn attributes_overwrite_and_delete_on_h5py_objects(libver: &str) {
     let path = tmp(&format!("{libver}_attrs_edit.h5"));
     h5py(&format!(
         r#"

@@ -95,3 +95,35 @@ fn writes_outside_a_dataset_name_the_axis_and_its_bound() {
     assert_eq!(back, vec![0; 20]);
     f.close().unwrap();
 }
+
+/// A visitor's error stops the walk at once and comes back to the caller as it was.
+#[test]
+fn visitor_callbacks_stop_the_walk_with_their_error() {
+    let f = h5::File::create_in_memory().unwrap();
+    for g in ["a/x", "b", "c"] {
+        f.create_group(g).unwrap();
+    }
+    let mut seen = Vec::new();
+    let e = f
+        .visit_items(|name, _| {
+            seen.push(name.to_string());
+            if name == "a/x" {
+                return Err(h5::Error::NotFound(format!("{name} is not wanted")));
+            }
+            Ok(std::ops::ControlFlow::<()>::Continue(()))
+        })
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        h5::Error::NotFound("a/x is not wanted".into()).to_string()
+    );
+    assert_eq!(seen, ["a", "a/x"], "the walk stops at the error");
+    // `Result<()>` works as well, and `()` goes on
+    let mut n = 0;
+    f.visit_links(|_, _| -> h5::Result<()> {
+        n += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(n, 4);
+}

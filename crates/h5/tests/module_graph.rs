@@ -2,7 +2,7 @@
 //! paths in crates/h5/src and fails on an import cycle between two modules (files) or on an
 //! edge that runs up the layer order:
 //!
-//! `error`, `limits` → `storage` → `raw` → `read` → `write` → `api` → `lib.rs`
+//! `error`, `limits` → `storage` → `base` → `read` → `write` → `api` → `lib.rs`
 //!
 //! A module may use modules of its own layer (without cycles) and of the layers before it.
 //! A folder's `mod.rs` that re-exports its children (`pub use child::Item`) does not depend on
@@ -20,7 +20,7 @@ fn layer(module: &str) -> Option<usize> {
     Some(match top {
         "error" | "limits" => 0,
         "storage" => 1,
-        "raw" => 2,
+        "base" => 2,
         "read" => 3,
         "write" => 4,
         "api" => 5,
@@ -532,16 +532,16 @@ fn the_graph_reader_sees_every_kind_of_use() {
         source: strip(src),
     };
     let mods = [
-        m("", true, "mod raw; mod read; pub use read::links::Link;"),
-        m("raw", true, "pub(crate) use context::Ctx; mod context;"),
-        m("raw::context", false, "pub struct Ctx; // crate::read::links\n"),
+        m("", true, "mod base; mod read; pub use read::links::Link;"),
+        m("base", true, "pub(crate) use context::Ctx; mod context;"),
+        m("base::context", false, "pub struct Ctx; // crate::read::links\n"),
         m("read", true, "pub mod links; mod engine;"),
         m(
             "read::links",
             false,
-            "use crate::{raw::{context::Ctx as C, self}, error::Error};\nfn f() { super::engine::go(); let s = \"crate::api\"; }",
+            "use crate::{base::{context::Ctx as C, self}, error::Error};\nfn f() { super::engine::go(); let s = \"crate::api\"; }",
         ),
-        m("read::engine", false, "fn go() -> crate::raw::Ctx { todo!() }"),
+        m("read::engine", false, "fn go() -> crate::base::Ctx { todo!() }"),
         m("limits", false, "use super::read::links;"),
         m("error", false, "pub struct Error;"),
     ];
@@ -553,17 +553,17 @@ fn the_graph_reader_sees_every_kind_of_use() {
         "re-exports in lib.rs are not uses"
     );
     assert_eq!(
-        e("raw::context"),
+        e("base::context"),
         Vec::<String>::new(),
         "comments are not uses"
     );
     assert_eq!(
         e("read::links"),
-        vec!["error", "raw", "raw::context", "read::engine"]
+        vec!["base", "base::context", "error", "read::engine"]
     );
     assert_eq!(
         e("read::engine"),
-        vec!["raw::context"],
+        vec!["base::context"],
         "an item named through a re-export is used from where it is defined"
     );
     assert_eq!(e("limits"), vec!["read::links"]);

@@ -273,13 +273,10 @@ fn groups_links_attributes_and_visits() {
     let f = File::open(fixture("groups_earliest.h5")).unwrap();
     let root = f.root().unwrap();
     let mut kinds_seen = (0, 0);
-    root.visit_links::<()>(|_, l| {
-        match l.kind {
-            LinkKind::Soft(_) => kinds_seen.0 += 1,
-            LinkKind::External { .. } => kinds_seen.1 += 1,
-            _ => {}
-        }
-        ControlFlow::Continue(())
+    root.visit_links(|_, l| match l.kind {
+        LinkKind::Soft(_) => kinds_seen.0 += 1,
+        LinkKind::External { .. } => kinds_seen.1 += 1,
+        _ => {}
     })
     .unwrap();
     assert!(
@@ -327,20 +324,16 @@ fn groups_links_attributes_and_visits() {
     let mut want = [0usize; 2];
     count(&doc["root"], &mut want);
     let mut kinds = [0usize; 2];
-    root.visit_items::<()>(|_, n| {
-        match n {
-            Node::Group(_) => kinds[0] += 1,
-            Node::Dataset(_) => kinds[1] += 1,
-            Node::Datatype(_) => {}
-        }
-        ControlFlow::Continue(())
+    root.visit_items(|_, n| match n {
+        Node::Group(_) => kinds[0] += 1,
+        Node::Dataset(_) => kinds[1] += 1,
+        Node::Datatype(_) => {}
     })
     .unwrap();
     assert_eq!(kinds, want);
     let mut names = 0;
-    root.visit::<()>(|_| {
+    root.visit(|_| {
         names += 1;
-        ControlFlow::Continue(())
     })
     .unwrap();
     assert_eq!(names, want[0] + want[1]);

@@ -123,13 +123,9 @@ fn slices(libver: LibVer) {
     );
 }
 
-fn many_members_split_nodes_and_h5py_sees_all(libver: LibVer) {
-    many_members_split_nodes_and_h5py_sees_all_in(libver);
-}
-
 crate::per_profile!(many_members_split_nodes_and_h5py_sees_all);
 
-fn many_members_split_nodes_and_h5py_sees_all_in(libver: LibVer) {
+fn many_members_split_nodes_and_h5py_sees_all(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_wide.h5"));
     let names: Vec<String> = (0..300)
         .map(|i| format!("m{:03}", (i * 7919) % 300))
@@ -200,13 +196,9 @@ fn file_size_matches_h5py_for_the_articles_int8_example() {
     assert_eq!(d["root"]["members"]["data"]["data"][255], -1);
 }
 
-fn bad_use_gets_clear_errors(libver: LibVer) {
-    bad_use_gets_clear_errors_in(libver);
-}
-
 crate::per_profile!(bad_use_gets_clear_errors);
 
-fn bad_use_gets_clear_errors_in(libver: LibVer) {
+fn bad_use_gets_clear_errors(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_bad.h5"));
     let f = create(&path, libver);
     let root = f.root().unwrap();
@@ -249,13 +241,9 @@ fn bad_use_gets_clear_errors_in(libver: LibVer) {
     h5py_dump(&path);
 }
 
-fn reads_through_the_writing_handle_see_the_writes(libver: LibVer) {
-    reads_through_the_writing_handle_see_the_writes_in(libver);
-}
-
 crate::per_profile!(reads_through_the_writing_handle_see_the_writes);
 
-fn reads_through_the_writing_handle_see_the_writes_in(libver: LibVer) {
+fn reads_through_the_writing_handle_see_the_writes(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_same_handle.h5"));
     let f = create(&path, libver);
     let root = f.root().unwrap();
@@ -290,13 +278,9 @@ fn reads_through_the_writing_handle_see_the_writes_in(libver: LibVer) {
     );
 }
 
-fn links_delete_and_move_like_h5py(libver: LibVer) {
-    links_delete_and_move_like_h5py_in(libver);
-}
-
 crate::per_profile!(links_delete_and_move_like_h5py);
 
-fn links_delete_and_move_like_h5py_in(libver: LibVer) {
+fn links_delete_and_move_like_h5py(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_links.h5"));
     {
         let f = create(&path, libver);

@@ -194,13 +194,31 @@ fn smooth_i32(n: usize) -> Vec<i32> {
         .collect()
 }
 
-fn every_filter_and_combination_as_h5py_writes_them(libver: LibVer) {
-    every_filter_and_combination_as_h5py_writes_them_in(libver);
+/// One chunked dataset of a filter table: created with `filters`, written with `data` in
+/// `shape`, its expected JSON noted.
+fn filtered<T: h5::H5Type + Clone + Into<Json>>(
+    g: &h5::Group,
+    (name, shape, chunks, filters): Filtered,
+    data: &[T],
+    expect: &mut Vec<(&'static str, Json)>,
+) {
+    let data = ArrayD::from_shape_vec(dyn_shape(shape), data.to_vec()).unwrap();
+    let b = g.new_dataset::<T>().shape(shape).chunks(chunks);
+    filters(b).create(name).unwrap().write(&data).unwrap();
+    expect.push((name, nested(&data)));
 }
+
+/// (name, shape, chunks, filters) of one row of the filter table.
+type Filtered = (
+    &'static str,
+    &'static [u64],
+    &'static [u64],
+    fn(h5::DatasetBuilder) -> h5::DatasetBuilder,
+);
 
 crate::per_profile!(every_filter_and_combination_as_h5py_writes_them);
 
-fn every_filter_and_combination_as_h5py_writes_them_in(libver: LibVer) {
+fn every_filter_and_combination_as_h5py_writes_them(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_filters.h5"));
     let smooth = smooth_i32(500);
     let ints: Vec<i32> = (0..400).map(|i| (i * 7919) % 1000).collect();
@@ -212,101 +230,48 @@ fn every_filter_and_combination_as_h5py_writes_them_in(libver: LibVer) {
     let mut expect: Vec<(&str, Json)> = Vec::new();
     {
         let f = create(&path, libver);
-        let r = f.root().unwrap();
-        let a2 = |v: &[i32], s: &[u64]| ArrayD::from_shape_vec(dyn_shape(s), v.to_vec()).unwrap();
-        for level in [0u8, 1, 4, 9] {
-            let name: &'static str = [
-                "gzip_0", "gzip_1", "", "", "gzip_4", "", "", "", "", "gzip_9",
-            ][level as usize];
-            let d = r
-                .new_dataset::<i32>()
-                .shape(&[20, 25])
-                .chunks(&[10, 10])
-                .deflate(level)
-                .create(name)
-                .unwrap();
-            d.write(a2(&smooth, &[20, 25])).unwrap();
-            expect.push((name, nested(&a2(&smooth, &[20, 25]))));
+        let e = &mut expect;
+        let smooth_rows: [Filtered; 5] = [
+            ("gzip_0", &[20, 25], &[10, 10], |b| b.deflate(0)),
+            ("gzip_1", &[20, 25], &[10, 10], |b| b.deflate(1)),
+            ("gzip_4", &[20, 25], &[10, 10], |b| b.deflate(4)),
+            ("gzip_9", &[20, 25], &[10, 10], |b| b.deflate(9)),
+            ("lzf", &[20, 25], &[10, 10], |b| b.lzf()),
+        ];
+        for row in smooth_rows {
+            filtered(&f, row, &smooth, e);
         }
-        let d = r
-            .new_dataset::<i32>()
-            .shape(&[20, 20])
-            .chunks(&[5, 20])
-            .shuffle()
-            .deflate(4)
-            .create("shuffle_gzip")
-            .unwrap();
-        d.write(a2(&ints, &[20, 20])).unwrap();
-        expect.push(("shuffle_gzip", nested(&a2(&ints, &[20, 20]))));
-        let d = r
-            .new_dataset::<i64>()
-            .shape(&[20])
-            .chunks(&[8])
-            .shuffle()
-            .create("shuffle_only")
-            .unwrap();
-        common::write_flat(&d, &Selection::All, &big).unwrap();
-        expect.push(("shuffle_only", json!(big)));
-        let d = r
-            .new_dataset::<f32>()
-            .shape(&[100])
-            .chunks(&[25])
-            .fletcher32()
-            .create("fletcher32")
-            .unwrap();
-        common::write_flat(&d, &Selection::All, &thirds).unwrap();
-        expect.push(("fletcher32", json!(thirds)));
-        let d = r
-            .new_dataset::<i32>()
-            .shape(&[20, 20])
-            .chunks(&[7, 6])
-            .fletcher32()
-            .shuffle()
-            .deflate(4)
-            .create("fletcher32_shuffle_gzip")
-            .unwrap();
-        d.write(a2(&ints, &[20, 20])).unwrap();
-        expect.push(("fletcher32_shuffle_gzip", nested(&a2(&ints, &[20, 20]))));
-        let d = r
-            .new_dataset::<i32>()
-            .shape(&[20, 25])
-            .chunks(&[10, 10])
-            .lzf()
-            .create("lzf")
-            .unwrap();
-        d.write(a2(&smooth, &[20, 25])).unwrap();
-        expect.push(("lzf", nested(&a2(&smooth, &[20, 25]))));
-        let d = r
-            .new_dataset::<f64>()
-            .shape(&[6, 10])
-            .chunks(&[3, 10])
-            .deflate(4)
-            .create("gzip_float64")
-            .unwrap();
-        common::write_flat(&d, &Selection::All, &f64s).unwrap();
-        expect.push((
-            "gzip_float64",
-            nested(&ArrayD::from_shape_vec(dyn_shape(&[6, 10]), f64s.clone()).unwrap()),
-        ));
-        let d = r
-            .new_dataset::<i32>()
-            .shape(&[400])
-            .chunks(&[64])
-            .lzf()
-            .shuffle()
-            .create("lzf_shuffle")
-            .unwrap();
-        common::write_flat(&d, &Selection::All, &ints).unwrap();
-        expect.push(("lzf_shuffle", json!(ints)));
-        let d = r
-            .new_dataset::<u8>()
-            .shape(&[64])
-            .chunks(&[16])
-            .lzf()
-            .create("lzf_incompressible")
-            .unwrap();
-        common::write_flat(&d, &Selection::All, &noise).unwrap();
-        expect.push(("lzf_incompressible", json!(noise)));
+        let int_rows: [Filtered; 3] = [
+            ("shuffle_gzip", &[20, 20], &[5, 20], |b| {
+                b.shuffle().deflate(4)
+            }),
+            ("fletcher32_shuffle_gzip", &[20, 20], &[7, 6], |b| {
+                b.fletcher32().shuffle().deflate(4)
+            }),
+            ("lzf_shuffle", &[400], &[64], |b| b.lzf().shuffle()),
+        ];
+        for row in int_rows {
+            filtered(&f, row, &ints, e);
+        }
+        filtered(&f, ("shuffle_only", &[20], &[8], |b| b.shuffle()), &big, e);
+        filtered(
+            &f,
+            ("fletcher32", &[100], &[25], |b| b.fletcher32()),
+            &thirds,
+            e,
+        );
+        filtered(
+            &f,
+            ("gzip_float64", &[6, 10], &[3, 10], |b| b.deflate(4)),
+            &f64s,
+            e,
+        );
+        filtered(
+            &f,
+            ("lzf_incompressible", &[64], &[16], |b| b.lzf()),
+            &noise,
+            e,
+        );
         f.close().unwrap();
     }
     let m = members(&path);
@@ -361,13 +326,9 @@ print('ok')
     );
 }
 
-fn chunk_shapes_are_guessed_as_h5py_guesses_them(libver: LibVer) {
-    chunk_shapes_are_guessed_as_h5py_guesses_them_in(libver);
-}
-
 crate::per_profile!(chunk_shapes_are_guessed_as_h5py_guesses_them);
 
-fn chunk_shapes_are_guessed_as_h5py_guesses_them_in(libver: LibVer) {
+fn chunk_shapes_are_guessed_as_h5py_guesses_them(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_guess.h5"));
     let cases: &[(&str, &[u64], u64)] = &[
         ("a", &[100_000], 1),
@@ -421,13 +382,9 @@ print('ok')
     );
 }
 
-fn edge_chunks_in_one_two_and_three_dimensions(libver: LibVer) {
-    edge_chunks_in_one_two_and_three_dimensions_in(libver);
-}
-
 crate::per_profile!(edge_chunks_in_one_two_and_three_dimensions);
 
-fn edge_chunks_in_one_two_and_three_dimensions_in(libver: LibVer) {
+fn edge_chunks_in_one_two_and_three_dimensions(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_edges.h5"));
     let shapes: &[(&[u64], &[u64])] =
         &[(&[10], &[3]), (&[7, 5], &[3, 2]), (&[5, 4, 3], &[2, 3, 2])];
@@ -472,13 +429,9 @@ print('ok')
     );
 }
 
-fn partial_chunk_writes_read_modify_write_with_broadcasting(libver: LibVer) {
-    partial_chunk_writes_read_modify_write_with_broadcasting_in(libver);
-}
-
 crate::per_profile!(partial_chunk_writes_read_modify_write_with_broadcasting);
 
-fn partial_chunk_writes_read_modify_write_with_broadcasting_in(libver: LibVer) {
+fn partial_chunk_writes_read_modify_write_with_broadcasting(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_partial.h5"));
     let shape = [30u64, 40];
     let mut m = ArrayD::from_elem(dyn_shape(&shape), -1i16);
@@ -679,13 +632,9 @@ print('ok')
     );
 }
 
-fn sparse_datasets_read_unwritten_chunks_as_the_fill_value(libver: LibVer) {
-    sparse_datasets_read_unwritten_chunks_as_the_fill_value_in(libver);
-}
-
 crate::per_profile!(sparse_datasets_read_unwritten_chunks_as_the_fill_value);
 
-fn sparse_datasets_read_unwritten_chunks_as_the_fill_value_in(libver: LibVer) {
+fn sparse_datasets_read_unwritten_chunks_as_the_fill_value(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_sparse.h5"));
     let mut m1 = ArrayD::from_elem(dyn_shape(&[400]), -1i32);
     let mut m2 = ArrayD::from_elem(dyn_shape(&[30, 30]), 0.5f32);
@@ -748,13 +697,9 @@ print('ok')
     );
 }
 
-fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions(libver: LibVer) {
-    resize_grows_and_shrinks_any_number_of_unlimited_dimensions_in(libver);
-}
-
 crate::per_profile!(resize_grows_and_shrinks_any_number_of_unlimited_dimensions);
 
-fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions_in(libver: LibVer) {
+fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_resize.h5"));
     let mut expect: Vec<(&str, Json)> = Vec::new();
     {
@@ -917,13 +862,9 @@ print('ok')
     );
 }
 
-fn bad_chunked_use_gets_clear_errors(libver: LibVer) {
-    bad_chunked_use_gets_clear_errors_in(libver);
-}
-
 crate::per_profile!(bad_chunked_use_gets_clear_errors);
 
-fn bad_chunked_use_gets_clear_errors_in(libver: LibVer) {
+fn bad_chunked_use_gets_clear_errors(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_bad.h5"));
     let f = create(&path, libver);
     let r = f.root().unwrap();

@@ -568,9 +568,13 @@ fn region_references_as_h5py_makes_them() {
                         assert_eq!(a.object, b.object);
                         let same = match (&a.selection, &b.selection) {
                             (
-                                Some(h5::format::selection::SelectionEncoding::Blocks(x)),
-                                Some(h5::format::selection::SelectionEncoding::Regular(y)),
-                            ) => *x == h5::format::selection::SelectionEncoding::regular_blocks(y),
+                                Some(h5::raw::format::selection::SelectionEncoding::Blocks(x)),
+                                Some(h5::raw::format::selection::SelectionEncoding::Regular(y)),
+                            ) => {
+                                *x == h5::raw::format::selection::SelectionEncoding::regular_blocks(
+                                    y,
+                                )
+                            }
                             (x, y) => x == y,
                         };
                         assert!(same, "{a:?} vs {b:?}");

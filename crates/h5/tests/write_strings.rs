@@ -26,13 +26,9 @@ fn h5py_dump_without(path: &Path, skip: &str) -> Json {
     h5py_dump(&copy)
 }
 
-fn string_attributes_read_back_in_h5py(libver: LibVer) {
-    string_attributes_read_back_in_h5py_in(libver);
-}
-
 crate::per_profile!(string_attributes_read_back_in_h5py);
 
-fn string_attributes_read_back_in_h5py_in(libver: LibVer) {
+fn string_attributes_read_back_in_h5py(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_strings.h5"));
     let many: Vec<String> = (0..2000)
         .map(|i| format!("value number {i} ").repeat(1 + i % 4))
@@ -69,13 +65,9 @@ fn string_attributes_read_back_in_h5py_in(libver: LibVer) {
     assert!(got.iter().zip(&many).all(|(g, w)| g == w.as_str()));
 }
 
-fn attrs_update_like_the_articles_metadata(libver: LibVer) {
-    attrs_update_like_the_articles_metadata_in(libver);
-}
-
 crate::per_profile!(attrs_update_like_the_articles_metadata);
 
-fn attrs_update_like_the_articles_metadata_in(libver: LibVer) {
+fn attrs_update_like_the_articles_metadata(libver: LibVer) {
     // The article stores a dict of metadata with attrs.update(metadata).
     let path = tmp(&format!("{libver:?}_metadata.h5"));
     {
@@ -135,13 +127,9 @@ fn attrs_update_like_the_articles_metadata_in(libver: LibVer) {
     assert!(a.get("mixed").is_none());
 }
 
-fn attributes_of_any_type_from_values(libver: LibVer) {
-    attributes_of_any_type_from_values_in(libver);
-}
-
 crate::per_profile!(attributes_of_any_type_from_values);
 
-fn attributes_of_any_type_from_values_in(libver: LibVer) {
+fn attributes_of_any_type_from_values(libver: LibVer) {
     use h5::types;
     use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, StrPad};
     let path = tmp(&format!("{libver:?}_anytype.h5"));
@@ -294,13 +282,9 @@ fn attributes_of_any_type_from_values_in(libver: LibVer) {
     assert!(a.get("bad").is_none());
 }
 
-fn string_complex_and_compound_datasets(libver: LibVer) {
-    string_complex_and_compound_datasets_in(libver);
-}
-
 crate::per_profile!(string_complex_and_compound_datasets);
 
-fn string_complex_and_compound_datasets_in(libver: LibVer) {
+fn string_complex_and_compound_datasets(libver: LibVer) {
     use h5::{types, Selection};
     let path = tmp(&format!("{libver:?}_value_datasets.h5"));
     {
@@ -380,13 +364,9 @@ struct Particle {
     track: Vec<u16>,
 }
 
-fn structs_written_as_compounds(libver: LibVer) {
-    structs_in(libver);
-}
-
 crate::per_profile!(structs_written_as_compounds);
 
-fn structs_in(libver: LibVer) {
+fn structs_written_as_compounds(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_structs.h5"));
     let ps: Vec<Particle> = (0..5)
         .map(|i| Particle {

@@ -3,7 +3,7 @@
 //! profile, h5dump (libhdf5 1.10). Needs the venv and hdf5-tools that `.ci/run` installs.
 
 mod common;
-use common::{create, h5dump_reads_profile, h5py_ok, tmp};
+use common::{create, h5dump_reads_profile, h5py_asserts, h5py_ok, tmp};
 
 use h5::{types, Error, File, LibVer, Selection, Value};
 use std::path::Path;
@@ -105,12 +105,9 @@ fn reopened_latest_files_keep_their_layout_version() {
             .unwrap();
         f.close().unwrap();
     }
-    h5py_ok(
-        dir_of(&path),
-        &format!(
-            r#"
-import h5py, numpy as np
-f = h5py.File({name:?}, "r")
+    h5py_asserts(
+        &path,
+        r#"
 for n in ["fixed", "earray"]:
     want = np.zeros(20, "i4"); want[:8] = np.arange(1, 9); want[10:14] = [11, 11, 12, 13]
     assert (f[n][:] == want).all(), (n, f[n][:])
@@ -121,10 +118,7 @@ assert (f["crash"][:] == want).all()
 v = f["vlen"][1]
 assert [int(e["x"]) for e in v] == [0, 1, 2], v
 assert f["vlen"].id.get_create_plist().get_layout() == h5py.h5d.CHUNKED
-print("ok")
 "#,
-            name = file_name(&path)
-        ),
     );
 }
 
@@ -149,20 +143,14 @@ fn empty_contiguous_datasets_are_readable(libver: LibVer) {
         f.close().unwrap();
     }
     h5dump_reads_profile(&path, libver);
-    h5py_ok(
-        dir_of(&path),
-        &format!(
-            r#"
-import h5py
-f = h5py.File({name:?}, "r")
+    h5py_asserts(
+        &path,
+        r#"
 assert f["shape0x3"].shape == (0, 3) and f["shape0x3"][:].shape == (0, 3)
 assert f["shape0x3"].id.get_offset() is None
 assert f["from_empty"].shape == (0,) and f["from_empty"][:].dtype == "f8"
 assert f["strings"].shape == (0,) and len(f["strings"][:]) == 0
-print("ok")
 "#,
-            name = file_name(&path)
-        ),
     );
 }
 
@@ -214,19 +202,13 @@ fn failed_unlink_and_move_change_nothing(libver: LibVer) {
         f.close().unwrap();
     }
     h5dump_reads_profile(&path, libver);
-    h5py_ok(
-        dir_of(&path),
-        &format!(
-            r#"
-import h5py
-f = h5py.File({name:?}, "r")
+    h5py_asserts(
+        &path,
+        r#"
 names = []
 f.visit(names.append)
 assert sorted(names) == ["b", "p1", "p1/p2", "p1/p2/a"], names
-print("ok")
 "#,
-            name = file_name(&path)
-        ),
     );
 }
 
@@ -257,20 +239,14 @@ fn deleting_a_group_counts_every_link(libver: LibVer) {
         f.close().unwrap();
     }
     h5dump_reads_profile(&path, libver);
-    h5py_ok(
-        dir_of(&path),
-        &format!(
-            r#"
-import h5py
-f = h5py.File({name:?}, "r")
+    h5py_asserts(
+        &path,
+        r#"
 assert h5py.h5o.get_info(f["keep"].id).rc == 1, h5py.h5o.get_info(f["keep"].id).rc
 assert h5py.h5o.get_info(f["t"].id).rc == 1, h5py.h5o.get_info(f["t"].id).rc
 assert list(f["keep"][:]) == [1, 2, 3]
 assert sorted(f) == ["keep", "t"]
-print("ok")
 "#,
-            name = file_name(&path)
-        ),
     );
 }
 

@@ -47,8 +47,8 @@ impl HeapId {
     /// ID (the record or message holding it), used in errors.
     ///
     /// # Errors
-    /// `Truncated` when `id_bytes` is shorter than the heap's ID length, `BadVersion` for an
-    /// ID version other than 0, or `Invalid` (unknown ID type, an ID too short for its type,
+    /// `Truncated` when `id_bytes` is shorter than the heap's ID length, `VersionNotAccepted`
+    /// (at `at`, the ID's first byte) for an ID version other than 0, or `Invalid` (unknown ID type, an ID too short for its type,
     /// a managed object beyond the heap or larger than a managed object can be, a tiny length
     /// beyond the ID).
     pub fn decode(id_bytes: &[u8], header: &Header, sizes: Sizes, at: u64) -> Result<HeapId> {
@@ -59,9 +59,18 @@ impl HeapId {
         };
         let mut r = Reader::new(id, at, sizes, HEAP_ID);
         let b0 = r.u8()?;
+        // The version is the top two bits of the first byte, so `Reader::version` (a whole
+        // byte) does not fit; the error is the same one, at the same byte.
         let version = b0 >> 6;
         if version != 0 {
-            return Err(Error::new(HEAP_ID, at, ErrorKind::BadVersion(version)));
+            return Err(Error::new(
+                HEAP_ID,
+                at,
+                ErrorKind::VersionNotAccepted {
+                    version,
+                    accepted: &[0],
+                },
+            ));
         }
         let bad = |what: &'static str| Err(Error::invalid(HEAP_ID, at, what));
         match (b0 >> 4) & 0x03 {

@@ -72,12 +72,14 @@ impl<'a> Attribute<'a> {
     }
 
     /// Decode an attribute message body.
+    ///
+    /// # Errors
+    /// `Truncated` when a part runs past the message; `VersionNotAccepted` (at the version byte)
+    /// outside 1–3; `Invalid` for a name character set other than ASCII and UTF-8 (v3); the
+    /// errors of the embedded datatype, dataspace or shared message.
     pub fn decode(r: &mut Reader<'a>) -> Result<Self> {
         let start = r.clone();
-        let version = r.u8()?;
-        if !(1..=3).contains(&version) {
-            return Err(start.err(ErrorKind::BadVersion(version)));
-        }
+        let version = r.version(&[1, 2, 3])?;
         let flags = r.u8()?;
         let name_len = r.u16()? as usize;
         let dt_len = r.u16()? as usize;
@@ -229,12 +231,7 @@ mod tests {
     use crate::message::datatype::ByteOrder;
     use crate::reader::Sizes;
 
-    fn hex(s: &str) -> alloc::vec::Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::chunk_array::test_util::hex;
 
     fn enc(a: &Attribute<'_>, v: AttributeVersions) -> Result<alloc::vec::Vec<u8>> {
         let mut w = Writer::new(Sizes::DEFAULT);

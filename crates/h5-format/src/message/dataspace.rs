@@ -149,30 +149,33 @@ impl Dataspace {
     }
 
     /// Decode a dataspace message body.
+    ///
+    /// # Errors
+    /// `Truncated`; `VersionNotAccepted` (at the version byte) outside 1–2; `Invalid` for a rank
+    /// above [`MAX_RANK`], an unknown dataspace type (v2), a nonzero rank for a scalar or null
+    /// dataspace, or a maximum dimension below its current dimension.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
         let r0 = r.clone();
-        let version = r.u8()?;
+        let version = r.version(&[1, 2])?;
         let rank = r.u8()? as usize;
         let flags = r.u8()?;
         if rank > MAX_RANK {
             return Err(r0.invalid("dataspace rank"));
         }
-        let kind = match version {
-            1 => {
-                r.skip(5)?;
-                if rank == 0 {
-                    SpaceKind::Scalar
-                } else {
-                    SpaceKind::Simple
-                }
+        let kind = if version == 1 {
+            r.skip(5)?;
+            if rank == 0 {
+                SpaceKind::Scalar
+            } else {
+                SpaceKind::Simple
             }
-            2 => match r.u8()? {
+        } else {
+            match r.u8()? {
                 0 => SpaceKind::Scalar,
                 1 => SpaceKind::Simple,
                 2 => SpaceKind::Null,
                 _ => return Err(r.invalid("dataspace type")),
-            },
-            v => return Err(r0.err(ErrorKind::BadVersion(v))),
+            }
         };
         let mut dims = Vec::with_capacity(rank);
         for _ in 0..rank {
@@ -208,12 +211,7 @@ mod tests {
     use super::*;
     use crate::reader::Sizes;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::chunk_array::test_util::hex;
 
     fn enc(ds: &Dataspace, version: u8) -> Vec<u8> {
         let mut w = Writer::new(Sizes::DEFAULT);

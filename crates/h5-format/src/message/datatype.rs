@@ -215,6 +215,15 @@ impl Datatype {
     }
 
     /// Decode a datatype message body.
+    ///
+    /// # Errors
+    /// `Truncated`; `VersionNotAccepted` (at the class-and-version byte) outside 1–5 (of the type
+    /// or a nested one); `Invalid` for nesting deeper than [`MAX_DEPTH`], a zero size, or class
+    /// fields the format does not allow (e.g. a precision beyond the size, a compound without
+    /// members or with a member past its end, an enum base that is not an integer of the enum's
+    /// size, an array rank outside 1–32 or an array size that disagrees with its dimensions);
+    /// `Unsupported` for a class above 11 and for non-homogeneous or non-rectangular complex
+    /// types.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
         decode(r, 0)
     }
@@ -667,9 +676,15 @@ fn decode(r: &mut Reader<'_>, depth: usize) -> Result<Datatype> {
     let start = r.clone();
     let b0 = r.u8()?;
     let class = b0 & 0x0f;
+    // The version is the high nibble of the class byte, so `Reader::version` (a whole byte)
+    // does not fit; the error is the same one, at the same byte.
     let version = b0 >> 4;
-    if !(1..=5).contains(&version) {
-        return Err(start.err(ErrorKind::BadVersion(version)));
+    const ACCEPTED: &[u8] = &[1, 2, 3, 4, 5];
+    if !ACCEPTED.contains(&version) {
+        return Err(start.err(ErrorKind::VersionNotAccepted {
+            version,
+            accepted: ACCEPTED,
+        }));
     }
     let bits = r.uint(3)? as u32;
     let size = r.u32()?;
@@ -916,12 +931,7 @@ mod tests {
         Datatype::decode(&mut Reader::new(b, 0, Sizes::DEFAULT, "datatype"))
     }
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::chunk_array::test_util::hex;
 
     fn enc(dt: &Datatype, version: u8) -> Result<Vec<u8>> {
         let mut w = Writer::new(Sizes::DEFAULT);

@@ -102,6 +102,9 @@ impl FillValue {
     }
 
     /// Decode the old (0x04) message: a size and the value.
+    ///
+    /// # Errors
+    /// `Truncated` when the message ends inside the size or the value.
     pub fn decode_old(r: &mut Reader<'_>) -> Result<Self> {
         let v = value(r)?;
         Ok(FillValue {
@@ -113,45 +116,45 @@ impl FillValue {
     }
 
     /// Decode the new (0x05) message.
+    ///
+    /// # Errors
+    /// `Truncated`; `VersionNotAccepted` (at the version byte) outside 1–3; `Invalid` (v3) for
+    /// reserved flag bits set or a value flagged both undefined and present.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
         let start = r.clone();
-        let version = r.u8()?;
-        match version {
-            1 | 2 => {
-                let alloc_time = r.u8()?;
-                let write_time = r.u8()?;
-                let defined = r.u8()? != 0;
-                let v = if version == 1 || defined {
-                    value(r)?
-                } else {
-                    None
-                };
-                Ok(FillValue {
-                    alloc_time,
-                    write_time,
-                    defined,
-                    value: v,
-                })
+        let version = r.version(&[1, 2, 3])?;
+        if version <= 2 {
+            let alloc_time = r.u8()?;
+            let write_time = r.u8()?;
+            let defined = r.u8()? != 0;
+            let v = if version == 1 || defined {
+                value(r)?
+            } else {
+                None
+            };
+            Ok(FillValue {
+                alloc_time,
+                write_time,
+                defined,
+                value: v,
+            })
+        } else {
+            let flags = r.u8()?;
+            if flags & 0xc0 != 0 {
+                return Err(start.invalid("fill value flags"));
             }
-            3 => {
-                let flags = r.u8()?;
-                if flags & 0xc0 != 0 {
-                    return Err(start.invalid("fill value flags"));
-                }
-                let undefined = flags & 0x10 != 0;
-                let has_value = flags & 0x20 != 0;
-                if undefined && has_value {
-                    return Err(start.invalid("fill value flags"));
-                }
-                let v = if has_value { value(r)? } else { None };
-                Ok(FillValue {
-                    alloc_time: flags & 3,
-                    write_time: (flags >> 2) & 3,
-                    defined: !undefined,
-                    value: v,
-                })
+            let undefined = flags & 0x10 != 0;
+            let has_value = flags & 0x20 != 0;
+            if undefined && has_value {
+                return Err(start.invalid("fill value flags"));
             }
-            v => Err(start.err(ErrorKind::BadVersion(v))),
+            let v = if has_value { value(r)? } else { None };
+            Ok(FillValue {
+                alloc_time: flags & 3,
+                write_time: (flags >> 2) & 3,
+                defined: !undefined,
+                value: v,
+            })
         }
     }
 }
@@ -161,12 +164,7 @@ mod tests {
     use super::*;
     use crate::reader::Sizes;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::chunk_array::test_util::hex;
 
     fn enc(f: &FillValue, version: u8) -> Vec<u8> {
         let mut w = Writer::new(Sizes::DEFAULT);

@@ -118,17 +118,19 @@ pub fn encode(filters: &[FilterInfo], version: u8, w: &mut Writer) -> Result<()>
 }
 
 /// Decode a filter pipeline message body.
+///
+/// # Errors
+/// `Truncated`; `VersionNotAccepted` (at the version byte) outside 1–2; `Invalid` for more than
+/// [`MAX_FILTERS`] filters.
 pub fn decode(r: &mut Reader<'_>) -> Result<Vec<FilterInfo>> {
     let start = r.clone();
-    let version = r.u8()?;
+    let version = r.version(&[1, 2])?;
     let n = r.u8()? as usize;
     if n > MAX_FILTERS {
         return Err(start.invalid("number of filters"));
     }
-    match version {
-        1 => r.skip(6)?,
-        2 => {}
-        v => return Err(start.err(ErrorKind::BadVersion(v))),
+    if version == 1 {
+        r.skip(6)?;
     }
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
@@ -169,12 +171,7 @@ mod tests {
     use super::*;
     use crate::reader::Sizes;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::chunk_array::test_util::hex;
 
     fn enc(f: &[FilterInfo], version: u8) -> Vec<u8> {
         let mut w = Writer::new(Sizes::DEFAULT);

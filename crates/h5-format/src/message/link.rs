@@ -1,6 +1,6 @@
 //! Link message 0x06 (IV.A.2.g), Link Info 0x02 (IV.A.2.c) and Group Info 0x0A (IV.A.2.k).
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::message::datatype::Charset;
 use crate::reader::{Addr, Reader};
 use crate::writer::Writer;
@@ -49,12 +49,15 @@ fn text(b: &[u8]) -> String {
 
 impl Link {
     /// Decode a link message body.
+    ///
+    /// # Errors
+    /// `Truncated` (also an external link's file name or path without its NUL);
+    /// `VersionNotAccepted` (at the version byte) when the version is not 1; `Invalid` for a
+    /// name character set other than ASCII and UTF-8, an empty name, an undefined hard link
+    /// address, or a link type 2–63.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
         let start = r.clone();
-        let version = r.u8()?;
-        if version != 1 {
-            return Err(start.err(ErrorKind::BadVersion(version)));
-        }
+        r.version(&[1])?;
         let flags = r.u8()?;
         let kind = if flags & 0x08 != 0 { r.u8()? } else { 0 };
         let creation_order = if flags & 0x04 != 0 {
@@ -182,37 +185,79 @@ impl Link {
     }
 }
 
-/// Link Info message: where a new-style group keeps dense links.
+/// Link Info (0x02, IV.A.2.c) and Attribute Info (0x15, IV.A.2.v) messages share one layout:
+/// where an object keeps its dense links or attributes — a fractal heap, a v2 B-tree name
+/// index and, when creation order is indexed, an order index. They differ only in the width
+/// of the maximum creation index: `u64` for links ([`LinkInfo`]), `u16` for attributes
+/// ([`AttributeInfo`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkInfo {
+pub struct DenseInfo<Index> {
     /// Creation order tracked.
     pub track_order: bool,
-    /// Creation order indexed.
+    /// Creation order indexed (a v2 B-tree of type 6 for links, 9 for attributes, once
+    /// dense).
     pub index_order: bool,
     /// Max creation index.
-    pub max_creation_index: Option<u64>,
-    /// Fractal heap of dense links.
+    pub max_creation_index: Option<Index>,
+    /// Fractal heap of the dense links or attributes.
     pub heap_addr: Addr,
-    /// v2 B-tree (type 5) name index.
+    /// v2 B-tree name index (type 5 for links, 8 for attributes).
     pub name_index_addr: Addr,
-    /// v2 B-tree (type 6) creation order index.
+    /// v2 B-tree creation order index (type 6 for links, 9 for attributes).
     pub order_index_addr: Addr,
 }
 
-impl LinkInfo {
-    /// Decode a Link Info body.
+/// Link Info message: where a new-style group keeps dense links.
+pub type LinkInfo = DenseInfo<u64>;
+/// Attribute Info message: where an object keeps dense attributes.
+pub type AttributeInfo = DenseInfo<u16>;
+
+/// The width of a [`DenseInfo`]'s maximum creation index.
+pub trait CreationIndex: Copy + Default {
+    /// Read one.
+    ///
+    /// # Errors
+    /// `Truncated`.
+    fn read(r: &mut Reader<'_>) -> Result<Self>;
+    /// Write one.
+    fn write(self, w: &mut Writer);
+}
+
+impl CreationIndex for u64 {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        r.u64()
+    }
+    fn write(self, w: &mut Writer) {
+        w.u64(self);
+    }
+}
+
+impl CreationIndex for u16 {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        r.u16()
+    }
+    fn write(self, w: &mut Writer) {
+        w.u16(self);
+    }
+}
+
+impl<Index: CreationIndex> DenseInfo<Index> {
+    /// Decode a Link Info or Attribute Info body.
+    ///
+    /// # Errors
+    /// `Truncated`; `VersionNotAccepted` (at the version byte) when the version is not 0.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        let start = r.clone();
-        let version = r.u8()?;
-        if version != 0 {
-            return Err(start.err(ErrorKind::BadVersion(version)));
-        }
+        r.version(&[0])?;
         let flags = r.u8()?;
-        let max_creation_index = if flags & 1 != 0 { Some(r.u64()?) } else { None };
+        let max_creation_index = if flags & 1 != 0 {
+            Some(Index::read(r)?)
+        } else {
+            None
+        };
         let heap_addr = r.offset()?;
         let name_index_addr = r.offset()?;
         let order_index_addr = if flags & 2 != 0 { r.offset()? } else { None };
-        Ok(LinkInfo {
+        Ok(DenseInfo {
             track_order: flags & 1 != 0,
             index_order: flags & 2 != 0,
             max_creation_index,
@@ -223,13 +268,13 @@ impl LinkInfo {
     }
 
     /// Encode the body (version 0): flags (bit 0 creation order tracked, bit 1 indexed),
-    /// [the maximum creation index, u64, when tracked (0 when `None`)], the fractal heap and
-    /// name index addresses, [the creation order index address when indexed].
+    /// [the maximum creation index when tracked (0 when `None`)], the fractal heap and name
+    /// index addresses, [the creation order index address when indexed].
     pub fn encode(&self, w: &mut Writer) {
         let flags = u8::from(self.track_order) | u8::from(self.index_order) << 1;
         w.u8(0).u8(flags);
         if self.track_order {
-            w.u64(self.max_creation_index.unwrap_or(0));
+            self.max_creation_index.unwrap_or_default().write(w);
         }
         w.offset(self.heap_addr).offset(self.name_index_addr);
         if self.index_order {
@@ -251,12 +296,11 @@ pub struct GroupInfo {
 
 impl GroupInfo {
     /// Decode a Group Info body.
+    ///
+    /// # Errors
+    /// `Truncated`; `VersionNotAccepted` (at the version byte) when the version is not 0.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        let start = r.clone();
-        let version = r.u8()?;
-        if version != 0 {
-            return Err(start.err(ErrorKind::BadVersion(version)));
-        }
+        r.version(&[0])?;
         let flags = r.u8()?;
         let link_phase_change = if flags & 1 != 0 {
             Some((r.u16()?, r.u16()?))
@@ -286,73 +330,12 @@ impl GroupInfo {
     }
 }
 
-/// Attribute Info message 0x15 (IV.A.2.v): where an object keeps dense attributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttributeInfo {
-    /// Creation order tracked.
-    pub track_order: bool,
-    /// Creation order indexed (a v2 B-tree type 9 once dense).
-    pub index_order: bool,
-    /// Max creation index.
-    pub max_creation_index: Option<u16>,
-    /// Fractal heap of dense attributes.
-    pub heap_addr: Addr,
-    /// v2 B-tree (type 8) name index.
-    pub name_index_addr: Addr,
-    /// v2 B-tree (type 9) creation order index.
-    pub order_index_addr: Addr,
-}
-
-impl AttributeInfo {
-    /// Decode an Attribute Info body.
-    pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        let start = r.clone();
-        let version = r.u8()?;
-        if version != 0 {
-            return Err(start.err(ErrorKind::BadVersion(version)));
-        }
-        let flags = r.u8()?;
-        let max_creation_index = if flags & 1 != 0 { Some(r.u16()?) } else { None };
-        let heap_addr = r.offset()?;
-        let name_index_addr = r.offset()?;
-        let order_index_addr = if flags & 2 != 0 { r.offset()? } else { None };
-        Ok(AttributeInfo {
-            track_order: flags & 1 != 0,
-            index_order: flags & 2 != 0,
-            max_creation_index,
-            heap_addr,
-            name_index_addr,
-            order_index_addr,
-        })
-    }
-
-    /// Encode the body (version 0): flags (bit 0 creation order tracked, bit 1 indexed),
-    /// [the maximum creation index, u16, when tracked (0 when `None`)], the fractal heap and
-    /// name index addresses, [the creation order index address when indexed].
-    pub fn encode(&self, w: &mut Writer) {
-        let flags = u8::from(self.track_order) | u8::from(self.index_order) << 1;
-        w.u8(0).u8(flags);
-        if self.track_order {
-            w.u16(self.max_creation_index.unwrap_or(0));
-        }
-        w.offset(self.heap_addr).offset(self.name_index_addr);
-        if self.index_order {
-            w.offset(self.order_index_addr);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::reader::Sizes;
 
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::chunk_array::test_util::hex;
 
     fn with(f: impl FnOnce(&mut Writer)) -> Vec<u8> {
         let mut w = Writer::new(Sizes::DEFAULT);

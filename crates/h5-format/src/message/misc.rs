@@ -2,7 +2,7 @@
 //! modification time 0x12 — and [`Profile`], the format bounds every encoder's
 //! `version_for` helper imitates.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::reader::{Addr, Reader};
 use crate::writer::Writer;
 use alloc::vec::Vec;
@@ -50,6 +50,9 @@ pub struct SymbolTable {
 
 impl SymbolTable {
     /// Decode the body.
+    ///
+    /// # Errors
+    /// `Truncated`; `Invalid` when either address is undefined.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
         Ok(SymbolTable {
             btree_addr: r.defined_offset("symbol table B-tree address")?,
@@ -74,6 +77,9 @@ pub struct Continuation {
 
 impl Continuation {
     /// Decode the body.
+    ///
+    /// # Errors
+    /// `Truncated`; `Invalid` when the chunk address is undefined.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
         Ok(Continuation {
             addr: r.defined_offset("continuation address")?,
@@ -109,12 +115,11 @@ pub struct ExternalFiles {
 
 impl ExternalFiles {
     /// Decode the body.
+    ///
+    /// # Errors
+    /// `Truncated`; `VersionNotAccepted` (at the version byte) when the version is not 1.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        let start = r.clone();
-        let version = r.u8()?;
-        if version != 1 {
-            return Err(start.err(ErrorKind::BadVersion(version)));
-        }
+        r.version(&[1])?;
         r.skip(3)?;
         let _allocated = r.u16()?;
         let used = r.u16()? as usize;
@@ -162,12 +167,11 @@ pub fn encode_refcount(count: u32, w: &mut Writer) {
 }
 
 /// Decode a modification time message (0x12, version 1): seconds since the Unix epoch.
+///
+/// # Errors
+/// `Truncated`; `VersionNotAccepted` (at the version byte) when the version is not 1.
 pub fn decode_mtime(r: &mut Reader<'_>) -> Result<u32> {
-    let start = r.clone();
-    let version = r.u8()?;
-    if version != 1 {
-        return Err(start.err(ErrorKind::BadVersion(version)));
-    }
+    r.version(&[1])?;
     r.skip(3)?;
     r.u32()
 }
@@ -178,59 +182,58 @@ pub fn encode_mtime(seconds: u32, w: &mut Writer) {
 }
 
 /// Decode an object reference count message.
+///
+/// # Errors
+/// `Truncated`; `VersionNotAccepted` (at the version byte) when the version is not 0.
 pub fn decode_refcount(r: &mut Reader<'_>) -> Result<u32> {
-    let start = r.clone();
-    let version = r.u8()?;
-    if version != 0 {
-        return Err(start.err(ErrorKind::BadVersion(version)));
-    }
+    r.version(&[0])?;
     r.u32()
 }
 
 /// File space info message 0x17 (superblock extension): validated, otherwise unused by
 /// readers. Returns the free-space strategy.
+///
+/// # Errors
+/// `Truncated`; `VersionNotAccepted` (at the version byte) outside 0–1; `Invalid` for a
+/// strategy above 4 (v0) or 3 (v1).
 pub fn decode_file_space_info(r: &mut Reader<'_>) -> Result<u8> {
     let start = r.clone();
-    let version = r.u8()?;
-    match version {
-        0 => {
-            let strategy = r.u8()?;
-            if strategy > 4 {
-                return Err(start.invalid("file space strategy"));
-            }
-            r.length()?;
-            if strategy == 1 {
-                // "all persist": one free-space manager address per memory type.
-                for _ in 0..6 {
-                    r.offset()?;
-                }
-            }
-            Ok(strategy)
+    if r.version(&[0, 1])? == 0 {
+        let strategy = r.u8()?;
+        if strategy > 4 {
+            return Err(start.invalid("file space strategy"));
         }
-        1 => {
-            let strategy = r.u8()?;
-            if strategy > 3 {
-                return Err(start.invalid("file space strategy"));
+        r.length()?;
+        if strategy == 1 {
+            // "all persist": one free-space manager address per memory type.
+            for _ in 0..6 {
+                r.offset()?;
             }
-            let persist = r.u8()? != 0;
-            r.length()?;
-            r.length()?;
-            r.u16()?;
-            r.offset()?;
-            if persist {
-                for _ in 0..12 {
-                    r.offset()?;
-                }
-            }
-            Ok(strategy)
         }
-        v => Err(start.err(ErrorKind::BadVersion(v))),
+        Ok(strategy)
+    } else {
+        let strategy = r.u8()?;
+        if strategy > 3 {
+            return Err(start.invalid("file space strategy"));
+        }
+        let persist = r.u8()? != 0;
+        r.length()?;
+        r.length()?;
+        r.u16()?;
+        r.offset()?;
+        if persist {
+            for _ in 0..12 {
+                r.offset()?;
+            }
+        }
+        Ok(strategy)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use crate::reader::Sizes;
 
     fn with(f: impl FnOnce(&mut Writer)) -> Vec<u8> {

@@ -16,9 +16,12 @@ pub enum Shared {
 
 impl Shared {
     /// Decode a shared message body.
+    ///
+    /// # Errors
+    /// `Truncated`; `VersionNotAccepted` (at the version byte) outside 1–3; `Invalid` when the
+    /// object header address is undefined.
     pub fn decode(r: &mut Reader<'_>) -> Result<Self> {
-        let version = r.u8()?;
-        match version {
+        match r.version(&[1, 2, 3])? {
             1 => {
                 // type, 6 reserved bytes, then (as HDF5 1.6 wrote it) a symbol table entry:
                 // link name offset, then the object header address.
@@ -35,7 +38,8 @@ impl Shared {
                     r.defined_offset("shared message address")?,
                 ))
             }
-            3 => {
+            // 3
+            _ => {
                 let ty = r.u8()?;
                 if ty == 1 {
                     let mut id = [0u8; 8];
@@ -47,7 +51,6 @@ impl Shared {
                     ))
                 }
             }
-            v => Err(r.err(ErrorKind::BadVersion(v))),
         }
     }
 

@@ -25,6 +25,9 @@ impl Attributes {
     }
 
     /// All attributes: in creation order when tracked, else by name (bytewise).
+    ///
+    /// # Errors
+    /// A damaged file (the error names the structure and its offset).
     pub fn all(&self) -> Result<Vec<Attribute>> {
         let h = self.obj.header_now()?;
         let stored = attrs::all(self.obj.f(), &h).map_err(|e| e.at(&self.obj.path))?;
@@ -42,6 +45,9 @@ impl Attributes {
     }
 
     /// Attribute names (see [`Attributes::all`] for the order).
+    ///
+    /// # Errors
+    /// A damaged file (the error names the structure and its offset).
     pub fn names(&self) -> Result<Vec<String>> {
         Ok(self.all()?.into_iter().map(|a| a.name).collect())
     }
@@ -77,11 +83,17 @@ impl Attributes {
     }
 
     /// Number of attributes.
+    ///
+    /// # Errors
+    /// A damaged file (the error names the structure and its offset).
     pub fn len(&self) -> Result<usize> {
         Ok(self.all()?.len())
     }
 
     /// Whether there are none.
+    ///
+    /// # Errors
+    /// A damaged file (the error names the structure and its offset).
     pub fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)
     }
@@ -238,6 +250,9 @@ impl Attributes {
     }
 
     /// Delete an attribute; a missing one is an error.
+    ///
+    /// # Errors
+    /// No attribute of that name; a read-only or closed file.
     pub fn delete(&self, name: &str) -> Result<()> {
         let addr = self.object().addr();
         let path = self.object().path.clone();
@@ -255,6 +270,10 @@ impl Attributes {
     /// Create (or overwrite) an attribute from a dynamic value, choosing the type h5py would
     /// for the matching Python value: integers → `<i8`, floats → `<f8`, bools → h5py's bool,
     /// strings → variable-length UTF-8; a list of one kind becomes a 1-D array.
+    ///
+    /// # Errors
+    /// A value that is not a number, bool, string or a list of one of them; a list of mixed kinds;
+    /// a read-only or closed file.
     pub fn set_value(&self, name: &str, value: &Value) -> Result<()> {
         fn kind(v: &Value) -> Option<u8> {
             match v {
@@ -289,6 +308,10 @@ impl Attributes {
     /// Create (or overwrite) an attribute of any datatype from dynamic values (one per
     /// element): compounds, complex numbers, enums, fixed or variable-length strings, arrays,
     /// variable-length sequences, object references.
+    ///
+    /// # Errors
+    /// Not as many values as the shape holds; a value the type cannot hold; a read-only or closed
+    /// file; an empty name.
     pub fn create_values(
         &self,
         name: &str,
@@ -324,6 +347,10 @@ impl Attributes {
     }
 
     /// Set many attributes at once, like h5py's `attrs.update(metadata)`.
+    ///
+    /// # Errors
+    /// As [`set_value`](Self::set_value), for the first entry that fails (those before it are
+    /// stored).
     pub fn update<'a>(&self, entries: impl IntoIterator<Item = (&'a str, Value)>) -> Result<()> {
         entries
             .into_iter()

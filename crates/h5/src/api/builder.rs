@@ -139,6 +139,9 @@ impl DatasetBuilder {
     }
     /// Use a committed datatype (h5py's `dtype=f["mytype"]`): the dataset's type refers to
     /// it instead of holding a copy.
+    ///
+    /// # Errors
+    /// A committed type that cannot be read.
     pub fn committed(mut self, t: &crate::NamedDatatype) -> Result<Self> {
         self.dtype = t.dtype()?;
         self.committed = Some(t.obj.addr());
@@ -170,7 +173,7 @@ impl DatasetBuilder {
     pub fn fill_value<T: H5Type>(mut self, value: T) -> Result<Self> {
         match T::numeric().filter(|_| crate::read::element::is_number(&self.dtype)) {
             Some(num) => {
-                let mut b = crate::raw::fallible_zeros(self.dtype.size())?;
+                let mut b = crate::base::fallible_zeros(self.dtype.size())?;
                 encode_scalar(&self.dtype, (num.to_scalar)(&value), &mut b)?;
                 self.fill = Some(Fill::Bytes(b));
             }
@@ -191,6 +194,11 @@ impl DatasetBuilder {
     }
 
     /// Create the dataset at `path` in the group.
+    ///
+    /// # Errors
+    /// No shape given; a name that exists; chunks, filters, maximum shape or layout that do not fit
+    /// together or the shape (as h5py refuses them); a fill value the type cannot hold; a read-only
+    /// or closed file.
     pub fn create(self, path: &str) -> Result<Dataset> {
         let shape = self
             .shape

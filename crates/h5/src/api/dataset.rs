@@ -3,9 +3,9 @@
 use super::handles::{
     AllocTime, Attributes, Dataset, File, FillTime, LayoutKind, NamedDatatype, Object,
 };
+use crate::base::FileInner;
 use crate::error::Error;
 use crate::error::Result;
-use crate::raw::FileInner;
 use crate::read::dataset::DatasetInfo;
 use crate::read::element::decode_elements;
 use crate::read::element::H5Type;
@@ -44,6 +44,9 @@ pub struct ChunkInfo {
 
 impl NamedDatatype {
     /// The type.
+    ///
+    /// # Errors
+    /// A damaged file (the error names the structure and its offset).
     pub fn dtype(&self) -> Result<Datatype> {
         self.obj.datatype()
     }
@@ -204,6 +207,9 @@ impl Dataset {
 
     /// Where each stored chunk is, in grid order (h5py's `get_chunk_info`). Empty when the
     /// dataset is not chunked or nothing was written.
+    ///
+    /// # Errors
+    /// A damaged file (the error names the structure and its offset).
     pub fn chunk_info(&self) -> Result<Vec<ChunkInfo>> {
         if let std::borrow::Cow::Owned(now) = self.current()? {
             return now.chunk_info();
@@ -415,6 +421,10 @@ impl Dataset {
     }
 
     /// Read a selection as raw stored bytes (file byte order) and the result's shape.
+    ///
+    /// # Errors
+    /// A selection that does not fit the dataset's shape (the error names the axis); a damaged file
+    /// (the error names the structure and its offset).
     pub fn read_raw(
         &self,
         sel: impl TryInto<Selection, Error: Into<Error>>,
@@ -655,6 +665,10 @@ impl Dataset {
     /// it are freed, and what becomes visible again after a shrink reads as the fill value.
     /// Only chunked datasets can be resized. This handle sees the new shape afterwards;
     /// other handles to the dataset must be opened again.
+    ///
+    /// # Errors
+    /// A dataset that is not chunked; a shape of another rank or past the maximum shape; a
+    /// read-only or closed file.
     pub fn resize(&mut self, shape: &[u64]) -> Result<()> {
         if self.layout() != LayoutKind::Chunked {
             return Err(Error::Shape(format!(
@@ -697,6 +711,9 @@ impl Dataset {
     }
 
     /// Change the length of one axis (h5py's `resize(n, axis=…)`).
+    ///
+    /// # Errors
+    /// An axis the dataset does not have; as [`resize`](Self::resize).
     pub fn resize_axis(&mut self, axis: usize, len: u64) -> Result<()> {
         let mut shape = self
             .shape()

@@ -1,9 +1,9 @@
 //! [`File`]: an open HDF5 file, read lazily through a [`Storage`].
 
 use super::handles::{File, Group, Object};
+use crate::base::ObjectHeader;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::raw::ObjectHeader;
 use crate::storage::{FileStorage, MemStorage, Storage};
 use crate::write::OpenFile;
 use std::path::{Path, PathBuf};
@@ -121,11 +121,19 @@ pub struct CreateOptions {
 
 impl File {
     /// Open a file for reading. Only the superblock is read now; everything else on demand.
+    ///
+    /// # Errors
+    /// The file cannot be opened (the error names it); it is not an HDF5 file (the error says where
+    /// the superblock was looked for); it is locked by a writer; a damaged file (the error names
+    /// the structure and its offset).
     pub fn open(path: impl AsRef<Path>) -> Result<File> {
         Self::open_with(path, OpenOptions::default())
     }
 
     /// Open with options.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<File> {
         let path = path.as_ref();
         let storage = FileStorage::open(path).map_err(|e| open_error(path, e))?;
@@ -134,6 +142,9 @@ impl File {
     }
 
     /// Open a file through a read-only memory map.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open); the file cannot be mapped.
     #[cfg(all(feature = "mmap", not(target_arch = "wasm32")))]
     pub fn open_mmap(path: impl AsRef<Path>) -> Result<File> {
         let path = path.as_ref();
@@ -147,11 +158,18 @@ impl File {
     }
 
     /// Read a file held in memory.
+    ///
+    /// # Errors
+    /// The bytes are not an HDF5 file; a damaged file (the error names the structure and its
+    /// offset).
     pub fn from_bytes(bytes: impl Into<Arc<[u8]>>) -> Result<File> {
         Self::from_storage(MemStorage::new(bytes), OpenOptions::default())
     }
 
     /// Read from any storage.
+    ///
+    /// # Errors
+    /// As [`from_bytes`](Self::from_bytes); a storage that cannot be read.
     pub fn from_storage(storage: impl Storage + 'static, options: OpenOptions) -> Result<File> {
         Self::from_storage_inner(Box::new(storage), options, None)
     }
@@ -161,16 +179,22 @@ impl File {
         options: OpenOptions,
         path: Option<PathBuf>,
     ) -> Result<File> {
-        let inner = crate::raw::open(storage, options.limits, options.allow_truncated, path)?;
+        let inner = crate::base::open(storage, options.limits, options.allow_truncated, path)?;
         File::from_open(OpenFile::new(inner)?)
     }
 
     /// Open an existing file for reading and writing (h5py mode `r+`).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open); the file cannot be written, or another handle or process holds it.
     pub fn open_rw(path: impl AsRef<Path>) -> Result<File> {
         Self::open_rw_with(path, OpenOptions::default())
     }
 
     /// [`open_rw`](Self::open_rw) with options (locking, limits).
+    ///
+    /// # Errors
+    /// As [`open_rw`](Self::open_rw).
     pub fn open_rw_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<File> {
         let path = path.as_ref();
         let storage =
@@ -181,11 +205,18 @@ impl File {
     }
 
     /// Create a file, truncating any that exists (h5py mode `w`), in h5py's default format.
+    ///
+    /// # Errors
+    /// The file cannot be created or truncated (the error names it); another handle or process
+    /// holds it.
     pub fn create(path: impl AsRef<Path>) -> Result<File> {
         Self::create_with(path, CreateOptions::default())
     }
 
     /// Create a file; fail if it exists (h5py modes `w-` and `x`).
+    ///
+    /// # Errors
+    /// The file exists; as [`create`](Self::create).
     pub fn create_excl(path: impl AsRef<Path>) -> Result<File> {
         Self::create_with(
             path,
@@ -197,6 +228,9 @@ impl File {
     }
 
     /// Open for reading and writing, creating the file if it does not exist (h5py mode `a`).
+    ///
+    /// # Errors
+    /// As [`open_rw`](Self::open_rw) for an existing file, [`create`](Self::create) for a new one.
     pub fn append(path: impl AsRef<Path>) -> Result<File> {
         let path = path.as_ref();
         if path.exists() {
@@ -207,6 +241,9 @@ impl File {
     }
 
     /// Create a file with options (format profile, exclusive creation).
+    ///
+    /// # Errors
+    /// As [`create`](Self::create).
     pub fn create_with(path: impl AsRef<Path>, options: CreateOptions) -> Result<File> {
         let path = path.as_ref();
         let mut o = std::fs::OpenOptions::new();
@@ -315,23 +352,36 @@ impl File {
 
     /// Write everything so far to the storage and make it durable: metadata first, the
     /// superblock (the root of all) last.
+    ///
+    /// # Errors
+    /// The storage refuses a write or a sync; a closed file.
     pub fn flush(&self) -> Result<()> {
         crate::write::flush(self.shared())
     }
 
     /// Flush and close; later writes through any handle are errors. Reports flush errors
     /// (dropping the last handle flushes too, but cannot report them).
+    ///
+    /// # Errors
+    /// As [`flush`](Self::flush).
     pub fn close(self) -> Result<()> {
         crate::write::close(self.shared())
     }
 
     /// The root group (a `File` dereferences to it too).
+    ///
+    /// # Errors
+    /// A damaged file (the error names the structure and its offset).
     pub fn root(&self) -> Result<Group> {
         Ok(self.root.clone())
     }
 
     /// The object an object or region reference points to (h5py's `f[ref]`), named by the
     /// first path that reaches it (depth first, in name order), as libhdf5 names it.
+    ///
+    /// # Errors
+    /// A value that is not an object reference; a null reference; a reference to an object that is
+    /// not there.
     pub fn dereference(&self, reference: &crate::Value) -> Result<crate::Node> {
         let addr = match reference {
             crate::Value::Ref(Some(a)) => *a,

@@ -3,9 +3,9 @@
 use super::handles::{
     Attributes, Dataset, DatasetBuilder, File, Group, NamedDatatype, Node, Object,
 };
+use crate::base::ObjectKind;
 use crate::error::Error;
 use crate::error::Result;
-use crate::raw::ObjectKind;
 use crate::read::element::H5Type;
 use crate::read::links as read_links;
 use crate::read::links::Link;
@@ -85,30 +85,47 @@ impl Group {
 
     /// All links, in the group's iteration order: creation order when the group tracks it,
     /// otherwise name order (bytewise), as h5py iterates.
+    ///
+    /// # Errors
+    /// A damaged file (the error names the structure and its offset).
     pub fn links(&self) -> Result<Vec<Link>> {
         let h = self.obj.header_now()?;
         read_links::ordered(self.obj.f(), &h).map_err(|e| e.at(&self.obj.path))
     }
 
     /// Names of the members, in iteration order (see [`Group::links`]).
+    ///
+    /// # Errors
+    /// A damaged file (the error names the structure and its offset).
     pub fn member_names(&self) -> Result<Vec<String>> {
         Ok(self.links()?.into_iter().map(|l| l.name).collect())
     }
 
     /// The link called `name` in this group: found by name in the group's index (a symbol
     /// table's B-tree, a dense group's name index), not by listing the group.
+    ///
+    /// # Errors
+    /// A damaged file (the error names the structure and its offset).
     pub fn link(&self, name: &str) -> Result<Option<Link>> {
         let h = self.obj.header_now()?;
         read_links::find(self.obj.f(), &h, name).map_err(|e| e.at(&self.obj.path))
     }
 
     /// The object at `path` (absolute, or relative to this group), following soft links.
+    ///
+    /// # Errors
+    /// Nothing at `path` (the error names the missing part); a dangling or too long chain of soft
+    /// links; an external link's file that cannot be opened; a damaged file (the error names the
+    /// structure and its offset).
     pub fn node(&self, path: &str) -> Result<Node> {
         let obj = self.resolve(path)?;
         Node::from_object(obj)
     }
 
     /// The group at `path`.
+    ///
+    /// # Errors
+    /// As [`node`](Self::node); an object at `path` that is not a group.
     pub fn group(&self, path: &str) -> Result<Group> {
         match self.node(path)? {
             Node::Group(g) => Ok(g),
@@ -120,6 +137,9 @@ impl Group {
     }
 
     /// The dataset at `path`.
+    ///
+    /// # Errors
+    /// As [`node`](Self::node); an object at `path` that is not a dataset.
     pub fn dataset(&self, path: &str) -> Result<Dataset> {
         match self.node(path)? {
             Node::Dataset(d) => Ok(d),
@@ -188,13 +208,20 @@ impl Group {
     }
 
     /// Visit every link below this group, depth first in each group's iteration order, like
-    /// h5py's `visit_links`: `f(relative_path, &link)`; return `ControlFlow::Break` to stop.
-    /// Soft and external links are reported, not followed; each group is entered once.
-    pub fn visit_links<B>(
+    /// h5py's `visit_links`: `f(relative_path, &link)`. The callback returns what
+    /// [`Visit`] allows: `()` to go on, `ControlFlow::Break(b)` to stop with `b`, or a
+    /// `Result` of either to stop with an error. Soft and external links are reported, not
+    /// followed; each group is entered once.
+    ///
+    /// # Errors
+    /// What the callback returns; a group that cannot be read; groups nested past
+    /// [`crate::Limits::max_depth`].
+    pub fn visit_links<B, R: Visit<B>>(
         &self,
-        mut f: impl FnMut(&str, &Link) -> ControlFlow<B>,
+        mut f: impl FnMut(&str, &Link) -> R,
     ) -> Result<Option<B>> {
         let mut seen = HashSet::from([self.addr()]);
+        let mut f = |rel: &str, link: &Link| f(rel, link).flow();
         match self.visit_inner("", &mut f, &mut seen, 0)? {
             ControlFlow::Break(b) => Ok(Some(b)),
             ControlFlow::Continue(()) => Ok(None),
@@ -204,7 +231,7 @@ impl Group {
     fn visit_inner<B>(
         &self,
         prefix: &str,
-        f: &mut impl FnMut(&str, &Link) -> ControlFlow<B>,
+        f: &mut impl FnMut(&str, &Link) -> Result<ControlFlow<B>>,
         seen: &mut HashSet<u64>,
         depth: usize,
     ) -> Result<ControlFlow<B>> {
@@ -219,7 +246,7 @@ impl Group {
             } else {
                 format!("{prefix}/{}", link.name)
             };
-            if let ControlFlow::Break(b) = f(&rel, &link) {
+            if let ControlFlow::Break(b) = f(&rel, &link)? {
                 return Ok(ControlFlow::Break(b));
             }
             if let LinkKind::Hard(addr) = link.kind {
@@ -238,43 +265,95 @@ impl Group {
     }
 
     /// Visit every object below this group once (hard links only, by the first path that
-    /// reaches it), like h5py's `visit`: `f(relative_path)`.
-    pub fn visit<B>(&self, mut f: impl FnMut(&str) -> ControlFlow<B>) -> Result<Option<B>> {
+    /// reaches it), like h5py's `visit`: `f(relative_path)`, returning what [`Visit`]
+    /// allows.
+    ///
+    /// ```
+    /// # let f = h5::File::create_in_memory()?;
+    /// # f.create_group("a/b")?;
+    /// let mut names = Vec::new();
+    /// f.visit(|name| names.push(name.to_string()))?;
+    /// assert_eq!(names, ["a", "a/b"]);
+    /// // stop at the first match, as h5py stops when the callable returns a value
+    /// let found = f.visit(|name| match name.ends_with('b') {
+    ///     true => std::ops::ControlFlow::Break(name.to_string()),
+    ///     false => std::ops::ControlFlow::Continue(()),
+    /// })?;
+    /// assert_eq!(found.as_deref(), Some("a/b"));
+    /// // or stop with an error
+    /// let e = f.visit(|name| match name {
+    ///     "a" => Err(h5::Error::NotFound("not wanted".into())),
+    ///     _ => Ok(std::ops::ControlFlow::<()>::Continue(())),
+    /// });
+    /// assert!(e.is_err());
+    /// # Ok::<(), h5::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`visit_links`](Self::visit_links).
+    pub fn visit<B, R: Visit<B>>(&self, mut f: impl FnMut(&str) -> R) -> Result<Option<B>> {
         let mut once = HashSet::from([self.addr()]);
         self.visit_links(|rel, link| match link.kind {
-            LinkKind::Hard(addr) if once.insert(addr) => f(rel),
-            _ => ControlFlow::Continue(()),
+            LinkKind::Hard(addr) if once.insert(addr) => f(rel).flow(),
+            _ => Ok(ControlFlow::Continue(())),
         })
     }
 
     /// Visit every object below this group once, like h5py's `visititems`:
-    /// `f(relative_path, &node)`.
-    pub fn visit_items<B>(
+    /// `f(relative_path, &node)`, returning what [`Visit`] allows.
+    ///
+    /// # Errors
+    /// As [`visit_links`](Self::visit_links); an object that cannot be opened.
+    pub fn visit_items<B, R: Visit<B>>(
         &self,
-        mut f: impl FnMut(&str, &Node) -> ControlFlow<B>,
+        mut f: impl FnMut(&str, &Node) -> R,
     ) -> Result<Option<B>> {
         let file = self.obj.file.clone();
         let base = self.obj.path.clone();
         let mut once = HashSet::from([self.addr()]);
-        let mut err = None;
-        let r = self.visit_links(|rel, link| {
-            if let LinkKind::Hard(addr) = link.kind {
-                if once.insert(addr) {
-                    match Object::load(&file, addr, &join(&base, rel)).and_then(Node::from_object) {
-                        Ok(n) => return f(rel, &n).map_break(Ok),
-                        Err(e) => {
-                            err = Some(e);
-                            return ControlFlow::Break(Err(()));
-                        }
-                    }
-                }
+        self.visit_links(|rel, link| match link.kind {
+            LinkKind::Hard(addr) if once.insert(addr) => {
+                let node =
+                    Object::load(&file, addr, &join(&base, rel)).and_then(Node::from_object)?;
+                f(rel, &node).flow()
             }
-            ControlFlow::Continue(())
-        })?;
-        if let Some(e) = err {
-            return Err(e);
-        }
-        Ok(r.and_then(|x| x.ok()))
+            _ => Ok(ControlFlow::Continue(())),
+        })
+    }
+}
+
+/// What a visitor callback ([`Group::visit`], [`Group::visit_items`],
+/// [`Group::visit_links`]) returns: `()` to go on, a `ControlFlow` to go on or stop with a
+/// value, or a [`Result`] of either to stop with an error.
+pub trait Visit<B> {
+    /// Go on, stop with a value, or stop with an error.
+    ///
+    /// # Errors
+    /// The callback's error.
+    fn flow(self) -> Result<ControlFlow<B>>;
+}
+
+impl Visit<()> for () {
+    fn flow(self) -> Result<ControlFlow<()>> {
+        Ok(ControlFlow::Continue(()))
+    }
+}
+
+impl<B> Visit<B> for ControlFlow<B> {
+    fn flow(self) -> Result<ControlFlow<B>> {
+        Ok(self)
+    }
+}
+
+impl Visit<()> for Result<()> {
+    fn flow(self) -> Result<ControlFlow<()>> {
+        self.map(ControlFlow::Continue)
+    }
+}
+
+impl<B> Visit<B> for Result<ControlFlow<B>> {
+    fn flow(self) -> Result<ControlFlow<B>> {
+        self
     }
 }
 
@@ -314,6 +393,9 @@ impl Group {
 
     /// The group at `path`, created (with any missing intermediate groups) when absent, like
     /// h5py's `require_group`.
+    ///
+    /// # Errors
+    /// Something other than a group at `path`; as [`create_group`](Self::create_group).
     pub fn require_group(&self, path: &str) -> Result<Group> {
         match self.group(path) {
             Ok(g) => Ok(g),
@@ -324,6 +406,10 @@ impl Group {
 
     /// Create a group at `path` (`"a/b"` creates `a` too, as h5py does). An existing name is
     /// an error.
+    ///
+    /// # Errors
+    /// A name that exists; an empty name or a `.` part; something other
+    /// than a group on the way; a read-only or closed file.
     pub fn create_group(&self, path: &str) -> Result<Group> {
         self.create_group_with(path, false)
     }
@@ -332,6 +418,9 @@ impl Group {
     /// indexed (h5py's `create_group(name, track_order=True)`): h5py and our reader list
     /// its members and attributes in the order they were made. Intermediate groups are
     /// plain ones, as in h5py.
+    ///
+    /// # Errors
+    /// As [`create_group`](Self::create_group).
     pub fn create_group_ordered(&self, path: &str) -> Result<Group> {
         self.create_group_with(path, true)
     }
@@ -356,6 +445,9 @@ impl Group {
     }
 
     /// Create a soft link `name` → `target` (a path, which need not exist).
+    ///
+    /// # Errors
+    /// A name that exists; a read-only or closed file.
     pub fn link_soft(&self, target: &str, name: &str) -> Result<()> {
         let (parent, name) = self.split_parent(name)?;
         with(&self.obj.file, |cx| {
@@ -369,6 +461,9 @@ impl Group {
     /// Create an external link `name` → the object at `path` in the file `file` (h5py's
     /// `group[name] = h5py.ExternalLink(file, path)`). Neither needs to exist. A symbol-table
     /// group is converted to link messages first, as libhdf5 does.
+    ///
+    /// # Errors
+    /// A name that exists; a read-only or closed file.
     pub fn link_external(&self, file: &str, path: &str, name: &str) -> Result<()> {
         let (parent, name) = self.split_parent(name)?;
         with(&self.obj.file, |cx| {
@@ -388,6 +483,9 @@ impl Group {
     }
 
     /// Create a hard link `name` to an existing object at `target`.
+    ///
+    /// # Errors
+    /// No object at `target`; a name that exists; a read-only or closed file.
     pub fn link_hard(&self, target: &str, name: &str) -> Result<()> {
         let obj = self.resolve(target)?;
         let (parent, name) = self.split_parent(name)?;
@@ -415,6 +513,9 @@ impl Group {
     /// other hard links reach it; with the last one its space (header, data, chunks, link and
     /// attribute storage, and members only it reached) is freed for reuse in this session, as
     /// libhdf5 frees it. Handles to a deleted object refuse further writes.
+    ///
+    /// # Errors
+    /// No link at `path`; a read-only or closed file (a failed unlink changes nothing).
     pub fn unlink(&self, path: &str) -> Result<()> {
         // nothing is created on the way: a missing path is an error and changes nothing
         let (parent, name) = self.find_parent(path)?;
@@ -435,6 +536,10 @@ impl Group {
     /// not exist, its missing intermediate groups are created (as h5py does). Everything is
     /// checked before anything changes: a failed move leaves the file as it was. As in h5py,
     /// `src == dst` does nothing (another path to the same link is refused: it exists).
+    ///
+    /// # Errors
+    /// No link at `src`; a name that exists at `dst`; a read-only or closed file (a failed move
+    /// changes nothing).
     pub fn move_link(&self, src: &str, dst: &str) -> Result<()> {
         if src == dst {
             return Ok(()); // h5py: a move onto the same path does nothing
@@ -506,6 +611,9 @@ impl Group {
     /// Commit `dtype` under `path` (h5py's `group[path] = numpy_dtype`). Datasets can then use
     /// it ([`DatasetBuilder::committed`](DatasetBuilder::committed)) and it
     /// can carry attributes.
+    ///
+    /// # Errors
+    /// A name that exists; a read-only or closed file.
     pub fn commit_datatype(&self, path: &str, dtype: &Datatype) -> Result<NamedDatatype> {
         let dtype = &crate::write::strings::fit_to_file(dtype, self.obj.file.sizes);
         let (parent, name) = self.split_parent(path)?;
@@ -540,6 +648,9 @@ impl Group {
     }
 
     /// Commit the datatype of Rust type `T` under `path`.
+    ///
+    /// # Errors
+    /// As [`commit_datatype`](Self::commit_datatype).
     pub fn commit<T: H5Type>(&self, path: &str) -> Result<NamedDatatype> {
         self.commit_datatype(path, &T::datatype())
     }

@@ -2,7 +2,7 @@
 //! file opens groups, a group's members are datasets, every handle knows its file — so they
 //! are declared here together; each type's methods live in the file named after it.
 
-use crate::raw::ObjectHeader;
+use crate::base::ObjectHeader;
 use crate::read::dataset::DatasetInfo;
 use crate::read::value::Value;
 use crate::write::chunked::FilterSpec;
@@ -64,7 +64,27 @@ pub(crate) enum Fill {
     Value(Value),
 }
 
-/// Builds a dataset: element type, shape, layout, fill value (hdf5-metno style).
+/// Builds a dataset: element type, shape, layout, filters, fill value — the keyword
+/// arguments of h5py's `create_dataset`. Start one with [`Group::new_dataset`].
+///
+/// ```
+/// let f = h5::File::create_in_memory()?;
+/// // f.create_dataset("log", (0,), maxshape=(None,), chunks=(1024,), dtype="f4",
+/// //                  compression="gzip", shuffle=True, fillvalue=-1)
+/// let mut log = f
+///     .new_dataset::<f32>()
+///     .shape(&[0])
+///     .maxshape(&[None])
+///     .chunks(&[1024])
+///     .shuffle()
+///     .deflate(4)
+///     .fill_value(-1.0f32)?
+///     .create("log")?;
+/// log.resize(&[3])?;
+/// log.write_slice(0, 2.5f32)?;
+/// assert_eq!(log.read_vec::<f32>()?, [2.5, -1.0, -1.0]);
+/// # Ok::<(), h5::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct DatasetBuilder {
     pub(crate) group: Group,
@@ -116,6 +136,21 @@ pub struct NamedDatatype {
 /// An open HDF5 file. Cheap to clone; `Send + Sync`: many threads may read one `File` at
 /// once, with no global lock. A `File` is its root group (it dereferences to [`Group`], as in
 /// h5py and hdf5-metno): `file.group("a")`, `file.attrs()`, `file.create_group("b")`.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("h5-doc-file-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("notes.h5");
+/// let f = h5::File::create(&path)?;           // "w"
+/// f.create_group("raw")?;
+/// f.close()?;
+/// let f = h5::File::append(&path)?;           // "a"
+/// f.group("raw")?.attrs().set("ok", true)?;
+/// f.close()?;
+/// let f = h5::File::open(&path)?;             // "r"
+/// assert!(f.group("raw")?.attrs().get::<bool>("ok")?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct File {
     pub(crate) root: Group,
@@ -132,7 +167,17 @@ pub enum Node {
     Datatype(NamedDatatype),
 }
 
-/// A group.
+/// A group: links to other objects, and attributes.
+///
+/// ```
+/// let f = h5::File::create_in_memory()?;
+/// let g = f.create_group("Base_Group")?;
+/// g.create_dataset("default", [1.0, 2.0])?;
+/// g.link_soft("/Base_Group/default", "alias")?;
+/// assert_eq!(g.member_names()?, ["alias", "default"]);
+/// assert_eq!(f.dataset("Base_Group/alias")?.read_vec::<f64>()?, [1.0, 2.0]);
+/// # Ok::<(), h5::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Group {
     pub(crate) obj: Object,

@@ -1,9 +1,9 @@
 //! An object in an open file: its header, loaded once, and the path it was reached by.
 
 use super::handles::Object;
+use crate::base::ObjectKind;
+use crate::base::{decode_datatype_message, FileInner, ObjectHeader};
 use crate::error::Result;
-use crate::raw::ObjectKind;
-use crate::raw::{decode_datatype_message, FileInner, ObjectHeader};
 use crate::write::OpenFile;
 use h5_format::message::datatype::Datatype;
 use h5_format::message::shared::Shared;

@@ -1,8 +1,8 @@
 //! A header's attributes as stored: attribute messages in the header, or dense storage
 //! (fractal heap + v2 B-tree name index) named by an attribute info message.
 
+use crate::base::{message_body, resolve_dataspace, resolve_datatype, FileInner, ObjectHeader};
 use crate::error::{Error, Result};
-use crate::raw::{message_body, resolve_dataspace, resolve_datatype, FileInner, ObjectHeader};
 use h5_format::message::attribute::Attribute as AttrMsg;
 use h5_format::message::dataspace::Dataspace;
 use h5_format::message::datatype::Datatype;
@@ -42,8 +42,8 @@ fn load(f: &FileInner, h: &ObjectHeader) -> Result<Vec<(u64, AttrData)>> {
         ))?;
         tracked = ai.track_order;
         if let (Some(heap), Some(bt)) = (ai.heap_addr, ai.name_index_addr) {
-            let heap = crate::raw::dense::FractalHeap::open(f, heap)?;
-            for rec in crate::raw::dense::btree2_records(f, bt, &Default::default())? {
+            let heap = crate::base::dense::FractalHeap::open(f, heap)?;
+            for rec in crate::base::dense::btree2_records(f, bt, &Default::default())? {
                 let (id, order, flags) = match rec {
                     h5_format::btree2::Record::AttributeName {
                         heap_id,

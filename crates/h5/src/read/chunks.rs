@@ -1,9 +1,9 @@
 //! Chunk indexes: every index type, walked into a map from chunk grid coordinates to where
 //! the chunk's bytes are.
 
+use crate::base::read_btree1_node;
+use crate::base::FileInner;
 use crate::error::Result;
-use crate::raw::read_btree1_node;
-use crate::raw::FileInner;
 use h5_format::btree1::Keys;
 use h5_format::extensible_array as ea;
 use h5_format::fixed_array as fa;
@@ -361,7 +361,7 @@ pub(crate) fn chunk_map(f: &FileInner, g: &Geometry<'_>) -> Result<ChunkMap> {
                 rank,
                 chunk_size_len: 0, // derived from the record size below
             };
-            for rec in crate::raw::dense::btree2_records(f, addr, &ctx)? {
+            for rec in crate::base::dense::btree2_records(f, addr, &ctx)? {
                 use h5_format::btree2::Record;
                 match rec {
                     Record::Chunk { addr: a, scaled } => {

@@ -2,8 +2,8 @@
 //! and bit offset/precision honoured, integers clipped on narrowing, floats truncated toward
 //! zero (and clipped) when converted to integers.
 
+use crate::base::FileInner;
 use crate::error::{Error, Result};
-use crate::raw::FileInner;
 use h5_format::message::datatype::{ByteOrder, Datatype};
 
 /// A number as decoded from the file, before conversion to the caller's type.

@@ -5,10 +5,10 @@
 use super::chunks::{self, ChunkLoc, ChunkMap, Geometry};
 use super::grid::{copy_selection, copy_selection_offset, row_strides};
 use super::selection::{Resolved, Selection};
-use crate::error::{Error, Result};
-use crate::raw::{
+use crate::base::{
     decode_dataspace_message, decode_datatype_message, decode_message, FileInner, ObjectHeader,
 };
+use crate::error::{Error, Result};
 use h5_format::global_heap;
 use h5_format::local_heap;
 use h5_format::message::dataspace::{Dataspace, SpaceKind};

@@ -5,8 +5,8 @@
 pub(crate) use super::convert::is_number;
 use super::convert::{convert_slice, Scalar};
 use super::value::Value;
+use crate::base::FileInner;
 use crate::error::{Error, Result};
-use crate::raw::FileInner;
 use h5_format::message::datatype::{ByteOrder, Charset, Datatype, StrPad};
 
 /// A Rust type that elements of a dataset or attribute can be read into and written from.

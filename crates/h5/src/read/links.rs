@@ -2,8 +2,8 @@
 //! and dense storage (fractal heap + v2 B-tree name index); lookups by name go through the
 //! group's index.
 
+use crate::base::{read_btree1_node, read_snod, FileInner, ObjectHeader};
 use crate::error::Result;
-use crate::raw::{read_btree1_node, read_snod, FileInner, ObjectHeader};
 use h5_format::local_heap;
 use h5_format::message::link::{Link as LinkMsg, LinkInfo, LinkTarget};
 use h5_format::message::misc::SymbolTable;
@@ -117,8 +117,8 @@ fn convert_link(l: LinkMsg) -> Link {
 }
 
 fn dense_links(f: &FileInner, heap_addr: u64, btree_addr: u64) -> Result<Vec<Link>> {
-    let heap = crate::raw::dense::FractalHeap::open(f, heap_addr)?;
-    let records = crate::raw::dense::btree2_records(f, btree_addr, &Default::default())?;
+    let heap = crate::base::dense::FractalHeap::open(f, heap_addr)?;
+    let records = crate::base::dense::btree2_records(f, btree_addr, &Default::default())?;
     let mut out = Vec::with_capacity(records.len());
     for rec in records {
         let id = match rec {
@@ -148,10 +148,10 @@ fn dense_links(f: &FileInner, heap_addr: u64, btree_addr: u64) -> Result<Vec<Lin
 /// records with that hash compared by the name in the heap.
 fn dense_find(f: &FileInner, heap_addr: u64, btree_addr: u64, name: &str) -> Result<Option<Link>> {
     use std::cmp::Ordering;
-    let heap = crate::raw::dense::FractalHeap::open(f, heap_addr)?;
+    let heap = crate::base::dense::FractalHeap::open(f, heap_addr)?;
     let hash = h5_format::lookup3::hash(name.as_bytes(), 0);
     let mut found = None;
-    crate::raw::dense::btree2_find(f, btree_addr, &Default::default(), &mut |rec| {
+    crate::base::dense::btree2_find(f, btree_addr, &Default::default(), &mut |rec| {
         let h5_format::btree2::Record::LinkName { hash: h, heap_id } = rec else {
             return Err(h5_format::Error::invalid(
                 "v2 B-tree",

@@ -25,7 +25,21 @@ pub enum SliceArg {
     Indices(Vec<i64>),
 }
 
-/// A selection of elements of a dataset.
+/// A selection of elements of a dataset. Reads and writes take anything that converts into
+/// one (see the conversions below): Rust values or numpy's text.
+///
+/// ```
+/// use h5::{s, Selection, SliceArg};
+/// let f = h5::File::create_in_memory()?;
+/// let ds = f.create_dataset("x", h5::ndarray::Array::from_iter(0..12).into_shape_with_order((3, 4)).unwrap())?;
+/// assert_eq!(ds.read_slice::<i32>((1, 2..))?.as_slice().unwrap(), [6, 7]);    // dset[1, 2:]
+/// assert_eq!(ds.read_slice::<i32>(s![.., -1])?.as_slice().unwrap(), [3, 7, 11]); // dset[:, -1]
+/// assert_eq!(ds.read_slice::<i32>("::2, 0")?.as_slice().unwrap(), [0, 8]);    // dset[::2, 0]
+/// assert_eq!(ds.read_slice::<i32>(vec![[0u64, 1], [2, 3]])?.as_slice().unwrap(), [1, 11]);
+/// let sel = Selection::Slice(vec![SliceArg::Index(2), SliceArg::All]);
+/// assert_eq!(ds.read_slice::<i32>(&sel)?.len(), 4);
+/// # Ok::<(), h5::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     /// Everything.
@@ -47,6 +61,9 @@ impl From<Vec<SliceArg>> for Selection {
 impl Selection {
     /// Parse numpy slice syntax: `"3, 100:164, ::2"`, `"..."`, `"-1"`, `"[1,4,9]"` (an index
     /// list on one axis).
+    ///
+    /// # Errors
+    /// Text that is not numpy's slice syntax (the error quotes it).
     pub fn parse(text: &str) -> Result<Selection> {
         let bad = |m: &str| Error::Selection(format!("{m} in {text:?}"));
         let mut args = Vec::new();

@@ -2,8 +2,8 @@
 //! vlen, arrays, references, opaque).
 
 use super::convert::{decode_scalar, Scalar};
+use crate::base::FileInner;
 use crate::error::{Error, Result};
-use crate::raw::FileInner;
 use h5_format::global_heap;
 use h5_format::message::datatype::{Charset, Datatype, RefKind, StrPad};
 use h5_format::reader::le_uint;
@@ -391,6 +391,9 @@ pub(crate) fn decode_all(f: &FileInner, dt: &Datatype, data: &[u8]) -> Result<Ve
 
 impl Value {
     /// A compound's field by name.
+    ///
+    /// # Errors
+    /// A value that is not a compound, or has no such field.
     pub fn field(&self, name: &str) -> Result<&Value> {
         match self {
             Value::Compound(fields) => fields

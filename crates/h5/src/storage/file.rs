@@ -27,11 +27,17 @@ impl FileStorage {
     }
 
     /// Open `path` for reading.
+    ///
+    /// # Errors
+    /// What the operating system says when the file cannot be opened.
     pub fn open(path: impl AsRef<std::path::Path>) -> io::Result<Self> {
         Self::wrap(std::fs::File::open(path)?, false)
     }
 
     /// Open `path` for reading and writing with the given options (create, truncate, …).
+    ///
+    /// # Errors
+    /// What the operating system says when the file cannot be opened.
     pub fn open_with(
         path: impl AsRef<std::path::Path>,
         options: &std::fs::OpenOptions,

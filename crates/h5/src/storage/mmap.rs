@@ -14,6 +14,9 @@ pub struct MmapStorage {
 
 impl MmapStorage {
     /// Map `path` read-only.
+    ///
+    /// # Errors
+    /// What the operating system says when the file cannot be opened or mapped.
     pub fn open(path: impl AsRef<std::path::Path>) -> io::Result<Self> {
         let file = std::fs::File::open(path)?;
         // SAFETY: the map is read-only. Another process truncating or rewriting the file

@@ -20,6 +20,9 @@ pub use mmap::MmapStorage;
 pub trait Storage: Send + Sync + std::fmt::Debug {
     /// Fill `buf` with the bytes at `offset`; fewer bytes available is an error
     /// (`UnexpectedEof`).
+    ///
+    /// # Errors
+    /// The storage ends before `offset + buf.len()`, or cannot be read.
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
     /// Total length in bytes.
     fn len(&self) -> u64;
@@ -28,15 +31,24 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         self.len() == 0
     }
     /// Write `data` at `offset`, growing the storage if needed. Read-only storages refuse.
+    ///
+    /// # Errors
+    /// Read-only storage (the default); the storage refuses the write.
     fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
         let _ = (offset, data);
         Err(read_only())
     }
     /// Make everything written so far durable (`fsync`).
+    ///
+    /// # Errors
+    /// The storage cannot make the writes durable.
     fn sync(&self) -> io::Result<()> {
         Ok(())
     }
     /// Cut or extend the storage to `len` bytes.
+    ///
+    /// # Errors
+    /// Read-only storage (the default); the storage cannot change its length.
     fn set_len(&self, len: u64) -> io::Result<()> {
         let _ = len;
         Err(read_only())

@@ -2,9 +2,9 @@
 
 use super::state::{flush, LibVer, OpenFile, WriteCtx, WriteState};
 use super::{links, symtab};
+use crate::base::{FileInner, Overlay};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::raw::{FileInner, Overlay};
 use crate::storage::Storage;
 use h5_format::superblock::{EntryCache, Root, Superblock, SymbolTableEntry};
 use h5_format::Sizes;

@@ -3,8 +3,8 @@
 //! replace and remove messages; a full header continues in a new chunk.
 
 use super::{LibVer, WriteCtx};
+use crate::base::walk;
 use crate::error::{Error, Result};
-use crate::raw::walk;
 use h5_format::message::MessageType;
 use h5_format::object_header::{self as oh, ChunkKind, MessageOut, V2_CONTINUATION_OVERHEAD};
 

@@ -1,9 +1,9 @@
 //! Link names and paths.
 
 use super::WriteCtx;
+use crate::base::ObjectHeader;
 use crate::error::Error;
 use crate::error::Result;
-use crate::raw::ObjectHeader;
 
 pub(crate) fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || name == "." || name.contains('/') {

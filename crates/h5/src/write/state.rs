@@ -3,8 +3,8 @@
 
 use super::alloc::Allocator;
 use super::dense;
+use crate::base::FileInner;
 use crate::error::{Error, Result};
-use crate::raw::FileInner;
 use h5_format::superblock::{EntryCache, Root};
 use std::sync::Mutex;
 
@@ -138,7 +138,7 @@ pub(crate) struct OpenFile {
     pub(crate) write: Option<Mutex<WriteState>>,
     /// The root group's header as read when the file was opened (every handle can make its
     /// `File` from it without reading).
-    pub(crate) root: std::sync::OnceLock<std::sync::Arc<crate::raw::ObjectHeader>>,
+    pub(crate) root: std::sync::OnceLock<std::sync::Arc<crate::base::ObjectHeader>>,
 }
 
 impl std::ops::Deref for OpenFile {

@@ -174,7 +174,7 @@ pub(crate) fn insert(
         let mut r = read_node(cx, right)?;
         r.left = Some(left);
         cx.write(right, &r.encode(cx.f.sizes, INTERNAL_K))?;
-        let moved = crate::raw::read_btree1_node(cx.f, left, 0)?;
+        let moved = crate::base::read_btree1_node(cx.f, left, 0)?;
         let Keys::Group(rk) = &r.keys else {
             unreachable!("group node")
         };
@@ -210,7 +210,7 @@ fn snod_bytes(cx: &WriteCtx<'_>) -> u64 {
 }
 
 fn read_node(cx: &WriteCtx<'_>, addr: u64) -> Result<Node> {
-    crate::raw::read_btree1_node(cx.f, addr, 0)
+    crate::base::read_btree1_node(cx.f, addr, 0)
 }
 
 fn read_snod(cx: &WriteCtx<'_>, addr: u64) -> Result<Vec<SymbolTableEntry>> {

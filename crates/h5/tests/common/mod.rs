@@ -205,3 +205,40 @@ pub fn write_flat<T: h5::H5Type + Clone>(
         .map_err(|e| h5::Error::Shape(format!("{e}: {} values", data.len())))?;
     ds.write_slice(sel, data)
 }
+
+/// [`per_profile!`] for tests that have h5py write the file: each function `fn(&str)` gets
+/// one `#[test]` per h5py `libver` name.
+#[macro_export]
+macro_rules! per_h5py_profile {
+    ($($f:ident),* $(,)?) => {$(
+        mod $f {
+            #[test]
+            fn earliest() {
+                super::$f("earliest")
+            }
+            #[test]
+            fn v108() {
+                super::$f("v108")
+            }
+            #[test]
+            fn v110() {
+                super::$f("v110")
+            }
+            #[test]
+            fn latest() {
+                super::$f("latest")
+            }
+        }
+    )*};
+}
+
+/// h5py opens `path` for reading as `f` (with `h5py` and `numpy as np` imported) and runs
+/// `asserts`, which must pass.
+pub fn h5py_asserts(path: &Path, asserts: &str) {
+    let script = format!(
+        "import h5py, numpy as np\nf = h5py.File({:?}, 'r')\n{}\nprint('ok')\n",
+        path.to_str().unwrap(),
+        asserts.trim_matches('\n')
+    );
+    h5py_ok(path.parent().unwrap(), &script);
+}

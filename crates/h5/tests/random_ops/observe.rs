@@ -12,7 +12,7 @@ pub fn dcanon(dt: &Datatype) -> String {
             format!("{}{size}", if *signed { "i" } else { "u" })
         }
         Datatype::Float { size, .. } => format!("f{size}"),
-        Datatype::Enum { .. } if h5::is_bool(dt) => "b1".into(),
+        Datatype::Enum { .. } if h5::raw::is_bool(dt) => "b1".into(),
         Datatype::Enum { base, members, .. } => {
             let mut m: Vec<String> = members
                 .iter()
@@ -35,7 +35,7 @@ pub fn dcanon(dt: &Datatype) -> String {
         Datatype::String { size, .. } => format!("S{size}"),
         Datatype::VarLenStr { .. } => "vstr".into(),
         Datatype::VarLenSeq { base, .. } => format!("vlen({})", dcanon(base)),
-        Datatype::Compound { size, .. } if h5::is_complex_compound(dt) => format!("c{size}"),
+        Datatype::Compound { size, .. } if h5::raw::is_complex_compound(dt) => format!("c{size}"),
         Datatype::Complex { size, .. } => format!("c{size}"),
         Datatype::Compound { members, .. } => {
             let m: Vec<String> = members
@@ -109,21 +109,21 @@ fn attrs(a: &h5::Attributes, canon: &HashMap<u64, String>) -> Result<Json, Strin
 fn fill(ds: &h5::Dataset) -> Json {
     let dt = ds.dtype();
     let numeric = matches!(dt, Datatype::Integer { .. } | Datatype::Float { .. });
-    if !numeric && !h5::is_bool(dt) {
+    if !numeric && !h5::raw::is_bool(dt) {
         return Json::Null;
     }
     let zero = vec![0u8; dt.size() as usize];
     let bytes = ds.fill_value().value.clone().unwrap_or(zero);
-    match h5::decode_scalar(dt, &bytes) {
-        Some(h5::Scalar::Int(i)) if h5::is_bool(dt) => json!(i != 0),
-        Some(h5::Scalar::Int(i)) => {
+    match h5::raw::decode_scalar(dt, &bytes) {
+        Some(h5::raw::Scalar::Int(i)) if h5::raw::is_bool(dt) => json!(i != 0),
+        Some(h5::raw::Scalar::Int(i)) => {
             if i < 0 {
                 json!(i as i64)
             } else {
                 json!(i as u64)
             }
         }
-        Some(h5::Scalar::Float(x)) => json!(fcanon(x)),
+        Some(h5::raw::Scalar::Float(x)) => json!(fcanon(x)),
         None => json!("undecodable"),
     }
 }

@@ -12,6 +12,11 @@ impl HeapEdit {
     /// huge objects, the huge-object B-tree's header and nodes), plus the extents retired
     /// since the last store that [`HeapEdit::store`] would free: what to free when the
     /// whole heap is deleted instead of stored. What is not stored yet has no extent.
+    ///
+    /// # Errors
+    /// `Invalid` when a placed indirect block's row count is 0 or above the header's maximum, or
+    /// its size overflows (see
+    /// [`Header::indirect_block_size`](crate::fractal_heap::Header::indirect_block_size)).
     pub fn extents(&self) -> Result<Vec<(u64, u64)>> {
         let mut v = Vec::new();
         if self.placed {

@@ -757,7 +757,16 @@ fn managed_ids() {
     let e = HeapId::decode(&id[..6], &h, SIZES, 0x50).unwrap_err();
     assert_eq!((e.kind, e.offset), (ErrorKind::Truncated, 0x56));
     let e = HeapId::decode(&[0x40, 0, 0, 0, 0, 1, 0], &h, SIZES, 0x50).unwrap_err();
-    assert_eq!((e.kind, e.offset), (ErrorKind::BadVersion(1), 0x50));
+    assert_eq!(
+        (e.kind, e.offset),
+        (
+            ErrorKind::VersionNotAccepted {
+                version: 1,
+                accepted: &[0]
+            },
+            0x50
+        )
+    );
     let e = HeapId::decode(&[0x30, 0, 0, 0, 0, 1, 0], &h, SIZES, 0x50).unwrap_err();
     assert_eq!(invalid(e), "heap ID type");
     // Beyond the managed space (1 MiB), or longer than a managed object may be.

@@ -24,8 +24,8 @@
 //! and tree — can differ from ours; both are valid.
 
 use super::meta::{Loc, Meta};
+use crate::base::FileInner;
 use crate::error::{Error, Result};
-use crate::raw::FileInner;
 use crate::write::WriteCtx;
 use h5_format::btree1::{self, ChunkKey, Keys, Node};
 use std::cmp::Ordering;
@@ -137,7 +137,7 @@ impl Tree {
             )
             .into());
         }
-        let node = crate::raw::read_btree1_node(f, addr, self.rank + 1)?;
+        let node = crate::base::read_btree1_node(f, addr, self.rank + 1)?;
         let bad = |what| -> Error {
             h5_format::Error::invalid("v1 B-tree node", f.offset_of(addr), what).into()
         };

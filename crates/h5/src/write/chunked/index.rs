@@ -6,8 +6,8 @@
 
 use super::btree1::Tree;
 use super::meta::{Loc, Meta};
+use crate::base::FileInner;
 use crate::error::{Error, Result};
-use crate::raw::FileInner;
 use crate::read::chunks::{linearize, max_grid, swizzled_index, unlinearize, unswizzle};
 use crate::write::WriteCtx;
 use h5_format::btree2::{self, TreeEdit};

@@ -1,8 +1,8 @@
 //! What the writer knows of a chunked dataset, read from its header, and its chunks read
 //! and encoded through the filters.
 
+use crate::base::FileInner;
 use crate::error::{Error, Result};
-use crate::raw::FileInner;
 use crate::write::header::HeaderEdit;
 use crate::write::WriteCtx;
 use h5_format::message::dataspace::Dataspace;

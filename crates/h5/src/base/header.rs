@@ -321,15 +321,7 @@ fn sohm_lookup(f: &FileInner, t: MessageType, id: &[u8; 8]) -> Result<(Vec<u8>, 
         ))
     })?;
     let mut r = m.reader(f, "shared message table message");
-    let version = f.dec(r.u8())?;
-    if version != 0 {
-        return Err(h5_format::Error::new(
-            "shared message table message",
-            f.offset_of(m.addr),
-            h5_format::ErrorKind::BadVersion(version),
-        )
-        .into());
-    }
+    f.dec(r.version(&[0]))?;
     let table = f.dec(r.defined_offset("shared message table address"))?;
     let n = f.dec(r.u8())? as u64;
     let o = f.sizes.offset as u64;
@@ -342,16 +334,7 @@ fn sohm_lookup(f: &FileInner, t: MessageType, id: &[u8; 8]) -> Result<(Vec<u8>, 
     let mut r = Reader::new(&buf, table, f.sizes, "shared message table");
     f.dec(r.signature(b"SMTB"))?;
     for _ in 0..n {
-        let at = r.addr();
-        let version = f.dec(r.u8())?;
-        if version != 0 {
-            return Err(h5_format::Error::new(
-                "shared message table",
-                f.offset_of(at),
-                h5_format::ErrorKind::BadVersion(version),
-            )
-            .into());
-        }
+        f.dec(r.version(&[0]))?;
         let _index_type = f.dec(r.u8())?;
         let types = f.dec(r.u16())?;
         f.dec(r.skip(4 + 2 + 2 + 2))?;
