@@ -407,18 +407,7 @@ macro_rules! compound {
                 Ok($ty { $($field: $crate::H5Type::from_value(v.field(stringify!($field))?)?),* })
             }
         }
-        impl $crate::Elements for $ty {
-            type Elem = $ty;
-            fn shape(&self) -> Vec<u64> {
-                Vec::new()
-            }
-            fn each(
-                &self,
-                f: &mut dyn FnMut(&$ty) -> $crate::Result<()>,
-            ) -> $crate::Result<()> {
-                f(self)
-            }
-        }
+        $crate::__scalar_elements!($ty);
     };
 }
 
@@ -467,18 +456,7 @@ macro_rules! h5_enum {
                     "{value} is not a member of {}", stringify!($ty))))
             }
         }
-        impl $crate::Elements for $ty {
-            type Elem = $ty;
-            fn shape(&self) -> Vec<u64> {
-                Vec::new()
-            }
-            fn each(
-                &self,
-                f: &mut dyn FnMut(&$ty) -> $crate::Result<()>,
-            ) -> $crate::Result<()> {
-                f(self)
-            }
-        }
+        $crate::__scalar_elements!($ty);
     };
 }
 

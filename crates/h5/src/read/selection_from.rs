@@ -15,6 +15,17 @@ trait Index: Copy {
     fn index(self) -> i64;
 }
 
+/// One axis argument as a whole selection (the later axes whole).
+macro_rules! selection_from_axis {
+    ($($a:ty),*) => {$(
+        impl From<$a> for Selection {
+            fn from(a: $a) -> Self {
+                Selection::Slice(vec![a.into()])
+            }
+        }
+    )*};
+}
+
 macro_rules! axis_from_ints {
     ($($t:ty),*) => {$(
         impl Index for $t {
@@ -57,36 +68,8 @@ macro_rules! axis_from_ints {
                 SliceArg::Range { start: None, stop, step: 1 }
             }
         }
-        impl From<$t> for Selection {
-            fn from(i: $t) -> Self {
-                Selection::Slice(vec![i.into()])
-            }
-        }
-        impl From<Range<$t>> for Selection {
-            fn from(r: Range<$t>) -> Self {
-                Selection::Slice(vec![r.into()])
-            }
-        }
-        impl From<RangeFrom<$t>> for Selection {
-            fn from(r: RangeFrom<$t>) -> Self {
-                Selection::Slice(vec![r.into()])
-            }
-        }
-        impl From<RangeTo<$t>> for Selection {
-            fn from(r: RangeTo<$t>) -> Self {
-                Selection::Slice(vec![r.into()])
-            }
-        }
-        impl From<RangeInclusive<$t>> for Selection {
-            fn from(r: RangeInclusive<$t>) -> Self {
-                Selection::Slice(vec![r.into()])
-            }
-        }
-        impl From<RangeToInclusive<$t>> for Selection {
-            fn from(r: RangeToInclusive<$t>) -> Self {
-                Selection::Slice(vec![r.into()])
-            }
-        }
+        selection_from_axis!($t, Range<$t>, RangeFrom<$t>, RangeTo<$t>, RangeInclusive<$t>,
+            RangeToInclusive<$t>);
     )*};
 }
 axis_from_ints!(i32, i64, isize, u32, u64, usize);

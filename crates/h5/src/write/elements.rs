@@ -30,22 +30,34 @@ pub trait Elements {
     fn each(&self, f: &mut dyn FnMut(&Self::Elem) -> Result<()>) -> Result<()>;
 }
 
-/// One element of `T`, by reference.
-fn one<T>(x: &T, f: &mut dyn FnMut(&T) -> Result<()>) -> Result<()> {
-    f(x)
+/// `impl Elements` for a type whose values are one element each (shape `[]`): the numbers,
+/// strings and the types `#[derive(h5::H5Type)]` makes: `Type`, or
+/// `generic [generics] Type`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __scalar_elements {
+    (generic [$($g:tt)*] $ty:ty) => {
+        impl<$($g)*> $crate::Elements for $ty {
+            type Elem = Self;
+            fn shape(&self) -> Vec<u64> {
+                Vec::new()
+            }
+            fn each(
+                &self,
+                f: &mut dyn FnMut(&Self) -> $crate::Result<()>,
+            ) -> $crate::Result<()> {
+                f(self)
+            }
+        }
+    };
+    ($ty:ty) => {
+        $crate::__scalar_elements!(generic [] $ty);
+    };
 }
 
 macro_rules! scalar_elements {
     ($($t:ty),*) => {$(
-        impl Elements for $t {
-            type Elem = $t;
-            fn shape(&self) -> Vec<u64> {
-                Vec::new()
-            }
-            fn each(&self, f: &mut dyn FnMut(&$t) -> Result<()>) -> Result<()> {
-                one(self, f)
-            }
-        }
+        crate::__scalar_elements!($t);
     )*};
 }
 scalar_elements!(
@@ -67,26 +79,8 @@ scalar_elements!(
     num_complex::Complex<f64>,
     String
 );
-
-impl<const N: usize> Elements for crate::read::element::FixedAscii<N> {
-    type Elem = Self;
-    fn shape(&self) -> Vec<u64> {
-        Vec::new()
-    }
-    fn each(&self, f: &mut dyn FnMut(&Self) -> Result<()>) -> Result<()> {
-        one(self, f)
-    }
-}
-
-impl<const N: usize> Elements for crate::read::element::FixedUtf8<N> {
-    type Elem = Self;
-    fn shape(&self) -> Vec<u64> {
-        Vec::new()
-    }
-    fn each(&self, f: &mut dyn FnMut(&Self) -> Result<()>) -> Result<()> {
-        one(self, f)
-    }
-}
+crate::__scalar_elements!(generic [const N: usize] crate::read::element::FixedAscii<N>);
+crate::__scalar_elements!(generic [const N: usize] crate::read::element::FixedUtf8<N>);
 
 /// A string: one variable-length UTF-8 element, as h5py stores `"text"`.
 impl Elements for str {

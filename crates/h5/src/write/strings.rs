@@ -76,24 +76,11 @@ pub(crate) fn fit_to_file(dt: &Datatype, sizes: h5_format::Sizes) -> Datatype {
             if !packed {
                 return dt.clone();
             }
-            let mut offset = 0u64;
-            let members: Vec<_> = members
+            let fitted: Vec<(&str, Datatype)> = members
                 .iter()
-                .map(|m| {
-                    let dtype = fit_to_file(&m.dtype, sizes);
-                    let member = h5_format::message::datatype::Member {
-                        name: m.name.clone(),
-                        offset,
-                        dtype,
-                    };
-                    offset += member.dtype.size();
-                    member
-                })
+                .map(|m| (m.name.as_str(), fit_to_file(&m.dtype, sizes)))
                 .collect();
-            Datatype::Compound {
-                size: offset as u32,
-                members,
-            }
+            crate::read::types::compound(&fitted)
         }
         other => other.clone(),
     }

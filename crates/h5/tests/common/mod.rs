@@ -157,31 +157,59 @@ pub fn h5dump_reads_profile(path: &Path, libver: h5::LibVer) {
     }
 }
 
-/// One `#[test]` per write profile for each function `fn(h5::LibVer)` named: a module named
-/// after the function with the tests `earliest`, `v108`, `v110` and `latest`, so each
-/// profile passes or fails on its own.
+/// One `#[test]` per profile for each function named: a module named after the function with
+/// the tests `earliest`, `v108`, `v110` and `latest`, each calling it with that profile's
+/// argument, so each profile passes or fails on its own.
 #[macro_export]
-macro_rules! per_profile {
-    ($($f:ident),* $(,)?) => {$(
+macro_rules! four_profiles {
+    ([$e:expr, $v8:expr, $v10:expr, $l:expr] $($f:ident),*) => {$(
         mod $f {
             #[test]
             fn earliest() {
-                super::$f(h5::LibVer::Earliest)
+                super::$f($e)
             }
             #[test]
             fn v108() {
-                super::$f(h5::LibVer::V108)
+                super::$f($v8)
             }
             #[test]
             fn v110() {
-                super::$f(h5::LibVer::V110)
+                super::$f($v10)
             }
             #[test]
             fn latest() {
-                super::$f(h5::LibVer::Latest)
+                super::$f($l)
             }
         }
     )*};
+}
+
+/// [`four_profiles!`] for functions `fn(h5::LibVer)`: files we write in each profile.
+#[macro_export]
+macro_rules! per_profile {
+    ($($f:ident),* $(,)?) => {
+        $crate::four_profiles!([h5::LibVer::Earliest, h5::LibVer::V108, h5::LibVer::V110,
+            h5::LibVer::Latest] $($f),*);
+    };
+}
+
+/// [`four_profiles!`] for functions `fn(&str)`: files h5py writes with each `libver` name.
+#[macro_export]
+macro_rules! per_h5py_profile {
+    ($($f:ident),* $(,)?) => {
+        $crate::four_profiles!(["earliest", "v108", "v110", "latest"] $($f),*);
+    };
+}
+
+/// h5py opens `path` for reading as `f` (with `h5py` and `numpy as np` imported) and runs
+/// `asserts`, which must pass.
+pub fn h5py_asserts(path: &Path, asserts: &str) {
+    let script = format!(
+        "import h5py, numpy as np\nf = h5py.File({:?}, 'r')\n{}\nprint('ok')\n",
+        path.to_str().unwrap(),
+        asserts.trim_matches('\n')
+    );
+    h5py_ok(path.parent().unwrap(), &script);
 }
 
 /// Write flat row-major `data` into `sel` of `ds`: one value fills the selection, more are
@@ -204,41 +232,4 @@ pub fn write_flat<T: h5::H5Type + Clone>(
     let data = ndarray::ArrayView::from_shape(shape, data)
         .map_err(|e| h5::Error::Shape(format!("{e}: {} values", data.len())))?;
     ds.write_slice(sel, data)
-}
-
-/// [`per_profile!`] for tests that have h5py write the file: each function `fn(&str)` gets
-/// one `#[test]` per h5py `libver` name.
-#[macro_export]
-macro_rules! per_h5py_profile {
-    ($($f:ident),* $(,)?) => {$(
-        mod $f {
-            #[test]
-            fn earliest() {
-                super::$f("earliest")
-            }
-            #[test]
-            fn v108() {
-                super::$f("v108")
-            }
-            #[test]
-            fn v110() {
-                super::$f("v110")
-            }
-            #[test]
-            fn latest() {
-                super::$f("latest")
-            }
-        }
-    )*};
-}
-
-/// h5py opens `path` for reading as `f` (with `h5py` and `numpy as np` imported) and runs
-/// `asserts`, which must pass.
-pub fn h5py_asserts(path: &Path, asserts: &str) {
-    let script = format!(
-        "import h5py, numpy as np\nf = h5py.File({:?}, 'r')\n{}\nprint('ok')\n",
-        path.to_str().unwrap(),
-        asserts.trim_matches('\n')
-    );
-    h5py_ok(path.parent().unwrap(), &script);
 }
