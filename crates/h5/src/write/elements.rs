@@ -57,7 +57,7 @@ macro_rules! __scalar_elements {
 
 macro_rules! scalar_elements {
     ($($t:ty),*) => {$(
-        crate::__scalar_elements!($t);
+        __scalar_elements!($t);
     )*};
 }
 scalar_elements!(
@@ -79,8 +79,8 @@ scalar_elements!(
     num_complex::Complex<f64>,
     String
 );
-crate::__scalar_elements!(generic [const N: usize] crate::read::element::FixedAscii<N>);
-crate::__scalar_elements!(generic [const N: usize] crate::read::element::FixedUtf8<N>);
+__scalar_elements!(generic [const N: usize] crate::read::element::FixedAscii<N>);
+__scalar_elements!(generic [const N: usize] crate::read::element::FixedUtf8<N>);
 
 /// A string: one variable-length UTF-8 element, as h5py stores `"text"`.
 impl Elements for str {
