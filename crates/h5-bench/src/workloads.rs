@@ -1,0 +1,316 @@
+//! The h5 side of every workload. Each `setup` loads its inputs untimed and returns the timed
+//! part, which returns the digest of what it read (`None` for writes: the driver has h5py
+//! digest the file). `h5py_bench.py` holds the same workloads for h5py, name by name.
+use crate::sizes::Sizes;
+use h5::ndarray::{ArrayView2, ArrayView3};
+use h5::{File, FixedAscii, H5Type};
+use std::path::{Path, PathBuf};
+
+type R<T> = Result<T, Box<dyn std::error::Error>>;
+/// The timed part of a workload.
+pub type Timed = Box<dyn FnOnce() -> R<Option<String>>>;
+
+/// The compound row of W11, as h5py's `[("id", "<i4"), ("value", "<f8"), ("name", "S16")]`.
+#[derive(H5Type, Clone, Debug)]
+pub struct Row {
+    id: i32,
+    value: f64,
+    name: FixedAscii<16>,
+}
+
+/// The workloads, in table order.
+pub const ALL: &[&str] = &[
+    "W1", "W2", "W3", "W4", "W5", "W6", "W7a", "W7b", "W8a", "W8b", "W9a", "W9b", "W10", "W11a",
+    "W11b", "W12-1", "W12-2", "W12-4", "W13",
+];
+
+/// Whether `w` writes a file (which the driver then has h5py check).
+pub fn writes(w: &str) -> bool {
+    matches!(w, "W1" | "W3" | "W6" | "W7a" | "W8a" | "W9a" | "W11a")
+}
+
+/// What `w` does, for the table.
+pub fn describe(w: &str, s: &Sizes) -> String {
+    let [t, h, wd] = s.movie;
+    let movie = format!("u16 movie ({t},{h},{wd}), chunks (1,{h},{wd})");
+    let mib = |bytes: u64| format!("{} MiB", bytes >> 20);
+    match w {
+        "W1" => format!("write contiguous f64, {}", mib(s.w1_n * 8)),
+        "W2" => "read it back".into(),
+        "W3" => format!("write {movie}, shuffle + gzip 4"),
+        "W4" => "read the gzip movie".into(),
+        "W5" => {
+            let c = s.crop;
+            format!("crop [:, {}:{}, {}:{}]", c[1][0], c[1][1], c[2][0], c[2][1])
+        }
+        "W6" => format!(
+            "append {} f32 frames {:?} (resize + write each)",
+            s.append_frames, s.frame
+        ),
+        "W7a" => format!(
+            "create {}×{} groups × 3 attributes",
+            s.groups[0], s.groups[1]
+        ),
+        "W7b" => "visit them + read every attribute".into(),
+        "W8a" => "write the movie, shuffle + LZF".into(),
+        "W8b" => "read the LZF movie".into(),
+        "W9a" => format!("write {} small datasets ({} f64)", s.small_n, s.small_len),
+        "W9b" => "read them".into(),
+        "W10" => format!("{} single-element reads", s.points),
+        "W11a" => format!("write {} compound rows {{i32, f64, S16}} (derive)", s.rows),
+        "W11b" => "read them (derive)".into(),
+        "W12-1" | "W12-2" | "W12-4" => {
+            format!("gzip movie read by {} thread(s), one File", &w[4..])
+        }
+        "W13" => format!("read {} f4 as f64", s.f4_n),
+        _ => w.into(),
+    }
+}
+
+fn raw<T: bytemuck::Pod>(dir: &Path, name: &str) -> R<Vec<T>> {
+    Ok(bytemuck::pod_collect_to_vec(&std::fs::read(
+        dir.join(name),
+    )?))
+}
+
+/// CRC-32 of the values' little-endian bytes (Python: `zlib.crc32(a.tobytes())`).
+pub fn crc<T: bytemuck::NoUninit>(v: &[T]) -> String {
+    const {
+        assert!(
+            cfg!(target_endian = "little"),
+            "digests assume a little-endian host"
+        )
+    };
+    format!("{:08x}", crc32fast::hash(bytemuck::cast_slice(v)))
+}
+
+fn bits(x: f64) -> String {
+    format!("{:016x}", x.to_bits())
+}
+
+fn digest(s: String) -> R<Option<String>> {
+    Ok(Some(s))
+}
+
+/// Set up workload `w` over the inputs in `dir`, writing to `out` if it writes.
+pub fn setup(w: &str, s: &Sizes, dir: &Path, out: &Path) -> R<Timed> {
+    let out = out.to_path_buf();
+    let inputs = dir;
+    let dir = dir.to_path_buf();
+    let s = s.clone();
+    let w = w.to_string();
+    let at = move |name: &str| -> PathBuf { dir.join(name) };
+    Ok(match w.as_str() {
+        "W1" => {
+            let a: Vec<f64> = raw(inputs, "f64.bin")?;
+            Box::new(move || {
+                let f = File::create(&out)?;
+                f.new_dataset::<f64>()
+                    .shape(&[a.len() as u64])
+                    .create("data")?
+                    .write(&a)?;
+                f.close()?;
+                Ok(None)
+            })
+        }
+        "W2" => Box::new(move || {
+            let v = File::open(at("ref_w1.h5"))?
+                .dataset("data")?
+                .read_vec::<f64>()?;
+            digest(crc(&v))
+        }),
+        "W3" | "W8a" => {
+            let m: Vec<u16> = raw(inputs, "movie.bin")?;
+            let gzip = w == "W3";
+            Box::new(move || {
+                let f = File::create(&out)?;
+                let [_, h, wd] = s.movie;
+                let b = f
+                    .new_dataset::<u16>()
+                    .shape(&s.movie)
+                    .chunks(&[1, h, wd])
+                    .shuffle();
+                let b = if gzip { b.deflate(4) } else { b.lzf() };
+                let [t, h, wd] = s.movie.map(|n| n as usize);
+                b.create("movie")?
+                    .write(ArrayView3::from_shape((t, h, wd), &m)?)?;
+                f.close()?;
+                Ok(None)
+            })
+        }
+        "W4" | "W8b" => Box::new(move || {
+            let name = if w == "W4" {
+                "ref_movie_gzip.h5"
+            } else {
+                "ref_movie_lzf.h5"
+            };
+            let v = File::open(at(name))?.dataset("movie")?.read_vec::<u16>()?;
+            digest(crc(&v))
+        }),
+        "W5" => Box::new(move || {
+            let c = s.crop;
+            let sel = (c[0][0]..c[0][1], c[1][0]..c[1][1], c[2][0]..c[2][1]);
+            let a = File::open(at("ref_movie_gzip.h5"))?
+                .dataset("movie")?
+                .read_slice::<u16>(sel)?;
+            digest(crc(&a.iter().copied().collect::<Vec<_>>()))
+        }),
+        "W6" => {
+            let fr: Vec<f32> = raw(inputs, "frames.bin")?;
+            Box::new(move || {
+                let [fh, fw] = s.frame;
+                let f = File::create(&out)?;
+                let mut d = f
+                    .new_dataset::<f32>()
+                    .shape(&[0, fh, fw])
+                    .maxshape(&[None, Some(fh), Some(fw)])
+                    .chunks(&[1, fh, fw])
+                    .create("frames")?;
+                let n = (fh * fw) as usize;
+                for (k, frame) in fr.chunks_exact(n).enumerate() {
+                    d.resize_axis(0, k as u64 + 1)?;
+                    let frame = ArrayView2::from_shape((fh as usize, fw as usize), frame)?;
+                    d.write_slice(k as u64, frame)?;
+                }
+                f.close()?;
+                Ok(None)
+            })
+        }
+        "W7a" => Box::new(move || {
+            let f = File::create(&out)?;
+            let [g1, g2] = s.groups;
+            for i in 0..g1 {
+                let g = f.create_group(&format!("g{i:03}"))?;
+                for j in 0..g2 {
+                    let sub = g.create_group(&format!("s{j:03}"))?;
+                    let k = i * g2 + j;
+                    let a = sub.attrs();
+                    a.set("a", k as i64)?;
+                    a.set("b", k as f64 * 0.5)?;
+                    a.set("c", format!("name{i}-{j}").as_str())?;
+                }
+            }
+            f.close()?;
+            Ok(None)
+        }),
+        "W7b" => Box::new(move || {
+            let f = File::open(at("ref_groups.h5"))?;
+            let (mut n, mut sa, mut sb, mut lc) = (0u64, 0i64, 0f64, 0usize);
+            f.visit_items(|_, node| -> h5::Result<()> {
+                if let h5::Node::Group(g) = node {
+                    let a = g.attrs();
+                    if let Ok(x) = a.get::<i64>("a") {
+                        n += 1;
+                        sa += x;
+                        sb += a.get::<f64>("b")?;
+                        lc += a.get::<String>("c")?.len();
+                    }
+                }
+                Ok(())
+            })?;
+            digest(format!("{n}:{sa}:{}:{lc}", bits(sb)))
+        }),
+        "W9a" => Box::new(move || {
+            let f = File::create(&out)?;
+            let m = s.small_len;
+            for i in 0..s.small_n {
+                let v: Vec<f64> = (i * m..(i + 1) * m).map(|x| x as f64).collect();
+                f.create_dataset(&format!("d{i:05}"), &v)?;
+            }
+            f.close()?;
+            Ok(None)
+        }),
+        "W9b" => Box::new(move || {
+            let f = File::open(at("ref_small.h5"))?;
+            let mut total = 0.0;
+            for i in 0..s.small_n {
+                let v = f.dataset(&format!("d{i:05}"))?.read_vec::<f64>()?;
+                total += v.iter().sum::<f64>();
+            }
+            digest(bits(total))
+        }),
+        "W10" => Box::new(move || {
+            let f = File::open(at("ref_w1.h5"))?;
+            let d = f.dataset("data")?;
+            let mut total = 0.0;
+            for i in s.points() {
+                total += d.read_slice::<f64>(i)?.first().ok_or("no element")?;
+            }
+            digest(bits(total))
+        }),
+        "W11a" => {
+            let rows = rows(&inputs.join("rows.bin"))?;
+            Box::new(move || {
+                let f = File::create(&out)?;
+                f.create_dataset("rows", &rows)?;
+                f.close()?;
+                Ok(None)
+            })
+        }
+        "W11b" => Box::new(move || {
+            let rows = File::open(at("ref_rows.h5"))?
+                .dataset("rows")?
+                .read_vec::<Row>()?;
+            digest(rows_crc(&rows))
+        }),
+        "W12-1" | "W12-2" | "W12-4" => {
+            let threads: u64 = w[4..].parse()?;
+            Box::new(move || {
+                let f = File::open(at("ref_movie_gzip.h5"))?;
+                let d = f.dataset("movie")?;
+                let n = s.movie[0];
+                let parts = std::thread::scope(|sc| {
+                    let hs: Vec<_> = (0..threads)
+                        .map(|k| {
+                            let d = &d;
+                            sc.spawn(move || {
+                                d.read_slice::<u16>(k * n / threads..(k + 1) * n / threads)
+                            })
+                        })
+                        .collect();
+                    hs.into_iter()
+                        .map(|h| h.join().expect("reader thread panicked"))
+                        .collect::<h5::Result<Vec<_>>>()
+                })?;
+                let all: Vec<u16> = parts.iter().flat_map(|a| a.iter().copied()).collect();
+                digest(crc(&all))
+            })
+        }
+        "W13" => Box::new(move || {
+            let v = File::open(at("ref_f4.h5"))?
+                .dataset("data")?
+                .read_vec::<f64>()?;
+            digest(crc(&v))
+        }),
+        other => return Err(format!("unknown workload {other}").into()),
+    })
+}
+
+/// The rows of `rows.bin`: packed 28-byte records (i32, f64, 16 bytes NUL-padded).
+fn rows(path: &Path) -> R<Vec<Row>> {
+    let bytes = std::fs::read(path)?;
+    bytes
+        .chunks_exact(28)
+        .map(|r| {
+            let name = std::str::from_utf8(&r[12..28])?.trim_end_matches('\0');
+            Ok(Row {
+                id: i32::from_le_bytes(r[0..4].try_into()?),
+                value: f64::from_le_bytes(r[4..12].try_into()?),
+                name: FixedAscii::new(name)?,
+            })
+        })
+        .collect()
+}
+
+/// CRC-32 of the rows packed as h5py's dtype packs them.
+fn rows_crc(rows: &[Row]) -> String {
+    let mut b = Vec::with_capacity(rows.len() * 28);
+    for r in rows {
+        b.extend_from_slice(&r.id.to_le_bytes());
+        b.extend_from_slice(&r.value.to_le_bytes());
+        let mut name = [0u8; 16];
+        name[..r.name.len()].copy_from_slice(r.name.as_bytes());
+        b.extend_from_slice(&name);
+    }
+    crc(&b)
+}
