@@ -4,6 +4,7 @@
 //! the bookkeeping of their editing models (block-size limit, loaded extents, element runs,
 //! checked allocation).
 
+mod block;
 mod edit;
 mod element;
 mod pages;
@@ -12,8 +13,12 @@ pub(crate) mod test_util;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use block::{block_start, header_start};
 pub use edit::MAX_EDIT_BLOCK_BYTES;
-pub(crate) use edit::{block_len, checked_alloc, filled, sealed_elements, Extents, Segment};
+pub(crate) use edit::{
+    block_len, check_fits, checked_alloc, edit_format, encode_elements_page, filled, load_header,
+    sealed_elements, DataBlockAt, Extents, HeaderSlot, Segment,
+};
 pub use element::{
     filtered_chunk_size_len, ChunkElement, ElementFormat, CLIENT_FILTERED_CHUNKS,
     CLIENT_UNFILTERED_CHUNKS,

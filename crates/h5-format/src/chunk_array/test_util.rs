@@ -101,3 +101,52 @@ impl Mem {
             .ok_or(Error::new("test image", a, ErrorKind::Truncated))
     }
 }
+
+/// The two editing models, as the shared [`store`] and [`load`] drive them.
+pub(crate) trait EditModel: Sized {
+    fn store_with(&mut self, alloc: &mut dyn FnMut(u64) -> u64) -> Result<(u64, Stored)>;
+    fn load_with(
+        addr: u64,
+        sizes: Sizes,
+        read: &mut dyn FnMut(u64, usize) -> Result<Vec<u8>>,
+    ) -> Result<Self>;
+}
+
+macro_rules! impl_edit_model {
+    ($($model:ty),*) => {$(
+        impl EditModel for $model {
+            fn store_with(&mut self, alloc: &mut dyn FnMut(u64) -> u64) -> Result<(u64, Stored)> {
+                self.store(alloc)
+            }
+            fn load_with(
+                addr: u64,
+                sizes: Sizes,
+                read: &mut dyn FnMut(u64, usize) -> Result<Vec<u8>>,
+            ) -> Result<Self> {
+                Self::load(addr, sizes, read)
+            }
+        }
+    )*};
+}
+
+impl_edit_model!(
+    crate::fixed_array::FixedArrayEdit,
+    crate::extensible_array::ExtensibleArrayEdit
+);
+
+/// Store `edit` into `mem` (allocating from it and applying the writes).
+pub(crate) fn store<M: EditModel>(edit: &mut M, mem: &mut Mem) -> (u64, Stored) {
+    let (a, s) = edit.store_with(&mut |n| mem.alloc(n)).unwrap();
+    mem.apply(&s);
+    (a, s)
+}
+
+/// Load the array whose header is at `addr` in `mem`.
+pub(crate) fn load<M: EditModel>(mem: &Mem, addr: u64, sizes: Sizes) -> M {
+    M::load_with(addr, sizes, &mut |a, n| mem.read(a, n)).unwrap()
+}
+
+/// The addresses of `s`'s writes, in order.
+pub(crate) fn write_addrs(s: &Stored) -> Vec<u64> {
+    s.writes.iter().map(|w| w.0).collect()
+}

@@ -73,22 +73,15 @@ fn element_format_validation() {
         }
     );
     assert_eq!(ElementFormat::new(&r, 1, 13).unwrap().chunk_size_len, 1);
-    assert!(matches!(
-        ElementFormat::new(&r, 0, 4).unwrap_err().kind,
-        ErrorKind::Invalid(_)
-    ));
-    assert!(matches!(
-        ElementFormat::new(&r, 1, 12).unwrap_err().kind,
-        ErrorKind::Invalid(_)
-    ));
-    assert!(matches!(
-        ElementFormat::new(&r, 1, 21).unwrap_err().kind,
-        ErrorKind::Invalid(_)
-    ));
-    assert!(matches!(
-        ElementFormat::new(&r, 1, 0).unwrap_err().kind,
-        ErrorKind::Invalid(_)
-    ));
+    for (client, size) in [(0, 4), (1, 12), (1, 21), (1, 0)] {
+        assert!(
+            matches!(
+                ElementFormat::new(&r, client, size).unwrap_err().kind,
+                ErrorKind::Invalid(_)
+            ),
+            "client {client}, element size {size}"
+        );
+    }
     let e = ElementFormat::new(&r, 2, 8).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::Unsupported(_)));
     assert_eq!(e.offset, 0x40);

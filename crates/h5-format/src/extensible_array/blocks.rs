@@ -3,27 +3,46 @@
 
 use alloc::vec::Vec;
 
+use super::geometry::SuperBlockInfo;
 use super::{
     Header, DATA_BLOCK_NAME, DATA_BLOCK_SIGNATURE, INDEX_BLOCK_NAME, INDEX_BLOCK_SIGNATURE,
     PAGE_NAME, SUPER_BLOCK_NAME, SUPER_BLOCK_SIGNATURE,
 };
-use crate::chunk_array::{page_initialised, sealed_elements, ChunkElement};
+use crate::chunk_array::{encode_elements_page, page_initialised, sealed_elements, ChunkElement};
 use crate::error::{ErrorKind, Result};
 use crate::reader::{Addr, Reader, Sizes};
 use crate::writer::Writer;
 
 /// Check a block's version, client ID and header address after its signature.
 pub(super) fn block_start(r: &mut Reader<'_>, sig: &[u8; 4], hdr: &Header) -> Result<()> {
-    r.prologue(sig, &[0])?;
-    let client_at = r.clone();
-    if r.u8()? != hdr.client_id {
-        return Err(client_at.invalid("client ID (differs from the header's)"));
-    }
-    let hdr_at = r.clone();
-    if r.offset()? != Some(hdr.addr) {
-        return Err(hdr_at.invalid("header address"));
-    }
-    Ok(())
+    crate::chunk_array::block_start(r, sig, hdr.client_id, hdr.addr)
+}
+
+/// A super block's or data block's structure name and signature.
+type BlockKind = (&'static str, &'static [u8; 4]);
+const SUPER_BLOCK: BlockKind = (SUPER_BLOCK_NAME, &SUPER_BLOCK_SIGNATURE);
+const DATA_BLOCK: BlockKind = (DATA_BLOCK_NAME, &DATA_BLOCK_SIGNATURE);
+
+/// Start a super block or data block (`kind`) of super block `sblk` in `buf`, whose first
+/// byte is at `addr`: the super block's geometry (`Invalid` when `sblk` is out of range),
+/// then the checks of [`block_start`] and the block offset.
+fn sblk_start<'a>(
+    buf: &'a [u8],
+    addr: u64,
+    sizes: Sizes,
+    hdr: &Header,
+    sblk: usize,
+    (name, sig): BlockKind,
+) -> Result<(Reader<'a>, SuperBlockInfo, u64)> {
+    let mut r = Reader::new(buf, addr, sizes, name);
+    let s = *hdr
+        .geometry
+        .sblks
+        .get(sblk)
+        .ok_or_else(|| r.invalid("super block index"))?;
+    block_start(&mut r, sig, hdr)?;
+    let block_offset = r.uint(hdr.geometry.arr_off_size)?;
+    Ok((r, s, block_offset))
 }
 
 /// Read `n` addresses, checking the byte count before allocating.
@@ -99,14 +118,7 @@ impl SuperBlock {
     /// differs from the header's, the header address is not `hdr.addr` or `sblk` is out of
     /// range.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes, hdr: &Header, sblk: usize) -> Result<Self> {
-        let mut r = Reader::new(buf, addr, sizes, SUPER_BLOCK_NAME);
-        let s = *hdr
-            .geometry
-            .sblks
-            .get(sblk)
-            .ok_or_else(|| r.invalid("super block index"))?;
-        block_start(&mut r, &SUPER_BLOCK_SIGNATURE, hdr)?;
-        let block_offset = r.uint(hdr.geometry.arr_off_size)?;
+        let (mut r, s, block_offset) = sblk_start(buf, addr, sizes, hdr, sblk, SUPER_BLOCK)?;
         let dblk_npages = hdr.geometry.dblk_npages(sblk);
         let page_init = if dblk_npages > 0 {
             let n = s
@@ -169,14 +181,7 @@ impl DataBlock {
     /// differs from the header's, the header address is not `hdr.addr` or `sblk` is out of
     /// range.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes, hdr: &Header, sblk: usize) -> Result<Self> {
-        let mut r = Reader::new(buf, addr, sizes, DATA_BLOCK_NAME);
-        let s = *hdr
-            .geometry
-            .sblks
-            .get(sblk)
-            .ok_or_else(|| r.invalid("super block index"))?;
-        block_start(&mut r, &DATA_BLOCK_SIGNATURE, hdr)?;
-        let block_offset = r.uint(hdr.geometry.arr_off_size)?;
+        let (mut r, s, block_offset) = sblk_start(buf, addr, sizes, hdr, sblk, DATA_BLOCK)?;
         let npages = hdr.geometry.dblk_npages(sblk);
         let elements = if npages > 0 {
             Vec::new()
@@ -297,7 +302,5 @@ impl DataBlock {
 /// Encode one data block page: `elements` (`dblk_page_nelmts` of them) and a checksum (the
 /// mirror of [`decode_page`]).
 pub fn encode_page(sizes: Sizes, hdr: &Header, elements: &[ChunkElement]) -> Vec<u8> {
-    let mut w = Writer::new(sizes);
-    sealed_elements(&mut w, 0, &hdr.format, elements);
-    w.finish()
+    encode_elements_page(sizes, &hdr.format, elements)
 }

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::geometry::{block_start_size, Geometry, SuperBlockInfo};
 use super::{HEADER_NAME, HEADER_SIGNATURE};
-use crate::chunk_array::ElementFormat;
+use crate::chunk_array::{header_start, ElementFormat};
 use crate::error::{Error, Result};
 use crate::reader::{Addr, Reader, Sizes};
 use crate::writer::Writer;
@@ -215,10 +215,7 @@ impl Header {
     /// the client or creation parameters with no valid geometry (see [`Geometry::new`]).
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Self> {
         let mut r = Reader::new(buf, addr, sizes, HEADER_NAME);
-        r.prologue(&HEADER_SIGNATURE, &[0])?;
-        let fields = r.clone();
-        let client_id = r.u8()?;
-        let element_size = r.u8()?;
+        let (fields, client_id, element_size) = header_start(&mut r, &HEADER_SIGNATURE)?;
         let max_nelmts_bits = r.u8()?;
         let idx_blk_elmts = r.u8()?;
         let data_blk_min_elmts = r.u8()?;

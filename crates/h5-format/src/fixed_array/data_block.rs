@@ -3,7 +3,9 @@
 use alloc::vec::Vec;
 
 use super::{Header, DATA_BLOCK_NAME, DATA_BLOCK_SIGNATURE, PAGE_NAME};
-use crate::chunk_array::{page_initialised, sealed_elements, ChunkElement};
+use crate::chunk_array::{
+    block_start, encode_elements_page, page_initialised, sealed_elements, ChunkElement,
+};
 use crate::error::{ErrorKind, Result};
 use crate::reader::{Reader, Sizes};
 use crate::writer::Writer;
@@ -26,15 +28,7 @@ impl DataBlock {
     /// differs from the header's or the header address is not `hdr.addr`.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes, hdr: &Header) -> Result<Self> {
         let mut r = Reader::new(buf, addr, sizes, DATA_BLOCK_NAME);
-        r.prologue(&DATA_BLOCK_SIGNATURE, &[0])?;
-        let client_at = r.clone();
-        if r.u8()? != hdr.client_id {
-            return Err(client_at.invalid("client ID (differs from the header's)"));
-        }
-        let hdr_at = r.clone();
-        if r.offset()? != Some(hdr.addr) {
-            return Err(hdr_at.invalid("header address"));
-        }
+        block_start(&mut r, &DATA_BLOCK_SIGNATURE, hdr.client_id, hdr.addr)?;
         let (page_init, elements) = if hdr.is_paged() {
             let n =
                 usize::try_from(hdr.page_bitmap_size()).map_err(|_| r.err(ErrorKind::Truncated))?;
@@ -117,7 +111,5 @@ pub(super) fn encode_data_block(
 
 /// Encode one data block page: `elements` and a checksum (the mirror of [`decode_page`]).
 pub fn encode_page(sizes: Sizes, hdr: &Header, elements: &[ChunkElement]) -> Vec<u8> {
-    let mut w = Writer::new(sizes);
-    sealed_elements(&mut w, 0, &hdr.format, elements);
-    w.finish()
+    encode_elements_page(sizes, &hdr.format, elements)
 }

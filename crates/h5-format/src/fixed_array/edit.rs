@@ -5,12 +5,11 @@ use alloc::vec::Vec;
 
 use super::data_block::encode_data_block;
 use super::{
-    decode_page, encode_page, DataBlock, ElementPosition, Header, DATA_BLOCK_NAME, HEADER_NAME,
-    PAGE_NAME,
+    decode_page, DataBlock, ElementPosition, Header, DATA_BLOCK_NAME, HEADER_NAME, PAGE_NAME,
 };
 use crate::chunk_array::{
-    block_len, checked_alloc, filled, set_bits, set_page_bit, ChunkElement, ElementFormat, Extents,
-    Segment,
+    block_len, check_fits, checked_alloc, edit_format, filled, load_header, set_bits, set_page_bit,
+    ChunkElement, DataBlockAt, HeaderSlot, Segment,
 };
 use crate::error::{Error, Result};
 use crate::reader::Sizes;
@@ -62,10 +61,9 @@ impl FixedArrayParams {
 #[derive(Debug, Clone)]
 pub struct FixedArrayEdit {
     pub(super) sizes: Sizes,
-    /// The header as it will be written; `hdr.addr` is meaningful once `header_addr` is set.
+    /// The header as it will be written; `hdr.addr` is meaningful once `header.addr` is set.
     hdr: Header,
-    header_addr: Option<u64>,
-    header_dirty: bool,
+    header: HeaderSlot,
     /// Paged: the bitmap (or the whole prefix) must be rewritten.
     prefix_dirty: bool,
     /// Paged: the page-initialised bitmap (empty until the data block exists).
@@ -82,13 +80,12 @@ impl FixedArrayEdit {
     /// `Invalid` for a chunk-size width other than 1–8 (filtered) or an element count whose
     /// data block would not fit in 64 bits.
     pub fn new(params: FixedArrayParams, sizes: Sizes) -> Result<Self> {
-        let format =
-            ElementFormat::for_params(sizes, params.filtered, params.chunk_size_len, EDIT_NAME, 0)?;
+        let (format, element_size) =
+            edit_format(sizes, params.filtered, params.chunk_size_len, EDIT_NAME)?;
         let hdr = Header {
             addr: 0,
             client_id: format.client_id(),
-            element_size: u8::try_from(format.size)
-                .map_err(|_| Error::invalid(EDIT_NAME, 0, "element size"))?,
+            element_size,
             page_bits: params.max_dblk_page_nelmts_bits,
             nelmts: params.nelmts,
             data_block_addr: None,
@@ -100,8 +97,7 @@ impl FixedArrayEdit {
         Ok(FixedArrayEdit {
             sizes,
             hdr,
-            header_addr: None,
-            header_dirty: true,
+            header: HeaderSlot::new(Header::size(sizes)),
             prefix_dirty: false,
             page_init: Vec::new(),
             segments: BTreeMap::new(),
@@ -120,15 +116,13 @@ impl FixedArrayEdit {
         sizes: Sizes,
         read: &mut dyn FnMut(u64, usize) -> core::result::Result<Vec<u8>, E>,
     ) -> core::result::Result<Self, E> {
-        let hsize = Header::size(sizes);
-        let hdr = Header::decode(&read(addr, hsize)?, addr, sizes)?;
-        let mut extents = Extents::default();
-        extents.insert(addr, hsize as u64, HEADER_NAME)?;
+        let decode = |b: &[u8]| Header::decode(b, addr, sizes);
+        let (hdr, mut extents) =
+            load_header(addr, Header::size(sizes), &decode, HEADER_NAME, read)?;
         let mut edit = FixedArrayEdit {
             sizes,
             hdr,
-            header_addr: Some(addr),
-            header_dirty: false,
+            header: HeaderSlot::loaded(addr, Header::size(sizes)),
             prefix_dirty: false,
             page_init: Vec::new(),
             segments: BTreeMap::new(),
@@ -142,25 +136,21 @@ impl FixedArrayEdit {
         let block = DataBlock::decode(&read(dblk, len)?, dblk, sizes, hdr)?;
         match block.page_init {
             None => {
-                let segment = Segment {
-                    elements: block.elements,
-                    dirty: false,
-                };
-                edit.segments.insert(0, segment);
+                edit.segments.insert(0, Segment::clean(block.elements));
             }
             Some(bitmap) => {
-                for p in set_bits(&bitmap, 0, hdr.npages()) {
-                    let at = hdr
-                        .page_addr(dblk, sizes, p)
-                        .ok_or_else(|| Error::invalid(DATA_BLOCK_NAME, dblk, "page address"))?;
-                    let len = block_len(hdr.page_size(p), PAGE_NAME, at)?;
-                    let elements = decode_page(&read(at, len)?, at, sizes, hdr, p)?;
-                    let segment = Segment {
-                        elements,
-                        dirty: false,
-                    };
-                    edit.segments.insert(p, segment);
-                }
+                let block = DataBlockAt {
+                    addr: dblk,
+                    name: DATA_BLOCK_NAME,
+                    page_addr: &|p| hdr.page_addr(dblk, sizes, p),
+                };
+                edit.segments = block.load_pages(
+                    set_bits(&bitmap, 0, hdr.npages()),
+                    PAGE_NAME,
+                    &|p| hdr.page_size(p),
+                    &|buf, at, p| decode_page(buf, at, sizes, hdr, p),
+                    read,
+                )?;
                 edit.page_init = bitmap;
             }
         }
@@ -186,7 +176,7 @@ impl FixedArrayEdit {
     /// Address of the header: where it was loaded from or first stored; `None` before the
     /// first store of a new array.
     pub fn addr(&self) -> Option<u64> {
-        self.header_addr
+        self.header.addr
     }
 
     /// Number of elements (chunks).
@@ -200,7 +190,7 @@ impl FixedArrayEdit {
     }
 
     fn err_at(&self) -> u64 {
-        self.header_addr.unwrap_or(0)
+        self.header.addr.unwrap_or(0)
     }
 
     fn position(&self, i: u64) -> Result<(u64, usize)> {
@@ -257,13 +247,7 @@ impl FixedArrayEdit {
         if e.addr.is_none() {
             return self.clear(i);
         }
-        if !self.hdr.format.fits(self.sizes, &e) {
-            return Err(Error::invalid(
-                EDIT_NAME,
-                self.err_at(),
-                "element (does not fit the element format)",
-            ));
-        }
+        check_fits(&self.hdr.format, self.sizes, &e, EDIT_NAME, self.err_at())?;
         if !self.segments.contains_key(&key) {
             self.create_segment(key)?;
         }
@@ -308,13 +292,7 @@ impl FixedArrayEdit {
             set_page_bit(&mut self.page_init, key);
             self.prefix_dirty = true;
         }
-        self.segments.insert(
-            key,
-            Segment {
-                elements,
-                dirty: true,
-            },
-        );
+        self.segments.insert(key, Segment::created(elements));
         Ok(())
     }
 
@@ -341,7 +319,7 @@ impl FixedArrayEdit {
     /// included), for freeing the whole array; blocks not yet stored are left out.
     pub fn extents(&self) -> Vec<(u64, u64)> {
         let mut out = Vec::new();
-        if let Some(a) = self.header_addr {
+        if let Some(a) = self.header.addr {
             out.push((a, Header::size(self.sizes) as u64));
         }
         if let Some(d) = self.hdr.data_block_addr {
@@ -360,21 +338,13 @@ impl FixedArrayEdit {
     /// `Invalid` when an address from `alloc` does not fit Size of Offsets.
     pub fn store(&mut self, alloc: &mut dyn FnMut(u64) -> u64) -> Result<(u64, Stored)> {
         let sizes = self.sizes;
-        let hdr_addr = match self.header_addr {
-            Some(a) => a,
-            None => {
-                let a = checked_alloc(alloc, Header::size(sizes) as u64, sizes, EDIT_NAME)?;
-                self.header_addr = Some(a);
-                self.hdr.addr = a;
-                self.header_dirty = true;
-                a
-            }
-        };
+        let hdr_addr = self.header.address(alloc, sizes, EDIT_NAME)?;
+        self.hdr.addr = hdr_addr;
         if self.hdr.data_block_addr.is_none() && !self.segments.is_empty() {
             let size = self.hdr.data_block_total_size(sizes);
             let a = checked_alloc(alloc, size, sizes, DATA_BLOCK_NAME)?;
             self.hdr.data_block_addr = Some(a);
-            self.header_dirty = true;
+            self.header.dirty = true;
             self.prefix_dirty = true;
             for seg in self.segments.values_mut() {
                 seg.dirty = true;
@@ -383,30 +353,24 @@ impl FixedArrayEdit {
         let mut stored = Stored::default();
         if let Some(dblk) = self.hdr.data_block_addr {
             let hdr = &self.hdr;
-            if hdr.is_paged() {
-                for (&p, seg) in self.segments.iter_mut().filter(|(_, s)| s.dirty) {
-                    let at = hdr
-                        .page_addr(dblk, sizes, p)
-                        .ok_or_else(|| Error::invalid(DATA_BLOCK_NAME, dblk, "page address"))?;
-                    stored
-                        .writes
-                        .push((at, encode_page(sizes, hdr, &seg.elements)));
-                    seg.dirty = false;
-                }
-                if self.prefix_dirty {
-                    let bytes = encode_data_block(sizes, hdr, Some(&self.page_init), &[]);
-                    stored.writes.push((dblk, bytes));
-                }
-            } else if let Some(seg) = self.segments.get_mut(&0).filter(|s| s.dirty) {
-                let bytes = encode_data_block(sizes, hdr, None, &seg.elements);
-                stored.writes.push((dblk, bytes));
-                seg.dirty = false;
-            }
+            let block = DataBlockAt {
+                addr: dblk,
+                name: DATA_BLOCK_NAME,
+                page_addr: &|p| hdr.page_addr(dblk, sizes, p),
+            };
+            let page_init = hdr.is_paged().then_some(&self.page_init[..]);
+            block.store_segments(
+                &mut self.segments,
+                hdr.is_paged().then_some(self.prefix_dirty),
+                (sizes, &hdr.format),
+                &|elements| encode_data_block(sizes, hdr, page_init, elements),
+                &mut stored,
+            )?;
         }
         self.prefix_dirty = false;
-        if self.header_dirty {
+        if self.header.dirty {
             stored.writes.push((hdr_addr, self.hdr.encode(sizes)));
-            self.header_dirty = false;
+            self.header.dirty = false;
         }
         Ok((hdr_addr, stored))
     }

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{HEADER_NAME, HEADER_SIGNATURE};
-use crate::chunk_array::ElementFormat;
+use crate::chunk_array::{header_start, ElementFormat};
 use crate::error::Result;
 use crate::reader::{Addr, Reader, Sizes};
 use crate::writer::Writer;
@@ -58,10 +58,7 @@ impl Header {
     /// the client or an element count whose data block would not fit in 64 bits.
     pub fn decode(buf: &[u8], addr: u64, sizes: Sizes) -> Result<Self> {
         let mut r = Reader::new(buf, addr, sizes, HEADER_NAME);
-        r.prologue(&HEADER_SIGNATURE, &[0])?;
-        let fields = r.clone();
-        let client_id = r.u8()?;
-        let element_size = r.u8()?;
+        let (fields, client_id, element_size) = header_start(&mut r, &HEADER_SIGNATURE)?;
         let page_bits = r.u8()?;
         let count_at = r.clone();
         let nelmts = r.length()?;

@@ -1,11 +1,10 @@
 use super::*;
 use crate::chunk_array::test_util::{
-    hex, put, put_addr, put_elem, seal, unfiltered, Mem, S44, S88,
+    hex, load, put, put_addr, put_elem, seal, store, unfiltered, write_addrs, Mem, S44, S88,
 };
 use crate::chunk_array::{filtered_chunk_size_len, ChunkElement};
 use crate::error::{Error, ErrorKind};
 use crate::reader::{Addr, Sizes};
-use crate::writer::Stored;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -396,16 +395,6 @@ fn uelem(i: u64) -> ChunkElement {
     unfiltered(0x10_0000 + i * 0x40)
 }
 
-fn store(edit: &mut FixedArrayEdit, mem: &mut Mem) -> (u64, Stored) {
-    let (a, s) = edit.store(&mut |n| mem.alloc(n)).unwrap();
-    mem.apply(&s);
-    (a, s)
-}
-
-fn load(mem: &Mem, addr: u64, sizes: Sizes) -> FixedArrayEdit {
-    FixedArrayEdit::load(addr, sizes, &mut |a, n| mem.read(a, n)).unwrap()
-}
-
 fn check(edit: &FixedArrayEdit, mem: &Mem, want: &[ChunkElement]) {
     let sizes = edit.sizes;
     let (h, got) = decode_fa(mem, edit.addr().unwrap(), sizes);
@@ -453,10 +442,7 @@ fn unpaged_model_round_trip() {
     }
     let (_, s) = store(&mut edit, &mut mem);
     let dblk = edit.header().data_block_addr.unwrap();
-    assert_eq!(
-        s.writes.iter().map(|w| w.0).collect::<Vec<_>>(),
-        vec![dblk, addr]
-    );
+    assert_eq!(write_addrs(&s), [dblk, addr]);
     assert_eq!(s.writes[0].1.len() as u64, 18 + 80);
     check(&edit, &mem, &want);
     // Nothing changed: nothing written; setting an element to what it is: nothing either.
@@ -527,10 +513,7 @@ fn paged_model_round_trip() {
     );
     // Page 1, the prefix (bitmap 0x40), the header.
     let at1 = h.page_addr(dblk, sizes, 1).unwrap();
-    assert_eq!(
-        s.writes.iter().map(|w| w.0).collect::<Vec<_>>(),
-        vec![at1, dblk, addr]
-    );
+    assert_eq!(write_addrs(&s), [at1, dblk, addr]);
     let prefix = DataBlock::decode(&s.writes[1].1, dblk, sizes, &h).unwrap();
     assert_eq!(prefix.page_init, Some(vec![0x40]));
     check(&edit, &mem, &want);
@@ -541,10 +524,7 @@ fn paged_model_round_trip() {
     want[6] = small(6);
     let (_, s) = store(&mut edit, &mut mem);
     let at0 = h.page_addr(dblk, sizes, 0).unwrap();
-    assert_eq!(
-        s.writes.iter().map(|w| w.0).collect::<Vec<_>>(),
-        vec![at0, at1, dblk]
-    );
+    assert_eq!(write_addrs(&s), [at0, at1, dblk]);
     check(&edit, &mem, &want);
     // Load: pages 0 and 1; add the last page; clear one.
     let mut again = load(&mem, addr, sizes);
@@ -556,10 +536,7 @@ fn paged_model_round_trip() {
     want[3] = ChunkElement::undefined(true);
     let (_, s) = store(&mut again, &mut mem);
     let at2 = h.page_addr(dblk, sizes, 2).unwrap();
-    assert_eq!(
-        s.writes.iter().map(|w| w.0).collect::<Vec<_>>(),
-        vec![at0, at2, dblk]
-    );
+    assert_eq!(write_addrs(&s), [at0, at2, dblk]);
     check(&again, &mem, &want);
     let d = DataBlock::decode(&mem.read(dblk, 15).unwrap(), dblk, sizes, &h).unwrap();
     assert_eq!(d.page_init, Some(vec![0xe0]));
@@ -596,7 +573,7 @@ fn default_paged_model() {
     assert_eq!(s.writes[0].1.len(), 1024 * 8 + 4);
     assert_eq!(s.writes[1].1.len(), 976 * 8 + 4);
     check(&edit, &mem, &want);
-    let mut again = load(&mem, addr, sizes);
+    let mut again: FixedArrayEdit = load(&mem, addr, sizes);
     for i in (1..2000).step_by(7) {
         again.set(i, uelem(i + 5000)).unwrap();
         want[i as usize] = uelem(i + 5000);

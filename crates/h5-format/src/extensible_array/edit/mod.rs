@@ -8,8 +8,8 @@ use alloc::vec::Vec;
 
 use super::*;
 use crate::chunk_array::{
-    block_len, checked_alloc, filled, set_bits, set_page_bit, ChunkElement, ElementFormat, Extents,
-    Segment,
+    block_len, check_fits, checked_alloc, edit_format, filled, load_header, set_bits, set_page_bit,
+    ChunkElement, DataBlockAt, Extents, HeaderSlot, Segment,
 };
 use crate::error::{Error, Result};
 use crate::reader::{Addr, Sizes};
@@ -105,10 +105,9 @@ pub(super) struct DBlockState {
 #[derive(Debug, Clone)]
 pub struct ExtensibleArrayEdit {
     pub(super) sizes: Sizes,
-    /// The header as it will be written; `hdr.addr` is meaningful once `header_addr` is set.
+    /// The header as it will be written; `hdr.addr` is meaningful once `header.addr` is set.
     hdr: Header,
-    header_addr: Option<u64>,
-    header_dirty: bool,
+    header: HeaderSlot,
     pub(super) iblock: Option<IBlockState>,
     /// Keyed by super block index `u` (only `u >= iblock_nsblks`).
     pub(super) sblocks: BTreeMap<usize, SBlockState>,
@@ -146,8 +145,8 @@ impl ExtensibleArrayEdit {
     /// chunk-size width other than 1–8 (filtered); `Unsupported` when the index block's data
     /// blocks would be paged.
     pub fn new(params: ExtensibleArrayParams, sizes: Sizes) -> Result<Self> {
-        let format =
-            ElementFormat::for_params(sizes, params.filtered, params.chunk_size_len, EDIT_NAME, 0)?;
+        let (format, element_size) =
+            edit_format(sizes, params.filtered, params.chunk_size_len, EDIT_NAME)?;
         let geometry = Geometry::new(
             params.max_nelmts_bits,
             params.data_blk_min_elmts,
@@ -158,8 +157,7 @@ impl ExtensibleArrayEdit {
         let hdr = Header {
             addr: 0,
             client_id: format.client_id(),
-            element_size: u8::try_from(format.size)
-                .map_err(|_| Error::invalid(EDIT_NAME, 0, "element size"))?,
+            element_size,
             max_nelmts_bits: params.max_nelmts_bits,
             idx_blk_elmts: params.index_blk_elmts,
             data_blk_min_elmts: params.data_blk_min_elmts,
@@ -174,8 +172,7 @@ impl ExtensibleArrayEdit {
         Ok(ExtensibleArrayEdit {
             sizes,
             hdr,
-            header_addr: None,
-            header_dirty: true,
+            header: HeaderSlot::new(Header::size(sizes)),
             iblock: None,
             sblocks: BTreeMap::new(),
             dblocks: BTreeMap::new(),
@@ -196,16 +193,14 @@ impl ExtensibleArrayEdit {
         sizes: Sizes,
         read: &mut dyn FnMut(u64, usize) -> core::result::Result<Vec<u8>, E>,
     ) -> core::result::Result<Self, E> {
-        let hsize = Header::size(sizes);
-        let hdr = Header::decode(&read(addr, hsize)?, addr, sizes)?;
+        let decode = |b: &[u8]| Header::decode(b, addr, sizes);
+        let (hdr, mut extents) =
+            load_header(addr, Header::size(sizes), &decode, HEADER_NAME, read)?;
         check_index_paging(&hdr, addr)?;
-        let mut extents = Extents::default();
-        extents.insert(addr, hsize as u64, HEADER_NAME)?;
         let mut edit = ExtensibleArrayEdit {
             sizes,
             hdr,
-            header_addr: Some(addr),
-            header_dirty: false,
+            header: HeaderSlot::loaded(addr, Header::size(sizes)),
             iblock: None,
             sblocks: BTreeMap::new(),
             dblocks: BTreeMap::new(),
@@ -272,36 +267,27 @@ impl ExtensibleArrayEdit {
         extents.insert(a, hdr.data_block_total_size(sizes, u)?, DATA_BLOCK_NAME)?;
         let len = block_len(hdr.data_block_size(sizes, u)?, DATA_BLOCK_NAME, a)?;
         let db = DataBlock::decode(&read(a, len)?, a, sizes, hdr, u)?;
-        let mut segments = BTreeMap::new();
         let paged = db.npages > 0;
-        if paged {
+        let segments = if paged {
             // Only super blocks' data blocks are paged (checked at load), and their pages
             // are listed in the super block's bitmap.
             let bitmap = sblock.and_then(|s| s.page_init.as_deref()).unwrap_or(&[]);
             let first = d.saturating_mul(db.npages);
-            for p in set_bits(bitmap, first, db.npages) {
-                let at = hdr
-                    .page_addr(a, sizes, u, p)
-                    .ok_or_else(|| Error::invalid(DATA_BLOCK_NAME, a, "page address"))?;
-                let len = block_len(hdr.page_size(), PAGE_NAME, at)?;
-                let elements = decode_page(&read(at, len)?, at, sizes, hdr)?;
-                segments.insert(
-                    p,
-                    Segment {
-                        elements,
-                        dirty: false,
-                    },
-                );
-            }
+            let block = DataBlockAt {
+                addr: a,
+                name: DATA_BLOCK_NAME,
+                page_addr: &|p| hdr.page_addr(a, sizes, u, p),
+            };
+            block.load_pages(
+                set_bits(bitmap, first, db.npages),
+                PAGE_NAME,
+                &|_| hdr.page_size(),
+                &|buf, at, _| decode_page(buf, at, sizes, hdr),
+                read,
+            )?
         } else {
-            segments.insert(
-                0,
-                Segment {
-                    elements: db.elements,
-                    dirty: false,
-                },
-            );
-        }
+            BTreeMap::from([(0, Segment::clean(db.elements))])
+        };
         Ok(DBlockState {
             addr: Some(a),
             block_offset: db.block_offset,
@@ -347,7 +333,7 @@ impl ExtensibleArrayEdit {
     /// Address of the header: where it was loaded from or first stored; `None` before the
     /// first store of a new array.
     pub fn addr(&self) -> Option<u64> {
-        self.header_addr
+        self.header.addr
     }
 
     /// One more than the largest index ever set (the header's "max index set"); elements
@@ -368,7 +354,7 @@ impl ExtensibleArrayEdit {
     }
 
     fn err_at(&self) -> u64 {
-        self.header_addr.unwrap_or(0)
+        self.header.addr.unwrap_or(0)
     }
 
     fn locate(&self, i: u64) -> Result<Location> {
@@ -488,13 +474,7 @@ impl ExtensibleArrayEdit {
         if e.addr.is_none() {
             return self.clear(i);
         }
-        if !self.hdr.format.fits(self.sizes, &e) {
-            return Err(Error::invalid(
-                EDIT_NAME,
-                self.err_at(),
-                "element (does not fit the element format)",
-            ));
-        }
+        check_fits(&self.hdr.format, self.sizes, &e, EDIT_NAME, self.err_at())?;
         self.ensure_iblock()?;
         if let Some((u, d)) = slot.block {
             if u >= self.hdr.geometry.iblock_nsblks {
@@ -513,7 +493,7 @@ impl ExtensibleArrayEdit {
         }
         if i >= self.hdr.stats.max_idx_set {
             self.hdr.stats.max_idx_set = i.saturating_add(1);
-            self.header_dirty = true;
+            self.header.dirty = true;
         }
         Ok(())
     }
@@ -540,7 +520,7 @@ impl ExtensibleArrayEdit {
         });
         let s = &mut self.hdr.stats;
         s.nelmts = s.nelmts.saturating_add(n);
-        self.header_dirty = true;
+        self.header.dirty = true;
         Ok(())
     }
 
@@ -568,7 +548,7 @@ impl ExtensibleArrayEdit {
         let s = &mut self.hdr.stats;
         s.nsuper_blks = s.nsuper_blks.saturating_add(1);
         s.super_blk_size = s.super_blk_size.saturating_add(size);
-        self.header_dirty = true;
+        self.header.dirty = true;
         Ok(())
     }
 
@@ -599,13 +579,7 @@ impl ExtensibleArrayEdit {
                 DATA_BLOCK_NAME,
                 at,
             )?;
-            segments.insert(
-                0,
-                Segment {
-                    elements,
-                    dirty: true,
-                },
-            );
+            segments.insert(0, Segment::created(elements));
         }
         let state = DBlockState {
             addr: None,
@@ -619,7 +593,7 @@ impl ExtensibleArrayEdit {
         st.ndata_blks = st.ndata_blks.saturating_add(1);
         st.data_blk_size = st.data_blk_size.saturating_add(total);
         st.nelmts = st.nelmts.saturating_add(s.dblk_nelmts);
-        self.header_dirty = true;
+        self.header.dirty = true;
         Ok(())
     }
 
@@ -638,13 +612,7 @@ impl ExtensibleArrayEdit {
             return Ok(());
         }
         let elements = filled(undefined, per, esize, PAGE_NAME, at)?;
-        db.segments.insert(
-            p,
-            Segment {
-                elements,
-                dirty: true,
-            },
-        );
+        db.segments.insert(p, Segment::created(elements));
         if let Some(sb) = self.sblocks.get_mut(&u) {
             if let Some(bitmap) = sb.page_init.as_mut() {
                 set_page_bit(bitmap, d.saturating_mul(npages).saturating_add(p));
@@ -710,7 +678,7 @@ impl ExtensibleArrayEdit {
     pub fn extents(&self) -> Vec<(u64, u64)> {
         let sizes = self.sizes;
         let mut out = Vec::new();
-        if let Some(a) = self.header_addr {
+        if let Some(a) = self.header.addr {
             out.push((a, Header::size(sizes) as u64));
         }
         if let Some(a) = self.iblock.as_ref().and_then(|ib| ib.addr) {

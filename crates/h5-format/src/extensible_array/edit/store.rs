@@ -17,40 +17,26 @@ impl ExtensibleArrayEdit {
     /// `Invalid` when an address from `alloc` does not fit Size of Offsets.
     pub fn store(&mut self, alloc: &mut dyn FnMut(u64) -> u64) -> Result<(u64, Stored)> {
         let sizes = self.sizes;
-        let hdr_addr = match self.header_addr {
-            Some(a) => a,
-            None => {
-                let a = checked_alloc(alloc, Header::size(sizes) as u64, sizes, HEADER_NAME)?;
-                self.header_addr = Some(a);
-                self.hdr.addr = a;
-                self.header_dirty = true;
-                a
-            }
-        };
+        let hdr_addr = self.header.address(alloc, sizes, HEADER_NAME)?;
+        self.hdr.addr = hdr_addr;
         self.allocate(alloc)?;
         let hdr = &self.hdr;
         let mut stored = Stored::default();
         for (&(u, _), db) in self.dblocks.iter_mut() {
             let Some(a) = db.addr else { continue };
-            if db.paged {
-                for (&p, seg) in db.segments.iter_mut().filter(|(_, s)| s.dirty) {
-                    let at = hdr
-                        .page_addr(a, sizes, u, p)
-                        .ok_or_else(|| Error::invalid(DATA_BLOCK_NAME, a, "page address"))?;
-                    stored
-                        .writes
-                        .push((at, encode_page(sizes, hdr, &seg.elements)));
-                    seg.dirty = false;
-                }
-                if db.prefix_dirty {
-                    let bytes = encode_data_block(sizes, hdr, db.block_offset, &[]);
-                    stored.writes.push((a, bytes));
-                }
-            } else if let Some(seg) = db.segments.get_mut(&0).filter(|s| s.dirty) {
-                let bytes = encode_data_block(sizes, hdr, db.block_offset, &seg.elements);
-                stored.writes.push((a, bytes));
-                seg.dirty = false;
-            }
+            let block = DataBlockAt {
+                addr: a,
+                name: DATA_BLOCK_NAME,
+                page_addr: &|p| hdr.page_addr(a, sizes, u, p),
+            };
+            let block_offset = db.block_offset;
+            block.store_segments(
+                &mut db.segments,
+                db.paged.then_some(db.prefix_dirty),
+                (sizes, &hdr.format),
+                &|elements| encode_data_block(sizes, hdr, block_offset, elements),
+                &mut stored,
+            )?;
             db.prefix_dirty = false;
         }
         for sb in self.sblocks.values_mut().filter(|s| s.dirty) {
@@ -73,9 +59,9 @@ impl ExtensibleArrayEdit {
                 ib.dirty = false;
             }
         }
-        if self.header_dirty {
+        if self.header.dirty {
             stored.writes.push((hdr_addr, self.hdr.encode(sizes)));
-            self.header_dirty = false;
+            self.header.dirty = false;
         }
         Ok((hdr_addr, stored))
     }
@@ -94,7 +80,7 @@ impl ExtensibleArrayEdit {
             ib.addr = Some(a);
             ib.dirty = true;
             hdr.index_block_addr = Some(a);
-            self.header_dirty = true;
+            self.header.dirty = true;
         }
         let g = &hdr.geometry;
         let mut current_sblk: Option<usize> = None;

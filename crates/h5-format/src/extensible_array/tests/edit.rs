@@ -4,18 +4,8 @@ use super::*;
 // Editing model.
 // -----------------------------------------------------------------------------------------
 
-use crate::chunk_array::test_util::Mem;
+use crate::chunk_array::test_util::{load, store, write_addrs, Mem};
 use alloc::collections::BTreeMap;
-
-fn store(edit: &mut ExtensibleArrayEdit, mem: &mut Mem) -> (u64, Stored) {
-    let (a, s) = edit.store(&mut |n| mem.alloc(n)).unwrap();
-    mem.apply(&s);
-    (a, s)
-}
-
-fn load(mem: &Mem, addr: u64, sizes: Sizes) -> ExtensibleArrayEdit {
-    ExtensibleArrayEdit::load(addr, sizes, &mut |a, n| mem.read(a, n)).unwrap()
-}
 
 /// Every allocated element of the array at `addr`, through the decoders, and the
 /// statistics its blocks imply (all but `max_idx_set`, which is taken from the header).
@@ -232,10 +222,7 @@ fn sparse_set_creates_what_libhdf5_creates() {
         vec![72, 298, 598, 16414]
     );
     let (sb, db) = (mem.allocs[2].0, mem.allocs[3].0);
-    assert_eq!(
-        s.writes.iter().map(|w| w.0).collect::<Vec<_>>(),
-        vec![db + 22, db, sb, 72, addr]
-    );
+    assert_eq!(write_addrs(&s), [db + 22, db, sb, 72, addr]);
     let mut want = BTreeMap::new();
     want.insert(131060, uel(1));
     check(&edit, &mem, &want);
@@ -244,17 +231,14 @@ fn sparse_set_creates_what_libhdf5_creates() {
     edit.set(131060 + 1024, uel(2)).unwrap();
     want.insert(131060 + 1024, uel(2));
     let (_, s) = store(&mut edit, &mut mem);
-    assert_eq!(
-        s.writes.iter().map(|w| w.0).collect::<Vec<_>>(),
-        vec![db + 22 + 8196, sb, addr]
-    );
+    assert_eq!(write_addrs(&s), [db + 22 + 8196, sb, addr]);
     check(&edit, &mem, &want);
     // An element of the index block's own: the index block only (and the header? no:
     // the maximum index is already larger).
     edit.set(1, uel(3)).unwrap();
     want.insert(1, uel(3));
     let (_, s) = store(&mut edit, &mut mem);
-    assert_eq!(s.writes.iter().map(|w| w.0).collect::<Vec<_>>(), vec![72]);
+    assert_eq!(write_addrs(&s), [72]);
     check(&edit, &mem, &want);
 }
 
@@ -290,7 +274,7 @@ fn load_grow_clear_truncate() {
     assert_eq!(again.len(), len);
     // Truncate to 2500 (libhdf5 clears the elements and keeps blocks and statistics).
     let stats = again.header().stats;
-    let mut again = load(&mem, addr, sizes);
+    let mut again: ExtensibleArrayEdit = load(&mem, addr, sizes);
     again.truncate(2500);
     want.retain(|&i, _| i < 2500);
     let (_, s) = store(&mut again, &mut mem);
@@ -312,7 +296,7 @@ fn load_grow_clear_truncate() {
             .count()
     );
     check(&again, &mem, &want);
-    let mut again = load(&mem, addr, sizes);
+    let mut again: ExtensibleArrayEdit = load(&mem, addr, sizes);
     again.truncate(0);
     store(&mut again, &mut mem);
     check(&again, &mem, &BTreeMap::new());
