@@ -8,19 +8,12 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// A deterministic generator (xorshift) so failures can be replayed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+#[path = "../../h5/tests/common/damage.rs"]
+mod damage;
+use damage::{fixture_files, read_fixture, Rng};
 
 /// Truncations and flips of one file: (label, damaged bytes).
 fn damaged(bytes: &[u8], rng: &mut Rng) -> Vec<(String, Vec<u8>)> {
@@ -34,8 +27,8 @@ fn damaged(bytes: &[u8], rng: &mut Rng) -> Vec<(String, Vec<u8>)> {
         let mut b = bytes.to_vec();
         let mut what = Vec::new();
         for _ in 0..1 + rng.next() % 4 {
-            let p = (rng.next() % len as u64) as usize;
-            let x = (rng.next() % 255 + 1) as u8;
+            let p = rng.offset(len);
+            let x = rng.flip();
             b[p] ^= x;
             what.push(format!("{p}^{x:#04x}"));
         }
@@ -46,35 +39,19 @@ fn damaged(bytes: &[u8], rng: &mut Rng) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn damaged_files_dump_cleanly_under_a_memory_cap() {
-    let dir = common::root().join("fixtures/files");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixtures/files")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "h5"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 40, "only {} fixtures", files.len());
+    let files = fixture_files();
     let work = std::env::temp_dir().join(format!("h5-bad-dump-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut runs, mut errors) = (0usize, 0usize);
     let mut problems = Vec::new();
     for file in &files {
-        let bytes = std::fs::read(file).unwrap();
-        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let (name, bytes) = read_fixture(file);
         for (label, b) in damaged(&bytes, &mut rng) {
             let path = work.join("case.h5");
             std::fs::write(&path, &b).unwrap();
-            let mut child = Command::new("prlimit")
-                .arg(format!("--as={}", 1u64 << 30))
-                .arg(env!("CARGO_BIN_EXE_h5"))
-                .args(["dump", "--json"])
-                .arg(&path)
-                .env("MALLOC_ARENA_MAX", "2")
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("run prlimit (util-linux) with h5");
+            let mut child =
+                common::h5_under_memory_cap(1 << 30, &["dump", "--json"], &path, Stdio::null());
             let start = Instant::now();
             let status = loop {
                 if let Some(s) = child.try_wait().unwrap() {

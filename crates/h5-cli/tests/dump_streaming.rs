@@ -25,16 +25,7 @@ fn python() -> PathBuf {
 }
 
 fn run_python(script: &str) -> String {
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "h5py script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::run::run_ok(Command::new(python()).arg("-c").arg(script), "h5py script");
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -85,16 +76,12 @@ with h5py.File({p:?}, "w") as f:
     ));
 
     // 256 MiB of address space for the whole process (code, stacks, rayon's threads, heap).
-    let mut child = Command::new("prlimit")
-        .arg(format!("--as={}", 256u64 << 20))
-        .arg(env!("CARGO_BIN_EXE_h5"))
-        .args(["dump", "--json", "--dataset", "/big"])
-        .arg(&path)
-        .env("MALLOC_ARENA_MAX", "2")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run prlimit (util-linux) with h5");
+    let mut child = common::h5_under_memory_cap(
+        256 << 20,
+        &["dump", "--json", "--dataset", "/big"],
+        &path,
+        Stdio::piped(),
+    );
     let mut out = BufReader::with_capacity(1 << 20, child.stdout.take().unwrap());
 
     // Everything before the data, then the data as a token stream checked element by element.

@@ -22,13 +22,24 @@ fn run_example(name: &str) -> PathBuf {
     dir
 }
 
-#[test]
-fn basic_saving_and_reading() {
-    let dir = run_example("article_basic");
-    h5py_ok(
-        &dir,
-        r#"
-import h5py, numpy as np
+/// One `#[test]` per example: `name: "example" => r#"check"#` runs the example, then h5py runs
+/// `check` in the directory it wrote to (with `h5py`, `numpy as np`, `os` and `time`
+/// imported); the check must pass.
+macro_rules! examples_checked_by_h5py {
+    ($($test:ident: $example:literal => $check:literal,)*) => {$(
+        #[test]
+        fn $test() {
+            let dir = run_example($example);
+            h5py_ok(
+                &dir,
+                &format!("import h5py, numpy as np, os, time\n{}\nprint('ok')\n", $check),
+            );
+        }
+    )*};
+}
+
+examples_checked_by_h5py! {
+    basic_saving_and_reading: "article_basic" => r#"
 s = 1; vals = []
 for _ in range(1000):
     s = (s * 6364136223846793005 + 1442695040888963407) % 2**64
@@ -38,18 +49,8 @@ with h5py.File('random.hdf5', 'r') as f:
     d = f['default']
     assert d.dtype == np.float64 and d.shape == (1000,)
     assert np.array_equal(d[()], np.array(vals))
-print('ok')
 "#,
-    );
-}
-
-#[test]
-fn selective_writing() {
-    let dir = run_example("article_selective_write");
-    h5py_ok(
-        &dir,
-        r#"
-import h5py, numpy as np
+    selective_writing: "article_selective_write" => r#"
 with h5py.File('random.hdf5', 'r') as f:
     d = f['default'][()]
     assert f['default'].dtype == np.float32
@@ -58,18 +59,8 @@ with h5py.File('random.hdf5', 'r') as f:
     d2 = f['default2d'][()]
     want = np.zeros((500, 1024), 'f4'); want[1, 2] = 1; want[200:500, 500:1024] = 123
     assert np.array_equal(d2, want)
-print('ok')
 "#,
-    );
-}
-
-#[test]
-fn data_types_and_file_sizes() {
-    let dir = run_example("article_dtypes");
-    h5py_ok(
-        &dir,
-        r#"
-import h5py, numpy as np, os
+    data_types_and_file_sizes: "article_dtypes" => r#"
 with h5py.File('several_datasets.hdf5', 'r') as f:
     assert f['integers'][0] == 127 and f['integers'].dtype == np.int8
     assert f['integers8'][0] == 1200 and f['integers8'].dtype == np.int64
@@ -85,18 +76,8 @@ for name, dt in [('integer_1', 'i1'), ('integer_8', 'i8'), ('float', 'f16')]:
     ours, theirs = os.path.getsize(name + '.hdf5'), os.path.getsize(name + '_h5py.hdf5')
     assert abs(ours - theirs) / theirs < 0.01, (name, ours, theirs)
     print(name, ours, theirs)
-print('ok')
 "#,
-    );
-}
-
-#[test]
-fn organizing_data_with_groups() {
-    let dir = run_example("article_groups");
-    h5py_ok(
-        &dir,
-        r#"
-import h5py, numpy as np
+    organizing_data_with_groups: "article_groups" => r#"
 with h5py.File('groups.hdf5', 'r') as f:
     names = []
     f.visit(names.append)
@@ -104,36 +85,16 @@ with h5py.File('groups.hdf5', 'r') as f:
     want = np.arange(1000) * 0.5 - 100.0
     assert np.array_equal(f['Base_Group/default'][()], want)
     assert np.array_equal(f['Base_Group/Sub_Group/default'][()], want)
-print('ok')
 "#,
-    );
-}
-
-#[test]
-fn storing_metadata() {
-    let dir = run_example("article_metadata");
-    h5py_ok(
-        &dir,
-        r#"
-import h5py, time
+    storing_metadata: "article_metadata" => r#"
 with h5py.File('groups.hdf5', 'r') as f:
     g = f['Base_Group']; d = g['default']
     assert abs(g.attrs['Date'] - time.time()) < 600
     assert g.attrs['User'] == b'Me' or g.attrs['User'] == 'Me'
     assert set(d.attrs.keys()) == {'OS', 'Date', 'User'}
     assert isinstance(d.attrs['Date'], float)
-print('ok')
 "#,
-    );
-}
-
-#[test]
-fn compressing_data() {
-    let dir = run_example("article_compression");
-    h5py_ok(
-        &dir,
-        r#"
-import h5py, numpy as np, os
+    compressing_data: "article_compression" => r#"
 arr = np.array([((i * 7919) % 1000) / 100.0 - 5.0 for i in range(100000)])
 for level in (9, 4):
     for name, dt in [('integer_1', 'i1'), ('integer_8', 'i8'), ('float', 'f16')]:
@@ -150,18 +111,8 @@ for level in (9, 4):
         # compressed sizes depend on the deflate implementation (zlib-rs here, zlib in libhdf5):
         # ours must never be more than 1% larger
         assert a <= b * 1.01, (ours, a, b)
-print('ok')
 "#,
-    );
-}
-
-#[test]
-fn resizing_datasets() {
-    let dir = run_example("article_resize");
-    h5py_ok(
-        &dir,
-        r#"
-import h5py, numpy as np
+    resizing_datasets: "article_resize" => r#"
 with h5py.File('resize_dataset.hdf5', 'r') as f:
     d = f['dataset']
     assert d.shape == (300,) and d.maxshape == (500,), (d.shape, d.maxshape)
@@ -173,18 +124,8 @@ with h5py.File('movie_dataset.hdf5', 'r') as f:
     i = np.arange(1024 * 1024, dtype=np.uint64).reshape(1024, 1024)
     for k in (0, 1):
         assert np.array_equal(d[:, :, k], ((i * 31 + k) % 251).astype('f4')), k
-print('ok')
 "#,
-    );
-}
-
-#[test]
-fn saving_data_in_chunks() {
-    let dir = run_example("article_chunks");
-    h5py_ok(
-        &dir,
-        r#"
-import h5py, numpy as np
+    saving_data_in_chunks: "article_chunks" => r#"
 from h5py._hl.filters import guess_chunk
 with h5py.File('chunks.hdf5', 'r') as f:
     want = np.arange(1000 * 1000, dtype='f4').reshape(1000, 1000)
@@ -192,7 +133,5 @@ with h5py.File('chunks.hdf5', 'r') as f:
     assert np.array_equal(f['chunked'][()], want)
     assert f['autochunk'].chunks == guess_chunk((1000, 1000), None, 4), f['autochunk'].chunks
     assert np.array_equal(f['autochunk'][()], want)
-print('ok')
 "#,
-    );
 }

@@ -10,6 +10,10 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
+#[path = "common/damage.rs"]
+mod damage;
+use damage::{fixture_files, read_fixture, Rng};
+
 /// Total live heap allowed for this test process: far below the default `Limits` (a read may
 /// claim 16 GiB), so a size from a damaged file that reaches an allocation unchecked — or
 /// is allocated infallibly — aborts the test. Reads, edits and what they allocate must all
@@ -79,17 +83,6 @@ fn exercise(bytes: Vec<u8>) -> Vec<Error> {
     errors
 }
 
-/// A deterministic generator (xorshift) so failures can be replayed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 enum Case {
     Truncate(usize),
     Flip(usize, u8),
@@ -118,7 +111,7 @@ fn cases(len: usize, headers: &[usize], rng: &mut Rng) -> Vec<Case> {
     for &h in headers {
         for k in (0..64).step_by(5) {
             if h + k < len {
-                v.push(Case::Flip(h + k, (rng.next() % 255 + 1) as u8));
+                v.push(Case::Flip(h + k, rng.flip()));
             }
         }
     }
@@ -136,46 +129,77 @@ fn cases(len: usize, headers: &[usize], rng: &mut Rng) -> Vec<Case> {
         v.push(Case::Flip(p, 0xff));
     }
     for _ in 0..90 {
-        let p = (rng.next() % len as u64) as usize;
-        let x = (rng.next() % 255 + 1) as u8;
+        let p = rng.offset(len);
+        let x = rng.flip();
         v.push(Case::Flip(p, x));
     }
     v
 }
 
-/// Run one case on a worker with the deadline: its errors checked (their number returned),
-/// a panic or a hang recorded as a problem (`None` after a hang: stop).
-fn run(
-    what: &str,
-    problems: &mut Vec<String>,
-    job: impl FnOnce() -> Vec<Error> + Send + 'static,
-) -> Option<usize> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-        let _ = tx.send(r);
-    });
-    match rx.recv_timeout(DEADLINE) {
-        Ok(Ok(errors)) => {
-            for e in &errors {
-                check_error(e, what, problems);
+/// What a harness met: the cases it ran, the errors they gave, and the problems (panics,
+/// hangs, errors that do not say where) that fail the test.
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    errors: usize,
+    problems: Vec<String>,
+}
+
+impl Tally {
+    /// Run one case on a worker with the deadline: its errors checked and counted, a panic
+    /// or a hang recorded as a problem. False after a hang: stop.
+    fn run(&mut self, what: &str, job: impl FnOnce() -> Vec<Error> + Send + 'static) -> bool {
+        self.cases += 1;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            let _ = tx.send(r);
+        });
+        match rx.recv_timeout(DEADLINE) {
+            Ok(Ok(errors)) => {
+                for e in &errors {
+                    check_error(e, what, &mut self.problems);
+                }
+                self.errors += errors.len();
+                true
             }
-            Some(errors.len())
-        }
-        Ok(Err(panic)) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            problems.push(format!("{what}: PANIC {msg}"));
-            Some(0)
-        }
-        Err(_) => {
-            problems.push(format!("{what}: no answer within {DEADLINE:?} (hang?)"));
-            None
+            Ok(Err(panic)) => {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                self.problems.push(format!("{what}: PANIC {msg}"));
+                true
+            }
+            Err(_) => {
+                self.problems
+                    .push(format!("{what}: no answer within {DEADLINE:?} (hang?)"));
+                false
+            }
         }
     }
+}
+
+/// Damage every fixture with `each` (given its name, bytes and object header offsets),
+/// with panic messages silenced while the cases run; then there must be no problems.
+fn damage_every_fixture(mut each: impl FnMut(&str, &[u8], &[usize], &mut Tally)) -> Tally {
+    std::panic::set_hook(Box::new(|_| {})); // panics are reported below, per case
+    let mut tally = Tally::default();
+    for path in fixture_files() {
+        let (name, original) = read_fixture(&path);
+        let headers = header_offsets(&original);
+        each(&name, &original, &headers, &mut tally);
+    }
+    let _ = std::panic::take_hook();
+    assert!(
+        tally.problems.is_empty(),
+        "{} problems in {} cases:\n{}",
+        tally.problems.len(),
+        tally.cases,
+        tally.problems.join("\n")
+    );
+    tally
 }
 
 fn check_error(e: &Error, what: &str, problems: &mut Vec<String>) {
@@ -192,53 +216,25 @@ fn check_error(e: &Error, what: &str, problems: &mut Vec<String>) {
     }
 }
 
-/// The fixture files, sorted.
-fn fixture_files() -> Vec<std::path::PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/files");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixtures/files")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "h5"))
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn truncated_and_corrupted_fixtures_never_panic_hang_or_overallocate() {
-    let files = fixture_files();
-    assert!(files.len() >= 40);
-    std::panic::set_hook(Box::new(|_| {})); // panics are reported below, per case
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut problems = Vec::new();
-    let (mut n_cases, mut n_errors) = (0usize, 0usize);
-    for path in &files {
-        let original = std::fs::read(path).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let headers = header_offsets(&original);
-        for case in cases(original.len(), &headers, &mut rng) {
+    let tally = damage_every_fixture(|name, original, headers, tally| {
+        for case in cases(original.len(), headers, &mut rng) {
             let (bytes, what) = match case {
                 Case::Truncate(n) => (original[..n].to_vec(), format!("{name} truncated at {n}")),
                 Case::Flip(p, x) => {
-                    let mut b = original.clone();
+                    let mut b = original.to_vec();
                     b[p] ^= x;
                     (b, format!("{name} byte {p:#x} ^= {x:#04x}"))
                 }
             };
-            n_cases += 1;
-            match run(&what, &mut problems, move || exercise(bytes)) {
-                Some(n) => n_errors += n,
-                None => break,
+            if !tally.run(&what, move || exercise(bytes)) {
+                break;
             }
         }
-    }
-    let _ = std::panic::take_hook();
-    assert!(
-        problems.is_empty(),
-        "{} problems in {n_cases} cases:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    });
+    let (n_cases, n_errors) = (tally.cases, tally.errors);
     assert!(n_cases > 5000, "only {n_cases} cases");
     assert!(
         n_errors > 1000,
@@ -321,50 +317,35 @@ fn edit(path: std::path::PathBuf) -> Vec<Error> {
 
 #[test]
 fn damaged_files_opened_for_editing_never_panic_hang_or_overallocate() {
-    let files = fixture_files();
     let tmp = std::env::temp_dir().join(format!("h5-bad-edit-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    std::panic::set_hook(Box::new(|_| {}));
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    let mut problems = Vec::new();
-    let (mut n_cases, mut n_errors) = (0usize, 0usize);
-    for path in &files {
-        let original = std::fs::read(path).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let headers = header_offsets(&original);
+    let tally = damage_every_fixture(|name, original, headers, tally| {
         let mut flips: Vec<(usize, u8)> = headers
             .iter()
             .flat_map(|&h| (0..48).step_by(12).map(move |k| h + k))
             .filter(|&p| p < original.len())
-            .map(|p| (p, (rng.next() % 255 + 1) as u8))
+            .map(|p| (p, rng.flip()))
             .collect();
         for _ in 0..15 {
-            let p = (rng.next() % original.len() as u64) as usize;
-            flips.push((p, (rng.next() % 255 + 1) as u8));
+            let p = rng.offset(original.len());
+            flips.push((p, rng.flip()));
         }
         for (p, x) in flips {
-            let mut b = original.clone();
+            let mut b = original.to_vec();
             b[p] ^= x;
             let what = format!("{name} byte {p:#x} ^= {x:#04x}, edited");
-            let file = tmp.join(format!("case{n_cases}.h5"));
+            let file = tmp.join(format!("case{}.h5", tally.cases));
             std::fs::write(&file, &b).unwrap();
-            n_cases += 1;
             let f2 = file.clone();
-            match run(&what, &mut problems, move || edit(f2)) {
-                Some(n) => n_errors += n,
-                None => break,
+            if !tally.run(&what, move || edit(f2)) {
+                break;
             }
             let _ = std::fs::remove_file(&file);
         }
-    }
-    let _ = std::panic::take_hook();
+    });
     let _ = std::fs::remove_dir_all(&tmp);
-    assert!(
-        problems.is_empty(),
-        "{} problems in {n_cases} cases:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    let (n_cases, n_errors) = (tally.cases, tally.errors);
     assert!(n_cases > 1000, "only {n_cases} cases");
     assert!(n_errors > 500, "only {n_errors} errors in {n_cases} cases");
     eprintln!("{n_cases} damaged files edited, {n_errors} errors, no panics");

@@ -49,15 +49,9 @@ fn killed_writers_leave_everything_flushed() {
             // a writer killed with the file open leaves libhdf5's "open for write" flags set
             // (superblock v3), as libhdf5's own writers do: h5py refuses the file until
             // h5clear clears them
-            let out = Command::new("h5clear")
-                .arg("-s")
-                .arg(&path)
-                .output()
-                .expect("h5clear (hdf5-tools) must be installed: `bash .ci/run` does");
-            assert!(
-                out.status.success(),
-                "h5clear -s fails on case {case}: {}",
-                String::from_utf8_lossy(&out.stderr)
+            common::run_ok(
+                Command::new("h5clear").arg("-s").arg(&path),
+                &format!("h5clear -s on case {case} (hdf5-tools: `bash .ci/run` installs them)"),
             );
         }
         let check = format!(

@@ -1,29 +1,32 @@
 //! Files h5py wrote, opened with `File::append` / `File::open_rw`, edited, then read by h5py.
 
 mod common;
-use common::{h5dump_reads, h5py, h5py_dump, tmp};
+use common::{h5dump_reads, h5py_dump, h5py_writes};
 
 use h5::{File, Selection};
 use ndarray::arr1;
 use serde_json::json;
 
+/// A group of 20 datasets, a dataset and an attribute, as h5py writes them.
+const H5PY_GROUP_AND_DATASETS: &str = r#"
+    g = f.create_group('existing')
+    for i in range(20):
+        g.create_dataset(f'd{i:02}', data=np.arange(i + 1, dtype='<i4'))
+    f.create_dataset('vals', data=np.arange(10, dtype='<f8'))
+    f.attrs['note'] = 'from h5py'
+"#;
+
+/// A dataset with 12 attributes, as h5py writes them.
+const H5PY_DATASET_WITH_12_ATTRIBUTES: &str = r#"
+    d = f.create_dataset('d', data=np.zeros(3))
+    for i in range(12):
+        d.attrs[f'a{i}'] = i
+"#;
+
 crate::per_h5py_profile!(h5py_default_files_take_new_groups_datasets_and_attributes);
 
 fn h5py_default_files_take_new_groups_datasets_and_attributes(libver: &str) {
-    let path = tmp(&format!("{libver}_from_h5py.h5"));
-    h5py(&format!(
-        r#"
-import h5py, numpy as np
-with h5py.File({p:?}, 'w', libver={libver:?}) as f:
-    g = f.create_group('existing')
-    for i in range(20):
-        g.create_dataset(f'd{{i:02}}', data=np.arange(i + 1, dtype='<i4'))
-    f.create_dataset('vals', data=np.arange(10, dtype='<f8'))
-    f.attrs['note'] = 'from h5py'
-"#,
-        p = path.to_str().unwrap(),
-        libver = libver
-    ));
+    let path = h5py_writes("from_h5py", libver, H5PY_GROUP_AND_DATASETS);
     let before = h5py_dump(&path);
     {
         let f = File::append(&path).unwrap();
@@ -75,18 +78,7 @@ with h5py.File({p:?}, 'w', libver={libver:?}) as f:
 crate::per_h5py_profile!(attributes_overwrite_and_delete_on_h5py_objects);
 
 fn attributes_overwrite_and_delete_on_h5py_objects(libver: &str) {
-    let path = tmp(&format!("{libver}_attrs_edit.h5"));
-    h5py(&format!(
-        r#"
-import h5py, numpy as np
-with h5py.File({p:?}, 'w', libver={libver:?}) as f:
-    d = f.create_dataset('d', data=np.zeros(3))
-    for i in range(12):
-        d.attrs[f'a{{i}}'] = i
-"#,
-        p = path.to_str().unwrap(),
-        libver = libver
-    ));
+    let path = h5py_writes("attrs_edit", libver, H5PY_DATASET_WITH_12_ATTRIBUTES);
     {
         let f = File::open_rw(&path).unwrap();
         let d = f.dataset("d").unwrap();

@@ -4,7 +4,7 @@
 //! follow numpy's broadcasting rules, one test per rule.
 mod common;
 
-use common::{create, h5dump_reads_profile, h5py, tmp};
+use common::{create, h5dump_reads_profile, h5py, tmp, write_file};
 use h5::half::f16;
 use h5::ndarray::{arr1, arr2, Array, Array3, ArrayD, IxDyn};
 use h5::num_complex::Complex;
@@ -394,22 +394,14 @@ fn broadcast_rule_an_index_drops_its_axis() {
 
 /// Broadcast writes in a file h5py reads: what numpy's assignment would give.
 fn broadcast_writes_h5py_agrees(libver: LibVer) {
-    let path = tmp(&format!("{libver:?}_broadcast.h5"));
-    {
-        let f = create(&path, libver);
-        let ds = f
-            .new_dataset::<i32>()
-            .shape(&[3, 4])
-            .chunks(&[2, 3])
-            .create("d")
-            .unwrap();
+    let path = write_file("broadcast", libver, |f| {
+        let ds = common::unwritten::<i32>(f, "d", &[3, 4], Some(&[2, 3]));
         ds.write(5).unwrap();
         ds.write_slice(1, [1, 2, 3, 4]).unwrap();
         ds.write_slice((.., 3), arr2(&[[7], [8], [9]]).column(0))
             .unwrap();
         ds.write_slice(s![2, ..;2], arr1(&[0, 0])).unwrap();
-        f.close().unwrap();
-    }
+    });
     let out = h5py(&format!(
         "import h5py\nprint(h5py.File({:?}, 'r')['d'][()].tolist())",
         path.to_str().unwrap()

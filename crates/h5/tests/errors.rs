@@ -60,13 +60,7 @@ fn a_file_without_a_superblock_is_not_hdf5_and_says_where_it_looked() {
 fn writes_outside_a_dataset_name_the_axis_and_its_bound() {
     let path = tmp("bounds.h5");
     let f = File::create(&path).unwrap();
-    let d = f
-        .root()
-        .unwrap()
-        .new_dataset::<i32>()
-        .shape(&[4, 5])
-        .create("grid")
-        .unwrap();
+    let d = common::unwritten::<i32>(&f, "grid", &[4, 5], None);
     let cases = [
         (
             Selection::parse("4, 0").unwrap(),

@@ -95,65 +95,63 @@ fn no_locking() -> OpenOptions {
     }
 }
 
-#[test]
-fn h5py_cannot_open_what_we_hold_for_writing() {
-    for libver in [LibVer::Earliest, LibVer::Latest] {
-        let path = tmp(&format!("ours_first_{libver:?}.h5"));
-        let f = create(&path, libver);
-        f.root()
-            .unwrap()
-            .create_dataset("ours", ndarray::arr1(&[1i32, 2, 3]))
-            .unwrap();
-        f.flush().unwrap();
-        for mode in ["r", "r+", "a"] {
-            let msg = h5py_open(&path, mode, false);
-            assert!(
-                msg.contains("unable to lock file"),
-                "{libver:?} {mode}: {msg}"
-            );
-        }
-        f.close().unwrap();
-        assert_eq!(h5py_open(&path, "r+", false), "ok");
-        let back = File::open(&path).unwrap();
-        assert_eq!(
-            back.dataset("ours").unwrap().read_vec::<i32>().unwrap(),
-            [1, 2, 3]
+fn h5py_cannot_open_what_we_hold_for_writing(libver: LibVer) {
+    let path = tmp(&format!("ours_first_{libver:?}.h5"));
+    let f = create(&path, libver);
+    f.root()
+        .unwrap()
+        .create_dataset("ours", ndarray::arr1(&[1i32, 2, 3]))
+        .unwrap();
+    f.flush().unwrap();
+    for mode in ["r", "r+", "a"] {
+        let msg = h5py_open(&path, mode, false);
+        assert!(
+            msg.contains("unable to lock file"),
+            "{libver:?} {mode}: {msg}"
         );
     }
+    f.close().unwrap();
+    assert_eq!(h5py_open(&path, "r+", false), "ok");
+    let back = File::open(&path).unwrap();
+    assert_eq!(
+        back.dataset("ours").unwrap().read_vec::<i32>().unwrap(),
+        [1, 2, 3]
+    );
 }
 
-#[test]
-fn we_cannot_open_what_h5py_holds_for_writing() {
-    for libver in ["earliest", "latest"] {
-        let path = tmp(&format!("h5py_first_{libver}.h5"));
-        let _ = std::fs::remove_file(&path);
-        let w = H5pyWriter::start(&path, libver, false);
-        for e in [
-            File::open_rw(&path).unwrap_err(),
-            File::append(&path).unwrap_err(),
-            File::open(&path).unwrap_err(),
-            File::create(&path).unwrap_err(),
-        ] {
-            assert!(locked(&e, &path), "{libver}: {e}");
-            let text = e.to_string();
-            assert!(
-                text.contains(&*path.to_string_lossy()) && text.contains("lock"),
-                "{text}"
-            );
-        }
-        // nothing we tried touched the file: h5py goes on and everything is there
-        w.finish();
-        let f = File::open(&path).unwrap();
-        assert_eq!(
-            f.dataset("held").unwrap().read_vec::<i64>().unwrap(),
-            (0..10).collect::<Vec<i64>>()
-        );
-        assert_eq!(
-            f.dataset("after").unwrap().read_vec::<i64>().unwrap().len(),
-            5
+crate::per_profile!(h5py_cannot_open_what_we_hold_for_writing);
+
+fn we_cannot_open_what_h5py_holds_for_writing(libver: &str) {
+    let path = tmp(&format!("h5py_first_{libver}.h5"));
+    let _ = std::fs::remove_file(&path);
+    let w = H5pyWriter::start(&path, libver, false);
+    for e in [
+        File::open_rw(&path).unwrap_err(),
+        File::append(&path).unwrap_err(),
+        File::open(&path).unwrap_err(),
+        File::create(&path).unwrap_err(),
+    ] {
+        assert!(locked(&e, &path), "{libver}: {e}");
+        let text = e.to_string();
+        assert!(
+            text.contains(&*path.to_string_lossy()) && text.contains("lock"),
+            "{text}"
         );
     }
+    // nothing we tried touched the file: h5py goes on and everything is there
+    w.finish();
+    let f = File::open(&path).unwrap();
+    assert_eq!(
+        f.dataset("held").unwrap().read_vec::<i64>().unwrap(),
+        (0..10).collect::<Vec<i64>>()
+    );
+    assert_eq!(
+        f.dataset("after").unwrap().read_vec::<i64>().unwrap().len(),
+        5
+    );
 }
+
+crate::per_h5py_profile!(we_cannot_open_what_h5py_holds_for_writing);
 
 #[test]
 fn two_writers_in_one_process_are_refused() {

@@ -3,22 +3,16 @@
 //! installs; without them these tests fail and say so.
 
 mod common;
-use common::{create, h5dump_reads_profile, h5py, h5py_dump, tmp, PROFILES};
+use common::{create, h5dump_reads_profile, h5py, h5py_dump, h5py_prints, tmp, write_file};
 
 use h5::{Error, File, LibVer, Selection};
 
 use ndarray::{arr1, arr2, Array1};
 
-fn groups_datasets_and_attributes_read_back_in_h5py(libver: LibVer) {
-    basic(libver);
-}
-
 crate::per_profile!(groups_datasets_and_attributes_read_back_in_h5py);
 
-fn basic(libver: LibVer) {
-    let path = tmp(&format!("basic_{libver:?}.h5"));
-    {
-        let f = create(&path, libver);
+fn groups_datasets_and_attributes_read_back_in_h5py(libver: LibVer) {
+    let path = write_file("basic", libver, |f| {
         let root = f.root().unwrap();
         let g = root.create_group("a/b").unwrap();
         assert_eq!(g.name(), "/a/b");
@@ -46,8 +40,7 @@ fn basic(libver: LibVer) {
             .set("flag", true)
             .unwrap();
         root.link_soft("/a/b/floats", "alias").unwrap();
-        f.close().unwrap();
-    }
+    });
     // h5dump (libhdf5 1.10) cannot read what libver latest writes (HDF5 2.0's datatype v5
     // for the bool enum), nor can it read h5py's own latest files
     h5dump_reads_profile(&path, libver);
@@ -84,23 +77,11 @@ fn basic(libver: LibVer) {
     );
 }
 
-fn slice_writes_broadcast_and_clip_like_libhdf5(libver: LibVer) {
-    slices(libver);
-}
-
 crate::per_profile!(slice_writes_broadcast_and_clip_like_libhdf5);
 
-fn slices(libver: LibVer) {
-    let path = tmp(&format!("slices_{libver:?}.h5"));
-    {
-        let f = create(&path, libver);
-        let ds = f
-            .root()
-            .unwrap()
-            .new_dataset::<i8>()
-            .shape(&[4, 6])
-            .create("d")
-            .unwrap();
+fn slice_writes_broadcast_and_clip_like_libhdf5(libver: LibVer) {
+    let path = write_file("slices", libver, |f| {
+        let ds = common::unwritten::<i8>(f, "d", &[4, 6], None);
         // the article: 1200 written into int8 stores 127; a scalar broadcasts
         common::write_flat(&ds, Selection::parse("1:3, 2:5").unwrap(), &[1200i32]).unwrap();
         common::write_flat(
@@ -109,8 +90,7 @@ fn slices(libver: LibVer) {
             &[-1.9f64, 2.9, -300.0],
         )
         .unwrap();
-        f.close().unwrap();
-    }
+    });
     let d = h5py_dump(&path);
     assert_eq!(
         d["root"]["members"]["d"]["data"],
@@ -157,11 +137,10 @@ fn many_members_split_nodes_and_h5py_sees_all(libver: LibVer) {
         }
     }
     h5dump_reads_profile(&path, libver);
-    let out = h5py(&format!(
-        "import h5py; f=h5py.File({:?}); g=f['wide']; print(len(g)); print(','.join(g.keys())); print(sum(int(g[k][0]) for k in g if isinstance(g[k], h5py.Dataset)))",
-        path.to_str().unwrap()
-    ));
-    let lines: Vec<&str> = out.lines().collect();
+    let lines = h5py_prints(
+        &path,
+        "f = h5py.File(p); g = f['wide']; print(len(g)); print(','.join(g.keys())); print(sum(int(g[k][0]) for k in g if isinstance(g[k], h5py.Dataset)))",
+    );
     assert_eq!(lines[0], "300");
     let mut sorted = names.clone();
     sorted.sort();
@@ -199,8 +178,7 @@ fn file_size_matches_h5py_for_the_articles_int8_example() {
 crate::per_profile!(bad_use_gets_clear_errors);
 
 fn bad_use_gets_clear_errors(libver: LibVer) {
-    let path = tmp(&format!("{libver:?}_bad.h5"));
-    let f = create(&path, libver);
+    let (path, f) = common::new_file("bad", libver);
     let root = f.root().unwrap();
     let ds = root.new_dataset::<f32>().shape(&[3]).create("d").unwrap();
     assert!(matches!(root.create_group("d"), Err(Error::Exists(_))));
@@ -244,8 +222,7 @@ fn bad_use_gets_clear_errors(libver: LibVer) {
 crate::per_profile!(reads_through_the_writing_handle_see_the_writes);
 
 fn reads_through_the_writing_handle_see_the_writes(libver: LibVer) {
-    let path = tmp(&format!("{libver:?}_same_handle.h5"));
-    let f = create(&path, libver);
+    let (path, f) = common::new_file("same_handle", libver);
     let root = f.root().unwrap();
     let contiguous = root.new_dataset::<i32>().shape(&[5]).create("c").unwrap();
     contiguous.write(arr1(&[1, 2, 3, 4, 5])).unwrap();
@@ -281,9 +258,7 @@ fn reads_through_the_writing_handle_see_the_writes(libver: LibVer) {
 crate::per_profile!(links_delete_and_move_like_h5py);
 
 fn links_delete_and_move_like_h5py(libver: LibVer) {
-    let path = tmp(&format!("{libver:?}_links.h5"));
-    {
-        let f = create(&path, libver);
+    let path = write_file("links", libver, |f| {
         let r = f.root().unwrap();
         let g = r.create_group("g").unwrap();
         for i in 0..300 {
@@ -313,18 +288,11 @@ fn links_delete_and_move_like_h5py(libver: LibVer) {
                 .unwrap(),
             [7]
         );
-        f.close().unwrap();
-    }
+    });
     h5dump_reads_profile(&path, libver);
-    let out = h5py(&format!(
-        "import h5py\nf = h5py.File({p:?}, 'a')\nprint(sorted(f['g'].keys()) == sorted(['a_moved', 'soft2'] + [f'm{{i:03}}' for i in range(0, 300, 10)]))\nprint(f['g/a_moved/b/leaf'][0], f['g/soft2'][1])\ndel f['data']\nprint(f['data_alias'][()].tolist())\nf.close()\nf = h5py.File({p:?}, 'r')\nprint(f['data_alias'][()].tolist(), 'a' in f, 'soft' in f)",
-        p = path.to_str().unwrap()
-    ));
-    let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
-        lines,
-        ["True", "7 2.5", "[1.5, 2.5]", "[1.5, 2.5] False False"],
-        "{out}"
+        h5py_prints(&path, "f = h5py.File(p, 'a')\nprint(sorted(f['g'].keys()) == sorted(['a_moved', 'soft2'] + [f'm{i:03}' for i in range(0, 300, 10)]))\nprint(f['g/a_moved/b/leaf'][0], f['g/soft2'][1])\ndel f['data']\nprint(f['data_alias'][()].tolist())\nf.close()\nf = h5py.File(p, 'r')\nprint(f['data_alias'][()].tolist(), 'a' in f, 'soft' in f)"),
+        ["True", "7 2.5", "[1.5, 2.5]", "[1.5, 2.5] False False"]
     );
 }
 
@@ -387,14 +355,14 @@ fn external_links_like_h5py(libver: LibVer) {
         f.close().unwrap();
     }
     h5dump_reads_profile(&path, libver);
-    let out = h5py(&format!(
-        "import h5py\nf = h5py.File({p:?}, 'r')\nl = f.get('ext', getlink=True)\nprint(type(l).__name__, l.filename == {t:?}, l.path)\nprint(f['ext'][()].tolist())\nd = f['g'].get('dangling', getlink=True)\nprint(d.filename, d.path, sorted(f.keys()), sorted(f['g'].keys()))\nprint(f['before'][0], f['after'][0])\nb = f['big']\nprint(len(b), sum(int(b[f'd{{i:02}}'][0]) for i in range(12)), b.get('ext', getlink=True).path)",
-        p = path.to_str().unwrap(),
-        t = target.to_str().unwrap()
-    ));
-    let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
-        lines,
+        h5py_prints(
+            &path,
+            &format!(
+                "f = h5py.File(p, 'r')\nl = f.get('ext', getlink=True)\nprint(type(l).__name__, l.filename == {t:?}, l.path)\nprint(f['ext'][()].tolist())\nd = f['g'].get('dangling', getlink=True)\nprint(d.filename, d.path, sorted(f.keys()), sorted(f['g'].keys()))\nprint(f['before'][0], f['after'][0])\nb = f['big']\nprint(len(b), sum(int(b[f'd{{i:02}}'][0]) for i in range(12)), b.get('ext', getlink=True).path)",
+                t = target.to_str().unwrap()
+            )
+        ),
         [
             "ExternalLink True /x",
             "[4, 5]",
@@ -402,46 +370,31 @@ fn external_links_like_h5py(libver: LibVer) {
             "1 2",
             "13 66 /x"
         ],
-        "{libver:?}: {out}"
+        "{libver:?}"
     );
 }
 
 crate::per_profile!(external_links_like_h5py);
 
 fn committed_datatypes_like_h5py(libver: LibVer) {
-    let path = tmp(&format!("committed_{libver:?}.h5"));
-    {
-        let f = create(&path, libver);
+    let path = common::written("committed", libver, |f| {
         let r = f.root().unwrap();
         let t = r.commit::<i32>("types/int").unwrap();
         t.attrs().set("doc", "a committed int").unwrap();
         r.commit::<f64>("real").unwrap();
         r.link_hard("/types/int", "int_alias").unwrap();
-        let d = r
-            .new_dataset::<i32>()
-            .committed(&t)
-            .unwrap()
-            .shape(&[3])
-            .create("d")
-            .unwrap();
+        let d = common::of_committed(&r, &t, "d", &[3]);
         d.write(arr1(&[7i32, 8, 9])).unwrap();
         assert!(matches!(r.commit::<u8>("real"), Err(Error::Exists(_))));
-        f.close().unwrap();
-    }
-    h5dump_reads_profile(&path, libver);
-    let out = h5py(&format!(
-        "import h5py\nf = h5py.File({p:?}, 'r')\nt = f['types/int']\nprint(type(t).__name__, t.dtype, t.attrs['doc'], f['real'].dtype)\nprint(f['d'].id.get_type().committed(), f['d'][()].tolist(), f['d'].dtype)\nprint(f['int_alias'] == t)",
-        p = path.to_str().unwrap()
-    ));
-    let lines: Vec<&str> = out.lines().collect();
+    });
     assert_eq!(
-        lines,
+        h5py_prints(&path, "f = h5py.File(p, 'r')\nt = f['types/int']\nprint(type(t).__name__, t.dtype, t.attrs['doc'], f['real'].dtype)\nprint(f['d'].id.get_type().committed(), f['d'][()].tolist(), f['d'].dtype)\nprint(f['int_alias'] == t)"),
         [
             "Datatype int32 a committed int float64",
             "True [7, 8, 9] int32",
             "True"
         ],
-        "{libver:?}: {out}"
+        "{libver:?}"
     );
     // our reader agrees
     let f = File::open(&path).unwrap();
@@ -453,41 +406,50 @@ fn committed_datatypes_like_h5py(libver: LibVer) {
 
 crate::per_profile!(committed_datatypes_like_h5py);
 
-#[test]
-fn many_attributes_like_h5py() {
+fn many_attributes_like_h5py(libver: LibVer) {
     // libver latest keeps 8 in the header, then moves them all to dense storage (fractal
     // heap + v2 B-tree); the default profile keeps every one in the (version 1) header
-    for libver in PROFILES {
-        let path = tmp(&format!("many_attrs_{libver:?}.h5"));
-        {
-            let f = create(&path, libver);
-            let d = f.root().unwrap().create_dataset("d", arr1(&[1u8])).unwrap();
-            let a = d.attrs();
-            for i in 0..30 {
-                a.set(&format!("a{i:02}"), vec![i as i32; i + 1]).unwrap();
-            }
-            a.set("a03", -3.5f64).unwrap();
-            for i in (0..30).step_by(4) {
-                a.delete(&format!("a{i:02}")).unwrap();
-            }
-            assert!(matches!(a.delete("a00"), Err(Error::NotFound(_))));
-            a.set("note", "after the deletes").unwrap();
-            // our reader sees the attributes written through this handle
-            assert_eq!(a.len().unwrap(), 30 - 8 + 1);
-            f.close().unwrap();
+    let path = write_file("many_attrs", libver, |f| {
+        let d = f.root().unwrap().create_dataset("d", arr1(&[1u8])).unwrap();
+        let a = d.attrs();
+        for i in 0..30 {
+            a.set(&format!("a{i:02}"), vec![i as i32; i + 1]).unwrap();
         }
-        h5dump_reads_profile(&path, libver);
-        let out = h5py(&format!(
-            "import h5py\nf = h5py.File({p:?}, 'a')\na = f['d'].attrs\nprint(len(a), a['a03'], a['a29'].tolist()[-1], len(a['a29']), a['note'])\nprint(sorted(a.keys()) == sorted(['note'] + [f'a{{i:02}}' for i in range(30) if i % 4]))\na['x'] = 5\ndel a['a01']\nf.close()\nf = h5py.File({p:?}, 'r')\nprint(len(f['d'].attrs), f['d'].attrs['x'])",
-            p = path.to_str().unwrap()
-        ));
-        let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(
-            lines,
-            ["23 -3.5 29 30 after the deletes", "True", "23 5"],
-            "{libver:?}: {out}"
-        );
+        a.set("a03", -3.5f64).unwrap();
+        for i in (0..30).step_by(4) {
+            a.delete(&format!("a{i:02}")).unwrap();
+        }
+        assert!(matches!(a.delete("a00"), Err(Error::NotFound(_))));
+        a.set("note", "after the deletes").unwrap();
+        // our reader sees the attributes written through this handle
+        assert_eq!(a.len().unwrap(), 30 - 8 + 1);
+    });
+    h5dump_reads_profile(&path, libver);
+    assert_eq!(
+        h5py_prints(&path, "f = h5py.File(p, 'a')\na = f['d'].attrs\nprint(len(a), a['a03'], a['a29'].tolist()[-1], len(a['a29']), a['note'])\nprint(sorted(a.keys()) == sorted(['note'] + [f'a{i:02}' for i in range(30) if i % 4]))\na['x'] = 5\ndel a['a01']\nf.close()\nf = h5py.File(p, 'r')\nprint(len(f['d'].attrs), f['d'].attrs['x'])"),
+        ["23 -3.5 29 30 after the deletes", "True", "23 5"],
+        "{libver:?}"
+    );
+}
+
+crate::per_profile!(many_attributes_like_h5py);
+
+/// A new group `g` with twelve contiguous datasets `d0`..`d11` (the first 5000 values of
+/// `big`) and a chunked, deflated `z` (all of `big`).
+fn fill_group_g(r: &h5::Group, big: &[f64]) {
+    let g = r.create_group("g").unwrap();
+    for i in 0..12 {
+        g.create_dataset(&format!("d{i}"), Array1::from(big[..5000].to_vec()))
+            .unwrap();
     }
+    g.new_dataset::<f64>()
+        .shape(&[big.len() as u64])
+        .chunks(&[1000])
+        .deflate(1)
+        .create("z")
+        .unwrap()
+        .write(Array1::from(big.to_vec()))
+        .unwrap();
 }
 
 fn deleted_objects_space_is_reused_in_the_session(libver: LibVer) {
@@ -497,19 +459,7 @@ fn deleted_objects_space_is_reused_in_the_session(libver: LibVer) {
         let f = create(&path, libver);
         let r = f.root().unwrap();
         let big: Vec<f64> = (0..100_000).map(|i| i as f64).collect();
-        let g = r.create_group("g").unwrap();
-        for i in 0..12 {
-            g.create_dataset(&format!("d{i}"), Array1::from(big[..5000].to_vec()))
-                .unwrap();
-        }
-        g.new_dataset::<f64>()
-            .shape(&[100_000])
-            .chunks(&[1000])
-            .deflate(1)
-            .create("z")
-            .unwrap()
-            .write(Array1::from(big.clone()))
-            .unwrap();
+        fill_group_g(&r, &big);
         r.create_dataset("keep", arr1(&[1i32, 2, 3])).unwrap();
         r.link_hard("/g/d3", "d3_alias").unwrap();
         f.flush().unwrap();
@@ -519,19 +469,7 @@ fn deleted_objects_space_is_reused_in_the_session(libver: LibVer) {
         // a handle to a deleted object refuses writes (its space may be reused)
         assert!(stale.write(Array1::from(big[..5000].to_vec())).is_err());
         // the same content again fits in the space the deletion freed
-        let g = r.create_group("g").unwrap();
-        for i in 0..12 {
-            g.create_dataset(&format!("d{i}"), Array1::from(big[..5000].to_vec()))
-                .unwrap();
-        }
-        g.new_dataset::<f64>()
-            .shape(&[100_000])
-            .chunks(&[1000])
-            .deflate(1)
-            .create("z")
-            .unwrap()
-            .write(Array1::from(big.clone()))
-            .unwrap();
+        fill_group_g(&r, &big);
         f.close().unwrap();
         second = std::fs::metadata(&path).unwrap().len();
     }
@@ -542,13 +480,12 @@ fn deleted_objects_space_is_reused_in_the_session(libver: LibVer) {
         "{libver:?}: {first} bytes grew to {second} after deleting and rewriting"
     );
     h5dump_reads_profile(&path, libver);
-    let out = h5py(&format!(
-        "import h5py, numpy as np\nf = h5py.File({p:?}, 'r')\nprint(f['keep'][()].tolist(), f['d3_alias'][-1], f['g/d11'][4999], f['g/z'][99999], len(f['g']))",
-        p = path.to_str().unwrap()
-    ));
     assert_eq!(
-        out.trim(),
-        "[1, 2, 3] 4999.0 4999.0 99999.0 13",
+        h5py_prints(
+            &path,
+            "f = h5py.File(p, 'r')\nprint(f['keep'][()].tolist(), f['d3_alias'][-1], f['g/d11'][4999], f['g/z'][99999], len(f['g']))"
+        ),
+        ["[1, 2, 3] 4999.0 4999.0 99999.0 13"],
         "{libver:?}"
     );
 }
@@ -570,15 +507,9 @@ fn large_attributes_go_to_dense_storage_in_the_latest_profile() {
         r.attrs().set("big", vec![9u8; 80_000]).unwrap();
         f.close().unwrap();
     }
-    let out = h5py(&format!(
-        "import h5py, numpy as np\nf = h5py.File({p:?}, 'a')\na = f.attrs\nprint(sorted(a.keys()), a['big'].shape, int(a['big'][79999]), float(a['mid'][999]))\na['more'] = np.zeros(50000)\ndel a['mid']\nf.close()\nf = h5py.File({p:?}, 'r')\nprint(sorted(f.attrs.keys()), f.attrs['more'].shape)",
-        p = path.to_str().unwrap()
-    ));
-    let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
-        lines,
-        ["['big', 'mid'] (80000,) 9 2.5", "['big', 'more'] (50000,)"],
-        "{out}"
+        h5py_prints(&path, "f = h5py.File(p, 'a')\na = f.attrs\nprint(sorted(a.keys()), a['big'].shape, int(a['big'][79999]), float(a['mid'][999]))\na['more'] = np.zeros(50000)\ndel a['mid']\nf.close()\nf = h5py.File(p, 'r')\nprint(sorted(f.attrs.keys()), f.attrs['more'].shape)"),
+        ["['big', 'mid'] (80000,) 9 2.5", "['big', 'more'] (50000,)"]
     );
     // and our reader reads what libhdf5 added
     let f = File::open(&path).unwrap();
@@ -586,8 +517,7 @@ fn large_attributes_go_to_dense_storage_in_the_latest_profile() {
     assert_eq!(more.read::<f64>().unwrap().len(), 50_000);
 }
 
-#[test]
-fn every_layout_and_number_type_in_both_profiles() {
+fn every_layout_and_number_type(libver: LibVer) {
     // compact, contiguous, one chunk (libver latest: the single-chunk index), many chunks
     // with a fill value (fixed array), for every numeric type h5py has
     let types: Vec<(&str, h5::Datatype, &str)> = vec![
@@ -606,57 +536,54 @@ fn every_layout_and_number_type_in_both_profiles() {
         ("b", <bool as h5::H5Type>::datatype(), "bool"),
     ];
     let values: Vec<f64> = (0..24).map(|i| (i % 2) as f64).collect();
-    for libver in PROFILES {
-        let path = tmp(&format!("matrix_{libver:?}.h5"));
-        {
-            let f = create(&path, libver);
-            let r = f.root().unwrap();
-            for (name, dt, _) in &types {
-                for (layout, b) in [
-                    (
-                        "compact",
-                        r.new_dataset_of(dt.clone()).shape(&[4, 6]).compact(),
-                    ),
-                    (
-                        "contiguous",
-                        r.new_dataset_of(dt.clone()).shape(&[4, 6]).contiguous(),
-                    ),
-                    (
-                        "single",
-                        r.new_dataset_of(dt.clone()).shape(&[4, 6]).chunks(&[4, 6]),
-                    ),
-                    (
-                        "chunked",
-                        r.new_dataset_of(dt.clone())
-                            .shape(&[4, 6])
-                            .chunks(&[3, 4])
-                            .fill_value(1u8)
-                            .unwrap(),
-                    ),
-                ] {
-                    let d = b.create(&format!("{name}_{layout}")).unwrap();
-                    if layout == "chunked" {
-                        // rows 0-1 written, the rest reads as the fill value 1
-                        common::write_flat(&d, Selection::parse("0:2, :").unwrap(), &values[..12])
-                            .unwrap();
-                    } else {
-                        common::write_flat(&d, &Selection::All, &values).unwrap();
-                    }
+    let path = write_file("matrix", libver, |f| {
+        let r = f.root().unwrap();
+        for (name, dt, _) in &types {
+            for (layout, b) in [
+                (
+                    "compact",
+                    r.new_dataset_of(dt.clone()).shape(&[4, 6]).compact(),
+                ),
+                (
+                    "contiguous",
+                    r.new_dataset_of(dt.clone()).shape(&[4, 6]).contiguous(),
+                ),
+                (
+                    "single",
+                    r.new_dataset_of(dt.clone()).shape(&[4, 6]).chunks(&[4, 6]),
+                ),
+                (
+                    "chunked",
+                    r.new_dataset_of(dt.clone())
+                        .shape(&[4, 6])
+                        .chunks(&[3, 4])
+                        .fill_value(1u8)
+                        .unwrap(),
+                ),
+            ] {
+                let d = b.create(&format!("{name}_{layout}")).unwrap();
+                if layout == "chunked" {
+                    // rows 0-1 written, the rest reads as the fill value 1
+                    common::write_flat(&d, Selection::parse("0:2, :").unwrap(), &values[..12])
+                        .unwrap();
+                } else {
+                    common::write_flat(&d, &Selection::All, &values).unwrap();
                 }
             }
-            f.close().unwrap();
         }
-        h5dump_reads_profile(&path, libver);
-        let out = h5py(&format!(
-            "import h5py, numpy as np\nf = h5py.File({p:?}, 'r')\nwant = (np.arange(24) % 2).reshape(4, 6)\nfill = want.copy(); fill[2:] = 1\nbad = []\nfor name, ds in f.items():\n    w = fill if name.endswith('_chunked') else want\n    if not np.array_equal(ds[()].astype('f8'), w): bad.append(name)\n    lay = ds.id.get_create_plist().get_layout()\n    if name.endswith('_compact') and lay != h5py.h5d.COMPACT: bad.append(name + ' layout')\n    if name.endswith('_single') and ds.chunks != (4, 6): bad.append(name + ' chunks')\nprint(len(f), sorted(set(str(d.dtype) for d in f.values())), bad)",
-            p = path.to_str().unwrap()
-        ));
-        let mut dtypes: Vec<String> = types.iter().map(|t| format!("'{}'", t.2)).collect();
-        dtypes.sort();
-        assert_eq!(
-            out.trim(),
-            format!("{} [{}] []", types.len() * 4, dtypes.join(", ")),
-            "{libver:?}"
-        );
-    }
+    });
+    h5dump_reads_profile(&path, libver);
+    let out = h5py_prints(
+        &path,
+        "f = h5py.File(p, 'r')\nwant = (np.arange(24) % 2).reshape(4, 6)\nfill = want.copy(); fill[2:] = 1\nbad = []\nfor name, ds in f.items():\n    w = fill if name.endswith('_chunked') else want\n    if not np.array_equal(ds[()].astype('f8'), w): bad.append(name)\n    lay = ds.id.get_create_plist().get_layout()\n    if name.endswith('_compact') and lay != h5py.h5d.COMPACT: bad.append(name + ' layout')\n    if name.endswith('_single') and ds.chunks != (4, 6): bad.append(name + ' chunks')\nprint(len(f), sorted(set(str(d.dtype) for d in f.values())), bad)",
+    );
+    let mut dtypes: Vec<String> = types.iter().map(|t| format!("'{}'", t.2)).collect();
+    dtypes.sort();
+    assert_eq!(
+        out,
+        [format!("{} [{}] []", types.len() * 4, dtypes.join(", "))],
+        "{libver:?}"
+    );
 }
+
+crate::per_profile!(every_layout_and_number_type);

@@ -17,6 +17,16 @@ fn h5py_check(path: &Path, code: &str) -> String {
     h5py_ok(path.parent().unwrap(), &script)
 }
 
+/// [`members`], where each named dataset in `expect` holds its expected data (nested lists).
+fn members_read_as<N: AsRef<str>>(path: &Path, expect: &[(N, Json)]) -> Json {
+    let m = members(path);
+    for (name, want) in expect {
+        let name = name.as_ref();
+        assert_eq!(&m[name]["data"], want, "{name}");
+    }
+    m
+}
+
 /// The members of the root group in h5py's dump, after h5dump has read the file. h5dump
 /// has no LZF filter (h5py registers it only in its own process, and h5dump fails on h5py's
 /// own LZF files): for files holding LZF data it reads every header and every other dataset.
@@ -274,9 +284,8 @@ fn every_filter_and_combination_as_h5py_writes_them(libver: LibVer) {
         );
         f.close().unwrap();
     }
-    let m = members(&path);
-    for (name, want) in &expect {
-        assert_eq!(&m[name]["data"], want, "{name}");
+    let m = members_read_as(&path, &expect);
+    for (name, _) in &expect {
         assert_eq!(m[name]["layout"], "chunked", "{name}");
     }
     // Filter order, flags, client data and names, chunks, fill and allocation times — the
@@ -409,10 +418,7 @@ fn edge_chunks_in_one_two_and_three_dimensions(libver: LibVer) {
         }
         f.close().unwrap();
     }
-    let m = members(&path);
-    for (name, want) in &expect {
-        assert_eq!(&m[name]["data"], want, "{name}");
-    }
+    members_read_as(&path, &expect);
     // every chunk stored full-size, edge chunks included
     h5py_check(
         &path,
@@ -554,12 +560,7 @@ fn multi_level_chunk_btrees_are_the_ones_libhdf5_builds() {
             .unwrap();
         // 500 chunks written one by one in random order: splits on the left, in the
         // middle and on the right, keys inserted everywhere
-        let ds = r
-            .new_dataset::<i32>()
-            .shape(&[1000, 3])
-            .chunks(&[2, 3])
-            .create("random_2d")
-            .unwrap();
+        let ds = common::unwritten::<i32>(&r, "random_2d", &[1000, 3], Some(&[2, 3]));
         for &o in &order {
             common::write_flat(&ds, slab(&[(2 * o, 2 * o + 2, 1), (0, 3, 1)]), &[o as i32])
                 .unwrap();
@@ -699,6 +700,27 @@ print('ok')
 
 crate::per_profile!(resize_grows_and_shrinks_any_number_of_unlimited_dimensions);
 
+/// A new chunked dataset of `T` in `r` that can be resized up to `maxshape` (`None`:
+/// unlimited), with the fill value `fill` if given.
+fn resizable<T: h5::H5Type>(
+    r: &h5::Group,
+    name: &str,
+    (shape, maxshape): (&[u64], &[Option<u64>]),
+    chunks: &[u64],
+    fill: Option<T>,
+) -> h5::Dataset {
+    let b = r
+        .new_dataset::<T>()
+        .shape(shape)
+        .maxshape(maxshape)
+        .chunks(chunks);
+    let b = match fill {
+        Some(v) => b.fill_value(v).unwrap(),
+        None => b,
+    };
+    b.create(name).unwrap()
+}
+
 fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_resize.h5"));
     let mut expect: Vec<(&str, Json)> = Vec::new();
@@ -706,29 +728,19 @@ fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions(libver: LibVer) {
         let f = create(&path, libver);
         let r = f.root().unwrap();
         // grow: new elements read as the fill value
-        let mut d = r
-            .new_dataset::<i32>()
-            .shape(&[4])
-            .maxshape(&[None])
-            .chunks(&[2])
-            .fill_value(9i32)
-            .unwrap()
-            .create("grow")
-            .unwrap();
+        let mut d = resizable(&r, "grow", (&[4], &[None]), &[2], Some(9i32));
         common::write_flat(&d, &Selection::All, &[1, 2, 3, 4]).unwrap();
         d.resize(&[11]).unwrap();
         assert_eq!(d.shape(), Some(vec![11]));
         expect.push(("grow", json!([1, 2, 3, 4, 9, 9, 9, 9, 9, 9, 9])));
         // two unlimited dimensions, grown, then written into the new part
-        let mut d = r
-            .new_dataset::<f64>()
-            .shape(&[3, 3])
-            .maxshape(&[None, None])
-            .chunks(&[2, 2])
-            .fill_value(-1.0f64)
-            .unwrap()
-            .create("grow_2d")
-            .unwrap();
+        let mut d = resizable(
+            &r,
+            "grow_2d",
+            (&[3, 3], &[None, None]),
+            &[2, 2],
+            Some(-1.0f64),
+        );
         let v: Vec<f64> = (0..9).map(|x| x as f64).collect();
         common::write_flat(&d, &Selection::All, &v).unwrap();
         d.resize(&[5, 6]).unwrap();
@@ -738,38 +750,18 @@ fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions(libver: LibVer) {
         m[IxDyn(&[4, 5])] = 7.5;
         expect.push(("grow_2d", nested(&m)));
         // shrink: chunks past the end are dropped
-        let mut d = r
-            .new_dataset::<i32>()
-            .shape(&[10])
-            .maxshape(&[None])
-            .chunks(&[4])
-            .create("shrink")
-            .unwrap();
+        let mut d = resizable::<i32>(&r, "shrink", (&[10], &[None]), &[4], None);
         common::write_flat(&d, &Selection::All, &(0..10).collect::<Vec<i32>>()).unwrap();
         d.resize(&[5]).unwrap();
         expect.push(("shrink", json!([0, 1, 2, 3, 4])));
         // shrink then grow: the cut part of the edge chunk reads as fill, as with libhdf5
-        let mut d = r
-            .new_dataset::<i32>()
-            .shape(&[10])
-            .maxshape(&[None])
-            .chunks(&[4])
-            .fill_value(100i32)
-            .unwrap()
-            .create("shrink_grow")
-            .unwrap();
+        let mut d = resizable(&r, "shrink_grow", (&[10], &[None]), &[4], Some(100i32));
         common::write_flat(&d, &Selection::All, &(0..10).collect::<Vec<i32>>()).unwrap();
         d.resize(&[5]).unwrap();
         d.resize(&[9]).unwrap();
         expect.push(("shrink_grow", json!([0, 1, 2, 3, 4, 100, 100, 100, 100])));
         // 2-D, one axis limited: shrink rows, then grow back
-        let mut d = r
-            .new_dataset::<u8>()
-            .shape(&[8, 8])
-            .maxshape(&[None, Some(8)])
-            .chunks(&[3, 3])
-            .create("shrink_2d")
-            .unwrap();
+        let mut d = resizable::<u8>(&r, "shrink_2d", (&[8, 8], &[None, Some(8)]), &[3, 3], None);
         common::write_flat(&d, &Selection::All, &(0..64).collect::<Vec<u8>>()).unwrap();
         d.resize(&[4, 8]).unwrap();
         d.resize_axis(0, 7).unwrap();
@@ -829,10 +821,7 @@ fn resize_grows_and_shrinks_any_number_of_unlimited_dimensions(libver: LibVer) {
         expect.push(("to_zero", json!([-2, -2, 8])));
         f.close().unwrap();
     }
-    let m = members(&path);
-    for (name, want) in &expect {
-        assert_eq!(&m[name]["data"], want, "{name}");
-    }
+    members_read_as(&path, &expect);
     // h5py doing the same reads the same, and the chunk counts agree
     h5py_check(
         &path,
@@ -865,8 +854,7 @@ print('ok')
 crate::per_profile!(bad_chunked_use_gets_clear_errors);
 
 fn bad_chunked_use_gets_clear_errors(libver: LibVer) {
-    let path = tmp(&format!("{libver:?}_bad.h5"));
-    let f = create(&path, libver);
+    let (path, f) = common::new_file("bad", libver);
     let r = f.root().unwrap();
     let shape_err = |e: Result<h5::Dataset, Error>, what: &str| match e {
         Err(Error::Shape(m)) => assert!(m.contains(what), "{m:?} lacks {what:?}"),
@@ -1172,16 +1160,11 @@ print('ok')
     print!("{out}");
 }
 
-#[test]
-fn chunked_datasets_h5py_wrote_take_slice_writes_and_resizes() {
-    // libver latest: a fixed array, a v2 B-tree and an extensible array (with super blocks
-    // and paged data blocks at 3000+ chunks)
-    for libver in ["earliest", "v108", "v110", "latest"] {
-        h5py_made(libver);
-    }
-}
+crate::per_h5py_profile!(chunked_datasets_h5py_wrote_take_slice_writes_and_resizes);
 
-fn h5py_made(libver: &str) {
+// libver latest: a fixed array, a v2 B-tree and an extensible array (with super blocks and
+// paged data blocks at 3000+ chunks)
+fn chunked_datasets_h5py_wrote_take_slice_writes_and_resizes(libver: &str) {
     let path = tmp(&format!("h5py_made_{libver}.h5"));
     h5py_check(
         &path,
@@ -1261,20 +1244,20 @@ print('ok')
 /// loses nothing already in the file.
 #[test]
 fn writes_are_held_to_the_data_limit() {
-    use h5::{AllocTime, Limits, OpenOptions};
+    use h5::AllocTime;
     let path = tmp("write_limit.h5");
     let rows: Vec<f64> = (0..512 * 1024).map(|i| i as f64).collect();
     {
         let f = create(&path, LibVer::Latest);
         let r = f.root().unwrap();
         // chunks of 256 x 1024 f8: 2 MiB each
-        let d = r
-            .new_dataset::<f64>()
-            .shape(&[512, 1024])
-            .maxshape(&[None, Some(1024)])
-            .chunks(&[256, 1024])
-            .create("big")
-            .unwrap();
+        let d = resizable::<f64>(
+            &r,
+            "big",
+            (&[512, 1024], &[None, Some(1024)]),
+            &[256, 1024],
+            None,
+        );
         common::write_flat(&d, &Selection::All, &rows).unwrap();
         r.new_dataset::<f64>()
             .shape(&[256, 1024])
@@ -1285,13 +1268,7 @@ fn writes_are_held_to_the_data_limit() {
             .unwrap();
         f.close().unwrap();
     }
-    let tight = OpenOptions {
-        limits: Limits {
-            max_data_bytes: 1 << 20,
-            ..Limits::default()
-        },
-        ..OpenOptions::default()
-    };
+    let tight = common::data_limit(1 << 20);
     let f = File::open_rw_with(&path, tight).unwrap();
     let r = f.root().unwrap();
     let refused = |e: Error| {

@@ -1,28 +1,20 @@
 //! String attributes and h5py's `attrs.update(metadata)`, judged by h5py.
 
 mod common;
-use common::{create, h5dump_reads_profile, h5py_dump, root, tmp};
+use common::{create, h5dump_reads_profile, h5py_dump, h5py_prints, tmp, write_file};
 
 use h5::{LibVer, Value};
 use serde_json::{json, Value as Json};
 use std::path::Path;
-use std::process::Command;
 
 /// h5py's dump of `path` with group `skip` removed first (in a copy, by h5py).
 fn h5py_dump_without(path: &Path, skip: &str) -> Json {
     let copy = path.with_extension("copy.h5");
     std::fs::copy(path, &copy).unwrap();
-    let py = root().join(".venv/bin/python");
-    let code = format!(
+    common::h5py(&format!(
         "import h5py\nwith h5py.File({:?}, 'a') as f: del f[{skip:?}]",
         copy.to_str().unwrap()
-    );
-    let out = Command::new(py).arg("-c").arg(code).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ));
     h5py_dump(&copy)
 }
 
@@ -69,9 +61,7 @@ crate::per_profile!(attrs_update_like_the_articles_metadata);
 
 fn attrs_update_like_the_articles_metadata(libver: LibVer) {
     // The article stores a dict of metadata with attrs.update(metadata).
-    let path = tmp(&format!("{libver:?}_metadata.h5"));
-    {
-        let f = create(&path, libver);
+    let path = write_file("metadata", libver, |f| {
         let ds = f
             .root()
             .unwrap()
@@ -102,8 +92,7 @@ fn attrs_update_like_the_articles_metadata(libver: LibVer) {
                 &Value::List(vec![Value::Int(1), Value::Str("x".into())])
             )
             .is_err());
-        f.close().unwrap();
-    }
+    });
     let d = h5py_dump(&path);
     let a = &d["root"]["members"]["data"]["attrs"];
     assert_eq!(a["date"]["data"], "2026-11-23");
@@ -245,16 +234,9 @@ fn attributes_of_any_type_from_values(libver: LibVer) {
         f.close().unwrap();
     }
     h5dump_reads_profile(&path, libver);
-    let py = root().join(".venv/bin/python");
-    let check = format!(
-        "import h5py, numpy as np\nf = h5py.File({:?})\ng = f['arrays'].attrs['grid']\nassert g.dtype == np.int32 and g.tolist() == [[1, 2], [3, 4]], g\nprint('ok')",
-        path.to_str().unwrap()
-    );
-    let out = Command::new(py).arg("-c").arg(check).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::h5py_asserts(
+        &path,
+        "g = f['arrays'].attrs['grid']\nassert g.dtype == np.int32 and g.tolist() == [[1, 2], [3, 4]], g",
     );
     // the dump tool would fail on the array attribute: dump a copy without that group
     let d = h5py_dump_without(&path, "arrays");
@@ -286,9 +268,7 @@ crate::per_profile!(string_complex_and_compound_datasets);
 
 fn string_complex_and_compound_datasets(libver: LibVer) {
     use h5::{types, Selection};
-    let path = tmp(&format!("{libver:?}_value_datasets.h5"));
-    {
-        let f = create(&path, libver);
+    let path = write_file("value_datasets", libver, |f| {
         let r = f.root().unwrap();
         let s = r
             .new_dataset_of(types::vlen_utf8())
@@ -331,8 +311,7 @@ fn string_complex_and_compound_datasets(libver: LibVer) {
         assert!(c
             .write_values(&Selection::All, &[Value::Str("x".into())])
             .is_err());
-        f.close().unwrap();
-    }
+    });
     h5dump_reads_profile(&path, libver);
     let d = h5py_dump(&path);
     let m = &d["root"]["members"];
@@ -367,7 +346,6 @@ struct Particle {
 crate::per_profile!(structs_written_as_compounds);
 
 fn structs_written_as_compounds(libver: LibVer) {
-    let path = tmp(&format!("{libver:?}_structs.h5"));
     let ps: Vec<Particle> = (0..5)
         .map(|i| Particle {
             id: i,
@@ -381,28 +359,20 @@ fn structs_written_as_compounds(libver: LibVer) {
             track: (0..i as u16).collect(),
         })
         .collect();
-    {
-        let f = create(&path, libver);
+    let path = common::written("structs", libver, |f| {
         let r = f.root().unwrap();
         let d = r.create_dataset("particles", &ps).unwrap();
         d.write_slice(4, &ps[0]).unwrap();
         r.attrs().set("origin", &ps[2].at).unwrap();
-        f.close().unwrap();
-    }
-    h5dump_reads_profile(&path, libver);
-    let out = common::h5py(&format!(
-        "import h5py\nf = h5py.File({p:?}, 'r')\nd = f['particles']\nprint(d.dtype.names, d.dtype['mass'], d.dtype['at'].names)\nr = d[()]\nprint([int(v) for v in r['id']], [x.decode() if isinstance(x, bytes) else x for x in r['name']], r['track'][3].tolist(), bool(r['alive'][2]), float(r['at'][1]['y']))\nprint(f.attrs['origin'].tolist())",
-        p = path.to_str().unwrap()
-    ));
-    let lines: Vec<&str> = out.lines().collect();
+    });
     assert_eq!(
-        lines,
+        h5py_prints(&path, "f = h5py.File(p, 'r')\nd = f['particles']\nprint(d.dtype.names, d.dtype['mass'], d.dtype['at'].names)\nr = d[()]\nprint([int(v) for v in r['id']], [x.decode() if isinstance(x, bytes) else x for x in r['name']], r['track'][3].tolist(), bool(r['alive'][2]), float(r['at'][1]['y']))\nprint(f.attrs['origin'].tolist())"),
         [
             "('id', 'mass', 'name', 'alive', 'at', 'track') float64 ('x', 'y')",
             "[0, 1, 2, 3, 0] ['p0', 'p1', 'p2', 'p3', 'p0'] [0, 1, 2] True -1.0",
             "(2.0, -2.0)"
         ],
-        "{libver:?}: {out}"
+        "{libver:?}"
     );
     let f = h5::File::open(&path).unwrap();
     let back: Vec<Particle> = f.dataset("particles").unwrap().read_vec().unwrap();
@@ -415,7 +385,7 @@ fn structs_written_as_compounds(libver: LibVer) {
 /// limit; under the default they read back whole.
 #[test]
 fn variable_length_reads_are_held_to_the_data_limit() {
-    use h5::{types, File, Limits, OpenOptions, Selection};
+    use h5::{types, File, Selection};
     let path = tmp("vlen_limit.h5");
     {
         let f = create(&path, LibVer::Earliest);
@@ -432,13 +402,7 @@ fn variable_length_reads_are_held_to_the_data_limit() {
         d.write_values(&Selection::All, &words).unwrap();
         f.close().unwrap();
     }
-    let tight = OpenOptions {
-        limits: Limits {
-            max_data_bytes: 1 << 20,
-            ..Limits::default()
-        },
-        ..OpenOptions::default()
-    };
+    let tight = common::data_limit(1 << 20);
     let f = File::open_with(&path, tight).unwrap();
     let e = f
         .dataset("long")

@@ -3,10 +3,10 @@
 //! profile, h5dump (libhdf5 1.10). Needs the venv and hdf5-tools that `.ci/run` installs.
 
 mod common;
-use common::{create, h5dump_reads_profile, h5py_asserts, h5py_ok, tmp};
+use common::{create, h5dump_reads_profile, h5py_asserts, h5py_ok, tmp, write_file};
 
-use h5::{types, Error, File, LibVer, Selection, Value};
-use std::path::Path;
+use h5::{types, Error, File, H5Type, LibVer, Selection, Value};
+use std::path::{Path, PathBuf};
 
 fn dir_of(path: &Path) -> &Path {
     path.parent().unwrap()
@@ -125,9 +125,7 @@ assert f["vlen"].id.get_create_plist().get_layout() == h5py.h5d.CHUNKED
 /// Bug 2: an empty contiguous dataset gets no storage address (h5py refuses a 0-byte block:
 /// "invalid dataset size, likely file corruption").
 fn empty_contiguous_datasets_are_readable(libver: LibVer) {
-    let path = tmp(&format!("empty_{libver:?}.h5"));
-    {
-        let f = create(&path, libver);
+    let path = write_file("empty", libver, |f| {
         let root = f.root().unwrap();
         let d = root
             .new_dataset::<u8>()
@@ -140,8 +138,7 @@ fn empty_contiguous_datasets_are_readable(libver: LibVer) {
             .unwrap();
         let none: [String; 0] = [];
         root.create_dataset("strings", &none).unwrap();
-        f.close().unwrap();
-    }
+    });
     h5dump_reads_profile(&path, libver);
     h5py_asserts(
         &path,
@@ -158,9 +155,7 @@ crate::per_profile!(empty_contiguous_datasets_are_readable);
 
 /// Bug 3: a failed unlink or move leaves the file as it was (no intermediate groups made).
 fn failed_unlink_and_move_change_nothing(libver: LibVer) {
-    let path = tmp(&format!("failed_ops_{libver:?}.h5"));
-    {
-        let f = create(&path, libver);
+    let path = write_file("failed_ops", libver, |f| {
         let root = f.root().unwrap();
         assert!(matches!(root.unlink("x/y/z"), Err(Error::NotFound(_))));
         assert!(matches!(
@@ -199,8 +194,7 @@ fn failed_unlink_and_move_change_nothing(libver: LibVer) {
         assert_eq!(root.member_names().unwrap(), ["a", "b"]);
         // a move that succeeds creates the destination's intermediate groups (h5py's lcpl)
         root.move_link("a", "/p1/p2/a").unwrap();
-        f.close().unwrap();
-    }
+    });
     h5dump_reads_profile(&path, libver);
     h5py_asserts(
         &path,
@@ -217,9 +211,7 @@ crate::per_profile!(failed_unlink_and_move_change_nothing);
 /// Bug 4: deleting a group drops one reference per link it held, also when two of its links
 /// name the same object (and for a committed type two datasets in it use).
 fn deleting_a_group_counts_every_link(libver: LibVer) {
-    let path = tmp(&format!("refcount_{libver:?}.h5"));
-    {
-        let f = create(&path, libver);
+    let path = write_file("refcount", libver, |f| {
         let root = f.root().unwrap();
         let sub = root.create_group("g/sub").unwrap();
         sub.create_dataset("d", ndarray::arr1(&[1i32, 2, 3]))
@@ -228,16 +220,10 @@ fn deleting_a_group_counts_every_link(libver: LibVer) {
         root.link_hard("/g/sub/d", "keep").unwrap();
         let t = root.commit::<f64>("t").unwrap();
         for n in ["g/u1", "g/u2"] {
-            root.new_dataset::<f64>()
-                .committed(&t)
-                .unwrap()
-                .shape(&[2])
-                .create(n)
-                .unwrap();
+            common::of_committed(&root, &t, n, &[2]);
         }
         root.unlink("g").unwrap();
-        f.close().unwrap();
-    }
+    });
     h5dump_reads_profile(&path, libver);
     h5py_asserts(
         &path,
@@ -252,45 +238,32 @@ assert sorted(f) == ["keep", "t"]
 
 crate::per_profile!(deleting_a_group_counts_every_link);
 
-/// Writes numbers with `write` into a new file in the default and latest profiles, then runs
-/// the h5py `check` on it (`f` is the file).
-fn numbers_case(tag: &str, write: impl Fn(&h5::Group), check: &str) {
-    for libver in [LibVer::Earliest, LibVer::Latest] {
-        let path = tmp(&format!("{tag}_{libver:?}.h5"));
-        {
-            let f = create(&path, libver);
-            write(&f.root().unwrap());
-            f.close().unwrap();
-        }
-        h5dump_reads_profile(&path, libver);
-        h5py_ok(
-            dir_of(&path),
-            &format!(
-                "import h5py, numpy as np\nf = h5py.File({:?}, 'r')\n{check}\nprint('ok')\n",
-                file_name(&path)
-            ),
-        );
-    }
+/// A new file in profile `libver` holding the numbers `write` writes into its root group
+/// (h5dump reads it where it reads the profile): its path, for h5py's check.
+fn numbers_file(libver: LibVer, tag: &str, write: impl FnOnce(&h5::Group)) -> PathBuf {
+    let path = write_file(tag, libver, |f| write(&f.root().unwrap()));
+    h5dump_reads_profile(&path, libver);
+    path
+}
+
+/// A new dataset `name` of `dtype` in `root` holding `values`, converted as writes convert.
+fn numbers<T: h5::H5Type + Clone>(root: &h5::Group, name: &str, dtype: h5::Datatype, values: &[T]) {
+    let d = root
+        .new_dataset_of(dtype)
+        .shape(&[values.len() as u64])
+        .create(name)
+        .unwrap();
+    common::write_flat(&d, &Selection::All, values).unwrap();
 }
 
 /// Bug 5: integers go into long double exactly (not through f64), as libhdf5 stores them.
-#[test]
-fn integers_into_long_double_are_exact() {
-    numbers_case(
-        "long_double",
-        |root| {
-            let ld = root
-                .new_dataset_of(types::long_double())
-                .shape(&[3])
-                .create("ld")
-                .unwrap();
-            common::write_flat(
-                &ld,
-                &Selection::All,
-                &[4495378758057427220i64, (1i64 << 53) + 1, -(1i64 << 62) - 3],
-            )
-            .unwrap();
-        },
+fn integers_into_long_double_are_exact(libver: LibVer) {
+    let path = numbers_file(libver, "long_double", |root| {
+        let big = [4495378758057427220i64, (1i64 << 53) + 1, -(1i64 << 62) - 3];
+        numbers(root, "ld", types::long_double(), &big);
+    });
+    h5py_asserts(
+        &path,
         r#"
 got = [int(x) for x in f["ld"][:]]
 assert got == [4495378758057427220, 2**53 + 1, -2**62 - 3], got
@@ -298,28 +271,24 @@ assert got == [4495378758057427220, 2**53 + 1, -2**62 - 3], got
     );
 }
 
+crate::per_profile!(integers_into_long_double_are_exact);
+
 /// Bug 6: a float beyond a narrower float's largest value becomes infinity (libhdf5's
 /// overflow rule), even where rounding to nearest would give the largest value.
-#[test]
-fn floats_beyond_a_narrower_maximum_become_infinity() {
-    numbers_case(
-        "float_overflow",
-        |root| {
-            let h = root
-                .new_dataset_of(types::float16())
-                .shape(&[5])
-                .create("f16")
-                .unwrap();
-            common::write_flat(
-                &h,
-                &Selection::All,
-                &[65510.0f64, -65519.0, 65504.0, 65519.0, 1e6],
-            )
-            .unwrap();
-            let s = root.new_dataset::<f32>().shape(&[3]).create("f32").unwrap();
-            let above = f32::MAX as f64 * (1.0 + 2f64.powi(-30));
-            common::write_flat(&s, &Selection::All, &[above, -above, f32::MAX as f64]).unwrap();
-        },
+fn floats_beyond_a_narrower_maximum_become_infinity(libver: LibVer) {
+    let path = numbers_file(libver, "float_overflow", |root| {
+        let near_max = [65510.0f64, -65519.0, 65504.0, 65519.0, 1e6];
+        numbers(root, "f16", types::float16(), &near_max);
+        let above = f32::MAX as f64 * (1.0 + 2f64.powi(-30));
+        numbers(
+            root,
+            "f32",
+            f32::datatype(),
+            &[above, -above, f32::MAX as f64],
+        );
+    });
+    h5py_asserts(
+        &path,
         r#"
 assert list(f["f16"][:]) == [np.inf, -np.inf, 65504, np.inf, np.inf], f["f16"][:]
 assert list(f["f32"][:]) == [np.inf, -np.inf, np.finfo("f4").max], f["f32"][:]
@@ -331,30 +300,29 @@ assert list(d[:]) == [np.inf, -np.inf]
     );
 }
 
+crate::per_profile!(floats_beyond_a_narrower_maximum_become_infinity);
+
 /// Bug 7: huge floats into 64-bit integers clip to the type's range (data and fill values)
 /// instead of wrapping.
-#[test]
-fn huge_floats_into_64_bit_integers_clip() {
-    numbers_case(
-        "int_clip",
-        |root| {
-            let u = root.new_dataset::<u64>().shape(&[4]).create("u64").unwrap();
-            common::write_flat(&u, &Selection::All, &[7e29f64, 1e20, -5.0, 1.8e19]).unwrap();
-            let i = root.new_dataset::<i64>().shape(&[4]).create("i64").unwrap();
-            common::write_flat(&i, &Selection::All, &[7e29f64, 1e19, -1e19, -7e29]).unwrap();
-            root.new_dataset::<u64>()
-                .shape(&[2])
-                .fill_value(1e20f64)
-                .unwrap()
-                .create("u64fill")
-                .unwrap();
-            root.new_dataset::<i64>()
-                .shape(&[2])
-                .fill_value(-1e19f64)
-                .unwrap()
-                .create("i64fill")
-                .unwrap();
-        },
+fn huge_floats_into_64_bit_integers_clip(libver: LibVer) {
+    let path = numbers_file(libver, "int_clip", |root| {
+        numbers(root, "u64", u64::datatype(), &[7e29f64, 1e20, -5.0, 1.8e19]);
+        numbers(root, "i64", i64::datatype(), &[7e29f64, 1e19, -1e19, -7e29]);
+        root.new_dataset::<u64>()
+            .shape(&[2])
+            .fill_value(1e20f64)
+            .unwrap()
+            .create("u64fill")
+            .unwrap();
+        root.new_dataset::<i64>()
+            .shape(&[2])
+            .fill_value(-1e19f64)
+            .unwrap()
+            .create("i64fill")
+            .unwrap();
+    });
+    h5py_asserts(
+        &path,
         r#"
 u64max, i64max, i64min = 2**64 - 1, 2**63 - 1, -2**63
 assert [int(x) for x in f["u64"][:]] == [u64max, u64max, 0, 18000000000000000000], f["u64"][:]
@@ -368,6 +336,8 @@ assert [int(x) for x in d[:]] == [u64max, u64max]
 "#,
     );
 }
+
+crate::per_profile!(huge_floats_into_64_bit_integers_clip);
 
 /// Bug 8: auto-chunking guesses with numpy's item size, as h5py does (8 bytes for a vlen
 /// string or sequence, however wide the HDF5 element) — compared with h5py's own guesses.
@@ -441,59 +411,42 @@ print("ok")
 /// headers, 65 524 in version 1 headers (whose messages round up to 8 bytes) — and a clear
 /// refusal past that.
 fn compact_datasets_up_to_the_message_limit(libver: LibVer) {
-    let path = tmp(&format!("compact_{libver:?}.h5"));
     let max = if libver == LibVer::Earliest {
         65_524u64
     } else {
         65_531
     };
-    {
-        let f = create(&path, libver);
+    let path = write_file("compact", libver, |f| {
         let root = f.root().unwrap();
-        let d = root
-            .new_dataset::<u8>()
-            .shape(&[65_000])
-            .compact()
-            .create("c65000")
-            .unwrap();
+        let compact = |len: u64, name: &str| {
+            root.new_dataset::<u8>()
+                .shape(&[len])
+                .compact()
+                .create(name)
+        };
+        let d = compact(65_000, "c65000").unwrap();
         common::write_flat(&d, Selection::parse("64990:").unwrap(), &[9u8]).unwrap();
-        let d = root
-            .new_dataset::<u8>()
-            .shape(&[max])
-            .compact()
-            .create("max")
-            .unwrap();
+        let d = compact(max, "max").unwrap();
         common::write_flat(&d, Selection::parse("-1:").unwrap(), &[3u8]).unwrap();
-        let e = root
-            .new_dataset::<u8>()
-            .shape(&[max + 1])
-            .compact()
-            .create("over")
-            .unwrap_err();
+        let e = compact(max + 1, "over").unwrap_err();
         assert!(
             e.to_string()
                 .contains("compact dataset size is bigger than"),
             "{e}"
         );
-        f.close().unwrap();
-    }
+    });
     h5dump_reads_profile(&path, libver);
-    h5py_ok(
-        dir_of(&path),
+    h5py_asserts(
+        &path,
         &format!(
             r#"
-import h5py
-f = h5py.File({name:?}, "r")
 assert f["c65000"].id.get_create_plist().get_layout() == h5py.h5d.COMPACT
 d = f["c65000"][:]
 assert len(d) == 65000 and (d[64990:] == 9).all() and (d[:64990] == 0).all()
 d = f["max"][:]
 assert len(d) == {max} and d[-1] == 3 and (d[:-1] == 0).all()
 assert sorted(f) == ["c65000", "max"]
-print("ok")
-"#,
-            name = file_name(&path),
-            max = max
+"#
         ),
     );
 }

@@ -3,7 +3,10 @@
 
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+
+#[path = "../../../h5/tests/common/run.rs"]
+pub mod run;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -25,6 +28,21 @@ pub fn h5(dir: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Start the `h5` binary with `args` under an address-space cap of `cap` bytes for the whole
+/// process (util-linux's `prlimit`), with `stdout` as given and stderr piped.
+pub fn h5_under_memory_cap(cap: u64, args: &[&str], path: &Path, stdout: Stdio) -> Child {
+    Command::new("prlimit")
+        .arg(format!("--as={cap}"))
+        .arg(env!("CARGO_BIN_EXE_h5"))
+        .args(args)
+        .arg(path)
+        .env("MALLOC_ARENA_MAX", "2")
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run prlimit (util-linux) with h5")
 }
 
 /// Differences between two dumps as ../shared/tools/compare_dumps.py judges them: key order

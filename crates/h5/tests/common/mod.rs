@@ -6,6 +6,10 @@ use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "run.rs"]
+mod run;
+pub use run::run_ok;
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -28,22 +32,18 @@ pub fn tmp(name: &str) -> PathBuf {
 pub fn examples_dir() -> &'static Path {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let out = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "h5",
-                "--examples",
-                "--message-format=short",
-            ])
-            .current_dir(root())
-            .output()
-            .expect("run cargo");
-        assert!(
-            out.status.success(),
-            "building the examples failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            Command::new(env!("CARGO"))
+                .args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "h5",
+                    "--examples",
+                    "--message-format=short",
+                ])
+                .current_dir(root()),
+            "cargo building the examples",
         );
         let exe = std::env::current_exe().unwrap();
         exe.parent().unwrap().parent().unwrap().join("examples")
@@ -63,16 +63,11 @@ pub fn python() -> PathBuf {
 
 /// h5py's dump of a file (../shared/tools/h5py_dump.py).
 pub fn h5py_dump(path: &Path) -> Json {
-    let out = Command::new(python())
-        .arg(root().join("../shared/tools/h5py_dump.py"))
-        .arg(path)
-        .output()
-        .expect("run h5py_dump.py");
-    assert!(
-        out.status.success(),
-        "h5py cannot read {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new(python())
+            .arg(root().join("../shared/tools/h5py_dump.py"))
+            .arg(path),
+        &format!("h5py_dump.py (h5py reading {})", path.display()),
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -84,22 +79,15 @@ pub fn h5dump_reads(path: &Path) {
 
 /// h5dump (libhdf5 1.10) with `args` (e.g. `-H`, `-d /name`) succeeds on the file.
 pub fn h5dump_ok(args: &[&str], path: &Path) {
-    let out = Command::new("h5dump")
-        .args(args)
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("h5dump not runnable ({e}): install Debian's hdf5-tools (`bash .ci/run` does)")
-        });
-    assert!(
-        out.status.success(),
-        "h5dump {args:?} fails on {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new("h5dump").args(args).arg(path),
+        &format!(
+            "h5dump {args:?} on {} (Debian's hdf5-tools: `bash .ci/run` installs them)",
+            path.display()
+        ),
     );
 }
 
-/// Run Python with h5py on a snippet (which must succeed); returns its stdout.
 /// Run an h5py script in `dir` that must end by printing "ok"; returns its output.
 pub fn h5py_ok(dir: &Path, script: &str) -> String {
     let out = Command::new(python())
@@ -118,13 +106,9 @@ pub fn h5py_ok(dir: &Path, script: &str) -> String {
     stdout
 }
 
+/// Run Python with h5py on a snippet (which must succeed); returns its stdout.
 pub fn h5py(code: &str) -> String {
-    let out = Command::new(python()).arg("-c").arg(code).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(Command::new(python()).arg("-c").arg(code), "h5py snippet");
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -136,6 +120,49 @@ pub const PROFILES: [h5::LibVer; 4] = [
     h5::LibVer::V110,
     h5::LibVer::Latest,
 ];
+
+/// Options that hold reads and writes to `max_data_bytes` of data buffers (the rest default).
+pub fn data_limit(max_data_bytes: u64) -> h5::OpenOptions {
+    h5::OpenOptions {
+        limits: h5::Limits {
+            max_data_bytes,
+            ..h5::Limits::default()
+        },
+        ..h5::OpenOptions::default()
+    }
+}
+
+/// A new unwritten dataset of `T` in `parent`: contiguous of `shape`, or chunked when
+/// `chunks` are given.
+pub fn unwritten<T: h5::H5Type>(
+    parent: &h5::Group,
+    name: &str,
+    shape: &[u64],
+    chunks: Option<&[u64]>,
+) -> h5::Dataset {
+    let b = parent.new_dataset::<T>().shape(shape);
+    let b = match chunks {
+        Some(c) => b.chunks(c),
+        None => b,
+    };
+    b.create(name).unwrap()
+}
+
+/// A new unwritten dataset of `shape` in `parent` whose type is the committed type `t`.
+pub fn of_committed(
+    parent: &h5::Group,
+    t: &h5::NamedDatatype,
+    name: &str,
+    shape: &[u64],
+) -> h5::Dataset {
+    parent
+        .new_dataset_of(t.dtype().unwrap())
+        .committed(t)
+        .unwrap()
+        .shape(shape)
+        .create(name)
+        .unwrap()
+}
 
 /// A new file in a profile.
 pub fn create(path: &Path, libver: h5::LibVer) -> h5::File {
@@ -149,6 +176,30 @@ pub fn create(path: &Path, libver: h5::LibVer) -> h5::File {
     .unwrap()
 }
 
+/// A new file `<tag>_<profile>.h5` in profile `libver`, left open: its path and handle.
+pub fn new_file(tag: &str, libver: h5::LibVer) -> (PathBuf, h5::File) {
+    let path = tmp(&format!("{tag}_{libver:?}.h5"));
+    let f = create(&path, libver);
+    (path, f)
+}
+
+/// A new file `<tag>_<profile>.h5` in profile `libver`, filled by `write` and closed: its
+/// path, for h5py and h5dump to judge.
+pub fn write_file(tag: &str, libver: h5::LibVer, write: impl FnOnce(&h5::File)) -> PathBuf {
+    let (path, f) = new_file(tag, libver);
+    write(&f);
+    f.close().unwrap();
+    path
+}
+
+/// [`write_file`], then h5dump reads the file (where it reads the profile): its path, for
+/// h5py's checks.
+pub fn written(tag: &str, libver: h5::LibVer, write: impl FnOnce(&h5::File)) -> PathBuf {
+    let path = write_file(tag, libver, write);
+    h5dump_reads_profile(&path, libver);
+    path
+}
+
 /// h5dump (libhdf5 1.10) reads the file — every profile but libver latest, whose HDF5 2.0
 /// encodings (datatype v5, layout v5) 1.10 cannot read (nor h5py's own latest files).
 pub fn h5dump_reads_profile(path: &Path, libver: h5::LibVer) {
@@ -157,30 +208,30 @@ pub fn h5dump_reads_profile(path: &Path, libver: h5::LibVer) {
     }
 }
 
+/// One `#[test]` per case for a function: a module named after the function with a test per
+/// case, each calling it with that case's argument, so each case passes or fails on its own.
+/// `per_case!(f: earliest => "earliest", latest => "latest")`.
+#[macro_export]
+macro_rules! per_case {
+    ($f:ident: $($case:ident => $arg:expr),+ $(,)?) => {
+        mod $f {
+            $(
+                #[test]
+                fn $case() {
+                    super::$f($arg)
+                }
+            )+
+        }
+    };
+}
+
 /// One `#[test]` per profile for each function named: a module named after the function with
 /// the tests `earliest`, `v108`, `v110` and `latest`, each calling it with that profile's
 /// argument, so each profile passes or fails on its own.
 #[macro_export]
 macro_rules! four_profiles {
     ([$e:expr, $v8:expr, $v10:expr, $l:expr] $($f:ident),*) => {$(
-        mod $f {
-            #[test]
-            fn earliest() {
-                super::$f($e)
-            }
-            #[test]
-            fn v108() {
-                super::$f($v8)
-            }
-            #[test]
-            fn v110() {
-                super::$f($v10)
-            }
-            #[test]
-            fn latest() {
-                super::$f($l)
-            }
-        }
+        $crate::per_case!($f: earliest => $e, v108 => $v8, v110 => $v10, latest => $l);
     )*};
 }
 
@@ -199,6 +250,28 @@ macro_rules! per_h5py_profile {
     ($($f:ident),* $(,)?) => {
         $crate::four_profiles!(["earliest", "v108", "v110", "latest"] $($f),*);
     };
+}
+
+/// The lines h5py prints running `code` with `p`, the path of the file to judge (`h5py` and
+/// `numpy as np` imported).
+pub fn h5py_prints(path: &Path, code: &str) -> Vec<String> {
+    let out = h5py(&format!(
+        "import h5py, numpy as np\np = {:?}\n{code}",
+        path.to_str().unwrap()
+    ));
+    out.lines().map(str::to_string).collect()
+}
+
+/// A file h5py writes with its `libver` (`earliest`, `v108`, …): `body` runs indented under
+/// `with h5py.File(path, 'w', libver=libver) as f:`, with `h5py` and `numpy as np` imported.
+/// Its path, a temporary file named after `tag` and the profile.
+pub fn h5py_writes(tag: &str, libver: &str, body: &str) -> PathBuf {
+    let path = tmp(&format!("{libver}_{tag}.h5"));
+    h5py(&format!(
+        "import h5py, numpy as np\nwith h5py.File({:?}, 'w', libver={libver:?}) as f:\n{body}",
+        path.to_str().unwrap()
+    ));
+    path
 }
 
 /// h5py opens `path` for reading as `f` (with `h5py` and `numpy as np` imported) and runs

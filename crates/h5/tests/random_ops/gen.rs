@@ -141,6 +141,15 @@ fn aim(r: &mut Rng, values: &mut [V], paths: &[String]) {
     }
 }
 
+/// An attribute's values of `dt` and `shape` (some aimed at `objects`, for references), then
+/// the object it goes on and its name — drawn in that order.
+fn attr_values(r: &mut Rng, dt: Dt, shape: &[u64], objects: &[String]) -> (Vec<V>, String, String) {
+    let n: u64 = shape.iter().product();
+    let mut values: Vec<V> = (0..n).map(|_| value(r, dt)).collect();
+    aim(r, &mut values, objects);
+    (values, r.pick(objects).clone(), r.pick(&NAMES).to_string())
+}
+
 fn shape(r: &mut Rng, max_rank: u64) -> Vec<u64> {
     let rank = r.below(max_rank + 1);
     loop {
@@ -402,12 +411,10 @@ pub fn op(r: &mut Rng, m: &Model) -> Op {
             58..=64 => {
                 let dt = *r.pick(&ALL_DTS);
                 let shape = shape(r, 2);
-                let n: u64 = shape.iter().product();
-                let mut values: Vec<V> = (0..n).map(|_| value(r, dt)).collect();
-                aim(r, &mut values, &objects);
+                let (values, path, name) = attr_values(r, dt, &shape, &objects);
                 Op::SetAttr {
-                    path: r.pick(&objects).clone(),
-                    name: r.pick(&NAMES).to_string(),
+                    path,
+                    name,
                     dt,
                     values,
                     shape,
@@ -424,12 +431,10 @@ pub fn op(r: &mut Rng, m: &Model) -> Op {
                     unreachable!()
                 };
                 let shape = shape(r, 1);
-                let n: u64 = shape.iter().product();
-                let mut values: Vec<V> = (0..n).map(|_| value(r, *dt)).collect();
-                aim(r, &mut values, &objects);
+                let (values, path, name) = attr_values(r, *dt, &shape, &objects);
                 Op::SetAttrCommitted {
-                    path: r.pick(&objects).clone(),
-                    name: r.pick(&NAMES).to_string(),
+                    path,
+                    name,
                     ty,
                     values,
                     shape,

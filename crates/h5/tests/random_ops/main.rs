@@ -83,32 +83,53 @@ fn attrs_of(f: &File, path: &str) -> h5::Result<h5::Attributes> {
     })
 }
 
-fn ints(v: &[V]) -> Vec<i64> {
+/// Each value as `T`: `take` gives it, or None for a value that is not `what` (a panic).
+fn all_as<T>(v: &[V], what: &str, take: impl Fn(&V) -> Option<T>) -> Vec<T> {
     v.iter()
-        .map(|v| match v {
-            V::I(i) => *i,
-            V::U(u) => *u as i64,
-            other => panic!("not an integer: {other:?}"),
-        })
+        .map(|x| take(x).unwrap_or_else(|| panic!("not {what}: {x:?}")))
         .collect()
+}
+
+fn ints(v: &[V]) -> Vec<i64> {
+    all_as(v, "an integer", |v| match v {
+        V::I(i) => Some(*i),
+        V::U(u) => Some(*u as i64),
+        _ => None,
+    })
 }
 
 fn uints(v: &[V]) -> Vec<u64> {
-    v.iter()
-        .map(|v| match v {
-            V::U(u) => *u,
-            other => panic!("not an unsigned integer: {other:?}"),
-        })
-        .collect()
+    all_as(v, "an unsigned integer", |v| match v {
+        V::U(u) => Some(*u),
+        _ => None,
+    })
 }
 
 fn floats(v: &[V]) -> Vec<f64> {
-    v.iter()
-        .map(|v| match v {
-            V::F(x) => *x,
-            other => panic!("not a float: {other:?}"),
-        })
-        .collect()
+    all_as(v, "a float", |v| match v {
+        V::F(x) => Some(*x),
+        _ => None,
+    })
+}
+
+/// `$as!(values, rust_type)` with `v` taken as `dt`'s own Rust type (f64 for half floats);
+/// `$other` for the types without one.
+macro_rules! in_rust_type {
+    ($dt:expr, $v:expr, $as:ident, $other:expr) => {
+        match $dt {
+            Dt::I8 => $as!(ints($v), i8),
+            Dt::I16 => $as!(ints($v), i16),
+            Dt::I32 => $as!(ints($v), i32),
+            Dt::I64 => $as!(ints($v), i64),
+            Dt::U8 => $as!(uints($v), u8),
+            Dt::U16 => $as!(uints($v), u16),
+            Dt::U32 => $as!(uints($v), u32),
+            Dt::U64 => $as!(uints($v), u64),
+            Dt::F16 | Dt::F64 => $as!(floats($v), f64),
+            Dt::F32 => $as!(floats($v), f32),
+            _ => $other,
+        }
+    };
 }
 
 /// Write through the typed API in the dataset's own Rust type (f64 for half floats): one
@@ -131,19 +152,7 @@ fn write_typed(ds: &h5::Dataset, sel: &h5::Selection, dt: Dt, v: &[V]) -> h5::Re
             ds.write_slice(sel, &data)
         }};
     }
-    match dt {
-        Dt::I8 => as_!(ints(v), i8),
-        Dt::I16 => as_!(ints(v), i16),
-        Dt::I32 => as_!(ints(v), i32),
-        Dt::I64 => as_!(ints(v), i64),
-        Dt::U8 => as_!(uints(v), u8),
-        Dt::U16 => as_!(uints(v), u16),
-        Dt::U32 => as_!(uints(v), u32),
-        Dt::U64 => as_!(uints(v), u64),
-        Dt::F16 | Dt::F64 => as_!(floats(v), f64),
-        Dt::F32 => as_!(floats(v), f32),
-        _ => unreachable!("typed write of {dt:?}"),
-    }
+    in_rust_type!(dt, v, as_, unreachable!("typed write of {dt:?}"))
 }
 
 /// Dynamic values of `dt`; object references by path become the objects' addresses.
@@ -182,17 +191,12 @@ fn set_attr(
             )
         };
     }
-    match dt {
-        Dt::I8 => as_!(ints(v), i8),
-        Dt::I32 => as_!(ints(v), i32),
-        Dt::U16 => as_!(uints(v), u16),
-        Dt::U64 => as_!(uints(v), u64),
-        Dt::F32 => as_!(floats(v), f32),
-        Dt::F64 => as_!(floats(v), f64),
-        _ => {
-            let vals = hvalues(f, v, dt)?;
-            a.create_values(name, &dt.datatype(), shape, &vals)
-        }
+    // these types through the typed API, the rest as dynamic values
+    if matches!(dt, Dt::I8 | Dt::I32 | Dt::U16 | Dt::U64 | Dt::F32 | Dt::F64) {
+        in_rust_type!(dt, v, as_, unreachable!())
+    } else {
+        let vals = hvalues(f, v, dt)?;
+        a.create_values(name, &dt.datatype(), shape, &vals)
     }
 }
 
@@ -478,15 +482,11 @@ fn run_cases(cases: &[Case], h5dump_every: u64) -> Vec<Vec<String>> {
     for (chunk, idx) in jobs.chunks(BATCH).zip(after.chunks(BATCH)) {
         let input = common::tmp(&format!("ro_batch_{}.json", cases[idx[0].0].seed));
         std::fs::write(&input, serde_json::to_vec(chunk).unwrap()).unwrap();
-        let out = std::process::Command::new(common::python())
-            .arg(&checker)
-            .arg(&input)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "check.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = common::run_ok(
+            std::process::Command::new(common::python())
+                .arg(&checker)
+                .arg(&input),
+            "check.py",
         );
         let results: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(results.len(), chunk.len());
