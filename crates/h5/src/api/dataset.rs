@@ -10,7 +10,7 @@ use crate::read::dataset::DatasetInfo;
 use crate::read::element::decode_elements;
 use crate::read::element::H5Type;
 use crate::read::grid::{broadcast, broadcast_shape};
-use crate::read::selection::Selection;
+use crate::read::selection::{Resolved, Selection};
 use crate::read::selection_from::selection;
 use crate::read::value::Value;
 use crate::write::elements::Elements;
@@ -27,6 +27,7 @@ use h5_format::message::layout::Layout;
 use h5_format::message::MessageType;
 use ndarray::ArrayD;
 use ndarray::IxDyn;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// One stored chunk.
@@ -257,8 +258,103 @@ impl Dataset {
     /// # Errors
     /// As [`read`](Self::read).
     pub fn read_vec<T: H5Type>(&self) -> Result<Vec<T>> {
-        let (raw, _) = self.read_raw(Selection::All)?;
-        decode_elements(&self.obj.file, &self.info.dtype, &raw).map_err(|e| e.at(self.name()))
+        Ok(self.read_typed(Selection::All)?.0)
+    }
+
+    /// Read everything into `out` (a buffer you reuse; for an ndarray, its
+    /// `as_slice_mut()`), which must hold exactly the dataset's elements.
+    ///
+    /// ```
+    /// # let f = h5::File::create_in_memory()?;
+    /// let ds = f.create_dataset("x", &[1.5f32, 2.5, 3.5])?;
+    /// let mut buf = vec![0.0f32; 3];
+    /// ds.read_into(&mut buf)?;
+    /// assert_eq!(buf, [1.5, 2.5, 3.5]);
+    /// # Ok::<(), h5::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A buffer of another length; as [`read`](Self::read).
+    pub fn read_into<T: H5Type>(&self, out: &mut [T]) -> Result<()> {
+        self.read_slice_into(Selection::All, out)
+    }
+
+    /// Read a selection into `out`, which must hold exactly the selected elements (in
+    /// row-major order). When `T` is the stored type, the bytes go straight into `out`.
+    ///
+    /// # Errors
+    /// A buffer of another length; as [`read_slice`](Self::read_slice).
+    pub fn read_slice_into<T: H5Type>(
+        &self,
+        sel: impl TryInto<Selection, Error: Into<Error>>,
+        out: &mut [T],
+    ) -> Result<()> {
+        let sel = selection(sel).map_err(|e| e.at(self.name()))?;
+        let now = self.current().map_err(|e| e.at(self.name()))?;
+        let info = &*now.info;
+        let wrong_len = |n: u64| {
+            Error::Shape(format!(
+                "{}: a buffer of {} elements for a selection of {n}",
+                self.name(),
+                out.len()
+            ))
+        };
+        if let Some(p) = now.plain::<T>() {
+            if let Some(res) = info.resolve(&sel).map_err(|e| e.at(self.name()))? {
+                if res.len() != out.len() as u64 {
+                    return Err(wrong_len(res.len()));
+                }
+                return info
+                    .read_resolved(now.f(), &res, (p.bytes_mut)(out), |r, o| {
+                        now.read_virtual(r, o)
+                    })
+                    .map_err(|e| e.at(self.name()));
+            }
+        }
+        let (v, _) = now
+            .read_typed_inner::<T>(&sel)
+            .map_err(|e| e.at(self.name()))?;
+        if v.len() != out.len() {
+            return Err(wrong_len(v.len() as u64));
+        }
+        for (o, x) in out.iter_mut().zip(v) {
+            *o = x;
+        }
+        Ok(())
+    }
+
+    /// How `T` moves as bytes, when the stored type is exactly `T`'s.
+    fn plain<T: H5Type>(&self) -> Option<crate::read::element::Plain<T>> {
+        T::plain().filter(|_| self.info.dtype == T::datatype())
+    }
+
+    /// A selection as `T`s in row-major order, and its shape.
+    fn read_typed<T: H5Type>(
+        &self,
+        sel: impl TryInto<Selection, Error: Into<Error>>,
+    ) -> Result<(Vec<T>, Vec<u64>)> {
+        let sel = selection(sel).map_err(|e| e.at(self.name()))?;
+        let now = self.current().map_err(|e| e.at(self.name()))?;
+        now.read_typed_inner(&sel).map_err(|e| e.at(self.name()))
+    }
+
+    fn read_typed_inner<T: H5Type>(&self, sel: &Selection) -> Result<(Vec<T>, Vec<u64>)> {
+        let info = &*self.info;
+        if let Some(p) = self.plain::<T>() {
+            if let Some(res) = info.resolve(sel)? {
+                // the bytes go once, from storage (or the decoded chunk) into the result
+                let bytes = info.selection_bytes(&res)?;
+                self.f().data_limit(bytes)?;
+                let mut v = (p.zeroed)(res.len() as usize)
+                    .ok_or_else(|| Error::Unsupported(format!("a buffer of {bytes} bytes")))?;
+                info.read_resolved(self.f(), &res, (p.bytes_mut)(&mut v), |r, o| {
+                    self.read_virtual(r, o)
+                })?;
+                return Ok((v, res.out_shape()));
+            }
+        }
+        let (raw, shape) = self.read_raw_inner(sel)?;
+        Ok((decode_elements(self.f(), &info.dtype, &raw)?, shape))
     }
 
     /// The one element of a scalar dataset (or of a dataset of one element), h5py's
@@ -290,9 +386,7 @@ impl Dataset {
         &self,
         sel: impl TryInto<Selection, Error: Into<Error>>,
     ) -> Result<ArrayD<T>> {
-        let (raw, shape) = self.read_raw(sel)?;
-        let v = decode_elements(&self.obj.file, &self.info.dtype, &raw)
-            .map_err(|e| e.at(self.name()))?;
+        let (v, shape) = self.read_typed(sel)?;
         let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
         ArrayD::from_shape_vec(IxDyn(&shape), v).map_err(|e| Error::Selection(e.to_string()))
     }
@@ -435,13 +529,17 @@ impl Dataset {
     }
 
     fn read_raw_inner(&self, sel: &Selection) -> Result<(Vec<u8>, Vec<u64>)> {
+        self.info
+            .read_selection(self.f(), sel, |res, out| self.read_virtual(res, out))
+    }
+
+    /// A virtual dataset's mappings, read from their source datasets.
+    fn read_virtual(&self, res: &Resolved, out: &mut [u8]) -> Result<()> {
         let info = &*self.info;
-        info.read_selection(self.f(), sel, |res, out| {
-            let (file, maps, dt) = (&self.file(), &info.virtual_maps, &info.dtype);
-            let dims = &info.space.dims;
-            crate::api::virtual_ds::nested(|| {
-                crate::api::virtual_ds::read(file, maps, dims, dt, res, out)
-            })
+        let (file, maps, dt) = (&self.file(), &info.virtual_maps, &info.dtype);
+        let dims = &info.space.dims;
+        crate::api::virtual_ds::nested(|| {
+            crate::api::virtual_ds::read(file, maps, dims, dt, res, out)
         })
     }
 }
@@ -462,7 +560,9 @@ impl Dataset {
         for piece in self.batches(sel, (16 << 20) / es.max(1) as u64)? {
             let shape = self.selection_shape(&piece)?;
             let n = shape.iter().product();
-            self.write_encoded(piece, &shape, |cx, _| cx.f.filled_buffer(elem, es, n))?;
+            self.write_encoded(piece, &shape, |cx, _| {
+                cx.f.filled_buffer(elem, es, n).map(Cow::Owned)
+            })?;
         }
         Ok(())
     }
@@ -537,7 +637,7 @@ impl Dataset {
             )));
         }
         self.write_encoded(sel, &shape, |cx, dt| {
-            crate::write::strings::encode_values(cx, dt, values, n)
+            crate::write::strings::encode_values(cx, dt, values, n).map(Cow::Owned)
         })
     }
 
@@ -556,11 +656,11 @@ impl Dataset {
     /// parts go to the global heap) and store them.
     /// `data_shape` is the shape of what `encode` makes, broadcast to the selection's shape
     /// by numpy's rules.
-    fn write_encoded(
+    fn write_encoded<'d>(
         &self,
         sel: Selection,
         data_shape: &[u64],
-        encode: impl FnOnce(&mut WriteCtx<'_>, &Datatype) -> Result<Vec<u8>>,
+        encode: impl FnOnce(&mut WriteCtx<'_>, &Datatype) -> Result<Cow<'d, [u8]>>,
     ) -> Result<()> {
         let dims = self
             .shape()
@@ -592,7 +692,7 @@ impl Dataset {
             if from != out_shape {
                 let mut all = cx.f.data_buffer((n as u64).saturating_mul(es as u64))?;
                 broadcast(&bytes, es, &from, &out_shape, &mut all);
-                bytes = all;
+                bytes = Cow::Owned(all);
             }
             let mut h = HeaderEdit::load(cx, addr)?;
             let lm = h
@@ -606,21 +706,12 @@ impl Dataset {
             let zero = vec![0u64; dims.len()];
             match layout {
                 Layout::Contiguous { addr: a, .. } => {
-                    let (a, mut block) = match a {
-                        Some(a) => {
-                            let mut b = cx.f.data_buffer(total)?;
-                            cx.f.read_data(a, &mut b, "contiguous data")?;
-                            (a, b)
-                        }
+                    let fresh = a.is_none();
+                    let a = match a {
+                        Some(a) => a,
                         None => {
-                            // First write: allocate, fill, and record the address.
+                            // First write: allocate and record the address.
                             let a = cx.alloc(total)?;
-                            let mut b = cx.f.data_buffer(total)?;
-                            if let Some(fv) =
-                                self.fill_value().value.as_ref().filter(|v| v.len() == es)
-                            {
-                                b.chunks_exact_mut(es).for_each(|c| c.copy_from_slice(fv));
-                            }
                             let l = Layout::Contiguous {
                                 addr: Some(a),
                                 size: Some(total),
@@ -630,8 +721,25 @@ impl Dataset {
                                 MessageType::LAYOUT,
                                 enc::layout(cx.f.sizes, cx.st.libver, &l, false)?,
                             )?;
-                            (a, b)
+                            a
                         }
+                    };
+                    let (lo, hi) = crate::read::grid::span(&dims, &res);
+                    let dense = matches!(res, Resolved::Slab { .. }) && hi - lo + 1 == n as u64;
+                    if dense && (!fresh || n as u64 * es as u64 == total) {
+                        // one run of the file (whole rows, the whole dataset): the bytes go
+                        // as they are, in one positional write
+                        return cx.write(a + lo * es as u64, &bytes);
+                    }
+                    // Otherwise the block is read (a new one: the fill value), the runs
+                    // copied in, and the block written back.
+                    let mut block = if fresh {
+                        let fv = self.fill_value().value.as_deref();
+                        cx.f.filled_buffer(fv, es, total / es as u64)?
+                    } else {
+                        let mut b = cx.f.data_buffer(total)?;
+                        cx.f.read_data(a, &mut b, "contiguous data")?;
+                        b
                     };
                     crate::read::grid::for_each_run(0, &zero, &dims, &res, es, |blk, s, len| {
                         block[blk..blk + len].copy_from_slice(&bytes[s..s + len]);

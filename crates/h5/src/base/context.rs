@@ -161,13 +161,19 @@ impl FileInner {
 
     /// Allocate a data buffer of `len` bytes after checking the limit.
     pub(crate) fn data_buffer(&self, len: u64) -> Result<Vec<u8>> {
+        self.data_limit(len)?;
+        fallible_zeros(len)
+    }
+
+    /// Refuse a data buffer of `len` bytes above [`Limits::max_data_bytes`].
+    pub(crate) fn data_limit(&self, len: u64) -> Result<()> {
         if len > self.limits.max_data_bytes {
             return Err(Error::Unsupported(format!(
                 "a buffer of {len} bytes exceeds the limit of {} bytes (Limits::max_data_bytes)",
                 self.limits.max_data_bytes
             )));
         }
-        fallible_zeros(len)
+        Ok(())
     }
 
     /// `n` elements of `es` bytes, each the fill value `fill` (zeros when there is none or it

@@ -3,7 +3,7 @@
 //! chunks decoded in parallel batches, their overlaps copied into the output.
 
 use super::chunks::{self, ChunkLoc, ChunkMap, Geometry};
-use super::grid::{copy_selection, copy_selection_offset, row_strides};
+use super::grid::{copy_selection, copy_selection_offset};
 use super::selection::{Resolved, Selection};
 use crate::base::{
     decode_dataspace_message, decode_datatype_message, decode_message, FileInner, ObjectHeader,
@@ -157,21 +157,46 @@ impl DatasetInfo {
         sel: &Selection,
         virtual_read: impl FnOnce(&Resolved, &mut [u8]) -> Result<()>,
     ) -> Result<(Vec<u8>, Vec<u64>)> {
-        let info = self;
-        if info.space.kind == SpaceKind::Null {
+        let Some(res) = self.resolve(sel)? else {
             return Ok((Vec::new(), Vec::new()));
-        }
-        let dims = &info.space.dims;
-        let res = sel.resolve(dims)?;
-        let es = info.dtype.size();
-        let total = res
-            .len()
-            .checked_mul(es)
-            .ok_or_else(|| Error::Selection("selection too large".into()))?;
+        };
+        let total = self.selection_bytes(&res)?;
         let mut out = f.data_buffer(total)?;
-        self.fill(&mut out);
+        self.read_resolved(f, &res, &mut out, virtual_read)?;
+        Ok((out, res.out_shape()))
+    }
+
+    /// The selection resolved against the dataset's shape; `None` for a null dataspace.
+    pub(crate) fn resolve(&self, sel: &Selection) -> Result<Option<Resolved>> {
+        if self.space.kind == SpaceKind::Null {
+            return Ok(None);
+        }
+        Ok(Some(sel.resolve(&self.space.dims)?))
+    }
+
+    /// Bytes a resolved selection reads as.
+    pub(crate) fn selection_bytes(&self, res: &Resolved) -> Result<u64> {
+        res.len()
+            .checked_mul(self.dtype.size())
+            .ok_or_else(|| Error::Selection("selection too large".into()))
+    }
+
+    /// Read a resolved selection as stored bytes into `out` (exactly
+    /// [`selection_bytes`](Self::selection_bytes) long): the caller's buffer, so a typed read
+    /// whose memory type equals the stored type moves each byte once.
+    pub(crate) fn read_resolved(
+        &self,
+        f: &FileInner,
+        res: &Resolved,
+        out: &mut [u8],
+        virtual_read: impl FnOnce(&Resolved, &mut [u8]) -> Result<()>,
+    ) -> Result<()> {
+        let info = self;
+        let dims = &info.space.dims;
+        let es = info.dtype.size();
+        self.fill(out);
         if res.len() == 0 {
-            return Ok((out, res.out_shape()));
+            return Ok(());
         }
         match &info.layout {
             Layout::Compact { data } => {
@@ -183,30 +208,23 @@ impl DatasetInfo {
                         "compact data smaller than the dataset",
                     ))
                 })?;
-                copy_selection(src, &vec![0; dims.len()], dims, &res, es as usize, &mut out);
+                copy_selection(src, &vec![0; dims.len()], dims, res, es as usize, out);
             }
             Layout::Contiguous { addr, .. } => {
                 if let Some(ext) = &info.external {
                     let data = self.read_external(f, ext)?;
-                    copy_selection(
-                        &data,
-                        &vec![0; dims.len()],
-                        dims,
-                        &res,
-                        es as usize,
-                        &mut out,
-                    );
+                    copy_selection(&data, &vec![0; dims.len()], dims, res, es as usize, out);
                 } else if let Some(a) = addr {
-                    self.read_contiguous(f, *a, &res, &mut out)?;
+                    self.read_contiguous(f, *a, res, out)?;
                 }
             }
             Layout::Chunked(c) => {
                 let map = self.chunk_map(f)?;
-                self.read_chunked(f, c, &map, &res, &mut out)?;
+                self.read_chunked(f, c, &map, res, out)?;
             }
-            Layout::Virtual { .. } => virtual_read(&res, &mut out)?,
+            Layout::Virtual { .. } => virtual_read(res, out)?,
         }
-        Ok((out, res.out_shape()))
+        Ok(())
     }
 
     pub(crate) fn dataset_bytes(&self) -> Result<u64> {
@@ -417,25 +435,12 @@ impl DatasetInfo {
             }
         }
         // Read the span of elements the selection covers, then copy out of it.
-        let strides = row_strides(dims);
-        let (lo, hi) = match res {
-            Resolved::Slab { dims: sel, .. } => {
-                let lo: u64 = sel.iter().zip(&strides).map(|(d, s)| d.coord(0) * s).sum();
-                let hi: u64 = sel
-                    .iter()
-                    .zip(&strides)
-                    .map(|(d, s)| d.coord(d.count() - 1) * s)
-                    .sum();
-                (lo, hi)
-            }
-            Resolved::Points(pts) => {
-                let lin = |p: &Vec<u64>| p.iter().zip(&strides).map(|(&x, s)| x * s).sum::<u64>();
-                (
-                    pts.iter().map(lin).min().unwrap_or(0),
-                    pts.iter().map(lin).max().unwrap_or(0),
-                )
-            }
-        };
+        let (lo, hi) = super::grid::span(dims, res);
+        if matches!(res, Resolved::Slab { .. }) && hi - lo + 1 == res.len() {
+            // the selection is one run of the file (a whole dataset, whole rows): straight
+            // into the caller's buffer, one positional read
+            return f.read_data(addr + lo * es, out, "contiguous data");
+        }
         let mut span = f.data_buffer((hi - lo + 1) * es)?;
         f.read_data(addr + lo * es, &mut span, "contiguous data")?;
         // Copy as if the span were a chunk starting at element `lo`.

@@ -49,6 +49,45 @@ pub trait H5Type: Sized + Send + Sync + 'static {
     fn numeric() -> Option<Numeric<Self>> {
         None
     }
+    /// Types whose memory is exactly [`datatype`](Self::datatype)'s bytes (numbers, complex):
+    /// when the file stores that type, bytes move with no conversion.
+    #[doc(hidden)]
+    fn plain() -> Option<Plain<Self>> {
+        None
+    }
+}
+
+/// A type whose values are their stored bytes on this (little-endian) machine: reads and
+/// writes of such elements copy bytes, with no conversion, when the file's type is equal.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Plain<T> {
+    /// `n` zeros, or `None` when the system refuses the memory.
+    pub zeroed: fn(usize) -> Option<Vec<T>>,
+    /// The values' bytes.
+    pub bytes: fn(&[T]) -> &[u8],
+    /// The values' bytes, to fill in place.
+    pub bytes_mut: fn(&mut [T]) -> &mut [u8],
+}
+
+impl<T> Clone for Plain<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Plain<T> {}
+
+/// [`Plain`] for a `bytemuck::Pod` type (a macro: the trait's methods are fn pointers).
+macro_rules! plain {
+    () => {
+        fn plain() -> Option<Plain<Self>> {
+            cfg!(target_endian = "little").then_some(Plain {
+                zeroed: |n| bytemuck::allocation::try_zeroed_vec(n).ok(),
+                bytes: bytemuck::cast_slice,
+                bytes_mut: bytemuck::cast_slice_mut,
+            })
+        }
+    };
 }
 
 /// How a numeric type converts to and from a decoded number.
@@ -112,6 +151,7 @@ macro_rules! int_type {
                     to_scalar: |x| Scalar::Int(*x as i128),
                 })
             }
+            plain!();
         }
     )*};
 }
@@ -144,6 +184,7 @@ macro_rules! float_type {
                     to_scalar: |x| Scalar::Float($to(*x)),
                 })
             }
+            plain!();
         }
     )*};
 }
@@ -198,6 +239,7 @@ macro_rules! complex_type {
                     v => Ok(Self::new(<$t>::from_value(v)?, 0.0)),
                 }
             }
+            plain!();
         }
     )*};
 }

@@ -53,6 +53,23 @@ fn copy_block(
     })
 }
 
+/// The first and last element (row-major index) a selection touches.
+pub(crate) fn span(dims: &[u64], res: &Resolved) -> (u64, u64) {
+    let strides = row_strides(dims);
+    let lin = |p: &[u64]| p.iter().zip(&strides).map(|(&x, s)| x * s).sum::<u64>();
+    match res {
+        Resolved::Slab { dims: sel, .. } => {
+            let first: Vec<u64> = sel.iter().map(|d| d.coord(0)).collect();
+            let last: Vec<u64> = sel.iter().map(|d| d.coord(d.count() - 1)).collect();
+            (lin(&first), lin(&last))
+        }
+        Resolved::Points(pts) => (
+            pts.iter().map(|p| lin(p)).min().unwrap_or(0),
+            pts.iter().map(|p| lin(p)).max().unwrap_or(0),
+        ),
+    }
+}
+
 /// Every run of selected elements that lies inside a block (row-major, shape `bdims`, first
 /// element at `origin`, whose bytes start `skip` bytes in): `f(block_offset, selection_offset,
 /// bytes)`. Reads copy block → selection; writes copy selection → block.

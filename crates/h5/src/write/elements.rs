@@ -8,6 +8,7 @@ use crate::read::convert::encode_scalar;
 use crate::read::element::{is_number, H5Type};
 use crate::read::value::Value;
 use h5_format::message::datatype::Datatype;
+use std::borrow::Cow;
 
 /// Data to write: elements of one [`H5Type`] with a shape, in row-major order.
 ///
@@ -28,6 +29,12 @@ pub trait Elements {
     /// # Errors
     /// What `f` returns.
     fn each(&self, f: &mut dyn FnMut(&Self::Elem) -> Result<()>) -> Result<()>;
+    /// The elements as one slice in row-major order, where they are held that way: then a
+    /// write whose stored type is the element type copies their bytes, element by element
+    /// conversion skipped.
+    fn as_slice(&self) -> Option<&[Self::Elem]> {
+        None
+    }
 }
 
 /// `impl Elements` for a type whose values are one element each (shape `[]`): the numbers,
@@ -47,6 +54,9 @@ macro_rules! __scalar_elements {
                 f: &mut dyn FnMut(&Self) -> $crate::Result<()>,
             ) -> $crate::Result<()> {
                 f(self)
+            }
+            fn as_slice(&self) -> Option<&[Self]> {
+                Some(std::slice::from_ref(self))
             }
         }
     };
@@ -101,6 +111,9 @@ impl<T: H5Type> Elements for [T] {
     fn each(&self, f: &mut dyn FnMut(&T) -> Result<()>) -> Result<()> {
         self.iter().try_for_each(f)
     }
+    fn as_slice(&self) -> Option<&[T]> {
+        Some(self)
+    }
 }
 
 /// Strings as variable-length UTF-8.
@@ -122,6 +135,9 @@ impl<T: H5Type> Elements for Vec<T> {
     fn each(&self, f: &mut dyn FnMut(&T) -> Result<()>) -> Result<()> {
         self.iter().try_for_each(f)
     }
+    fn as_slice(&self) -> Option<&[T]> {
+        Some(&self[..])
+    }
 }
 
 /// Strings as variable-length UTF-8.
@@ -142,6 +158,9 @@ impl<T: H5Type, const N: usize> Elements for [T; N] {
     }
     fn each(&self, f: &mut dyn FnMut(&T) -> Result<()>) -> Result<()> {
         self.iter().try_for_each(f)
+    }
+    fn as_slice(&self) -> Option<&[T]> {
+        Some(&self[..])
     }
 }
 
@@ -169,6 +188,9 @@ impl<T: H5Type, S: ndarray::Data<Elem = T>, D: ndarray::Dimension> Elements
     fn each(&self, f: &mut dyn FnMut(&T) -> Result<()>) -> Result<()> {
         self.iter().try_for_each(f)
     }
+    fn as_slice(&self) -> Option<&[T]> {
+        ndarray::ArrayBase::as_slice(self)
+    }
 }
 
 impl<E: Elements + ?Sized> Elements for &E {
@@ -179,17 +201,27 @@ impl<E: Elements + ?Sized> Elements for &E {
     fn each(&self, f: &mut dyn FnMut(&Self::Elem) -> Result<()>) -> Result<()> {
         (**self).each(f)
     }
+    fn as_slice(&self) -> Option<&[Self::Elem]> {
+        (**self).as_slice()
+    }
 }
 
 /// Encode the elements of `data` (`count` of them) as elements of `dt`: numbers straight to
 /// their bytes, everything else through [`Value`] (variable-length parts go to the global
 /// heap).
-pub(crate) fn encode<E: Elements + ?Sized>(
+pub(crate) fn encode<'d, E: Elements + ?Sized>(
     cx: &mut WriteCtx<'_>,
     dt: &Datatype,
-    data: &E,
+    data: &'d E,
     count: u64,
-) -> Result<Vec<u8>> {
+) -> Result<Cow<'d, [u8]>> {
+    let plain = E::Elem::plain().filter(|_| *dt == E::Elem::datatype());
+    if let (Some(p), Some(s)) = (plain, data.as_slice()) {
+        if s.len() as u64 == count {
+            // the caller's memory is the stored bytes: no staging copy
+            return Ok(Cow::Borrowed((p.bytes)(s)));
+        }
+    }
     if let Some(num) = E::Elem::numeric().filter(|_| is_number(dt)) {
         let es = dt.size() as usize;
         let mut out = cx.f.data_buffer(count.saturating_mul(es as u64))?;
@@ -200,12 +232,12 @@ pub(crate) fn encode<E: Elements + ?Sized>(
                 .ok_or_else(|| Error::Shape("more elements than the data's shape".into()))?;
             encode_scalar(dt, (num.to_scalar)(v), slot)
         })?;
-        return Ok(out);
+        return Ok(Cow::Owned(out));
     }
     let mut values: Vec<Value> = cx.f.limits.vec_for(count as usize, "elements")?;
     data.each(&mut |v| {
         values.push(v.to_value());
         Ok(())
     })?;
-    encode_values(cx, dt, &values, values.len())
+    encode_values(cx, dt, &values, values.len()).map(Cow::Owned)
 }

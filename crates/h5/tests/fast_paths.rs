@@ -1,0 +1,184 @@
+//! The byte-moving fast paths (a typed read or write whose memory type is the stored type)
+//! give exactly what the converting paths give: the same values read, the same file bytes
+//! written, and files h5py reads back equal.
+mod common;
+
+use common::{h5py_asserts, tmp};
+use h5::ndarray::{Array2, ArrayD};
+use h5::{File, Selection, Value};
+
+/// One dataset of each layout, holding 0..24 as `T`, shaped (4, 6).
+fn layouts(f: &File) -> h5::Result<()> {
+    let data = Array2::from_shape_fn((4, 6), |(i, j)| (i * 6 + j) as f64);
+    let shape = [4, 6];
+    f.new_dataset::<f64>()
+        .shape(&shape)
+        .create("contiguous")?
+        .write(&data)?;
+    f.new_dataset::<f64>()
+        .shape(&shape)
+        .compact()
+        .create("compact")?
+        .write(&data)?;
+    let chunked = f.new_dataset::<f64>().shape(&shape).chunks(&[3, 4]);
+    chunked.create("chunked")?.write(&data)?;
+    let filtered = f
+        .new_dataset::<i32>()
+        .shape(&shape)
+        .chunks(&[2, 5])
+        .shuffle()
+        .deflate(4);
+    filtered
+        .create("filtered")?
+        .write(data.mapv(|x| x as i32))?;
+    f.new_dataset::<u16>()
+        .shape(&shape)
+        .create("u16")?
+        .write(data.mapv(|x| x as u16))?;
+    Ok(())
+}
+
+/// What the converting path reads: every element through [`Value`].
+fn by_value(ds: &h5::Dataset, sel: &Selection) -> Vec<f64> {
+    ds.read_values(sel)
+        .unwrap()
+        .0
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn typed_reads_equal_the_converting_path_in_every_layout_and_selection() {
+    let f = File::create_in_memory().unwrap();
+    layouts(&f).unwrap();
+    let selections = ["...", "1:3, ::2", "2", ":, 5", "0:4:3, 1:6:2", "1:2, 0:6"];
+    for name in ["contiguous", "compact", "chunked", "filtered", "u16"] {
+        let ds = f.dataset(name).unwrap();
+        for text in selections {
+            let sel = Selection::parse(text).unwrap();
+            let want = by_value(&ds, &sel);
+            let got: Vec<f64> = match name {
+                "filtered" => ds
+                    .read_slice::<i32>(&sel)
+                    .unwrap()
+                    .iter()
+                    .map(|&x| x as f64)
+                    .collect(),
+                "u16" => ds
+                    .read_slice::<u16>(&sel)
+                    .unwrap()
+                    .iter()
+                    .map(|&x| x as f64)
+                    .collect(),
+                _ => ds
+                    .read_slice::<f64>(&sel)
+                    .unwrap()
+                    .iter()
+                    .copied()
+                    .collect(),
+            };
+            assert_eq!(got, want, "{name}[{text}]");
+            // into a buffer: the same
+            let mut buf = vec![0.0f64; want.len()];
+            if name == "contiguous" || name == "chunked" || name == "compact" {
+                ds.read_slice_into(&sel, &mut buf).unwrap();
+                assert_eq!(buf, want, "{name}[{text}] into a buffer");
+            }
+        }
+        let points = vec![[3u64, 5], [0, 0], [2, 1]];
+        let want = by_value(&ds, &Selection::from(points.clone()));
+        let got: Vec<f64> = ds
+            .read_slice::<f64>(points)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        assert_eq!(got, want, "{name} points");
+    }
+}
+
+#[test]
+fn read_into_checks_the_buffer_and_converts_when_types_differ() {
+    let f = File::create_in_memory().unwrap();
+    layouts(&f).unwrap();
+    let ds = f.dataset("contiguous").unwrap();
+    let mut short = vec![0.0f64; 23];
+    let e = ds.read_into(&mut short).unwrap_err().to_string();
+    assert!(
+        e.contains("a buffer of 23 elements for a selection of 24"),
+        "{e}"
+    );
+    // f64 stored, f32 wanted: the converting path fills the buffer
+    let mut f32s = vec![0.0f32; 6];
+    ds.read_slice_into(1, &mut f32s).unwrap();
+    assert_eq!(f32s, [6.0, 7.0, 8.0, 9.0, 10.0, 11.0]);
+    let mut whole = ArrayD::<u16>::zeros(vec![4, 6]);
+    f.dataset("u16")
+        .unwrap()
+        .read_into(whole.as_slice_mut().unwrap())
+        .unwrap();
+    assert_eq!(whole[[3, 5]], 23);
+}
+
+/// The same writes through the borrowed-bytes path (`write(&[T])`) and the converting path
+/// (`write_values`) make byte-identical files; h5py reads the fast one back.
+#[test]
+fn byte_moving_writes_make_the_same_file_as_converting_writes() {
+    let fast = tmp("fast.h5");
+    let slow = tmp("slow.h5");
+    let data: Vec<f64> = (0..24).map(|i| i as f64 * 1.5).collect();
+    let values: Vec<Value> = data.iter().map(|&x| Value::Float(x)).collect();
+    for (path, by_bytes) in [(&fast, true), (&slow, false)] {
+        let f = File::create(path).unwrap();
+        let write = |ds: &h5::Dataset, sel: &str, lo: usize, hi: usize| {
+            let sel = Selection::parse(sel).unwrap();
+            if by_bytes {
+                let part = Array2::from_shape_vec(((hi - lo) / 6, 6), data[lo..hi].to_vec());
+                ds.write_slice(sel, part.unwrap()).unwrap()
+            } else {
+                ds.write_values(sel, &values[lo..hi]).unwrap()
+            }
+        };
+        let whole = f
+            .new_dataset::<f64>()
+            .shape(&[4, 6])
+            .create("whole")
+            .unwrap();
+        write(&whole, "...", 0, 24);
+        // a first write of some rows (the rest is the fill value), then the rest
+        let rows = f
+            .new_dataset::<f64>()
+            .shape(&[4, 6])
+            .fill_value(-1.0)
+            .unwrap();
+        let rows = rows.create("rows").unwrap();
+        write(&rows, "1:3", 6, 18);
+        let chunked = f
+            .new_dataset::<f64>()
+            .shape(&[4, 6])
+            .chunks(&[2, 3])
+            .deflate(4);
+        write(&chunked.create("chunked").unwrap(), "...", 0, 24);
+        let later = f
+            .new_dataset::<f64>()
+            .shape(&[4, 6])
+            .create("later")
+            .unwrap();
+        write(&later, "0:2", 0, 12);
+        write(&later, "2:4", 12, 24);
+        f.close().unwrap();
+    }
+    assert!(
+        std::fs::read(&fast).unwrap() == std::fs::read(&slow).unwrap(),
+        "the fast path's file differs from the converting path's"
+    );
+    h5py_asserts(
+        &fast,
+        "a = np.arange(24).reshape(4, 6) * 1.5
+for n in ['whole', 'chunked', 'later']:
+    assert (f[n][()] == a).all(), n
+r = f['rows'][()]
+assert (r[1:3] == a[1:3]).all() and (r[0] == -1).all() and (r[3] == -1).all(), r",
+    );
+}
