@@ -240,7 +240,7 @@ impl FixedArrayEdit {
     ///
     /// # Errors
     /// `Invalid` when `i >= len()` or `e` does not fit the element format
-    /// ([`ElementFormat::fits`]); `Limit` when the block to create exceeds
+    /// ([`ElementFormat::fits`](crate::chunk_array::ElementFormat::fits)); `Limit` when the block to create exceeds
     /// [`MAX_EDIT_BLOCK_BYTES`](crate::chunk_array::MAX_EDIT_BLOCK_BYTES).
     pub fn set(&mut self, i: u64, e: ChunkElement) -> Result<()> {
         let (key, index) = self.position(i)?;

@@ -467,7 +467,7 @@ impl ExtensibleArrayEdit {
     ///
     /// # Errors
     /// `Invalid` beyond [`ExtensibleArrayEdit::capacity`] or when `e` does not fit the element format
-    /// ([`ElementFormat::fits`]); `Limit` when a block to create exceeds
+    /// ([`ElementFormat::fits`](crate::chunk_array::ElementFormat::fits)); `Limit` when a block to create exceeds
     /// [`MAX_EDIT_BLOCK_BYTES`](crate::chunk_array::MAX_EDIT_BLOCK_BYTES).
     pub fn set(&mut self, i: u64, e: ChunkElement) -> Result<()> {
         let slot = self.slot_of(i)?;
