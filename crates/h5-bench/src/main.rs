@@ -137,37 +137,24 @@ impl Driver {
                 c
             }
         };
-        let o = cmd.arg(w).arg(&self.dir).arg(&out).output()?;
-        if !o.status.success() {
-            return Err(format!(
-                "{} {w} failed: {}",
-                lib.name(),
-                String::from_utf8_lossy(&o.stderr).trim()
-            )
-            .into());
-        }
-        let text = String::from_utf8(o.stdout)?;
+        let text = stdout_of(cmd.arg(w).arg(&self.dir).arg(&out), || {
+            format!("{} {w} failed", lib.name())
+        })?;
         let last = text.lines().last().ok_or("child printed nothing")?;
         Ok((serde_json::from_str(last)?, out))
     }
 
     /// What h5py reads from the file a write workload made.
     fn h5py_digest(&self, w: &str, file: &Path) -> R<String> {
-        let o = Command::new(&self.python)
-            .arg(&self.script)
+        let mut cmd = Command::new(&self.python);
+        cmd.arg(&self.script)
             .args(["digest", w])
             .arg(&self.dir)
-            .arg(file)
-            .output()?;
-        if !o.status.success() {
-            return Err(format!(
-                "h5py could not read {} ({w}): {}",
-                file.display(),
-                String::from_utf8_lossy(&o.stderr).trim()
-            )
-            .into());
-        }
-        Ok(String::from_utf8(o.stdout)?.trim().to_string())
+            .arg(file);
+        let text = stdout_of(&mut cmd, || {
+            format!("h5py could not read {} ({w})", file.display())
+        })?;
+        Ok(text.trim().to_string())
     }
 
     fn python_says(&self, code: &str) -> String {
@@ -178,6 +165,16 @@ impl Driver {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default()
     }
+}
+
+/// What `cmd` prints; its stderr in the error when it fails.
+fn stdout_of(cmd: &mut Command, what: impl FnOnce() -> String) -> R<String> {
+    let o = cmd.output()?;
+    if !o.status.success() {
+        let why = String::from_utf8_lossy(&o.stderr);
+        return Err(format!("{}: {}", what(), why.trim()).into());
+    }
+    Ok(String::from_utf8(o.stdout)?)
 }
 
 fn drive(args: &Args) -> R<()> {

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::read::dataset::DatasetInfo;
 use crate::read::element::decode_elements;
-use crate::read::element::H5Type;
+use crate::read::element::{plain_for, H5Type, Plain};
 use crate::read::grid::{broadcast, broadcast_shape};
 use crate::read::selection::{Resolved, Selection};
 use crate::read::selection_from::selection;
@@ -289,43 +289,52 @@ impl Dataset {
         sel: impl TryInto<Selection, Error: Into<Error>>,
         out: &mut [T],
     ) -> Result<()> {
-        let sel = selection(sel).map_err(|e| e.at(self.name()))?;
-        let now = self.current().map_err(|e| e.at(self.name()))?;
-        let info = &*now.info;
-        let wrong_len = |n: u64| {
-            Error::Shape(format!(
-                "{}: a buffer of {} elements for a selection of {n}",
-                self.name(),
-                out.len()
-            ))
-        };
-        if let Some(p) = now.plain::<T>() {
-            if let Some(res) = info.resolve(&sel).map_err(|e| e.at(self.name()))? {
+        self.with_current(sel, |now, sel| {
+            let wrong_len = |n: u64| {
+                Error::Shape(format!(
+                    "a buffer of {} elements for a selection of {n}",
+                    out.len()
+                ))
+            };
+            if let (Some(p), Some(res)) = (now.plain::<T>(), now.info.resolve(sel)?) {
                 if res.len() != out.len() as u64 {
                     return Err(wrong_len(res.len()));
                 }
-                return info
-                    .read_resolved(now.f(), &res, (p.bytes_mut)(out), |r, o| {
-                        now.read_virtual(r, o)
-                    })
-                    .map_err(|e| e.at(self.name()));
+                return now.read_plain_into(p, &res, out);
             }
-        }
-        let (v, _) = now
-            .read_typed_inner::<T>(&sel)
-            .map_err(|e| e.at(self.name()))?;
-        if v.len() != out.len() {
-            return Err(wrong_len(v.len() as u64));
-        }
-        for (o, x) in out.iter_mut().zip(v) {
-            *o = x;
-        }
-        Ok(())
+            let (v, _) = now.read_typed_inner::<T>(sel)?;
+            if v.len() != out.len() {
+                return Err(wrong_len(v.len() as u64));
+            }
+            for (o, x) in out.iter_mut().zip(v) {
+                *o = x;
+            }
+            Ok(())
+        })
+    }
+
+    /// Run `read` on this dataset as it is now, with `sel` converted; errors name the dataset.
+    fn with_current<R>(
+        &self,
+        sel: impl TryInto<Selection, Error: Into<Error>>,
+        read: impl FnOnce(&Dataset, &Selection) -> Result<R>,
+    ) -> Result<R> {
+        let sel = selection(sel).map_err(|e| e.at(self.name()))?;
+        let now = self.current().map_err(|e| e.at(self.name()))?;
+        read(&now, &sel).map_err(|e| e.at(self.name()))
+    }
+
+    /// With `T` the stored type: the selection's bytes straight into `out`.
+    fn read_plain_into<T: H5Type>(&self, p: Plain<T>, res: &Resolved, out: &mut [T]) -> Result<()> {
+        self.info
+            .read_resolved(self.f(), res, (p.bytes_mut)(out), |r, o| {
+                self.read_virtual(r, o)
+            })
     }
 
     /// How `T` moves as bytes, when the stored type is exactly `T`'s.
-    fn plain<T: H5Type>(&self) -> Option<crate::read::element::Plain<T>> {
-        T::plain().filter(|_| self.info.dtype == T::datatype())
+    fn plain<T: H5Type>(&self) -> Option<Plain<T>> {
+        plain_for(&self.info.dtype)
     }
 
     /// A selection as `T`s in row-major order, and its shape.
@@ -333,9 +342,7 @@ impl Dataset {
         &self,
         sel: impl TryInto<Selection, Error: Into<Error>>,
     ) -> Result<(Vec<T>, Vec<u64>)> {
-        let sel = selection(sel).map_err(|e| e.at(self.name()))?;
-        let now = self.current().map_err(|e| e.at(self.name()))?;
-        now.read_typed_inner(&sel).map_err(|e| e.at(self.name()))
+        self.with_current(sel, |now, sel| now.read_typed_inner(sel))
     }
 
     fn read_typed_inner<T: H5Type>(&self, sel: &Selection) -> Result<(Vec<T>, Vec<u64>)> {
@@ -347,9 +354,7 @@ impl Dataset {
                 self.f().data_limit(bytes)?;
                 let mut v = (p.zeroed)(res.len() as usize)
                     .ok_or_else(|| Error::Unsupported(format!("a buffer of {bytes} bytes")))?;
-                info.read_resolved(self.f(), &res, (p.bytes_mut)(&mut v), |r, o| {
-                    self.read_virtual(r, o)
-                })?;
+                self.read_plain_into(p, &res, &mut v)?;
                 return Ok((v, res.out_shape()));
             }
         }
@@ -523,9 +528,7 @@ impl Dataset {
         &self,
         sel: impl TryInto<Selection, Error: Into<Error>>,
     ) -> Result<(Vec<u8>, Vec<u64>)> {
-        let sel = selection(sel).map_err(|e| e.at(self.name()))?;
-        let now = self.current().map_err(|e| e.at(self.name()))?;
-        now.read_raw_inner(&sel).map_err(|e| e.at(self.name()))
+        self.with_current(sel, |now, sel| now.read_raw_inner(sel))
     }
 
     fn read_raw_inner(&self, sel: &Selection) -> Result<(Vec<u8>, Vec<u64>)> {
@@ -724,9 +727,8 @@ impl Dataset {
                             a
                         }
                     };
-                    let (lo, hi) = crate::read::grid::span(&dims, &res);
-                    let dense = matches!(res, Resolved::Slab { .. }) && hi - lo + 1 == n as u64;
-                    if dense && (!fresh || n as u64 * es as u64 == total) {
+                    let run = crate::read::grid::one_run(&dims, &res);
+                    if let Some(lo) = run.filter(|_| !fresh || n as u64 * es as u64 == total) {
                         // one run of the file (whole rows, the whole dataset): the bytes go
                         // as they are, in one positional write
                         return cx.write(a + lo * es as u64, &bytes);
@@ -735,7 +737,7 @@ impl Dataset {
                     // copied in, and the block written back.
                     let mut block = if fresh {
                         let fv = self.fill_value().value.as_deref();
-                        cx.f.filled_buffer(fv, es, total / es as u64)?
+                        cx.f.filled_buffer(fv, es, total / es.max(1) as u64)?
                     } else {
                         let mut b = cx.f.data_buffer(total)?;
                         cx.f.read_data(a, &mut b, "contiguous data")?;

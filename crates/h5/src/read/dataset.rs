@@ -435,12 +435,11 @@ impl DatasetInfo {
             }
         }
         // Read the span of elements the selection covers, then copy out of it.
-        let (lo, hi) = super::grid::span(dims, res);
-        if matches!(res, Resolved::Slab { .. }) && hi - lo + 1 == res.len() {
-            // the selection is one run of the file (a whole dataset, whole rows): straight
-            // into the caller's buffer, one positional read
+        if let Some(lo) = super::grid::one_run(dims, res) {
+            // one run of the file: straight into the caller's buffer, one positional read
             return f.read_data(addr + lo * es, out, "contiguous data");
         }
+        let (lo, hi) = super::grid::span(dims, res);
         let mut span = f.data_buffer((hi - lo + 1) * es)?;
         f.read_data(addr + lo * es, &mut span, "contiguous data")?;
         // Copy as if the span were a chunk starting at element `lo`.

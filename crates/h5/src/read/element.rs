@@ -70,6 +70,11 @@ pub struct Plain<T> {
     pub bytes_mut: fn(&mut [T]) -> &mut [u8],
 }
 
+/// How `T` moves as bytes when the stored type `dt` is exactly `T`'s; `None` otherwise.
+pub(crate) fn plain_for<T: H5Type>(dt: &Datatype) -> Option<Plain<T>> {
+    T::plain().filter(|_| *dt == T::datatype())
+}
+
 impl<T> Clone for Plain<T> {
     fn clone(&self) -> Self {
         *self

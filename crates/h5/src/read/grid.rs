@@ -70,6 +70,13 @@ pub(crate) fn span(dims: &[u64], res: &Resolved) -> (u64, u64) {
     }
 }
 
+/// Where a selection is one run of the dataset's elements in row-major order (a whole
+/// dataset, whole rows), its first element.
+pub(crate) fn one_run(dims: &[u64], res: &Resolved) -> Option<u64> {
+    let (lo, hi) = span(dims, res);
+    (matches!(res, Resolved::Slab { .. }) && hi - lo + 1 == res.len()).then_some(lo)
+}
+
 /// Every run of selected elements that lies inside a block (row-major, shape `bdims`, first
 /// element at `origin`, whose bytes start `skip` bytes in): `f(block_offset, selection_offset,
 /// bytes)`. Reads copy block → selection; writes copy selection → block.

@@ -5,7 +5,7 @@ use super::strings::encode_values;
 use super::WriteCtx;
 use crate::error::{Error, Result};
 use crate::read::convert::encode_scalar;
-use crate::read::element::{is_number, H5Type};
+use crate::read::element::{is_number, plain_for, H5Type};
 use crate::read::value::Value;
 use h5_format::message::datatype::Datatype;
 use std::borrow::Cow;
@@ -215,8 +215,7 @@ pub(crate) fn encode<'d, E: Elements + ?Sized>(
     data: &'d E,
     count: u64,
 ) -> Result<Cow<'d, [u8]>> {
-    let plain = E::Elem::plain().filter(|_| *dt == E::Elem::datatype());
-    if let (Some(p), Some(s)) = (plain, data.as_slice()) {
+    if let (Some(p), Some(s)) = (plain_for::<E::Elem>(dt), data.as_slice()) {
         if s.len() as u64 == count {
             // the caller's memory is the stored bytes: no staging copy
             return Ok(Cow::Borrowed((p.bytes)(s)));
