@@ -103,9 +103,9 @@ pub use ndarray;
 pub use ndarray::s;
 /// Complex numbers (h5py's complex64 / complex128).
 pub use num_complex;
-pub use read::element::{FixedAscii, FixedUtf8, H5Type};
 #[doc(hidden)]
-pub use read::element::{Numeric, Plain};
+pub use read::element::{put, when_equal, FieldPlan, Fixed, Numeric, Plain, PlanFn};
+pub use read::element::{FixedAscii, FixedUtf8, H5Type};
 pub use read::links::{Link, LinkKind};
 pub use read::selection::{Batches, Selection, SliceArg};
 pub use read::types;

@@ -59,8 +59,8 @@ fn every_element_kind(libver: LibVer) {
         f.create_dataset("f16", halves).unwrap();
         f.create_dataset("c64", c64).unwrap();
         f.create_dataset("bool", [true, false, true]).unwrap();
-        f.create_dataset("fixed", &fixed).unwrap();
-        f.create_dataset("utf8", &utf8).unwrap();
+        f.create_dataset("fixed", fixed).unwrap();
+        f.create_dataset("utf8", utf8).unwrap();
         f.create_dataset("names", ["ä", "b"]).unwrap();
         f.create_dataset("ragged", &ragged).unwrap();
         f.create_dataset("matrices", &matrices).unwrap();

@@ -4,6 +4,7 @@
 
 pub(crate) use super::convert::is_number;
 use super::convert::{convert_slice, Scalar};
+pub use super::fixed::{put, FieldPlan, Fixed, PlanFn};
 use super::value::Value;
 use crate::base::FileInner;
 use crate::error::{Error, Result};
@@ -55,6 +56,24 @@ pub trait H5Type: Sized + Send + Sync + 'static {
     fn plain() -> Option<Plain<Self>> {
         None
     }
+    /// Types of a fixed stored size (numbers, fixed strings, enums, arrays and compounds of
+    /// them) decode and encode straight from their bytes, without a [`Value`] per element.
+    #[doc(hidden)]
+    fn fixed() -> Option<Fixed<Self>> {
+        None
+    }
+}
+
+/// The plan of a type stored exactly as `T::datatype()`.
+#[doc(hidden)]
+pub fn when_equal<T: H5Type>(dt: &Datatype) -> Option<FieldPlan> {
+    (*dt == T::datatype()).then(FieldPlan::default)
+}
+
+/// `T`'s [`Fixed`] with the plan for elements stored as `dt`, when it has one.
+pub(crate) fn fixed_for<T: H5Type>(dt: &Datatype) -> Option<(Fixed<T>, FieldPlan)> {
+    let fx = T::fixed()?;
+    Some((fx, (fx.plan)(dt)?))
 }
 
 /// A type whose values are their stored bytes on this (little-endian) machine: reads and
@@ -82,12 +101,29 @@ impl<T> Clone for Plain<T> {
 }
 impl<T> Copy for Plain<T> {}
 
+/// [`Fixed`] for a type stored as its own little-endian bytes (a `bytemuck::Pod` type).
+macro_rules! fixed_pod {
+    () => {
+        fn fixed() -> Option<Fixed<Self>> {
+            cfg!(target_endian = "little").then_some(Fixed {
+                plan: when_equal::<Self>,
+                decode: |_, b| {
+                    bytemuck::try_pod_read_unaligned(b).map_err(|e| {
+                        Error::Conversion(format!("an element of {} bytes: {e:?}", b.len()))
+                    })
+                },
+                encode: |_, x, b| put(bytemuck::bytes_of(x), b),
+            })
+        }
+    };
+}
+
 /// [`Plain`] for a `bytemuck::Pod` type (a macro: the trait's methods are fn pointers).
 macro_rules! plain {
     () => {
         fn plain() -> Option<Plain<Self>> {
             cfg!(target_endian = "little").then_some(Plain {
-                zeroed: |n| bytemuck::allocation::try_zeroed_vec(n).ok(),
+                zeroed: crate::base::zeroed_vec::<Self>,
                 bytes: bytemuck::cast_slice,
                 bytes_mut: bytemuck::cast_slice_mut,
             })
@@ -157,6 +193,7 @@ macro_rules! int_type {
                 })
             }
             plain!();
+            fixed_pod!();
         }
     )*};
 }
@@ -190,6 +227,7 @@ macro_rules! float_type {
                 })
             }
             plain!();
+            fixed_pod!();
         }
     )*};
 }
@@ -226,6 +264,13 @@ impl H5Type for bool {
             to_scalar: |x| Scalar::Int(*x as i128),
         })
     }
+    fn fixed() -> Option<Fixed<Self>> {
+        Some(Fixed {
+            plan: when_equal::<Self>,
+            decode: |_, b| Ok(b.first().is_some_and(|&x| x != 0)),
+            encode: |_, x, b| put(&[*x as u8], b),
+        })
+    }
 }
 
 macro_rules! complex_type {
@@ -245,6 +290,7 @@ macro_rules! complex_type {
                 }
             }
             plain!();
+            fixed_pod!();
         }
     )*};
 }
@@ -275,9 +321,15 @@ impl H5Type for String {
 macro_rules! fixed_string {
     ($($name:ident, $charset:ident, $what:literal, $check:expr);*) => {$(
         #[doc = concat!("A fixed-length ", $what, " string of at most `N` bytes, stored ",
-            "NUL-padded in `N` bytes (numpy's `S{N}` for ASCII).")]
-        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name<const N: usize>(String);
+            "NUL-padded in `N` bytes (numpy's `S{N}` for ASCII). It holds its bytes inline, ",
+            "as the file does: no allocation per element.")]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name<const N: usize> {
+            /// The text's bytes, then zeros.
+            bytes: [u8; N],
+            /// The text's length (at most `N`).
+            len: usize,
+        }
 
         impl<const N: usize> $name<N> {
             #[doc = concat!("A string of at most `N` bytes of ", $what, ".")]
@@ -290,18 +342,46 @@ macro_rules! fixed_string {
                         concat!("{:?} is not ", $what, " of at most {} bytes"), s, N
                     )));
                 }
-                Ok(Self(s.to_string()))
+                let mut bytes = [0u8; N];
+                bytes[..s.len()].copy_from_slice(s.as_bytes());
+                Ok(Self { bytes, len: s.len() })
             }
             /// The text.
             pub fn as_str(&self) -> &str {
-                &self.0
+                // `new` took the bytes from a `str`, so they are UTF-8
+                std::str::from_utf8(self.bytes.get(..self.len).unwrap_or_default())
+                    .unwrap_or_default()
+            }
+        }
+
+        impl<const N: usize> Default for $name<N> {
+            fn default() -> Self {
+                Self { bytes: [0; N], len: 0 }
+            }
+        }
+
+        impl<const N: usize> std::fmt::Debug for $name<N> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.as_str()).finish()
+            }
+        }
+
+        impl<const N: usize> PartialOrd for $name<N> {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl<const N: usize> Ord for $name<N> {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                self.as_str().cmp(other.as_str())
             }
         }
 
         impl<const N: usize> std::ops::Deref for $name<N> {
             type Target = str;
             fn deref(&self) -> &str {
-                &self.0
+                self.as_str()
             }
         }
 
@@ -314,10 +394,24 @@ macro_rules! fixed_string {
                 }
             }
             fn to_value(&self) -> Value {
-                Value::Str(self.0.clone())
+                Value::Str(self.as_str().to_string())
             }
             fn from_value(v: &Value) -> Result<Self> {
                 Self::new(text(v)?)
+            }
+            fn fixed() -> Option<Fixed<Self>> {
+                Some(Fixed {
+                    plan: when_equal::<Self>,
+                    // as the general path reads it: up to the first NUL, lossy UTF-8
+                    decode: |_, b| {
+                        let t = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
+                        match std::str::from_utf8(t) {
+                            Ok(s) => Self::new(s),
+                            Err(_) => Self::new(&String::from_utf8_lossy(t)),
+                        }
+                    },
+                    encode: |_, x, b| put(&x.bytes, b),
+                })
             }
         }
     )*};
@@ -407,10 +501,38 @@ impl<T: H5Type, const N: usize> H5Type for [T; N] {
             .try_into()
             .map_err(|_| Error::Conversion(format!("an array of {n} elements is not [_; {N}]")))
     }
+    fn fixed() -> Option<Fixed<Self>> {
+        T::fixed()?;
+        Some(Fixed {
+            plan: |dt| {
+                if *dt != Self::datatype() {
+                    return None;
+                }
+                let base = T::datatype();
+                let es = usize::try_from(base.size()).ok()?;
+                let one = (T::fixed()?.plan)(&base)?;
+                Some(FieldPlan {
+                    parts: (0..N).map(|i| (i * es, es, one.clone())).collect(),
+                })
+            },
+            decode: |plan, b| {
+                let v: Vec<T> = (0..N)
+                    .map(|i| plan.decode(i, b, T::fixed()))
+                    .collect::<Result<_>>()?;
+                v.try_into()
+                    .map_err(|_| Error::Conversion(format!("an array that is not [_; {N}]")))
+            },
+            encode: |plan, x, b| {
+                x.iter()
+                    .enumerate()
+                    .try_for_each(|(i, e)| plan.encode(i, e, b, T::fixed()))
+            },
+        })
+    }
 }
 
-/// Decode stored elements of `dt` into `T`: numbers straight from their bytes, everything
-/// else through [`Value`].
+/// Decode stored elements of `dt` into `T`: numbers straight from their bytes, types of a
+/// fixed size through their [`Fixed`] plan, everything else through [`Value`].
 pub(crate) fn decode_elements<T: H5Type>(
     f: &FileInner,
     dt: &Datatype,
@@ -418,6 +540,13 @@ pub(crate) fn decode_elements<T: H5Type>(
 ) -> Result<Vec<T>> {
     if let Some(n) = T::numeric().filter(|_| is_number(dt)) {
         return convert_slice(f, dt, data, n.from_scalar);
+    }
+    if let Some((fx, plan)) = fixed_for::<T>(dt) {
+        let size = dt.size() as usize;
+        let mut out = f.limits.vec_for(data.len() / size.max(1), "elements")?;
+        crate::storage::huge_pages(out.spare_capacity_mut());
+        super::fixed::decode_all(fx, &plan, size, data, &mut out)?;
+        return Ok(out);
     }
     super::value::decode_all(f, dt, data)?
         .iter()
@@ -452,6 +581,33 @@ macro_rules! compound {
             }
             fn from_value(v: &$crate::Value) -> $crate::Result<Self> {
                 Ok($ty { $($field: $crate::H5Type::from_value(v.field(stringify!($field))?)?),* })
+            }
+            fn fixed() -> Option<$crate::Fixed<Self>> {
+                fn fx<T: $crate::H5Type>(_: fn(&$ty) -> &T) -> Option<$crate::Fixed<T>> {
+                    T::fixed()
+                }
+                fn plan<T: $crate::H5Type>(
+                    _: fn(&$ty) -> &T,
+                ) -> $crate::PlanFn {
+                    |dt| (T::fixed()?.plan)(dt)
+                }
+                $(fx(|x: &$ty| &x.$field)?;)*
+                Some($crate::Fixed {
+                    plan: |dt| $crate::FieldPlan::compound(dt, &[
+                        $((stringify!($field), plan(|x: &$ty| &x.$field))),*
+                    ]),
+                    decode: |p, b| {
+                        let mut part = 0usize..;
+                        Ok($ty { $($field: p.decode(
+                            part.next().unwrap_or_default(), b, fx(|x: &$ty| &x.$field))?),* })
+                    },
+                    encode: |p, x, b| {
+                        let mut part = 0usize..;
+                        $(p.encode(part.next().unwrap_or_default(), &x.$field, b,
+                            fx(|x: &$ty| &x.$field))?;)*
+                        Ok(())
+                    },
+                })
             }
         }
         $crate::__scalar_elements!($ty);
@@ -501,6 +657,24 @@ macro_rules! h5_enum {
                 $(if value == $ty::$variant as $repr as i128 { return Ok($ty::$variant); })*
                 Err($crate::Error::Conversion(format!(
                     "{value} is not a member of {}", stringify!($ty))))
+            }
+            fn fixed() -> Option<$crate::Fixed<Self>> {
+                Some($crate::Fixed {
+                    plan: $crate::when_equal::<Self>,
+                    decode: |_, b| {
+                        let value = <$repr>::from_le_bytes(b.try_into().map_err(|_| {
+                            $crate::Error::Conversion(format!(
+                                "{} bytes for an enum of {}", b.len(), stringify!($repr)))
+                        })?);
+                        $(if value == $ty::$variant as $repr { return Ok($ty::$variant); })*
+                        Err($crate::Error::Conversion(format!(
+                            "{value} is not a member of {}", stringify!($ty))))
+                    },
+                    encode: |_, x, b| {
+                        let value = match x { $($ty::$variant => $ty::$variant as $repr),* };
+                        $crate::put(&value.to_le_bytes(), b)
+                    },
+                })
             }
         }
         $crate::__scalar_elements!($ty);

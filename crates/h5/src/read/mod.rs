@@ -6,6 +6,7 @@ pub(crate) mod chunks;
 pub(crate) mod convert;
 pub(crate) mod dataset;
 pub(crate) mod element;
+pub(crate) mod fixed;
 pub(crate) mod grid;
 pub(crate) mod links;
 pub(crate) mod selection;

@@ -5,7 +5,7 @@ use super::strings::encode_values;
 use super::WriteCtx;
 use crate::error::{Error, Result};
 use crate::read::convert::encode_scalar;
-use crate::read::element::{is_number, plain_for, H5Type};
+use crate::read::element::{fixed_for, is_number, plain_for, H5Type};
 use crate::read::value::Value;
 use h5_format::message::datatype::Datatype;
 use std::borrow::Cow;
@@ -207,7 +207,8 @@ impl<E: Elements + ?Sized> Elements for &E {
 }
 
 /// Encode the elements of `data` (`count` of them) as elements of `dt`: numbers straight to
-/// their bytes, everything else through [`Value`] (variable-length parts go to the global
+/// their bytes, types of a fixed size (when `dt` is their own) through their field plan,
+/// everything else through [`Value`] (variable-length parts go to the global
 /// heap).
 pub(crate) fn encode<'d, E: Elements + ?Sized>(
     cx: &mut WriteCtx<'_>,
@@ -230,6 +231,19 @@ pub(crate) fn encode<'d, E: Elements + ?Sized>(
                 .next()
                 .ok_or_else(|| Error::Shape("more elements than the data's shape".into()))?;
             encode_scalar(dt, (num.to_scalar)(v), slot)
+        })?;
+        return Ok(Cow::Owned(out));
+    }
+    if let Some((fx, plan)) = fixed_for::<E::Elem>(dt).filter(|_| *dt == E::Elem::datatype()) {
+        // a field plan made once: each element's parts straight into their bytes
+        let es = dt.size() as usize;
+        let mut out = cx.f.data_buffer(count.saturating_mul(es as u64))?;
+        let mut slots = out.chunks_exact_mut(es.max(1));
+        data.each(&mut |v| {
+            let slot = slots
+                .next()
+                .ok_or_else(|| Error::Shape("more elements than the data's shape".into()))?;
+            (fx.encode)(&plan, v, slot)
         })?;
         return Ok(Cow::Owned(out));
     }
