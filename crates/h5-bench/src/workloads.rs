@@ -68,9 +68,12 @@ pub fn describe(w: &str, s: &Sizes) -> String {
 }
 
 fn raw<T: bytemuck::Pod>(dir: &Path, name: &str) -> R<Vec<T>> {
-    Ok(bytemuck::pod_collect_to_vec(&std::fs::read(
-        dir.join(name),
-    )?))
+    // read straight into the values: the input's peak memory is the input
+    let mut f = std::fs::File::open(dir.join(name))?;
+    let len = usize::try_from(f.metadata()?.len())?;
+    let mut v = vec![T::zeroed(); len / std::mem::size_of::<T>()];
+    std::io::Read::read_exact(&mut f, bytemuck::cast_slice_mut(&mut v))?;
+    Ok(v)
 }
 
 /// CRC-32 of the values' little-endian bytes (Python: `zlib.crc32(a.tobytes())`).

@@ -198,17 +198,20 @@ impl FileInner {
 pub(crate) fn fallible_zeros(len: u64) -> Result<Vec<u8>> {
     let n =
         usize::try_from(len).map_err(|_| Error::Unsupported(format!("a buffer of {len} bytes")))?;
-    if n <= 1 << 20 {
-        return Ok(vec![0u8; n]);
-    }
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| {
+    zeroed_vec(n).ok_or_else(|| {
         Error::Unsupported(format!(
             "cannot allocate {len} bytes for a read (the system refused the memory)"
         ))
-    })?;
-    v.resize(n, 0);
-    Ok(v)
+    })
+}
+
+/// `n` zeros of `T`, or `None` when the system refuses the memory. Zeroed by the allocator
+/// (fresh pages are already zero: no pass over the memory), large ones advised onto huge pages
+/// before anything touches them.
+pub(crate) fn zeroed_vec<T: bytemuck::Zeroable>(n: usize) -> Option<Vec<T>> {
+    let v = bytemuck::allocation::try_zeroed_vec(n).ok()?;
+    crate::storage::huge_pages(&v);
+    Some(v)
 }
 
 impl FileInner {

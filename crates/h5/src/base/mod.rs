@@ -8,7 +8,7 @@ mod header;
 mod open;
 
 pub(crate) use btree1::{read_btree1_node, read_snod};
-pub(crate) use context::{fallible_zeros, FileInner, Overlay};
+pub(crate) use context::{fallible_zeros, zeroed_vec, FileInner, Overlay};
 pub use header::ObjectKind;
 pub(crate) use header::{
     decode_dataspace_message, decode_datatype_message, decode_message, message_body,

@@ -419,6 +419,35 @@ pub(crate) fn is_number(dt: &Datatype) -> bool {
     size > 0 && size <= 64 && decode_scalar(dt, &vec![0u8; size]).is_some()
 }
 
+/// A number type laid out as numpy lays out its own: little-endian, every bit used.
+#[derive(Debug, PartialEq)]
+enum Native {
+    /// An integer of this many bytes, signed or not.
+    Int(u32, bool),
+    /// IEEE single.
+    F32,
+    /// IEEE double.
+    F64,
+}
+
+fn native_kind(dt: &Datatype) -> Option<Native> {
+    match dt {
+        Datatype::Integer {
+            size,
+            order: ByteOrder::Little,
+            signed,
+            bit_offset: 0,
+            precision,
+            ..
+        } if matches!(size, 1 | 2 | 4 | 8) && u32::from(*precision) == size * 8 => {
+            Some(Native::Int(*size, *signed))
+        }
+        Datatype::Float { .. } if *dt == super::types::float32() => Some(Native::F32),
+        Datatype::Float { .. } if *dt == super::types::float64() => Some(Native::F64),
+        _ => None,
+    }
+}
+
 /// Convert stored numbers of `dt` (see [`is_number`]) with `from`.
 pub(crate) fn convert_slice<T>(
     f: &FileInner,
@@ -437,6 +466,30 @@ pub(crate) fn convert_slice<T>(
         )));
     }
     let mut out = f.limits.vec_for(data.len() / size, "elements")?;
+    crate::storage::huge_pages(out.spare_capacity_mut());
+    // numpy's own layouts (little-endian, every bit used) skip the bit-field decode
+    macro_rules! native {
+        ($t:ty, $scalar:expr) => {{
+            for c in data.chunks_exact(size) {
+                let v = <$t>::from_le_bytes(c.try_into().unwrap_or_default());
+                out.push(from($scalar(v)));
+            }
+            return Ok(out);
+        }};
+    }
+    match native_kind(dt) {
+        Some(Native::Int(1, true)) => native!(i8, |v| Scalar::Int(v as i128)),
+        Some(Native::Int(2, true)) => native!(i16, |v| Scalar::Int(v as i128)),
+        Some(Native::Int(4, true)) => native!(i32, |v| Scalar::Int(v as i128)),
+        Some(Native::Int(8, true)) => native!(i64, |v| Scalar::Int(v as i128)),
+        Some(Native::Int(1, false)) => native!(u8, |v| Scalar::Int(v as i128)),
+        Some(Native::Int(2, false)) => native!(u16, |v| Scalar::Int(v as i128)),
+        Some(Native::Int(4, false)) => native!(u32, |v| Scalar::Int(v as i128)),
+        Some(Native::Int(8, false)) => native!(u64, |v| Scalar::Int(v as i128)),
+        Some(Native::F32) => native!(f32, |v| Scalar::Float(v as f64)),
+        Some(Native::F64) => native!(f64, Scalar::Float),
+        _ => {}
+    }
     for chunk in data.chunks_exact(size) {
         // decode_scalar cannot fail for a type that decoded a zero element.
         let s = decode_scalar(dt, chunk).unwrap_or(Scalar::Int(0));

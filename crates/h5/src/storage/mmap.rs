@@ -1,4 +1,5 @@
-//! Memory-mapped storage: the one module of `h5` that needs `unsafe`.
+//! Memory-mapped storage and the memory advice that goes with it: the one module of `h5`
+//! that needs `unsafe`.
 #![allow(unsafe_code)]
 
 use super::Storage;
@@ -47,5 +48,25 @@ impl Storage for MmapStorage {
     }
     fn unlock(&self) {
         let _ = self.file.unlock();
+    }
+}
+
+/// Hint that the memory of `buf` (a fresh allocation, about to be filled) is best backed by
+/// huge pages, as numpy hints for its arrays of 4 MiB or more: the first write then takes one
+/// page fault per 2 MiB instead of one per 4 KiB (on a 512 MiB read, 256 faults instead of
+/// 131 072). `buf` may be spare capacity: only its address range is used. Only a hint: a
+/// failure changes nothing, and smaller buffers are left alone.
+#[cfg(target_os = "linux")]
+pub(crate) fn huge_pages<T>(buf: &[T]) {
+    let addr = buf.as_ptr() as usize;
+    let start = addr.next_multiple_of(4096);
+    let end = addr.saturating_add(std::mem::size_of_val(buf)) & !4095;
+    if end > start && end - start >= 4 << 20 {
+        // SAFETY: [start, end) lies inside `buf`'s allocation, which is live for the call,
+        // and MADV_HUGEPAGE only changes how the kernel backs those pages: never their
+        // contents, their validity or who owns them.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+        }
     }
 }

@@ -13,8 +13,14 @@ mod mmap;
 pub use counting::CountingStorage;
 pub use file::FileStorage;
 pub use mem::{MemStorage, VecStorage};
+#[cfg(all(feature = "mmap", target_os = "linux"))]
+pub(crate) use mmap::huge_pages;
 #[cfg(all(feature = "mmap", not(target_arch = "wasm32")))]
 pub use mmap::MmapStorage;
+
+/// Without huge-page advice (off Linux, or without the `mmap` feature): nothing to do.
+#[cfg(not(all(feature = "mmap", target_os = "linux")))]
+pub(crate) fn huge_pages<T>(_buf: &[T]) {}
 
 /// A positional byte source. Reads take `&self`, so many threads read at once.
 pub trait Storage: Send + Sync + std::fmt::Debug {
