@@ -409,11 +409,14 @@ pub(crate) fn chunk_map(f: &FileInner, g: &Geometry<'_>) -> Result<ChunkMap> {
 /// copied in or out.
 pub(crate) const PARALLEL_BATCH: usize = 64;
 
-/// `f` over `items`, on rayon's pool where threads exist.
+/// `f` over `items`, on rayon's pool where it has threads to spare. A pool of one thread
+/// (`RAYON_NUM_THREADS=1`, or a caller's own one-thread pool) gains nothing and would make
+/// every calling thread queue on it, so then each caller maps on its own thread: reads from
+/// many threads of one `File` scale with the callers.
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
     use rayon::prelude::*;
-    if items.len() < 2 {
+    if items.len() < 2 || rayon::current_num_threads() < 2 {
         return items.iter().map(f).collect();
     }
     items.par_iter().map(f).collect()
