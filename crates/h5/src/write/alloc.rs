@@ -1,20 +1,24 @@
 //! File space: addresses handed out at the end of the file, and space freed by rewrites
 //! reused first (within the session).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 /// Allocates file space (addresses relative to the base address).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Allocator {
     /// End of allocated space.
     pub(crate) eof: u64,
-    /// Free blocks (address, size), not adjacent to `eof`.
-    free: Vec<(u64, u64)>,
+    /// Free blocks, address → size: never adjacent to each other or to `eof`.
+    free: BTreeMap<u64, u64>,
+    /// The same blocks as (size, address), to find the best fit without a search.
+    by_size: BTreeSet<(u64, u64)>,
 }
 
 impl Allocator {
     pub(crate) fn new(eof: u64) -> Self {
         Allocator {
             eof,
-            free: Vec::new(),
+            ..Allocator::default()
         }
     }
 
@@ -29,13 +33,12 @@ impl Allocator {
         self.alloc_in(size, 1)
     }
 
+    /// The smallest free block that fits (the lowest of equal ones), else the end of the file.
     fn alloc_in(&mut self, size: u64, align: u64) -> u64 {
-        if let Some(i) = self.free.iter().position(|&(_, s)| s >= size) {
-            let (a, s) = self.free[i];
-            if s == size {
-                self.free.remove(i);
-            } else {
-                self.free[i] = (a + size, s - size);
+        if let Some(&(s, a)) = self.by_size.range((size, 0)..).next() {
+            self.take(a, s);
+            if s > size {
+                self.put(a + size, s - size);
             }
             return a;
         }
@@ -44,35 +47,42 @@ impl Allocator {
         a
     }
 
-    /// Give back `size` bytes at `addr` for reuse.
+    fn put(&mut self, addr: u64, size: u64) {
+        if let Some(old) = self.free.insert(addr, size) {
+            self.by_size.remove(&(old, addr));
+        }
+        self.by_size.insert((size, addr));
+    }
+
+    fn take(&mut self, addr: u64, size: u64) {
+        self.free.remove(&addr);
+        self.by_size.remove(&(size, addr));
+    }
+
+    /// Give back `size` bytes at `addr` for reuse, merged with free neighbours.
     ///
     /// Space not inside what is allocated is ignored: only a damaged file names such an
     /// extent (a chunk index entry far past the end), and reusing it would write there.
-    pub(crate) fn free(&mut self, addr: u64, size: u64) {
+    pub(crate) fn free(&mut self, mut addr: u64, mut size: u64) {
         if size == 0 || addr.checked_add(size).is_none_or(|end| end > self.eof) {
             return;
+        }
+        if let Some((&a, &s)) = self.free.range(..addr).next_back() {
+            if a + s == addr {
+                self.take(a, s);
+                addr = a;
+                size += s;
+            }
+        }
+        if let Some(&s) = self.free.get(&(addr + size)) {
+            self.take(addr + size, s);
+            size += s;
         }
         if addr + size == self.eof {
             self.eof = addr;
             return;
         }
-        self.free.push((addr, size));
-        self.free.sort_unstable();
-        // merge neighbours
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(self.free.len());
-        for (a, s) in self.free.drain(..) {
-            match merged.last_mut() {
-                Some((la, ls)) if *la + *ls == a => *ls += s,
-                _ => merged.push((a, s)),
-            }
-        }
-        self.free = merged;
-        if let Some(&(a, s)) = self.free.last() {
-            if a + s == self.eof {
-                self.free.pop();
-                self.eof = a;
-            }
-        }
+        self.put(addr, size);
     }
 }
 
@@ -98,5 +108,35 @@ mod tests {
         a.free(u64::MAX - 8, 64);
         assert_eq!(a.eof, 136);
         assert_eq!(a.alloc(8), 136);
+    }
+
+    #[test]
+    fn neighbours_merge_and_the_best_fit_is_taken() {
+        let mut a = Allocator::new(0);
+        let blocks: Vec<u64> = (0..6).map(|_| a.alloc(8)).collect();
+        assert_eq!(blocks, [0, 8, 16, 24, 32, 40]);
+        a.free(8, 8);
+        a.free(24, 8);
+        a.free(16, 8); // joins 8..32 into one block
+        assert_eq!(a.free.iter().collect::<Vec<_>>(), [(&8, &24)]);
+        assert_eq!(
+            a.alloc(32),
+            48,
+            "nothing free is that large: the end of file"
+        );
+        assert_eq!(a.alloc(16), 8);
+        assert_eq!(a.alloc(8), 24);
+        assert!(a.free.is_empty() && a.by_size.is_empty());
+        // the best fit: the smallest block that fits, not the first
+        a.free(0, 8);
+        a.free(24, 4);
+        assert_eq!(a.alloc(4), 24);
+        assert_eq!(a.alloc(4), 0, "its rest, 4..8, stays free");
+        // freeing the last block and its free neighbour gives both back to the end of file
+        a.free(40, 8);
+        a.free(48, 32);
+        assert_eq!(a.eof, 40);
+        assert_eq!(a.free.iter().collect::<Vec<_>>(), [(&4, &4)]);
+        assert_eq!(a.by_size.iter().collect::<Vec<_>>(), [&(4, 4)]);
     }
 }
