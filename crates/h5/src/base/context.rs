@@ -1,6 +1,7 @@
 //! The file as a reader sees it: storage, superblock, sizes and limits, and reads of
 //! metadata and data bounded by the file and the limits. No handles, no writer state.
 
+use super::cache::PageCache;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::storage::Storage;
@@ -23,6 +24,8 @@ pub(crate) struct FileInner {
     pub(crate) filters: h5_filters::Registry,
     /// Metadata saved in a metadata cache image; filled once at open, then only read.
     pub(crate) overlay: Overlay,
+    /// Metadata pages read so far (writes drop what they touch).
+    pub(crate) pages: PageCache,
 }
 
 /// The entries of a metadata cache image (superblock extension message 0x18): metadata
@@ -126,7 +129,11 @@ impl FileInner {
         }
         let off = self.check_range(addr, len, structure)?;
         let mut buf = fallible_zeros(len)?;
-        self.storage.read_at(off, &mut buf)?;
+        if self.storage.cache_metadata() {
+            self.pages.read(&*self.storage, off, &mut buf)?;
+        } else {
+            self.storage.read_at(off, &mut buf)?;
+        }
         self.overlay.patch(addr, &mut buf);
         Ok(buf)
     }
@@ -220,15 +227,46 @@ impl FileInner {
         &self,
         addr: u64,
     ) -> Result<(h5_format::local_heap::LocalHeap, Vec<u8>)> {
+        let heap = self.local_heap_header(addr)?;
+        let data = self.read_meta(heap.data_addr, heap.data_size, "local heap data")?;
+        Ok((heap, data))
+    }
+
+    /// A local heap's header (where its data segment is), without the segment.
+    pub(crate) fn local_heap_header(&self, addr: u64) -> Result<h5_format::local_heap::LocalHeap> {
         use h5_format::local_heap::LocalHeap;
         let head = self.read_meta(
             addr,
             LocalHeap::header_size(self.sizes) as u64,
             "local heap",
         )?;
-        let heap = self.dec(LocalHeap::decode(&head, addr, self.sizes))?;
-        let data = self.read_meta(heap.data_addr, heap.data_size, "local heap data")?;
-        Ok((heap, data))
+        self.dec(LocalHeap::decode(&head, addr, self.sizes))
+    }
+
+    /// The string at `offset` in a local heap's data segment, read alone (a lookup by name
+    /// reads the few names it compares, not the whole segment): what
+    /// `local_heap::string_at` gives on the whole segment, errors included.
+    pub(crate) fn local_heap_string(
+        &self,
+        heap: &h5_format::local_heap::LocalHeap,
+        offset: u64,
+    ) -> Result<Vec<u8>> {
+        use h5_format::local_heap::string_at;
+        let Some(left) = heap.data_size.checked_sub(offset) else {
+            // past the segment: the error string_at gives
+            return self
+                .dec(string_at(&[], offset, heap.data_addr))
+                .map(<[u8]>::to_vec);
+        };
+        let at = heap.data_addr.saturating_add(offset);
+        let mut window = 64u64;
+        loop {
+            let bytes = self.read_meta(at, window.min(left), "local heap data")?;
+            if bytes.contains(&0) || window >= left {
+                return self.dec(string_at(&bytes, 0, at)).map(<[u8]>::to_vec);
+            }
+            window = window.saturating_mul(4);
+        }
     }
 
     /// A whole global heap collection (bounded by the file: a collection cannot extend past

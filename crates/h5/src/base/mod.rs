@@ -2,6 +2,7 @@
 //! context, object headers (one walker, shared messages included), fractal heaps and v2 B-trees.
 
 pub(crate) mod btree1;
+mod cache;
 mod context;
 pub(crate) mod dense;
 mod header;

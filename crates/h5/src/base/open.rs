@@ -61,6 +61,7 @@ pub(crate) fn open(
         path,
         filters: h5_filters::Registry::with_builtins(),
         overlay: Overlay::default(),
+        pages: Default::default(),
     };
     if let Some(d) = inner.superblock.driver_info_addr {
         let b = inner.read_upto(d, 16, "driver info block")?;

@@ -184,10 +184,8 @@ fn dense_find(f: &FileInner, heap_addr: u64, btree_addr: u64, name: &str) -> Res
 /// The link `name` of a symbol-table group: one descent of its B-tree (keys are names in the
 /// local heap), then the symbol table node's entries.
 fn symbol_table_find(f: &FileInner, st: &SymbolTable, name: &str) -> Result<Option<Link>> {
-    let (heap, data) = f.local_heap(st.heap_addr)?;
-    let name_at = |off: u64| -> Result<&[u8]> {
-        f.dec(h5_format::local_heap::string_at(&data, off, heap.data_addr))
-    };
+    let heap = f.local_heap_header(st.heap_addr)?;
+    let name_at = |off: u64| f.local_heap_string(&heap, off);
     let key = name.as_bytes();
     let mut addr = st.btree_addr;
     for _ in 0..=u8::MAX as usize {
@@ -206,7 +204,7 @@ fn symbol_table_find(f: &FileInner, st: &SymbolTable, name: &str) -> Result<Opti
         // the child whose right key is the first ≥ the name
         let mut child = None;
         for c in 0..node.children.len() {
-            if key <= name_at(keys[c + 1])? {
+            if key <= &name_at(keys[c + 1])?[..] {
                 child = Some(node.children[c]);
                 break;
             }
@@ -217,7 +215,7 @@ fn symbol_table_find(f: &FileInner, st: &SymbolTable, name: &str) -> Result<Opti
         if node.level == 0 {
             for e in read_snod(f, child)? {
                 if name_at(e.name_offset)? == key {
-                    let link = entry_link(f, &data, heap.data_addr, name.to_string(), &e)?;
+                    let link = entry_link(f, name_at, heap.data_addr, name.to_string(), &e)?;
                     return Ok(Some(link));
                 }
             }
@@ -276,24 +274,28 @@ pub(crate) fn symbol_table_links(f: &FileInner, st: &SymbolTable) -> Result<Vec<
     for e in entries {
         let name = f.dec(local_heap::string_at(&data, e.name_offset, heap.data_addr))?;
         let name = String::from_utf8_lossy(name).into_owned();
-        out.push(entry_link(f, &data, heap.data_addr, name, &e)?);
+        let value_at = |off| {
+            f.dec(local_heap::string_at(&data, off, heap.data_addr))
+                .map(<[u8]>::to_vec)
+        };
+        out.push(entry_link(f, value_at, heap.data_addr, name, &e)?);
     }
     Ok(out)
 }
 
-/// The link a symbol table entry called `name` makes (`data`: the group's local heap data
-/// segment, at `data_addr`).
+/// The link a symbol table entry called `name` makes (`string_at`: the string at an offset
+/// of the group's local heap data segment, at `data_addr`).
 fn entry_link(
     f: &FileInner,
-    data: &[u8],
+    string_at: impl Fn(u64) -> Result<Vec<u8>>,
     data_addr: u64,
     name: String,
     e: &SymbolTableEntry,
 ) -> Result<Link> {
     let kind = match (&e.cache, e.header_addr) {
         (EntryCache::SoftLink { value_offset }, _) => {
-            let v = f.dec(local_heap::string_at(data, *value_offset as u64, data_addr))?;
-            LinkKind::Soft(String::from_utf8_lossy(v).into_owned())
+            let v = string_at(*value_offset as u64)?;
+            LinkKind::Soft(String::from_utf8_lossy(&v).into_owned())
         }
         (_, Some(a)) => LinkKind::Hard(a),
         (_, None) => {

@@ -57,4 +57,7 @@ impl<S: Storage> Storage for CountingStorage<S> {
     fn writable(&self) -> bool {
         self.inner.writable()
     }
+    fn cache_metadata(&self) -> bool {
+        self.inner.cache_metadata()
+    }
 }

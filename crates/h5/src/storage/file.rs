@@ -140,4 +140,7 @@ impl Storage for FileStorage {
     fn writable(&self) -> bool {
         self.writable
     }
+    fn cache_metadata(&self) -> bool {
+        true
+    }
 }

@@ -65,6 +65,12 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     }
     /// Give up the file lock taken when it was opened (at close).
     fn unlock(&self) {}
+    /// Whether `h5` should keep the metadata it reads from this storage in memory, in pages:
+    /// true where each read costs a system call or a request (files), false for storage that
+    /// is memory already (the default).
+    fn cache_metadata(&self) -> bool {
+        false
+    }
 }
 
 pub(super) fn read_only() -> io::Error {
@@ -103,5 +109,8 @@ impl<S: Storage + ?Sized> Storage for Arc<S> {
     }
     fn unlock(&self) {
         (**self).unlock()
+    }
+    fn cache_metadata(&self) -> bool {
+        (**self).cache_metadata()
     }
 }

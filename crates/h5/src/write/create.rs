@@ -52,6 +52,7 @@ pub(crate) fn create_file(
         path,
         filters: h5_filters::Registry::with_builtins(),
         overlay: Overlay::default(),
+        pages: Default::default(),
     };
     let mut st = WriteState::new(sb_len, libver);
     if version >= 3 {

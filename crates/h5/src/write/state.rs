@@ -225,6 +225,7 @@ impl WriteCtx<'_> {
         if self.st.alloc.eof > self.st.disk_eof {
             let new_eof = (self.st.alloc.eof + (1 << 20)).next_multiple_of(1 << 20);
             self.f.storage.set_len(self.f.base + new_eof)?;
+            self.f.pages.resized(self.f.base + new_eof);
             write_superblock(self.f, self.st, new_eof)?;
             self.st.disk_eof = new_eof;
         }
@@ -293,6 +294,7 @@ impl WriteCtx<'_> {
         }
         self.st.dirty = true;
         self.f.storage.write_at(self.f.base + addr, bytes)?;
+        self.f.pages.written(self.f.base + addr, bytes);
         Ok(())
     }
 }
@@ -330,6 +332,7 @@ pub(crate) fn flush(f: &OpenFile) -> Result<()> {
     f.storage.sync()?;
     // Drop the slack the allocator's growth steps left past the end.
     f.storage.set_len(f.base + eof)?;
+    f.pages.resized(f.base + eof);
     st.disk_eof = eof;
     st.dirty = false;
     Ok(())
@@ -345,7 +348,9 @@ fn write_superblock(f: &FileInner, st: &WriteState, eof: u64) -> Result<()> {
     if let (true, Root::Entry(e)) = (st.root_uncached, &mut sb.root) {
         e.cache = EntryCache::None;
     }
-    f.storage.write_at(f.base, &sb.encode())?;
+    let sb = sb.encode();
+    f.storage.write_at(f.base, &sb)?;
+    f.pages.written(f.base, &sb);
     Ok(())
 }
 
