@@ -315,9 +315,9 @@ def run(w, d, out):
     t = time.perf_counter()
     result = go()
     secs = time.perf_counter() - t
+    rss = peak_rss_kib()  # before the digest, as on the h5 side
     if digest is not None:
         result = digest(result)
-    rss = peak_rss_kib()
     print(json.dumps({"secs": secs, "rss_kib": rss, "digest": result}))
 
 

@@ -71,7 +71,10 @@ fn child(w: &str, dir: &Path, out: &Path) -> R<()> {
     let t = std::time::Instant::now();
     let digest = timed()?;
     let secs = t.elapsed().as_secs_f64();
-    let out = serde_json::json!({"secs": secs, "rss_kib": peak_rss_kib(), "digest": digest});
+    // the peak before the digest: the workload's own memory
+    let rss_kib = peak_rss_kib();
+    let digest = digest.map(|d| d());
+    let out = serde_json::json!({"secs": secs, "rss_kib": rss_kib, "digest": digest});
     println!("{out}");
     Ok(())
 }

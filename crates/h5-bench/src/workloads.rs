@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 type R<T> = Result<T, Box<dyn std::error::Error>>;
 /// The timed part of a workload.
-pub type Timed = Box<dyn FnOnce() -> R<Option<String>>>;
+pub type Timed = Box<dyn FnOnce() -> R<Option<Digest>>>;
+/// A read's digest, computed after the clock stops (as the h5py side does).
+pub type Digest = Box<dyn FnOnce() -> String>;
 
 /// The compound row of W11, as h5py's `[("id", "<i4"), ("value", "<f8"), ("name", "S16")]`.
 #[derive(H5Type, Clone, Debug)]
@@ -91,8 +93,8 @@ fn bits(x: f64) -> String {
     format!("{:016x}", x.to_bits())
 }
 
-fn digest(s: String) -> R<Option<String>> {
-    Ok(Some(s))
+fn digest(d: impl FnOnce() -> String + 'static) -> R<Option<Digest>> {
+    Ok(Some(Box::new(d)))
 }
 
 /// Set up workload `w` over the inputs in `dir`, writing to `out` if it writes.
@@ -120,7 +122,7 @@ pub fn setup(w: &str, s: &Sizes, dir: &Path, out: &Path) -> R<Timed> {
             let v = File::open(at("ref_w1.h5"))?
                 .dataset("data")?
                 .read_vec::<f64>()?;
-            digest(crc(&v))
+            digest(move || crc(&v))
         }),
         "W3" | "W8a" => {
             let m: Vec<u16> = raw(inputs, "movie.bin")?;
@@ -148,7 +150,7 @@ pub fn setup(w: &str, s: &Sizes, dir: &Path, out: &Path) -> R<Timed> {
                 "ref_movie_lzf.h5"
             };
             let v = File::open(at(name))?.dataset("movie")?.read_vec::<u16>()?;
-            digest(crc(&v))
+            digest(move || crc(&v))
         }),
         "W5" => Box::new(move || {
             let c = s.crop;
@@ -156,7 +158,7 @@ pub fn setup(w: &str, s: &Sizes, dir: &Path, out: &Path) -> R<Timed> {
             let a = File::open(at("ref_movie_gzip.h5"))?
                 .dataset("movie")?
                 .read_slice::<u16>(sel)?;
-            digest(crc(&a.iter().copied().collect::<Vec<_>>()))
+            digest(move || crc(&a.iter().copied().collect::<Vec<_>>()))
         }),
         "W6" => {
             let fr: Vec<f32> = raw(inputs, "frames.bin")?;
@@ -211,7 +213,7 @@ pub fn setup(w: &str, s: &Sizes, dir: &Path, out: &Path) -> R<Timed> {
                 }
                 Ok(())
             })?;
-            digest(format!("{n}:{sa}:{}:{lc}", bits(sb)))
+            digest(move || format!("{n}:{sa}:{}:{lc}", bits(sb)))
         }),
         "W9a" => Box::new(move || {
             let f = File::create(&out)?;
@@ -230,7 +232,7 @@ pub fn setup(w: &str, s: &Sizes, dir: &Path, out: &Path) -> R<Timed> {
                 let v = f.dataset(&format!("d{i:05}"))?.read_vec::<f64>()?;
                 total += v.iter().sum::<f64>();
             }
-            digest(bits(total))
+            digest(move || bits(total))
         }),
         "W10" => Box::new(move || {
             let f = File::open(at("ref_w1.h5"))?;
@@ -239,7 +241,7 @@ pub fn setup(w: &str, s: &Sizes, dir: &Path, out: &Path) -> R<Timed> {
             for i in s.points() {
                 total += d.read_slice::<f64>(i)?.first().ok_or("no element")?;
             }
-            digest(bits(total))
+            digest(move || bits(total))
         }),
         "W11a" => {
             let rows = rows(&inputs.join("rows.bin"))?;
@@ -254,7 +256,7 @@ pub fn setup(w: &str, s: &Sizes, dir: &Path, out: &Path) -> R<Timed> {
             let rows = File::open(at("ref_rows.h5"))?
                 .dataset("rows")?
                 .read_vec::<Row>()?;
-            digest(rows_crc(&rows))
+            digest(move || rows_crc(&rows))
         }),
         "W12-1" | "W12-2" | "W12-4" => {
             let threads: u64 = w[4..].parse()?;
@@ -279,14 +281,14 @@ pub fn setup(w: &str, s: &Sizes, dir: &Path, out: &Path) -> R<Timed> {
                 for a in &parts {
                     all.extend_from_slice(a.as_slice().ok_or("a read that is not contiguous")?);
                 }
-                digest(crc(&all))
+                digest(move || crc(&all))
             })
         }
         "W13" => Box::new(move || {
             let v = File::open(at("ref_f4.h5"))?
                 .dataset("data")?
                 .read_vec::<f64>()?;
-            digest(crc(&v))
+            digest(move || crc(&v))
         }),
         other => return Err(format!("unknown workload {other}").into()),
     })

@@ -7,7 +7,7 @@ use crate::base::FileInner;
 use crate::error::Error;
 use crate::error::Result;
 use crate::read::dataset::DatasetInfo;
-use crate::read::element::decode_elements;
+use crate::read::element::{decode_elements, decode_into};
 use crate::read::element::{plain_for, H5Type, Plain};
 use crate::read::grid::{broadcast, broadcast_shape};
 use crate::read::selection::{Resolved, Selection};
@@ -358,8 +358,33 @@ impl Dataset {
                 return Ok((v, res.out_shape()));
             }
         }
-        let (raw, shape) = self.read_raw_inner(sel)?;
-        Ok((decode_elements(self.f(), &info.dtype, &raw)?, shape))
+        // converted in pieces of about 4 MiB stored: the read needs its output and one
+        // piece, not the whole selection's stored bytes besides
+        let es = info.dtype.size().max(1);
+        let pieces = self.batches(sel, ((4 << 20) / es).max(1))?;
+        if pieces.len().saturating_mul(es) <= 8 << 20 {
+            let (raw, shape) = self.read_raw_inner(sel)?;
+            return Ok((decode_elements(self.f(), &info.dtype, &raw)?, shape));
+        }
+        let shape = pieces.out_shape().to_vec();
+        let mut out: Vec<T> = self.f().limits.vec_for(pieces.len() as usize, "elements")?;
+        crate::storage::huge_pages(out.spare_capacity_mut());
+        // one buffer for every piece's stored bytes (read_resolved fills it whole)
+        let mut raw: Vec<u8> = Vec::new();
+        for piece in pieces {
+            let Some(res) = info.resolve(&piece)? else {
+                continue;
+            };
+            let bytes = info.selection_bytes(&res)? as usize;
+            if raw.len() < bytes {
+                raw = self.f().data_buffer(bytes as u64)?;
+            }
+            info.read_resolved(self.f(), &res, &mut raw[..bytes], |r, o| {
+                self.read_virtual(r, o)
+            })?;
+            decode_into(self.f(), &info.dtype, &raw[..bytes], &mut out)?;
+        }
+        Ok((out, shape))
     }
 
     /// The one element of a scalar dataset (or of a dataset of one element), h5py's

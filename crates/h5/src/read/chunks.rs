@@ -422,6 +422,35 @@ pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync 
     items.par_iter().map(f).collect()
 }
 
+/// Fill `out` by `fill(offset, part)` over parts of `part` bytes, on rayon's pool where it
+/// has threads to spare (a large positional read: the system's copies and page faults then
+/// run on every core).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn par_fill(
+    out: &mut [u8],
+    part: usize,
+    fill: impl Fn(usize, &mut [u8]) -> crate::Result<()> + Sync + Send,
+) -> crate::Result<()> {
+    use rayon::prelude::*;
+    let part = part.max(1);
+    if out.len() <= part || rayon::current_num_threads() < 2 {
+        return fill(0, out);
+    }
+    out.par_chunks_mut(part)
+        .enumerate()
+        .try_for_each(|(i, p)| fill(i * part, p))
+}
+
+/// [`par_fill`] for WebAssembly: one part.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn par_fill(
+    out: &mut [u8],
+    _part: usize,
+    fill: impl Fn(usize, &mut [u8]) -> crate::Result<()>,
+) -> crate::Result<()> {
+    fill(0, out)
+}
+
 /// `f` over `items` (WebAssembly: no threads).
 #[cfg(target_arch = "wasm32")]
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {

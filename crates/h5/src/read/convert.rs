@@ -2,7 +2,6 @@
 //! and bit offset/precision honoured, integers clipped on narrowing, floats truncated toward
 //! zero (and clipped) when converted to integers.
 
-use crate::base::FileInner;
 use crate::error::{Error, Result};
 use h5_format::message::datatype::{ByteOrder, Datatype};
 
@@ -448,16 +447,17 @@ fn native_kind(dt: &Datatype) -> Option<Native> {
     }
 }
 
-/// Convert stored numbers of `dt` (see [`is_number`]) with `from`.
-pub(crate) fn convert_slice<T>(
-    f: &FileInner,
+/// Convert stored numbers of `dt` (see [`is_number`]) to `T`, onto `out`: `from_native`
+/// for numpy's own layouts (see [`native_into`]), else `from_scalar` on each decoded number.
+pub(crate) fn convert_into<T>(
     dt: &Datatype,
     data: &[u8],
-    from: fn(Scalar) -> T,
-) -> Result<Vec<T>> {
+    (from_scalar, from_native): (fn(Scalar) -> T, NativeFn<T>),
+    out: &mut Vec<T>,
+) -> Result<()> {
     let size = dt.size() as usize;
     if size == 0 {
-        return Ok(Vec::new());
+        return Ok(());
     }
     if !is_number(dt) {
         return Err(Error::Conversion(format!(
@@ -465,37 +465,55 @@ pub(crate) fn convert_slice<T>(
             super::types::describe(dt)
         )));
     }
-    let mut out = f.limits.vec_for(data.len() / size, "elements")?;
-    crate::storage::huge_pages(out.spare_capacity_mut());
-    // numpy's own layouts (little-endian, every bit used) skip the bit-field decode
-    macro_rules! native {
-        ($t:ty, $scalar:expr) => {{
-            for c in data.chunks_exact(size) {
-                let v = <$t>::from_le_bytes(c.try_into().unwrap_or_default());
-                out.push(from($scalar(v)));
-            }
-            return Ok(out);
-        }};
-    }
-    match native_kind(dt) {
-        Some(Native::Int(1, true)) => native!(i8, |v| Scalar::Int(v as i128)),
-        Some(Native::Int(2, true)) => native!(i16, |v| Scalar::Int(v as i128)),
-        Some(Native::Int(4, true)) => native!(i32, |v| Scalar::Int(v as i128)),
-        Some(Native::Int(8, true)) => native!(i64, |v| Scalar::Int(v as i128)),
-        Some(Native::Int(1, false)) => native!(u8, |v| Scalar::Int(v as i128)),
-        Some(Native::Int(2, false)) => native!(u16, |v| Scalar::Int(v as i128)),
-        Some(Native::Int(4, false)) => native!(u32, |v| Scalar::Int(v as i128)),
-        Some(Native::Int(8, false)) => native!(u64, |v| Scalar::Int(v as i128)),
-        Some(Native::F32) => native!(f32, |v| Scalar::Float(v as f64)),
-        Some(Native::F64) => native!(f64, Scalar::Float),
-        _ => {}
+    if from_native(dt, data, out) {
+        return Ok(());
     }
     for chunk in data.chunks_exact(size) {
         // decode_scalar cannot fail for a type that decoded a zero element.
         let s = decode_scalar(dt, chunk).unwrap_or(Scalar::Int(0));
-        out.push(from(s));
+        out.push(from_scalar(s));
     }
-    Ok(out)
+    Ok(())
+}
+
+/// A type's loop for numbers stored in numpy's own layouts: false when the layout is another.
+pub type NativeFn<T> = fn(&Datatype, &[u8], &mut Vec<T>) -> bool;
+
+/// Numbers stored in one of numpy's own layouts (little-endian, every bit used) onto `out`,
+/// converted by `from_int` and `from_float` — generic, so each target type gets its own loop
+/// with nothing called per element; false (and nothing done) for other layouts.
+pub(crate) fn native_into<T>(
+    dt: &Datatype,
+    data: &[u8],
+    out: &mut Vec<T>,
+    from_int: impl Fn(i128) -> T,
+    from_float: impl Fn(f64) -> T,
+) -> bool {
+    let Some(kind) = native_kind(dt) else {
+        return false;
+    };
+    macro_rules! each {
+        ($t:ty, $conv:expr) => {
+            out.extend(
+                data.chunks_exact(std::mem::size_of::<$t>())
+                    .map(|c| $conv(<$t>::from_le_bytes(c.try_into().unwrap_or_default()))),
+            )
+        };
+    }
+    match kind {
+        Native::Int(1, true) => each!(i8, |v| from_int(v as i128)),
+        Native::Int(2, true) => each!(i16, |v| from_int(v as i128)),
+        Native::Int(4, true) => each!(i32, |v| from_int(v as i128)),
+        Native::Int(8, true) => each!(i64, |v| from_int(v as i128)),
+        Native::Int(1, false) => each!(u8, |v| from_int(v as i128)),
+        Native::Int(2, false) => each!(u16, |v| from_int(v as i128)),
+        Native::Int(4, false) => each!(u32, |v| from_int(v as i128)),
+        Native::Int(8, false) => each!(u64, |v| from_int(v as i128)),
+        Native::F32 => each!(f32, |v| from_float(v as f64)),
+        Native::F64 => each!(f64, &from_float),
+        Native::Int(..) => return false,
+    }
+    true
 }
 
 #[cfg(test)]

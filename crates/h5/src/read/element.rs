@@ -3,7 +3,7 @@
 //! and variable length), fixed-size arrays, variable-length sequences, enums and structs.
 
 pub(crate) use super::convert::is_number;
-use super::convert::{convert_slice, Scalar};
+use super::convert::{convert_into, native_into, Scalar};
 pub use super::fixed::{put, FieldPlan, Fixed, PlanFn};
 use super::value::Value;
 use crate::base::FileInner;
@@ -139,6 +139,9 @@ pub struct Numeric<T> {
     pub from_scalar: fn(Scalar) -> T,
     /// To a number.
     pub to_scalar: fn(&T) -> Scalar,
+    /// Numbers stored in numpy's own layouts, converted as `from_scalar` converts them in a
+    /// loop of their own, onto the vector; false when the layout is another.
+    pub from_native: super::convert::NativeFn<T>,
 }
 
 impl<T> Clone for Numeric<T> {
@@ -190,6 +193,9 @@ macro_rules! int_type {
                         Scalar::Float(v) => v as $t,
                     },
                     to_scalar: |x| Scalar::Int(*x as i128),
+                    from_native: |dt, data, out| native_into(dt, data, out,
+                        |v| v.clamp(<$t>::MIN as i128, <$t>::MAX as i128) as $t,
+                        |v| v as $t),
                 })
             }
             plain!();
@@ -224,6 +230,8 @@ macro_rules! float_type {
                         Scalar::Float(v) => $from(v),
                     },
                     to_scalar: |x| Scalar::Float($to(*x)),
+                    from_native: |dt, data, out| native_into(dt, data, out,
+                        |v| $from(v as f64), $from),
                 })
             }
             plain!();
@@ -262,6 +270,7 @@ impl H5Type for bool {
                 Scalar::Float(v) => v != 0.0,
             },
             to_scalar: |x| Scalar::Int(*x as i128),
+            from_native: |dt, data, out| native_into(dt, data, out, |v| v != 0, |v| v != 0.0),
         })
     }
     fn fixed() -> Option<Fixed<Self>> {
@@ -405,6 +414,12 @@ macro_rules! fixed_string {
                     // as the general path reads it: up to the first NUL, lossy UTF-8
                     decode: |_, b| {
                         let t = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
+                        if t.len() <= N && t.is_ascii() {
+                            // ASCII is UTF-8 and passes either check
+                            let mut bytes = [0u8; N];
+                            bytes[..t.len()].copy_from_slice(t);
+                            return Ok(Self { bytes, len: t.len() });
+                        }
                         match std::str::from_utf8(t) {
                             Ok(s) => Self::new(s),
                             Err(_) => Self::new(&String::from_utf8_lossy(t)),
@@ -538,20 +553,30 @@ pub(crate) fn decode_elements<T: H5Type>(
     dt: &Datatype,
     data: &[u8],
 ) -> Result<Vec<T>> {
+    let n = data.len() / (dt.size() as usize).max(1);
+    let mut out = f.limits.vec_for(n, "elements")?;
+    crate::storage::huge_pages(out.spare_capacity_mut());
+    decode_into(f, dt, data, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode_elements`] onto the end of `out`.
+pub(crate) fn decode_into<T: H5Type>(
+    f: &FileInner,
+    dt: &Datatype,
+    data: &[u8],
+    out: &mut Vec<T>,
+) -> Result<()> {
     if let Some(n) = T::numeric().filter(|_| is_number(dt)) {
-        return convert_slice(f, dt, data, n.from_scalar);
+        return convert_into(dt, data, (n.from_scalar, n.from_native), out);
     }
     if let Some((fx, plan)) = fixed_for::<T>(dt) {
-        let size = dt.size() as usize;
-        let mut out = f.limits.vec_for(data.len() / size.max(1), "elements")?;
-        crate::storage::huge_pages(out.spare_capacity_mut());
-        super::fixed::decode_all(fx, &plan, size, data, &mut out)?;
-        return Ok(out);
+        return super::fixed::decode_all(fx, &plan, dt.size() as usize, data, out);
     }
-    super::value::decode_all(f, dt, data)?
-        .iter()
-        .map(T::from_value)
-        .collect()
+    for v in super::value::decode_all(f, dt, data)? {
+        out.push(T::from_value(&v)?);
+    }
+    Ok(())
 }
 
 /// Read and write a struct as a compound whose members are its fields, by name: implements

@@ -120,16 +120,32 @@ fn no_fixed<T>() -> Error {
     ))
 }
 
-/// Decode every element of `data` (elements of `size` bytes) under a plan, onto `out`.
-pub(crate) fn decode_all<T>(
+/// Decode every element of `data` (elements of `size` bytes) under a plan, onto `out`;
+/// large runs in parts on rayon's pool, appended in order.
+pub(crate) fn decode_all<T: Send>(
     fx: Fixed<T>,
     plan: &FieldPlan,
     size: usize,
     data: &[u8],
     out: &mut Vec<T>,
 ) -> Result<()> {
-    for b in data.chunks_exact(size.max(1)) {
-        out.push((fx.decode)(plan, b)?);
+    let size = size.max(1);
+    let serial = |data: &[u8], out: &mut Vec<T>| -> Result<()> {
+        for b in data.chunks_exact(size) {
+            out.push((fx.decode)(plan, b)?);
+        }
+        Ok(())
+    };
+    const PART: usize = 256 << 10;
+    if data.len() < 2 * PART {
+        return serial(data, out);
+    }
+    let parts: Vec<&[u8]> = data.chunks(PART / size * size).collect();
+    for part in super::chunks::par_map(&parts, |part| {
+        let mut v = Vec::with_capacity(part.len() / size);
+        serial(part, &mut v).map(|()| v)
+    }) {
+        out.append(&mut part?);
     }
     Ok(())
 }
