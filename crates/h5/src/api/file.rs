@@ -350,20 +350,24 @@ impl File {
         self.shared().write.is_some()
     }
 
-    /// Write everything so far to the storage and make it durable: metadata first, the
-    /// superblock (the root of all) last.
+    /// Write everything so far to the storage and make it durable: metadata first, a sync
+    /// (`fdatasync`), the superblock (the root of all) last, and a sync again — after it
+    /// returns, the file as it is survives a power loss. (libhdf5's flush does not sync.)
     ///
     /// # Errors
     /// The storage refuses a write or a sync; a closed file.
     pub fn flush(&self) -> Result<()> {
-        crate::write::flush(self.shared())
+        crate::write::flush(self.shared(), true)
     }
 
-    /// Flush and close; later writes through any handle are errors. Reports flush errors
-    /// (dropping the last handle flushes too, but cannot report them).
+    /// Complete the file and close it; later writes through any handle are errors. Like
+    /// libhdf5's close, it does not sync: the file is complete for every other process at
+    /// once, and a crash of this process cannot tear it, but only [`flush`](Self::flush)
+    /// makes it durable against a power loss. Reports errors (dropping the last handle closes
+    /// too, but cannot report them).
     ///
     /// # Errors
-    /// As [`flush`](Self::flush).
+    /// The storage refuses a write; a closed file.
     pub fn close(self) -> Result<()> {
         crate::write::close(self.shared())
     }

@@ -451,6 +451,24 @@ pub(crate) fn par_fill(
     fill(0, out)
 }
 
+/// Encode `items` into `out` (`es` bytes each) by `f`, in parts on rayon's pool where it has
+/// threads to spare.
+pub(crate) fn par_encode<T: Sync>(
+    items: &[T],
+    out: &mut [u8],
+    es: usize,
+    f: impl Fn(&T, &mut [u8]) -> crate::Result<()> + Sync + Send,
+) -> crate::Result<()> {
+    let es = es.max(1);
+    let per = ((256 << 10) / es).max(1);
+    par_fill(out, per * es, |off, part| {
+        let first = off / es;
+        part.chunks_exact_mut(es)
+            .zip(items.get(first..).unwrap_or_default())
+            .try_for_each(|(slot, x)| f(x, slot))
+    })
+}
+
 /// `f` over `items` (WebAssembly: no threads).
 #[cfg(target_arch = "wasm32")]
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {

@@ -112,7 +112,15 @@ macro_rules! fixed_pod {
                         Error::Conversion(format!("an element of {} bytes: {e:?}", b.len()))
                     })
                 },
-                encode: |_, x, b| put(bytemuck::bytes_of(x), b),
+                encode: |_, x, b| {
+                    let src = bytemuck::bytes_of(x);
+                    if b.len() != src.len() {
+                        return put(src, b);
+                    }
+                    // a copy of a length known here: no call per field
+                    b.copy_from_slice(src);
+                    Ok(())
+                },
             })
         }
     };

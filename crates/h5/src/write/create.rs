@@ -97,6 +97,6 @@ pub(crate) fn create_file(
         write: Some(Mutex::new(st)),
         root: Default::default(),
     };
-    flush(&f)?;
+    flush(&f, false)?;
     Ok(f)
 }

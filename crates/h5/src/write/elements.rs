@@ -4,6 +4,7 @@
 use super::strings::encode_values;
 use super::WriteCtx;
 use crate::error::{Error, Result};
+use crate::read::chunks::par_encode;
 use crate::read::convert::encode_scalar;
 use crate::read::element::{fixed_for, is_number, plain_for, H5Type};
 use crate::read::value::Value;
@@ -238,6 +239,10 @@ pub(crate) fn encode<'d, E: Elements + ?Sized>(
         // a field plan made once: each element's parts straight into their bytes
         let es = dt.size() as usize;
         let mut out = cx.f.data_buffer(count.saturating_mul(es as u64))?;
+        if let Some(s) = data.as_slice().filter(|s| s.len() as u64 == count) {
+            par_encode(s, &mut out, es, |v, slot| (fx.encode)(&plan, v, slot))?;
+            return Ok(Cow::Owned(out));
+        }
         let mut slots = out.chunks_exact_mut(es.max(1));
         data.each(&mut |v| {
             let slot = slots

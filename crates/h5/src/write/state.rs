@@ -316,8 +316,12 @@ pub(crate) fn with<T>(f: &OpenFile, op: impl FnOnce(&mut WriteCtx<'_>) -> Result
     op(&mut cx)
 }
 
-/// Write the superblock (last, after everything it reaches) and sync.
-pub(crate) fn flush(f: &OpenFile) -> Result<()> {
+/// Write the superblock (last, after everything it reaches). `durable`: sync before it (so
+/// that everything it reaches is on disk first) and after it, so the file survives a power
+/// loss; without, the file is complete and consistent for every other process and survives
+/// this one being killed (the page cache keeps the writes' order), as libhdf5's flush and
+/// close leave it.
+pub(crate) fn flush(f: &OpenFile, durable: bool) -> Result<()> {
     let Some(lock) = f.write.as_ref() else {
         return Ok(());
     };
@@ -326,10 +330,14 @@ pub(crate) fn flush(f: &OpenFile) -> Result<()> {
         return Ok(());
     }
     // Everything the new superblock reaches is on disk before it is written.
-    f.storage.sync()?;
+    if durable {
+        f.storage.sync()?;
+    }
     let eof = st.alloc.eof;
     write_superblock(f, &st, eof)?;
-    f.storage.sync()?;
+    if durable {
+        f.storage.sync()?;
+    }
     // Drop the slack the allocator's growth steps left past the end.
     f.storage.set_len(f.base + eof)?;
     f.pages.resized(f.base + eof);
@@ -354,8 +362,8 @@ fn write_superblock(f: &FileInner, st: &WriteState, eof: u64) -> Result<()> {
     Ok(())
 }
 
-/// Flush with the "open for write" flags cleared, then refuse further writes and give up the
-/// file lock.
+/// Flush (not durably: see [`flush`]) with the "open for write" flags cleared, then refuse
+/// further writes and give up the file lock.
 pub(crate) fn close(f: &OpenFile) -> Result<()> {
     if let Some(lock) = f.write.as_ref() {
         let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -364,7 +372,7 @@ pub(crate) fn close(f: &OpenFile) -> Result<()> {
             st.dirty = true;
         }
     }
-    flush(f)?;
+    flush(f, false)?;
     if let Some(lock) = f.write.as_ref() {
         lock.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
     }
