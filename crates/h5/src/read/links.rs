@@ -183,7 +183,11 @@ fn dense_find(f: &FileInner, heap_addr: u64, btree_addr: u64, name: &str) -> Res
 
 /// The link `name` of a symbol-table group: one descent of its B-tree (keys are names in the
 /// local heap), then the symbol table node's entries.
-fn symbol_table_find(f: &FileInner, st: &SymbolTable, name: &str) -> Result<Option<Link>> {
+pub(crate) fn symbol_table_find(
+    f: &FileInner,
+    st: &SymbolTable,
+    name: &str,
+) -> Result<Option<Link>> {
     let heap = f.local_heap_header(st.heap_addr)?;
     let name_at = |off: u64| f.local_heap_string(&heap, off);
     let key = name.as_bytes();
@@ -201,21 +205,18 @@ fn symbol_table_find(f: &FileInner, st: &SymbolTable, name: &str) -> Result<Opti
         if node.children.is_empty() || keys.len() != node.children.len() + 1 {
             return Ok(None);
         }
-        // the child whose right key is the first ≥ the name
-        let mut child = None;
-        for c in 0..node.children.len() {
-            if key <= &name_at(keys[c + 1])?[..] {
-                child = Some(node.children[c]);
-                break;
-            }
-        }
-        let Some(child) = child else {
+        // the child whose right key is the first ≥ the name (keys ascend: a binary search)
+        let c = first_at_least(node.children.len(), key, |c| name_at(keys[c + 1]))?;
+        let Some(&child) = node.children.get(c) else {
             return Ok(None);
         };
         if node.level == 0 {
-            for e in read_snod(f, child)? {
+            // a node's entries ascend by name too
+            let entries = read_snod(f, child)?;
+            let i = first_at_least(entries.len(), key, |i| name_at(entries[i].name_offset))?;
+            if let Some(e) = entries.get(i) {
                 if name_at(e.name_offset)? == key {
-                    let link = entry_link(f, name_at, heap.data_addr, name.to_string(), &e)?;
+                    let link = entry_link(f, name_at, heap.data_addr, name.to_string(), e)?;
                     return Ok(Some(link));
                 }
             }
@@ -227,6 +228,24 @@ fn symbol_table_find(f: &FileInner, st: &SymbolTable, name: &str) -> Result<Opti
         h5_format::Error::invalid("v1 B-tree node", f.offset_of(st.btree_addr), "tree depth")
             .into(),
     )
+}
+
+/// The first of `n` ascending names (`name_of(i)`) that is ≥ `key`; `n` when none is.
+fn first_at_least(
+    n: usize,
+    key: &[u8],
+    name_of: impl Fn(usize) -> Result<Vec<u8>>,
+) -> Result<usize> {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if name_of(mid)?.as_slice() < key {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
 }
 
 /// Walk a symbol-table group's v1 B-tree and its symbol table nodes.

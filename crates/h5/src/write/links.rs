@@ -251,7 +251,10 @@ pub(crate) fn fast_contains(cx: &mut WriteCtx<'_>, group: u64, name: &str) -> Re
     let h = HeaderEdit::load(cx, group)?;
     let info = match store_of(cx, &h, group)? {
         Store::SymbolTable(st) => {
-            return symtab::contains(cx, st.btree_addr, st.heap_addr, name).map(Some)
+            // the reader's lookup: a binary search reading only the names it compares
+            return Ok(Some(
+                crate::read::links::symbol_table_find(cx.f, &st, name)?.is_some(),
+            ));
         }
         Store::Links(info) => info,
     };
