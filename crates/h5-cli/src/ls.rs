@@ -97,11 +97,15 @@ fn describe(n: &Node, verbose: bool) -> h5::Result<String> {
                 if let Some(c) = d.chunks() {
                     s += &format!(" {c:?}");
                 }
-                for f in d.filters() {
+                // as h5ls prints them: name-id, OPT when optional, the client data
+                for (i, f) in d.filters().iter().enumerate() {
+                    let cd: Vec<String> = f.client_data.iter().map(u32::to_string).collect();
                     s += &format!(
-                        "\n    Filter: {} ({})",
+                        "\n    Filter-{i}:  {}-{} {} {{{}}}",
+                        f.name.as_deref().unwrap_or(h5::filter_name(f.id)),
                         f.id,
-                        f.name.as_deref().unwrap_or(h5_filters_name(f.id))
+                        if f.flags & 1 != 0 { "OPT" } else { "" },
+                        cd.join(", ")
                     );
                 }
                 for a in d.attrs().names()? {
@@ -111,17 +115,4 @@ fn describe(n: &Node, verbose: bool) -> h5::Result<String> {
             s
         }
     })
-}
-
-fn h5_filters_name(id: u16) -> &'static str {
-    match id {
-        1 => "deflate",
-        2 => "shuffle",
-        3 => "fletcher32",
-        4 => "szip",
-        5 => "nbit",
-        6 => "scaleoffset",
-        32000 => "lzf",
-        _ => "unknown",
-    }
 }

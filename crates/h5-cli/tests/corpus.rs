@@ -1,14 +1,29 @@
-//! The HDF5 library's own test files (../shared/corpus): every file h5py reads dumps as h5py
-//! dumps it (expected dumps committed under fixtures/corpus, made by
-//! fixtures/corpus_dumps.py); files h5py cannot read give a clean error or, where listed
-//! below with the reason, a dump of our own.
+//! The HDF5 library's own test files (../shared/corpus): every file h5py reads — with
+//! hdf5plugin's filters for the rows marked `plugin` — dumps as h5py dumps it (expected dumps
+//! committed under fixtures/corpus, made by fixtures/corpus_dumps.py); files h5py cannot read
+//! give a clean error or, where listed below with the reason, a dump of our own.
 
 mod common;
 use common::{diff, h5, parse, root};
 use std::fs;
 
-/// `yes` files we do not read yet: (path, text the error must contain, why).
+/// `yes` and `plugin` files we do not read yet: (path, text the error must contain, why).
 const KNOWN_GAPS: &[(&str, &str, &str)] = &[
+    (
+        "HDF5Examples/C/H5FLT/tfiles/h5ex_d_blosc.h5",
+        "blosc",
+        "blosc comes later in issue 11",
+    ),
+    (
+        "HDF5Examples/C/H5FLT/tfiles/h5ex_d_bshuf.h5",
+        "bitshuffle",
+        "bitshuffle comes later in issue 11",
+    ),
+    (
+        "HDF5Examples/C/H5FLT/tfiles/h5ex_d_zfp.h5",
+        "zfp",
+        "zfp comes later in issue 11",
+    ),
     (
         "test/testfiles/be_data.h5",
         "nbit",
@@ -121,7 +136,7 @@ fn corpus_matches_h5py() {
             continue;
         }
         match row.ok.as_str() {
-            "yes" => {
+            "yes" | "plugin" => {
                 if code != 0 {
                     failures.push(format!("{p}: exit {code}: {err}"));
                     continue;

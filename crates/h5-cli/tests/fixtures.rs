@@ -165,3 +165,26 @@ fn ls_lists_recursively() {
     assert_eq!(code, 0);
     assert!(out.contains("Chunked [4, 3]"), "{out}");
 }
+
+/// `h5 ls -v` shows each filter as h5ls (libhdf5 1.10's tools) does: `Filter-N:  name-id OPT
+/// {client data}`, the same lines in the same order for every dataset.
+#[test]
+fn ls_shows_filters_as_h5ls_does() {
+    let dir = root().join("fixtures/files");
+    for file in ["filters_earliest.h5", "plugins_earliest.h5"] {
+        let (code, out, err) = h5(&dir, &["ls", "-r", "-v", file]);
+        assert_eq!(code, 0, "{err}");
+        let ours: Vec<&str> = out.lines().filter(|l| l.contains("Filter-")).collect();
+        let h5ls = std::process::Command::new("h5ls")
+            .args(["-r", "-v", file])
+            .current_dir(&dir)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("h5ls (Debian's hdf5-tools: `bash .ci/run` installs them): {e}")
+            });
+        let theirs = String::from_utf8_lossy(&h5ls.stdout).into_owned();
+        let theirs: Vec<&str> = theirs.lines().filter(|l| l.contains("Filter-")).collect();
+        assert!(!ours.is_empty(), "{file}: no filters listed");
+        assert_eq!(ours, theirs, "{file}");
+    }
+}

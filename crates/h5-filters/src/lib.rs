@@ -42,12 +42,18 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::missing_errors_doc)]
 
+#[cfg(feature = "bzip2")]
+mod bzip2;
 mod deflate;
 mod fletcher32;
 #[cfg(test)]
 mod h5py_vectors;
+#[cfg(feature = "lz4")]
+mod lz4;
 pub mod lzf;
 pub mod shuffle;
+#[cfg(feature = "zstd")]
+mod zstd;
 
 use std::fmt;
 
@@ -69,6 +75,20 @@ pub mod id {
     pub const SCALEOFFSET: u16 = 6;
     /// LZF (h5py).
     pub const LZF: u16 = 32000;
+    /// bzip2 (PyTables, hdf5plugin).
+    pub const BZIP2: u16 = 307;
+    /// Blosc (hdf5plugin).
+    pub const BLOSC: u16 = 32001;
+    /// LZ4 (Dectris, hdf5plugin).
+    pub const LZ4: u16 = 32004;
+    /// Bitshuffle (hdf5plugin).
+    pub const BITSHUFFLE: u16 = 32008;
+    /// ZFP (LLNL, hdf5plugin).
+    pub const ZFP: u16 = 32013;
+    /// Zstandard (hdf5plugin).
+    pub const ZSTD: u16 = 32015;
+    /// Blosc2 (hdf5plugin).
+    pub const BLOSC2: u16 = 32026;
 }
 
 /// A filter error.
@@ -151,7 +171,9 @@ impl std::error::Error for Error {}
 /// Result alias.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// The conventional name of a filter id.
+/// The name of a filter id: libhdf5's for its own filters, else the name in the HDF Group's
+/// registry of filter plugins (docs/RegisteredFilterPlugins.md of HDFGroup/hdf5_plugins);
+/// "unregistered" for ids the registry does not list.
 pub fn name_of(id: u16) -> &'static str {
     match id {
         id::DEFLATE => "deflate",
@@ -160,17 +182,50 @@ pub fn name_of(id: u16) -> &'static str {
         id::SZIP => "szip",
         id::NBIT => "nbit",
         id::SCALEOFFSET => "scaleoffset",
-        id::LZF => "lzf",
+        257 => "hzip",
+        258 => "fpzip",
         305 => "lzo",
         307 => "bzip2",
+        32000 => "lzf",
         32001 => "blosc",
+        32002 => "mafisc",
+        32003 => "snappy",
         32004 => "lz4",
+        32005 => "apax",
+        32006 => "cbf",
+        32007 => "jpeg-xr",
         32008 => "bitshuffle",
+        32009 => "spdp",
+        32010 => "lpc-rice",
+        32011 => "ccsds-123",
+        32012 => "jpeg-ls",
         32013 => "zfp",
+        32014 => "fpzip",
         32015 => "zstd",
+        32016 => "b3d",
+        32017 => "sz",
+        32018 => "fcidecomp",
+        32019 => "jpeg",
+        32020 => "vbz",
+        32021 => "fapec",
+        32022 => "bitgroom",
+        32023 => "granular bitround",
+        32024 => "sz3",
+        32025 => "delta-rice",
         32026 => "blosc2",
-        _ => "unknown",
+        32027 => "flac",
+        32028 => "sperr",
+        32029 => "terse/prolix",
+        32030 => "ffmpeg",
+        32031 => "jpeg2000",
+        32032 => "bitround",
+        _ => "unregistered",
     }
+}
+
+/// Whether this build has a codec for filter `id` (the codec features it was built with).
+pub fn available(id: u16) -> bool {
+    Registry::with_builtins().get(id).is_some()
 }
 
 /// One filter's parameters as stored in the pipeline message.
@@ -267,6 +322,12 @@ impl Registry {
         r.register(Box::new(shuffle::Shuffle));
         r.register(Box::new(fletcher32::Fletcher32));
         r.register(Box::new(lzf::Lzf));
+        #[cfg(feature = "lz4")]
+        r.register(Box::new(lz4::Lz4));
+        #[cfg(feature = "zstd")]
+        r.register(Box::new(zstd::Zstd));
+        #[cfg(feature = "bzip2")]
+        r.register(Box::new(bzip2::Bzip2));
         r
     }
     /// Add (or replace) a filter.
@@ -509,6 +570,93 @@ mod tests {
         assert!(r
             .encode_chunk(&[fp(id::LZF, &lzf)], &[], noise(4000))
             .is_err());
+    }
+
+    #[test]
+    fn unsupported_filters_are_named_as_the_registry_names_them() {
+        let r = Registry::with_builtins();
+        for (id, name) in [
+            (32017, "sz"),
+            (32018, "fcidecomp"),
+            (32028, "sperr"),
+            (32024, "sz3"),
+        ] {
+            let e = r
+                .decode_chunk(&[fp(id, &[])], 0, vec![1, 2, 3], 3)
+                .unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("filter {id} ({name}) is not supported")
+            );
+        }
+        assert_eq!(name_of(40000), "unregistered");
+    }
+
+    /// The plugin codecs (as the features build them): round trips, and damaged chunks give an
+    /// error naming the filter, never a panic or more output than the chunk's size.
+    #[test]
+    fn plugin_codecs_round_trip_and_refuse_damage() {
+        let r = Registry::with_builtins();
+        let mut codecs: Vec<(u16, Vec<u32>)> = Vec::new();
+        if cfg!(feature = "lz4") {
+            codecs.push((id::LZ4, vec![0]));
+            codecs.push((id::LZ4, vec![1000])); // several blocks
+        }
+        if cfg!(feature = "zstd") {
+            codecs.push((id::ZSTD, vec![3]));
+        }
+        if cfg!(feature = "bzip2") {
+            codecs.push((id::BZIP2, vec![9]));
+            codecs.push((id::BZIP2, vec![1]));
+        }
+        for (fid, cd) in &codecs {
+            let p = [fp(*fid, cd)];
+            for data in [smooth(4000), noise(3000), Vec::new(), vec![7]] {
+                let (z, mask) = r.encode_chunk(&p, &[true], data.clone()).unwrap();
+                assert_eq!(mask, 0, "{fid} declined");
+                let back = r.decode_chunk(&p, 0, z.clone(), data.len()).unwrap();
+                assert_eq!(
+                    back,
+                    data,
+                    "{fid} {cd:?} round trip of {} bytes",
+                    data.len()
+                );
+                if data.len() < 100 {
+                    continue;
+                }
+                // a smaller expected size than the data: refused, not overrun
+                let e = r
+                    .decode_chunk(&p, 0, z.clone(), data.len() / 2)
+                    .unwrap_err();
+                assert!(e.to_string().contains(name_of(*fid)), "{e}");
+                // truncations and flipped bytes: errors or (rarely) other bytes, never a panic
+                for cut in [0, 1, 4, 11, 12, 13, z.len() / 2, z.len() - 1] {
+                    let e = r
+                        .decode_chunk(&p, 0, z[..cut].to_vec(), data.len())
+                        .unwrap_err();
+                    assert!(
+                        e.to_string().contains(name_of(*fid)),
+                        "{fid} cut {cut}: {e}"
+                    );
+                }
+                for at in (0..z.len()).step_by(z.len() / 37 + 1) {
+                    let mut bad = z.clone();
+                    bad[at] ^= 0x5a;
+                    if let Ok(out) = r.decode_chunk(&p, 0, bad, data.len()) {
+                        assert_eq!(out.len(), data.len());
+                    }
+                }
+            }
+        }
+        if cfg!(feature = "lz4") {
+            // a header that claims more than the chunk holds
+            let mut lying = (1u64 << 40).to_be_bytes().to_vec();
+            lying.extend(1u32.to_be_bytes());
+            let e = r
+                .decode_chunk(&[fp(id::LZ4, &[])], 0, lying, 100)
+                .unwrap_err();
+            assert!(matches!(e, Error::TooLarge { id: id::LZ4, .. }), "{e}");
+        }
     }
 
     #[test]

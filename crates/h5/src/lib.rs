@@ -92,6 +92,9 @@ pub use h5_derive::Compound;
 /// `#[derive(h5::H5Type)]`: a struct with named fields as a compound (see [`compound!`]), a
 /// fieldless `#[repr(int)]` enum as an HDF5 enum (see [`h5_enum!`]).
 pub use h5_derive::H5Type;
+/// The name of a filter id: libhdf5's for its own filters, the HDF Group's registry's for
+/// plugins (`h5::filter_name(32015) == "zstd"`).
+pub use h5_filters::name_of as filter_name;
 pub use h5_format::message::datatype::{ByteOrder, Charset, Datatype, Member, RefKind, StrPad};
 pub use h5_format::message::filter_pipeline::FilterInfo;
 /// Half-precision floats (numpy's float16).

@@ -125,6 +125,28 @@ impl DatasetBuilder {
         self.filters.compression = Some(crate::write::chunked::Compression::Lzf);
         self
     }
+    /// LZ4 compression as hdf5plugin writes it (`**hdf5plugin.LZ4()`, filter 32004), one LZ4
+    /// block per chunk. Makes the dataset chunked; replaces any other compression. h5py reads
+    /// it with `import hdf5plugin`.
+    pub fn lz4(mut self) -> Self {
+        self.filters.compression = Some(crate::write::chunked::Compression::Lz4);
+        self
+    }
+    /// Zstandard compression as hdf5plugin writes it (`**hdf5plugin.Zstd(clevel=level)`,
+    /// filter 32015), level 1–22 (hdf5plugin's default is 3). The encoder has one speed
+    /// (about zstd's level 1) whatever the level; any zstd reader decodes it. Makes the
+    /// dataset chunked; replaces any other compression.
+    pub fn zstd(mut self, level: u8) -> Self {
+        self.filters.compression = Some(crate::write::chunked::Compression::Zstd(level));
+        self
+    }
+    /// bzip2 compression as hdf5plugin writes it (`**hdf5plugin.BZip2(blocksize=level)`,
+    /// filter 307), block size 1–9 (×100 kB; hdf5plugin's default is 9). Makes the dataset
+    /// chunked; replaces any other compression.
+    pub fn bzip2(mut self, level: u8) -> Self {
+        self.filters.compression = Some(crate::write::chunked::Compression::Bzip2(level));
+        self
+    }
     /// The shuffle filter before compression (h5py's `shuffle=True`). Makes the dataset
     /// chunked.
     pub fn shuffle(mut self) -> Self {

@@ -17,6 +17,12 @@ pub(crate) enum Compression {
     Deflate(u8),
     /// h5py's LZF.
     Lzf,
+    /// hdf5plugin's LZ4 (32004), one block per chunk.
+    Lz4,
+    /// hdf5plugin's Zstd (32015) at a level 1–22.
+    Zstd(u8),
+    /// hdf5plugin's BZip2 (307) with a block size 1–9.
+    Bzip2(u8),
 }
 
 /// The filters a dataset builder asked for.
@@ -60,6 +66,24 @@ impl FilterSpec {
                 1,
                 h5_filters::lzf::h5py_client_data(chunk_bytes).to_vec(),
             )),
+            // hdf5plugin's filters, optional as h5py adds them, with hdf5plugin's client data
+            Some(Compression::Lz4) => out.push(plugin(h5_filters::id::LZ4, vec![0])?),
+            Some(Compression::Zstd(level)) => {
+                if !(1..=22).contains(&level) {
+                    return Err(Error::Shape(format!(
+                        "zstd level must be in 1-22, not {level}"
+                    )));
+                }
+                out.push(plugin(h5_filters::id::ZSTD, vec![level as u32])?)
+            }
+            Some(Compression::Bzip2(level)) => {
+                if !(1..=9).contains(&level) {
+                    return Err(Error::Shape(format!(
+                        "bzip2 block size must be in 1-9, not {level}"
+                    )));
+                }
+                out.push(plugin(h5_filters::id::BZIP2, vec![level as u32])?)
+            }
             None => {}
         }
         if self.fletcher32 {
@@ -67,6 +91,23 @@ impl FilterSpec {
         }
         Ok(out)
     }
+}
+
+/// A plugin filter's pipeline entry (optional, as h5py adds hdf5plugin's filters), refused
+/// when this build has no codec for it (a write would otherwise store every chunk unfiltered).
+fn plugin(id: u16, client_data: Vec<u32>) -> Result<FilterInfo> {
+    if !h5_filters::available(id) {
+        return Err(Error::Unsupported(format!(
+            "filter {id} ({}) is not in this build (its h5 cargo feature is off)",
+            h5_filters::name_of(id)
+        )));
+    }
+    Ok(FilterInfo {
+        id,
+        name: None,
+        flags: 1,
+        client_data,
+    })
 }
 
 /// h5py's `guess_chunk` (h5py/_hl/filters.py), ported: start from the shape (0-length axes
