@@ -51,6 +51,8 @@ mod h5py_vectors;
 #[cfg(feature = "lz4")]
 mod lz4;
 pub mod lzf;
+#[cfg(feature = "nbit")]
+mod nbit;
 pub mod shuffle;
 #[cfg(feature = "zstd")]
 mod zstd;
@@ -322,6 +324,8 @@ impl Registry {
         r.register(Box::new(shuffle::Shuffle));
         r.register(Box::new(fletcher32::Fletcher32));
         r.register(Box::new(lzf::Lzf));
+        #[cfg(feature = "nbit")]
+        r.register(Box::new(nbit::Nbit));
         #[cfg(feature = "lz4")]
         r.register(Box::new(lz4::Lz4));
         #[cfg(feature = "zstd")]

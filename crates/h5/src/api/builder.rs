@@ -147,6 +147,14 @@ impl DatasetBuilder {
         self.filters.compression = Some(crate::write::chunked::Compression::Bzip2(level));
         self
     }
+    /// N-bit packing (libhdf5's `H5Pset_nbit`, h5py's `dcpl.set_filter(h5z.FILTER_NBIT)`): only the bits a
+    /// number's precision covers are stored — for types with unused bits, such as a 17-bit
+    /// integer in 4 bytes (`h5::types` makes them); numbers that use all their bits pass
+    /// through. First in the pipeline. Makes the dataset chunked.
+    pub fn nbit(mut self) -> Self {
+        self.filters.nbit = true;
+        self
+    }
     /// The shuffle filter before compression (h5py's `shuffle=True`). Makes the dataset
     /// chunked.
     pub fn shuffle(mut self) -> Self {

@@ -162,15 +162,20 @@ pub(crate) fn encode_scalar(dt: &Datatype, s: Scalar, out: &mut [u8]) -> Result<
         }
     };
     match dt {
+        // any precision at any offset (n-bit's types): the value clipped to the precision's
+        // range, placed at the offset, the other bits zero (libhdf5's default padding)
         Datatype::Integer {
             size,
             order,
             signed,
-            bit_offset: 0,
+            bit_offset,
             precision,
             ..
-        } if *precision as u32 == *size * 8 && *size <= 16 => {
-            let bits = *size * 8;
+        } if *precision > 0
+            && *size <= 16
+            && u32::from(*precision) + u32::from(*bit_offset) <= *size * 8 =>
+        {
+            let bits = u32::from(*precision);
             let (lo, hi): (i128, i128) = if *signed {
                 (
                     -(1i128 << (bits - 1).min(126)),
@@ -193,7 +198,12 @@ pub(crate) fn encode_scalar(dt: &Datatype, s: Scalar, out: &mut [u8]) -> Result<
                 // instead of wrapping through a rounded-up f64 bound
                 Scalar::Float(x) => (x.trunc() as i128).clamp(lo, hi),
             };
-            put(v as u128, *size as usize, *order, out);
+            let field = if bits >= 128 {
+                v as u128
+            } else {
+                (v as u128) & ((1u128 << bits) - 1)
+            };
+            put(field << bit_offset, *size as usize, *order, out);
             Ok(())
         }
         Datatype::Enum { base, .. } => encode_scalar(base, s, out),

@@ -28,6 +28,8 @@ pub(crate) enum Compression {
 /// The filters a dataset builder asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct FilterSpec {
+    /// N-bit packing (first in the pipeline, as a dcpl's `set_nbit` before compression).
+    pub(crate) nbit: bool,
     pub(crate) shuffle: bool,
     pub(crate) compression: Option<Compression>,
     pub(crate) fletcher32: bool,
@@ -35,13 +37,18 @@ pub(crate) struct FilterSpec {
 
 impl FilterSpec {
     fn any(&self) -> bool {
-        self.shuffle || self.fletcher32 || self.compression.is_some()
+        self.nbit || self.shuffle || self.fletcher32 || self.compression.is_some()
     }
 
     /// The pipeline in h5py's order — shuffle, the compression, fletcher32 — with the flags
     /// (deflate, shuffle and LZF optional; fletcher32 required), names and client data
     /// libhdf5 stores once the filters have seen the dataset's type and chunk.
-    pub(crate) fn pipeline(&self, element_size: u64, chunk_bytes: u64) -> Result<Vec<FilterInfo>> {
+    pub(crate) fn pipeline(
+        &self,
+        dtype: &Datatype,
+        element_size: u64,
+        chunk_bytes: u64,
+    ) -> Result<Vec<FilterInfo>> {
         let f = |id: u16, flags: u16, client_data: Vec<u32>| FilterInfo {
             id,
             name: FilterInfo::known_name(id).map(String::from),
@@ -49,6 +56,16 @@ impl FilterSpec {
             client_data,
         };
         let mut out = Vec::new();
+        if self.nbit {
+            let elements = chunk_bytes / element_size.max(1);
+            let cd = nbit_client_data(dtype, elements)?;
+            if !h5_filters::available(h5_filters::id::NBIT) {
+                return Err(Error::Unsupported(
+                    "filter 5 (nbit) is not in this build (its h5 cargo feature is off)".into(),
+                ));
+            }
+            out.push(f(h5_filters::id::NBIT, 1, cd));
+        }
         if self.shuffle {
             out.push(f(h5_filters::id::SHUFFLE, 1, vec![element_size as u32]));
         }
@@ -90,6 +107,120 @@ impl FilterSpec {
             out.push(f(h5_filters::id::FLETCHER32, 0, Vec::new()));
         }
         Ok(out)
+    }
+}
+
+/// The n-bit filter's client data for elements of `dt`, `elements` per chunk, as libhdf5's
+/// set-local callback (`H5Z__set_local_nbit`) computes it: `[count, nothing-to-pack flag,
+/// elements, type description…]` (the description's grammar is in h5-filters' `nbit`).
+pub(crate) fn nbit_client_data(dt: &Datatype, elements: u64) -> Result<Vec<u32>> {
+    let elements = u32::try_from(elements)
+        .map_err(|_| Error::Shape("too many elements in a chunk for n-bit".into()))?;
+    let mut desc = Vec::new();
+    let mut all_bits = true;
+    if nbit_packs(dt) {
+        nbit_describe(dt, &mut desc, &mut all_bits)?;
+    }
+    let mut cd = vec![0, u32::from(all_bits), elements];
+    cd.extend(desc);
+    if cd.len() > 4096 {
+        return Err(Error::Unsupported(
+            "datatype needs too many nbit parameters".into(),
+        ));
+    }
+    cd[0] = cd.len() as u32;
+    Ok(cd)
+}
+
+/// Whether n-bit packs `dt`'s bits (numbers, and arrays and compounds of anything); every
+/// other class is stored whole.
+fn nbit_packs(dt: &Datatype) -> bool {
+    matches!(
+        dt,
+        Datatype::Integer {
+            bitfield: false,
+            ..
+        } | Datatype::Float { .. }
+            | Datatype::Array { .. }
+            | Datatype::Compound { .. }
+    )
+}
+
+fn nbit_describe(dt: &Datatype, out: &mut Vec<u32>, all_bits: &mut bool) -> Result<()> {
+    use h5_format::message::datatype::ByteOrder;
+    let size = dt.size() as u32;
+    match dt {
+        Datatype::Integer {
+            order,
+            bit_offset,
+            precision,
+            bitfield: false,
+            ..
+        }
+        | Datatype::Float {
+            order,
+            bit_offset,
+            precision,
+            ..
+        } => {
+            let order = match order {
+                ByteOrder::Little => 0,
+                ByteOrder::Big => 1,
+                ByteOrder::Vax => {
+                    return Err(Error::Unsupported("bad datatype endianness order".into()))
+                }
+            };
+            let (p, o) = (u32::from(*precision), u32::from(*bit_offset));
+            if p > 8 * size || p + o > 8 * size {
+                return Err(Error::Unsupported(
+                    "invalid datatype precision/offset".into(),
+                ));
+            }
+            if o != 0 || p != 8 * size {
+                *all_bits = false;
+            }
+            out.extend([1, size, order, p, o]);
+        }
+        Datatype::Array { base, .. } => {
+            if matches!(
+                **base,
+                Datatype::VarLenSeq { .. } | Datatype::VarLenStr { .. }
+            ) {
+                return Err(Error::Unsupported("datatype not supported by nbit".into()));
+            }
+            out.extend([2, size]);
+            nbit_member(base, base.size() as u32, out, all_bits)?;
+        }
+        Datatype::Compound { members, .. } => {
+            out.extend([3, size, members.len() as u32]);
+            for (i, m) in members.iter().enumerate() {
+                // a member stored whole spans to the next member (or the compound's end)
+                let end = members.get(i + 1).map_or(size as u64, |n| n.offset);
+                out.push(m.offset as u32);
+                let whole = if matches!(
+                    m.dtype,
+                    Datatype::VarLenSeq { .. } | Datatype::VarLenStr { .. }
+                ) {
+                    end.saturating_sub(m.offset) as u32
+                } else {
+                    m.dtype.size() as u32
+                };
+                nbit_member(&m.dtype, whole, out, all_bits)?;
+            }
+        }
+        _ => out.extend([4, size]),
+    }
+    Ok(())
+}
+
+/// A part inside an array or compound: described if n-bit packs it, else stored whole
+/// (`whole` bytes).
+fn nbit_member(dt: &Datatype, whole: u32, out: &mut Vec<u32>, all_bits: &mut bool) -> Result<()> {
+    if nbit_packs(dt) {
+        nbit_describe(dt, out, all_bits)
+    } else {
+        out.extend([4, whole]);
+        Ok(())
     }
 }
 
@@ -264,7 +395,7 @@ pub(crate) fn plan(
         )));
     }
     Ok(Some(Plan {
-        filters: filters.pipeline(element_size, chunk_bytes)?,
+        filters: filters.pipeline(dtype, element_size, chunk_bytes)?,
         chunks,
         max_dims,
     }))
@@ -352,8 +483,9 @@ mod tests {
             shuffle: true,
             compression: Some(Compression::Deflate(4)),
             fletcher32: true,
+            ..Default::default()
         };
-        let p = spec.pipeline(4, 168).unwrap();
+        let p = spec.pipeline(&crate::types::float32(), 4, 168).unwrap();
         let got: Vec<(u16, u16, Vec<u32>, Option<String>)> = p
             .into_iter()
             .map(|f| (f.id, f.flags, f.client_data, f.name))
@@ -370,6 +502,34 @@ mod tests {
             compression: Some(Compression::Lzf),
             ..Default::default()
         };
-        assert_eq!(lzf.pipeline(4, 400).unwrap()[0].client_data, [4, 261, 400]);
+        assert_eq!(
+            lzf.pipeline(&crate::types::float32(), 4, 400).unwrap()[0].client_data,
+            [4, 261, 400]
+        );
+        // n-bit's parameters as libhdf5 computes them (worked examples of H5Z__set_local_nbit)
+        let i4 = <i32 as crate::H5Type>::datatype();
+        assert_eq!(
+            nbit_client_data(&i4, 10).unwrap(),
+            [8, 1, 10, 1, 4, 0, 32, 0]
+        );
+        let mut i17 = i4.clone();
+        if let Datatype::Integer { precision, .. } = &mut i17 {
+            *precision = 17;
+        }
+        assert_eq!(
+            nbit_client_data(&i17, 10).unwrap(),
+            [8, 0, 10, 1, 4, 0, 17, 0]
+        );
+        let mut i20 = i4.clone();
+        if let Datatype::Integer { precision, .. } = &mut i20 {
+            *precision = 20;
+        }
+        let c = crate::types::compound(&[("a", i20), ("b", crate::types::float32())]);
+        assert_eq!(
+            nbit_client_data(&c, 7).unwrap(),
+            [18, 0, 7, 3, 8, 2, 0, 1, 4, 0, 20, 0, 4, 1, 4, 0, 32, 0]
+        );
+        let s = crate::types::vlen_utf8();
+        assert_eq!(nbit_client_data(&s, 7).unwrap(), [3, 1, 7]);
     }
 }
