@@ -42,6 +42,8 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::missing_errors_doc)]
 
+#[cfg(any(feature = "nbit", feature = "scaleoffset"))]
+mod bits;
 #[cfg(feature = "bzip2")]
 mod bzip2;
 mod deflate;
@@ -53,6 +55,8 @@ mod lz4;
 pub mod lzf;
 #[cfg(feature = "nbit")]
 mod nbit;
+#[cfg(feature = "scaleoffset")]
+mod scaleoffset;
 pub mod shuffle;
 #[cfg(feature = "zstd")]
 mod zstd;
@@ -326,6 +330,8 @@ impl Registry {
         r.register(Box::new(lzf::Lzf));
         #[cfg(feature = "nbit")]
         r.register(Box::new(nbit::Nbit));
+        #[cfg(feature = "scaleoffset")]
+        r.register(Box::new(scaleoffset::ScaleOffset));
         #[cfg(feature = "lz4")]
         r.register(Box::new(lz4::Lz4));
         #[cfg(feature = "zstd")]

@@ -17,6 +17,7 @@
 //! stream is `floor(bits / 8) + 1` bytes (libhdf5 always adds that last byte). Decoding zeroes
 //! everything the stream does not hold (no sign extension: type conversion does that).
 
+use crate::bits::{BitReader, BitWriter};
 use crate::{id, Encoded, Error, Filter, FilterParams, Result};
 
 pub(crate) struct Nbit;
@@ -45,10 +46,6 @@ enum Part {
 
 fn invalid(what: &'static str) -> Error {
     Error::InvalidParams { id: id::NBIT, what }
-}
-
-fn corrupt(what: &'static str) -> Error {
-    Error::Corrupt { id: id::NBIT, what }
 }
 
 /// The parameters: whether the data passes through, elements per chunk, the element's size
@@ -159,56 +156,6 @@ fn part_size(p: &Part) -> usize {
             .map(|(o, m)| o + part_size(m))
             .max()
             .unwrap_or(0),
-    }
-}
-
-/// Bits appended most significant first.
-struct BitWriter {
-    out: Vec<u8>,
-    /// Bits used in the last byte (0–7; 0: start a new byte).
-    used: u32,
-}
-
-impl BitWriter {
-    fn put(&mut self, v: u128, mut n: u32) {
-        while n > 0 {
-            if self.used == 0 {
-                self.out.push(0);
-            }
-            let free = 8 - self.used;
-            let take = free.min(n);
-            let bits = ((v >> (n - take)) & ((1u128 << take) - 1)) as u8;
-            let last = self.out.len() - 1;
-            self.out[last] |= bits << (free - take);
-            self.used = (self.used + take) % 8;
-            n -= take;
-        }
-    }
-}
-
-/// Bits read most significant first.
-struct BitReader<'a> {
-    data: &'a [u8],
-    /// The next bit's position.
-    bit: usize,
-}
-
-impl BitReader<'_> {
-    fn get(&mut self, mut n: u32) -> Result<u128> {
-        let mut v = 0u128;
-        while n > 0 {
-            let byte = *self
-                .data
-                .get(self.bit / 8)
-                .ok_or(corrupt("packed bits end early"))?;
-            let used = (self.bit % 8) as u32;
-            let take = (8 - used).min(n);
-            let bits = (byte >> (8 - used - take)) & ((1u16 << take) - 1) as u8;
-            v = (v << take) | bits as u128;
-            self.bit += take as usize;
-            n -= take;
-        }
-        Ok(v)
     }
 }
 
@@ -336,10 +283,7 @@ impl Filter for Nbit {
             return Err(invalid("element size"));
         }
         let mut out = vec![0u8; total];
-        let mut r = BitReader {
-            data: &input,
-            bit: 0,
-        };
+        let mut r = BitReader::new(&input, id::NBIT);
         for e in out.chunks_exact_mut(pr.size) {
             unpack(&pr.part, e, &mut r)?;
         }
@@ -359,19 +303,11 @@ impl Filter for Nbit {
                 "the chunk is not elements per chunk × element size",
             ));
         }
-        let mut w = BitWriter {
-            out: Vec::with_capacity(input.len() + 1),
-            used: 0,
-        };
+        let mut w = BitWriter::with_capacity(input.len() + 1);
         for e in input.chunks_exact(pr.size) {
             pack(&pr.part, e, &mut w);
         }
-        // libhdf5's size: floor(bits / 8) + 1, a last byte even when the bits fill the one
-        // before
-        if w.used == 0 {
-            w.out.push(0);
-        }
-        Ok(Encoded::Data(w.out))
+        Ok(Encoded::Data(w.finish_libhdf5()))
     }
 }
 

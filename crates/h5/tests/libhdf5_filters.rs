@@ -95,3 +95,137 @@ for i in range(0, {n}, {chunk}):
     assert!(out.trim_end().ends_with("ok"), "{out}");
 }
 crate::per_profile!(nbit_chunks_are_libhdf5s);
+
+/// The type numpy's `code` names (the few the scale-offset cases use).
+fn numpy_type(code: &str) -> Datatype {
+    let order = if code.starts_with('>') {
+        ByteOrder::Big
+    } else {
+        ByteOrder::Little
+    };
+    let body = code.trim_start_matches(['<', '>', '|']);
+    let size: u32 = body[1..].parse().unwrap();
+    match &body[..1] {
+        "i" => int_type(size, true, order, 8 * size as u16, 0),
+        "u" => int_type(size, false, order, 8 * size as u16, 0),
+        "f" => {
+            let mut t = if size == 4 {
+                h5::types::float32()
+            } else {
+                h5::types::float64()
+            };
+            if let Datatype::Float { order: o, .. } = &mut t {
+                *o = order;
+            }
+            t
+        }
+        other => panic!("no numpy type {other}"),
+    }
+}
+
+/// What the values are and how h5py makes them.
+struct SoCase {
+    name: &'static str,
+    /// numpy dtype.
+    dtype: &'static str,
+    /// The values, as a Python expression.
+    values: &'static str,
+    /// Our values (the same numbers).
+    ours: Vec<Value>,
+    factor: i32,
+    fill: Option<Value>,
+    chunk: u64,
+}
+
+/// Scale-offset: integers (automatic and given bits, fill values, a range that needs every
+/// bit, all-equal chunks, big-endian) and D-scale floats; every chunk's stored bytes equal
+/// libhdf5's, and h5py reads our file as it reads its own.
+fn scale_offset_chunks_are_libhdf5s(libver: LibVer) {
+    let ints = |v: &[i64]| v.iter().map(|&x| Value::Int(x)).collect::<Vec<_>>();
+    let floats = |v: &[f64]| v.iter().map(|&x| Value::Float(x)).collect::<Vec<_>>();
+    let ramp: Vec<i64> = (0..100).map(|i| 1000 + (i % 37)).collect();
+    let signed: Vec<i64> = (0..40).map(|i| (i * 7919) % 2001 - 1000).collect();
+    let wide: Vec<i64> = (0..30)
+        .map(|i| {
+            if i % 2 == 0 {
+                i64::MIN + i
+            } else {
+                i64::MAX - i
+            }
+        })
+        .collect();
+    let wave: Vec<f64> = (0..60).map(|i| (i as f64 / 7.0).sin() * 50.0).collect();
+    let mut same = vec![7i64; 20];
+    same.extend([5, 9, 7, 7, 7]);
+    let cases = vec![
+        SoCase { name: "int_auto", dtype: "<i4", values: "(np.arange(100) % 37) + 1000", ours: ints(&ramp), factor: 0, fill: None, chunk: 25 },
+        SoCase { name: "int_fill", dtype: "<i2", values: "np.arange(40) * 3 - 50", ours: ints(&(0..40).map(|i| i * 3 - 50).collect::<Vec<_>>()), factor: 0, fill: Some(Value::Int(-50)), chunk: 16 },
+        SoCase { name: "int_bits", dtype: "<i4", values: "(np.arange(40) * 7919) % 2001 - 1000", ours: ints(&signed), factor: 11, fill: None, chunk: 12 },
+        SoCase { name: "uint_be", dtype: ">u2", values: "(np.arange(100) % 37) + 1000", ours: ints(&ramp), factor: 0, fill: Some(Value::Int(1003)), chunk: 30 },
+        SoCase { name: "i1_auto", dtype: "i1", values: "(np.arange(40) * 7919) % 255 - 127", ours: ints(&(0..40).map(|i| (i * 7919) % 255 - 127).collect::<Vec<_>>()), factor: 0, fill: None, chunk: 16 },
+        SoCase { name: "int_wide", dtype: "<i8", values: "[np.iinfo('i8').min + i if i % 2 == 0 else np.iinfo('i8').max - i for i in range(30)]", ours: ints(&wide), factor: 0, fill: None, chunk: 10 },
+        SoCase { name: "int_same", dtype: "<i4", values: "[7] * 20 + [5, 9, 7, 7, 7]", ours: ints(&same), factor: 0, fill: None, chunk: 10 },
+        SoCase { name: "f8_d3", dtype: "<f8", values: "np.sin(np.arange(60) / 7.0) * 50.0", ours: floats(&wave), factor: 3, fill: None, chunk: 16 },
+        SoCase { name: "f4_d2_fill", dtype: "<f4", values: "np.sin(np.arange(60) / 7.0) * 50.0", ours: floats(&wave), factor: 2, fill: Some(Value::Float(0.0)), chunk: 16 },
+        SoCase { name: "f4_be_d1", dtype: ">f4", values: "np.sin(np.arange(60) / 7.0) * 50.0", ours: floats(&wave), factor: 1, fill: Some(Value::Float(1.5)), chunk: 25 },
+    ];
+    let (ours, f) = new_file("scaleoffset", libver);
+    let libver_name = match libver {
+        LibVer::Earliest => "earliest",
+        LibVer::V108 => "v108",
+        LibVer::V110 => "v110",
+        LibVer::Latest => "latest",
+    };
+    let mut script = format!(
+        "import h5py, numpy as np\nours = h5py.File({:?}, 'r')\ntheirs = h5py.File({:?}, 'w', libver={libver_name:?})\n",
+        ours.to_str().unwrap(),
+        ours.with_extension("libhdf5.h5").to_str().unwrap(),
+    );
+    let mut checks = String::new();
+    for c in cases {
+        let dt = numpy_type(c.dtype);
+        let mut b = f
+            .new_dataset_of(dt)
+            .shape(&[c.ours.len() as u64])
+            .chunks(&[c.chunk])
+            .scale_offset(c.factor);
+        if let Some(fill) = &c.fill {
+            b = b.fill_value_of(fill.clone());
+        }
+        b.create(c.name).unwrap().write_values(.., &c.ours).unwrap();
+        let fill = c.fill.as_ref().map_or("None".to_string(), |v| match v {
+            Value::Int(i) => i.to_string(),
+            Value::Float(x) => format!("{x:?}"),
+            _ => unreachable!(),
+        });
+        script += &format!(
+            "theirs.create_dataset('{name}', data=np.array({values}, dtype='{dtype}'), chunks=({chunk},), scaleoffset={factor}, fillvalue={fill})
+",
+            name = c.name,
+            values = c.values,
+            dtype = c.dtype,
+            chunk = c.chunk,
+            factor = c.factor,
+        );
+        // compared once libhdf5's file is closed: its chunk cache holds the unfiltered values
+        checks += &format!(
+            "d = theirs['{name}']
+a = ours['{name}']
+assert a.dtype == d.dtype and a.compression_opts == d.compression_opts, (a.dtype, d.dtype)
+assert (a[()] == d[()]).all(), ('{name}', a[()], d[()])
+for i in range(0, len(d), {chunk}):
+    mine, theirs_chunk = a.id.read_direct_chunk((i,)), d.id.read_direct_chunk((i,))
+    assert mine == theirs_chunk, ('{name}', i, mine, theirs_chunk)
+",
+            name = c.name,
+            chunk = c.chunk,
+        );
+    }
+    f.close().unwrap();
+    script += "name = theirs.filename\ntheirs.close()\ntheirs = h5py.File(name, 'r')\n";
+    script += &checks;
+    script += "print('ok')\n";
+    let out = h5py(&script);
+    assert!(out.trim_end().ends_with("ok"), "{out}");
+}
+crate::per_profile!(scale_offset_chunks_are_libhdf5s);

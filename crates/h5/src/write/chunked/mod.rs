@@ -10,4 +10,6 @@ mod meta;
 mod plan;
 
 pub(crate) use edit::{extents, resize, write};
-pub(crate) use plan::{new_layout, pipeline_message, plan, Compression, FilterSpec};
+pub(crate) use plan::{
+    new_layout, pipeline_message, plan, scale_offset_fill, Compression, FilterSpec,
+};

@@ -28,6 +28,8 @@ pub(crate) enum Compression {
 /// The filters a dataset builder asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct FilterSpec {
+    /// Scale-offset's factor (first in the pipeline, as h5py puts it).
+    pub(crate) scale_offset: Option<i32>,
     /// N-bit packing (first in the pipeline, as a dcpl's `set_nbit` before compression).
     pub(crate) nbit: bool,
     pub(crate) shuffle: bool,
@@ -37,7 +39,11 @@ pub(crate) struct FilterSpec {
 
 impl FilterSpec {
     fn any(&self) -> bool {
-        self.nbit || self.shuffle || self.fletcher32 || self.compression.is_some()
+        self.nbit
+            || self.scale_offset.is_some()
+            || self.shuffle
+            || self.fletcher32
+            || self.compression.is_some()
     }
 
     /// The pipeline in h5py's order — shuffle, the compression, fletcher32 — with the flags
@@ -56,6 +62,17 @@ impl FilterSpec {
             client_data,
         };
         let mut out = Vec::new();
+        if let Some(factor) = self.scale_offset {
+            let elements = chunk_bytes / element_size.max(1);
+            let cd = scale_offset_client_data(dtype, factor, elements)?;
+            if !h5_filters::available(h5_filters::id::SCALEOFFSET) {
+                return Err(Error::Unsupported(
+                    "filter 6 (scaleoffset) is not in this build (its h5 cargo feature is off)"
+                        .into(),
+                ));
+            }
+            out.push(f(h5_filters::id::SCALEOFFSET, 1, cd));
+        }
         if self.nbit {
             let elements = chunk_bytes / element_size.max(1);
             let cd = nbit_client_data(dtype, elements)?;
@@ -107,6 +124,93 @@ impl FilterSpec {
             out.push(f(h5_filters::id::FLETCHER32, 0, Vec::new()));
         }
         Ok(out)
+    }
+}
+
+/// Scale-offset's client data for elements of `dt`, `elements` per chunk, as libhdf5's
+/// set-local callback computes it: 20 values (see h5-filters' `scaleoffset`), the fill value
+/// defined as 0 (libhdf5's default fill counts as defined) until [`scale_offset_fill`] puts
+/// the dataset's own in. Integers use the integer mode with `factor` bits (0: automatic),
+/// floats D-scale with `factor` digits, as h5py picks by the dtype's kind.
+pub(crate) fn scale_offset_client_data(
+    dt: &Datatype,
+    factor: i32,
+    elements: u64,
+) -> Result<Vec<u32>> {
+    use h5_format::message::datatype::ByteOrder;
+    let refuse = || {
+        Error::Unsupported(
+            "Scale/offset filter only supported for integer and floating-point types".into(),
+        )
+    };
+    let (scale_type, class, sign, order, size) = match dt {
+        Datatype::Integer {
+            size,
+            order,
+            signed,
+            bitfield: false,
+            ..
+        } => (2, 0, u32::from(*signed), order, *size),
+        Datatype::Float { size, order, .. } => (0, 1, 0, order, *size),
+        _ => return Err(refuse()),
+    };
+    let order = match order {
+        ByteOrder::Little => 0,
+        ByteOrder::Big => 1,
+        ByteOrder::Vax => return Err(refuse()),
+    };
+    let fits = if class == 1 {
+        matches!(size, 4 | 8)
+    } else {
+        matches!(size, 1 | 2 | 4 | 8)
+    };
+    if !fits {
+        return Err(Error::Unsupported(
+            "cannot find matched memory datatype for scale-offset".into(),
+        ));
+    }
+    if class == 0 && factor > 8 * size as i32 {
+        return Err(Error::Shape(format!(
+            "scale-offset bits {factor} exceed the {size}-byte integer's {}",
+            8 * size
+        )));
+    }
+    let elements = u32::try_from(elements)
+        .map_err(|_| Error::Shape("too many elements in a chunk for scale-offset".into()))?;
+    let mut cd = vec![
+        scale_type,
+        factor as u32,
+        elements,
+        class,
+        size,
+        sign,
+        order,
+        1,
+    ];
+    cd.resize(20, 0);
+    Ok(cd)
+}
+
+/// Put the dataset's fill value (`fill`: its bytes in the dataset's type) into the client
+/// data of a scale-offset filter in `filters`: native (little-endian) bytes, as 32-bit
+/// little-endian pieces from value 8 on (one byte for 1-byte types).
+pub(crate) fn scale_offset_fill(filters: &mut [FilterInfo], dt: &Datatype, fill: &[u8]) {
+    let Some(f) = filters
+        .iter_mut()
+        .find(|f| f.id == h5_filters::id::SCALEOFFSET && f.client_data.len() == 20)
+    else {
+        return;
+    };
+    let size = (dt.size() as usize).min(8).min(fill.len());
+    let mut native = fill[..size].to_vec();
+    if f.client_data[6] == 1 {
+        native.reverse();
+    }
+    native.resize(8, 0);
+    f.client_data[8] = u32::from_le_bytes([native[0], native[1], native[2], native[3]]);
+    f.client_data[9] = u32::from_le_bytes([native[4], native[5], native[6], native[7]]);
+    if size == 1 {
+        f.client_data[8] &= 0xff;
     }
 }
 
