@@ -172,12 +172,16 @@ fn dtype_desc_inner(dt: &Datatype) -> h5::Result<Json> {
             } else {
                 let fit = standard
                     .iter()
-                    .find(|(_, e, m)| e >= exp_size && m >= mant_size);
-                Json::from(numpy_str(
-                    'f',
-                    fit.map_or(16, |s| s.0) as u64,
-                    ByteOrder::Little,
-                ))
+                    .find(|(_, e, m)| e >= exp_size && m >= mant_size)
+                    .map_or(16, |s| s.0);
+                // a layout that fits its own size keeps its byte order (be_data.h5's 20-bit
+                // big-endian float is '>f4' to h5py); a wider one is native
+                let order = if fit == *size {
+                    *order
+                } else {
+                    ByteOrder::Little
+                };
+                Json::from(numpy_str('f', fit as u64, order))
             }
         }
         Datatype::Time { .. } => {

@@ -24,21 +24,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
         "zfp",
         "zfp comes later in issue 11",
     ),
-    (
-        "test/testfiles/be_data.h5",
-        "szip",
-        "szip comes later in issue 11",
-    ),
-    (
-        "test/testfiles/noencoder.h5",
-        "szip",
-        "szip comes with a later issue",
-    ),
-    (
-        "tools/test/h5repack/testfiles/h5repack_szip.h5",
-        "szip",
-        "szip comes with a later issue",
-    ),
 ];
 
 /// `no` files that are valid and that we read although h5py cannot: (path, why).

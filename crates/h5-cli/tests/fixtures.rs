@@ -7,12 +7,7 @@ use std::fs;
 
 /// Fixtures that use filters this milestone reports as unsupported, with the filter name the
 /// error must carry. They are dumped in full once those filters land.
-const UNSUPPORTED: &[(&str, &str)] = &[
-    ("filters_extra_earliest.h5", "szip"),
-    ("filters_extra_v108.h5", "szip"),
-    ("filters_extra_v110.h5", "szip"),
-    ("filters_extra_latest.h5", "szip"),
-];
+const UNSUPPORTED: &[(&str, &str)] = &[];
 
 #[test]
 fn every_fixture_dumps_like_h5py() {

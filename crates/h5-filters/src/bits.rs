@@ -27,6 +27,23 @@ impl BitWriter {
         self.out
     }
 
+    /// The bytes, the last one zero-padded: ceil(bits / 8) of them.
+    #[cfg_attr(not(feature = "szip"), allow(dead_code))]
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.out
+    }
+
+    /// Bits written so far.
+    #[cfg_attr(not(feature = "szip"), allow(dead_code))]
+    pub(crate) fn bits(&self) -> usize {
+        self.out.len() * 8
+            - if self.used == 0 {
+                0
+            } else {
+                (8 - self.used) as usize
+            }
+    }
+
     /// Append the low `n` bits of `v`, most significant first.
     pub(crate) fn put(&mut self, v: u128, mut n: u32) {
         while n > 0 {
@@ -59,6 +76,30 @@ impl<'a> BitReader<'a> {
             data,
             bit: 0,
             filter,
+        }
+    }
+
+    /// The count of 0 bits before the next 1 bit (a fundamental-sequence codeword), the 1
+    /// consumed; an error past the end of the data.
+    #[cfg_attr(not(feature = "szip"), allow(dead_code))]
+    pub(crate) fn zeros_then_one(&mut self) -> Result<u64> {
+        let mut m = 0u64;
+        loop {
+            let byte = *self.data.get(self.bit / 8).ok_or(Error::Corrupt {
+                id: self.filter,
+                what: "packed bits end early",
+            })?;
+            let used = (self.bit % 8) as u32;
+            let rest = byte << used;
+            if rest == 0 {
+                m += u64::from(8 - used);
+                self.bit += (8 - used) as usize;
+                continue;
+            }
+            let z = rest.leading_zeros();
+            m += u64::from(z);
+            self.bit += z as usize + 1;
+            return Ok(m);
         }
     }
 

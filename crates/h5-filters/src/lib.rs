@@ -42,7 +42,7 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::missing_errors_doc)]
 
-#[cfg(any(feature = "nbit", feature = "scaleoffset"))]
+#[cfg(any(feature = "nbit", feature = "scaleoffset", feature = "szip"))]
 mod bits;
 #[cfg(feature = "bzip2")]
 mod bzip2;
@@ -58,6 +58,8 @@ mod nbit;
 #[cfg(feature = "scaleoffset")]
 mod scaleoffset;
 pub mod shuffle;
+#[cfg(feature = "szip")]
+mod szip;
 #[cfg(feature = "zstd")]
 mod zstd;
 
@@ -328,6 +330,8 @@ impl Registry {
         r.register(Box::new(shuffle::Shuffle));
         r.register(Box::new(fletcher32::Fletcher32));
         r.register(Box::new(lzf::Lzf));
+        #[cfg(feature = "szip")]
+        r.register(Box::new(szip::Szip));
         #[cfg(feature = "nbit")]
         r.register(Box::new(nbit::Nbit));
         #[cfg(feature = "scaleoffset")]
@@ -445,7 +449,7 @@ mod tests {
     fn unknown_filter_names_its_id() {
         let r = Registry::with_builtins();
         let p = [FilterParams {
-            id: 4,
+            id: 32017,
             client_data: &[],
             element_size: 4,
         }];
@@ -453,11 +457,11 @@ mod tests {
         assert_eq!(
             e,
             Error::Unsupported {
-                id: 4,
-                name: "szip"
+                id: 32017,
+                name: "sz"
             }
         );
-        assert_eq!(e.to_string(), "filter 4 (szip) is not supported");
+        assert_eq!(e.to_string(), "filter 32017 (sz) is not supported");
         // a skipped filter is not needed at all
         assert_eq!(r.decode_chunk(&p, 1, vec![1, 2, 3], 3).unwrap(), [1, 2, 3]);
     }
@@ -672,7 +676,7 @@ mod tests {
     #[test]
     fn unknown_filters_on_write() {
         let r = Registry::with_builtins();
-        let pipeline = [fp(id::SZIP, &[]), fp(id::DEFLATE, &[1])];
+        let pipeline = [fp(32017, &[]), fp(id::DEFLATE, &[1])];
         let data = smooth(4000);
         // optional: skipped like libhdf5 does, its bit set
         let (z, mask) = r
@@ -684,8 +688,8 @@ mod tests {
         assert_eq!(
             r.encode_chunk(&pipeline, &[false, true], data).unwrap_err(),
             Error::Unsupported {
-                id: 4,
-                name: "szip"
+                id: 32017,
+                name: "sz"
             }
         );
     }
