@@ -229,3 +229,209 @@ for i in range(0, len(d), {chunk}):
     assert!(out.trim_end().ends_with("ok"), "{out}");
 }
 crate::per_profile!(scale_offset_chunks_are_libhdf5s);
+
+/// SZIP: integer and float types of 1, 2, 4 and 8 bytes, both byte orders, NN and EC, block
+/// sizes, scanlines that do not fill their last block and scanlines capped at 128 blocks;
+/// every chunk's stored bytes equal libhdf5's (libaec's), and h5py reads our file as its own.
+fn szip_chunks_are_libhdf5s(libver: LibVer) {
+    // (name, numpy dtype, Python values, our values, shape, chunk, nn, pixels per block)
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Vec<Value>,
+        Vec<u64>,
+        Vec<u64>,
+        bool,
+        u8,
+    );
+    let ints = |v: Vec<i64>| v.into_iter().map(Value::Int).collect::<Vec<_>>();
+    let floats = |v: Vec<f64>| v.into_iter().map(Value::Float).collect::<Vec<_>>();
+    let cases: Vec<Case> = vec![
+        (
+            "i4_nn8",
+            "<i4",
+            "np.arange(200) % 50",
+            ints((0..200).map(|i| i % 50).collect()),
+            vec![200],
+            vec![100],
+            true,
+            8,
+        ),
+        (
+            "u2_ec16",
+            "<u2",
+            "(np.arange(300) * 7) % 1000",
+            ints((0..300).map(|i| (i * 7) % 1000).collect()),
+            vec![300],
+            vec![150],
+            false,
+            16,
+        ),
+        (
+            "i2_be_nn32",
+            ">i2",
+            "np.arange(500) - 250",
+            ints((0..500).map(|i| i - 250).collect()),
+            vec![500],
+            vec![500],
+            true,
+            32,
+        ),
+        (
+            "u1_nn8",
+            "u1",
+            "(np.arange(400) // 3) % 256",
+            ints((0..400).map(|i| (i / 3) % 256).collect()),
+            vec![400],
+            vec![130],
+            true,
+            8,
+        ),
+        (
+            "i8_nn16",
+            "<i8",
+            "np.arange(120) * 1000003 - 50000000",
+            ints((0..120).map(|i| i * 1_000_003 - 50_000_000).collect()),
+            vec![120],
+            vec![60],
+            true,
+            16,
+        ),
+        (
+            "f4_ec16_2d",
+            "<f4",
+            "np.linspace(0, 1, 64).reshape(8, 8)",
+            floats((0..64).map(|i| (i as f64 / 63.0) as f32 as f64).collect()),
+            vec![8, 8],
+            vec![4, 8],
+            false,
+            16,
+        ),
+        (
+            "f8_nn32",
+            "<f8",
+            "np.sin(np.arange(256) / 9.0)",
+            floats((0..256).map(|i| (i as f64 / 9.0).sin()).collect()),
+            vec![256],
+            vec![256],
+            true,
+            32,
+        ),
+        (
+            "i4_long_scanline",
+            "<i4",
+            "np.arange(2 * 5000) % 1234",
+            ints((0..10000).map(|i| i % 1234).collect()),
+            vec![2, 5000],
+            vec![2, 5000],
+            true,
+            8,
+        ),
+        (
+            "u2_short_rows",
+            "<u2",
+            "np.arange(100 * 6) % 77",
+            ints((0..600).map(|i| i % 77).collect()),
+            vec![100, 6],
+            vec![50, 6],
+            true,
+            8,
+        ),
+        (
+            "i4_zeros_noise",
+            "<i4",
+            "np.where(np.arange(3000) % 700 < 500, 0, (np.arange(3000) * 2654435761) % 65536)",
+            ints(
+                (0..3000i64)
+                    .map(|i| {
+                        if i % 700 < 500 {
+                            0
+                        } else {
+                            (i * 2654435761) % 65536
+                        }
+                    })
+                    .collect(),
+            ),
+            vec![3000],
+            vec![3000],
+            true,
+            16,
+        ),
+    ];
+    let (ours, f) = new_file("szip", libver);
+    let libver_name = match libver {
+        LibVer::Earliest => "earliest",
+        LibVer::V108 => "v108",
+        LibVer::V110 => "v110",
+        LibVer::Latest => "latest",
+    };
+    let mut script = format!(
+        "import h5py, numpy as np, itertools\nours = h5py.File({:?}, 'r')\nname = {:?}\ntheirs = h5py.File(name, 'w', libver={libver_name:?})\n",
+        ours.to_str().unwrap(),
+        ours.with_extension("libhdf5.h5").to_str().unwrap(),
+    );
+    let mut checks = String::new();
+    for (name, dtype, values, ourv, shape, chunk, nn, ppb) in cases {
+        f.new_dataset_of(numpy_type(dtype))
+            .shape(&shape)
+            .chunks(&chunk)
+            .szip(nn, ppb)
+            .create(name)
+            .unwrap()
+            .write_values(.., &ourv)
+            .unwrap();
+        let opt = if nn { "nn" } else { "ec" };
+        script += &format!(
+            "theirs.create_dataset('{name}', data=np.array({values}, dtype='{dtype}').reshape({shape:?}), chunks=tuple({chunk:?}), compression='szip', compression_opts=('{opt}', {ppb}))\n"
+        );
+        checks += &format!(
+            "d = theirs['{name}']
+a = ours['{name}']
+assert a.dtype == d.dtype and a.compression_opts == d.compression_opts, ('{name}', a.compression_opts, d.compression_opts)
+assert (a[()] == d[()]).all(), ('{name}', a[()], d[()])
+for c in itertools.product(*[range(0, s, k) for s, k in zip(d.shape, d.chunks)]):
+    mine, theirs_chunk = a.id.read_direct_chunk(c), d.id.read_direct_chunk(c)
+    assert mine == theirs_chunk, ('{name}', c, mine[0], theirs_chunk[0], mine[1][:40].hex(), theirs_chunk[1][:40].hex())
+"
+        );
+    }
+    f.close().unwrap();
+    script += "theirs.close()\ntheirs = h5py.File(name, 'r')\n";
+    script += &checks;
+    script += "print('ok')\n";
+    let out = h5py(&script);
+    assert!(out.trim_end().ends_with("ok"), "{out}");
+}
+crate::per_profile!(szip_chunks_are_libhdf5s);
+
+/// What libhdf5 refuses, we refuse at creation, with its reason.
+#[test]
+fn filters_refuse_what_libhdf5_refuses() {
+    let f = h5::File::create_in_memory().unwrap();
+    let refused = |b: h5::DatasetBuilder, needle: &str| {
+        let e = b.create("x").unwrap_err().to_string();
+        assert!(e.contains(needle), "{e}");
+    };
+    let strings = || f.new_dataset::<h5::FixedAscii<8>>().shape(&[10]);
+    refused(strings().szip(true, 8), "invalid datatype endianness order");
+    refused(
+        f.new_dataset::<i32>().shape(&[10]).szip(true, 7),
+        "pixels per block must be even",
+    );
+    refused(
+        f.new_dataset::<i32>()
+            .shape(&[10])
+            .chunks(&[2])
+            .szip(true, 8),
+        "pixels per block greater than total number of elements in the chunk",
+    );
+    refused(
+        strings().scale_offset(0),
+        "Scale/offset filter only supported for integer and floating-point types",
+    );
+    refused(
+        f.new_dataset::<i16>().shape(&[10]).scale_offset(17),
+        "exceed",
+    );
+}

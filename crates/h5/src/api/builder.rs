@@ -125,6 +125,18 @@ impl DatasetBuilder {
         self.filters.compression = Some(crate::write::chunked::Compression::Lzf);
         self
     }
+    /// SZIP compression (h5py's `compression="szip", compression_opts=("nn" or "ec",
+    /// pixels_per_block)`; h5py's default is `("nn", 8)`): `nn` for the nearest-neighbour
+    /// preprocessor (smooth data), else entropy coding only; `pixels_per_block` even, at most
+    /// 32. Integer and float types of 1–4 or 8 bytes, as libhdf5 accepts. Makes the dataset
+    /// chunked; replaces any other compression.
+    pub fn szip(mut self, nn: bool, pixels_per_block: u8) -> Self {
+        self.filters.compression = Some(crate::write::chunked::Compression::Szip {
+            nn,
+            pixels_per_block,
+        });
+        self
+    }
     /// LZ4 compression as hdf5plugin writes it (`**hdf5plugin.LZ4()`, filter 32004), one LZ4
     /// block per chunk. Makes the dataset chunked; replaces any other compression. h5py reads
     /// it with `import hdf5plugin`.

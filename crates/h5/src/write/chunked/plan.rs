@@ -23,6 +23,9 @@ pub(crate) enum Compression {
     Zstd(u8),
     /// hdf5plugin's BZip2 (307) with a block size 1–9.
     Bzip2(u8),
+    /// SZIP (4): nearest-neighbour preprocessing (`true`, h5py's "nn") or entropy coding
+    /// only ("ec"), and the pixels per block.
+    Szip { nn: bool, pixels_per_block: u8 },
 }
 
 /// The filters a dataset builder asked for.
@@ -101,6 +104,17 @@ impl FilterSpec {
                 h5_filters::lzf::h5py_client_data(chunk_bytes).to_vec(),
             )),
             // hdf5plugin's filters, optional as h5py adds them, with hdf5plugin's client data
+            Some(Compression::Szip {
+                nn,
+                pixels_per_block,
+            }) => {
+                let cd = szip_client_data(dtype, nn, pixels_per_block)?;
+                // libhdf5's own filter: named in the pipeline, as for deflate
+                out.push(FilterInfo {
+                    name: FilterInfo::known_name(h5_filters::id::SZIP).map(String::from),
+                    ..plugin(h5_filters::id::SZIP, cd)?
+                });
+            }
             Some(Compression::Lz4) => out.push(plugin(h5_filters::id::LZ4, vec![0])?),
             Some(Compression::Zstd(level)) => {
                 if !(1..=22).contains(&level) {
@@ -125,6 +139,98 @@ impl FilterSpec {
         }
         Ok(out)
     }
+}
+
+/// SZIP's client data as `H5Pset_szip` and libhdf5's set-local make it: the options mask
+/// (NN 32 or EC 4, with K13 1 and RAW 128, and LSB 8 or MSB 16 by the type's byte order),
+/// the pixels per block, the bits per pixel (the precision; the whole size when the bits sit
+/// at an offset; 32 or 64 above 24) and the pixels per scanline (the chunk's fastest
+/// dimension, at most 128 blocks). Refuses what libhdf5 refuses: types of other sizes than
+/// 1–4 or 8 bytes, types without a byte order.
+pub(crate) fn szip_client_data(dt: &Datatype, nn: bool, ppb: u8) -> Result<Vec<u32>> {
+    use h5_format::message::datatype::ByteOrder;
+    let ppb = u64::from(ppb);
+    if ppb % 2 != 0 || ppb == 0 || ppb > 32 {
+        return Err(Error::Shape(format!(
+            "szip pixels per block must be even and at most 32, not {ppb}"
+        )));
+    }
+    let number = |dt: &Datatype| match dt {
+        Datatype::Integer {
+            order,
+            precision,
+            bit_offset,
+            ..
+        }
+        | Datatype::Float {
+            order,
+            precision,
+            bit_offset,
+            ..
+        } => Some((*order, *precision, *bit_offset)),
+        _ => None,
+    };
+    let (order, precision, offset) = match dt {
+        Datatype::Enum { base, .. } | Datatype::Array { base, .. } => number(base),
+        other => number(other),
+    }
+    .ok_or_else(|| Error::Unsupported("invalid datatype endianness order (szip)".into()))?;
+    let size = dt.size();
+    if !matches!(size, 1..=4 | 8) {
+        return Err(Error::Unsupported("invalid datatype size (szip)".into()));
+    }
+    let order_bit = match order {
+        ByteOrder::Little => 8,
+        ByteOrder::Big => 16,
+        ByteOrder::Vax => {
+            return Err(Error::Unsupported(
+                "invalid datatype endianness order (szip)".into(),
+            ))
+        }
+    };
+    let size_bits = 8 * size;
+    let mut bpp = u64::from(precision);
+    if bpp < size_bits && offset != 0 {
+        bpp = size_bits;
+    }
+    if bpp > 24 {
+        bpp = if bpp <= 32 { 32 } else { 64 };
+    }
+    Ok(vec![
+        if nn { 32 } else { 4 } | 1 | 128 | order_bit,
+        ppb as u32,
+        bpp as u32,
+        0, // pixels per scanline: set by `szip_scanline` once the chunk shape is known
+    ])
+}
+
+/// Put the pixels per scanline into SZIP's client data in `filters`, for chunks of `chunk`
+/// (libhdf5's rule: the fastest dimension, at most 128 blocks; the whole chunk when that
+/// dimension is shorter than a block).
+pub(crate) fn szip_scanline(filters: &mut [FilterInfo], chunk: &[u64]) -> Result<()> {
+    let Some(f) = filters
+        .iter_mut()
+        .find(|f| f.id == h5_filters::id::SZIP && f.client_data.len() == 4)
+    else {
+        return Ok(());
+    };
+    let ppb = u64::from(f.client_data[1]);
+    let npoints: u64 = chunk.iter().product();
+    let last = chunk.last().copied().unwrap_or(1);
+    let pps = if last < ppb {
+        if npoints < ppb {
+            return Err(Error::Shape(
+                "pixels per block greater than total number of elements in the chunk".into(),
+            ));
+        }
+        (ppb * 128).min(npoints)
+    } else if last <= 4096 {
+        (ppb * 128).min(last)
+    } else {
+        ppb * 128
+    };
+    f.client_data[3] = pps as u32;
+    Ok(())
 }
 
 /// Scale-offset's client data for elements of `dt`, `elements` per chunk, as libhdf5's
@@ -498,8 +604,10 @@ pub(crate) fn plan(
             "chunk dimensions {chunks:?} too large"
         )));
     }
+    let mut pipeline = filters.pipeline(dtype, element_size, chunk_bytes)?;
+    szip_scanline(&mut pipeline, &chunks)?;
     Ok(Some(Plan {
-        filters: filters.pipeline(dtype, element_size, chunk_bytes)?,
+        filters: pipeline,
         chunks,
         max_dims,
     }))
