@@ -15,11 +15,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
         "blosc comes later in issue 11",
     ),
     (
-        "HDF5Examples/C/H5FLT/tfiles/h5ex_d_bshuf.h5",
-        "bitshuffle",
-        "bitshuffle comes later in issue 11",
-    ),
-    (
         "HDF5Examples/C/H5FLT/tfiles/h5ex_d_zfp.h5",
         "zfp",
         "zfp comes later in issue 11",

@@ -44,6 +44,8 @@
 
 #[cfg(any(feature = "nbit", feature = "scaleoffset", feature = "szip"))]
 mod bits;
+#[cfg(feature = "bitshuffle")]
+mod bitshuffle;
 #[cfg(feature = "bzip2")]
 mod bzip2;
 mod deflate;
@@ -342,6 +344,8 @@ impl Registry {
         r.register(Box::new(zstd::Zstd));
         #[cfg(feature = "bzip2")]
         r.register(Box::new(bzip2::Bzip2));
+        #[cfg(feature = "bitshuffle")]
+        r.register(Box::new(bitshuffle::Bitshuffle));
         r
     }
     /// Add (or replace) a filter.

@@ -56,7 +56,7 @@ impl Filter for Zstd {
 
 /// `frame` (magic, a descriptor with no content size, not single-segment, no dictionary, a
 /// window descriptor, then blocks) with an 8-byte Frame Content Size of `size` added.
-fn with_content_size(mut frame: Vec<u8>, size: u64) -> Result<Vec<u8>> {
+pub(crate) fn with_content_size(mut frame: Vec<u8>, size: u64) -> Result<Vec<u8>> {
     const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
     let descriptor = *frame.get(4).ok_or(corrupt("encoder made no frame"))?;
     // FCS flag (bits 7-6), single segment (bit 5) and dictionary id flag (bits 1-0) all 0

@@ -14,11 +14,14 @@ fn we_write_h5py_reads(libver: LibVer) {
     let ramp = Array2::from_shape_fn((19, 13), |(i, j)| ((i * 13 + j) % 97) as i32);
     let wave = Array2::from_shape_fn((12, 10), |(i, j)| ((i * 10 + j) as f64 / 6.0).sin());
     type Pick = fn(h5::DatasetBuilder) -> h5::DatasetBuilder;
-    let codecs: [(&str, Pick); 4] = [
+    let codecs: [(&str, Pick); 7] = [
         ("lz4", |b| b.lz4()),
         ("zstd", |b| b.zstd(3)),
         ("zstd22", |b| b.zstd(22)),
         ("bzip2", |b| b.bzip2(9)),
+        ("bshuf", |b| b.bitshuffle("lz4")),
+        ("bshufzstd", |b| b.bitshuffle("zstd")),
+        ("bshufnone", |b| b.bitshuffle("none")),
     ];
     for (name, pick) in codecs {
         let b = f.new_dataset::<i32>().shape(&[19, 13]).chunks(&[10, 8]);
@@ -53,14 +56,16 @@ fn we_write_h5py_reads(libver: LibVer) {
         "import hdf5plugin
 ramp = (np.arange(19 * 13) % 97).reshape(19, 13)
 wave = np.sin(np.arange(120).reshape(12, 10) / 6.0)
-ids = {'lz4': 32004, 'zstd': 32015, 'zstd22': 32015, 'bzip2': 307}
+ids = {'lz4': 32004, 'zstd': 32015, 'zstd22': 32015, 'bzip2': 307, 'bshuf': 32008,
+       'bshufzstd': 32008, 'bshufnone': 32008}
 for name, fid in ids.items():
     d = f[name + '_i4']
     assert str(fid) in d._filters, d._filters
     assert (d[()] == ramp).all(), name
     assert np.allclose(f[name + '_f8'][()], wave), name
 assert f['zstd22_i4']._filters['32015'] == (22,)
-assert f['bzip2_i4']._filters['307'] == (9,)",
+assert f['bzip2_i4']._filters['307'] == (9,)
+assert f['bshufzstd_i4']._filters['32008'] == (0, 4, 4, 0, 3, 3), f['bshufzstd_i4']._filters",
     );
 }
 crate::per_profile!(we_write_h5py_reads);

@@ -137,6 +137,19 @@ impl DatasetBuilder {
         });
         self
     }
+    /// Bitshuffle as hdf5plugin writes it (`**hdf5plugin.Bitshuffle(cname=...)`, filter
+    /// 32008): `cname` "lz4" (hdf5plugin's default), "zstd" or "none"; other names are
+    /// refused at creation. Makes the dataset chunked; replaces any other compression.
+    pub fn bitshuffle(mut self, cname: &str) -> Self {
+        let codec = match cname {
+            "none" => 0,
+            "lz4" => 2,
+            "zstd" => 3,
+            _ => u32::MAX,
+        };
+        self.filters.compression = Some(crate::write::chunked::Compression::Bitshuffle(codec));
+        self
+    }
     /// LZ4 compression as hdf5plugin writes it (`**hdf5plugin.LZ4()`, filter 32004), one LZ4
     /// block per chunk. Makes the dataset chunked; replaces any other compression. h5py reads
     /// it with `import hdf5plugin`.

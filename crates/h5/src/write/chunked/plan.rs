@@ -23,6 +23,8 @@ pub(crate) enum Compression {
     Zstd(u8),
     /// hdf5plugin's BZip2 (307) with a block size 1–9.
     Bzip2(u8),
+    /// hdf5plugin's Bitshuffle (32008): 0 no compression, 2 LZ4, 3 zstd (level 3).
+    Bitshuffle(u32),
     /// SZIP (4): nearest-neighbour preprocessing (`true`, h5py's "nn") or entropy coding
     /// only ("ec"), and the pixels per block.
     Szip { nn: bool, pixels_per_block: u8 },
@@ -116,6 +118,19 @@ impl FilterSpec {
                 });
             }
             Some(Compression::Lz4) => out.push(plugin(h5_filters::id::LZ4, vec![0])?),
+            // hdf5plugin's stored values: version 0.4, element size, default block, codec
+            Some(Compression::Bitshuffle(codec)) => {
+                if codec == u32::MAX {
+                    return Err(Error::Shape(
+                        "bitshuffle compression must be \"none\", \"lz4\" or \"zstd\"".into(),
+                    ));
+                }
+                let mut cd = vec![0, 4, element_size as u32, 0, codec];
+                if codec == 3 {
+                    cd.push(3);
+                }
+                out.push(plugin(h5_filters::id::BITSHUFFLE, cd)?)
+            }
             Some(Compression::Zstd(level)) => {
                 if !(1..=22).contains(&level) {
                     return Err(Error::Shape(format!(
