@@ -45,6 +45,24 @@ const BEYOND_H5PY: &[(&str, &str)] = &[
     ),
 ];
 
+/// A committed dump: `NAME.json`, or `NAME.json.gz` for the large ones.
+fn read_dump(path: &std::path::Path) -> String {
+    if let Ok(text) = fs::read_to_string(path) {
+        return text;
+    }
+    let gz = path.with_extension("json.gz");
+    let bytes = fs::read(&gz).unwrap_or_else(|e| {
+        panic!(
+            "{} (or .gz): {e}; run fixtures/corpus_dumps.py",
+            path.display()
+        )
+    });
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+        .unwrap_or_else(|e| panic!("{}: {e}", gz.display()));
+    text
+}
+
 struct Row {
     repo: String,
     path: String,
@@ -122,12 +140,7 @@ fn corpus_matches_h5py() {
                     continue;
                 }
                 let exp_path = expected_dir.join(&row.repo).join(format!("{p}.json"));
-                let expected = parse(
-                    &fs::read_to_string(&exp_path).unwrap_or_else(|e| {
-                        panic!("{}: {e}; run fixtures/corpus_dumps.py", exp_path.display())
-                    }),
-                    p,
-                );
+                let expected = parse(&read_dump(&exp_path), p);
                 let mut d = Vec::new();
                 diff(&expected, &actual, "", &mut d, 5);
                 if d.is_empty() {
