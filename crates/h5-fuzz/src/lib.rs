@@ -53,6 +53,7 @@ fn options() -> OpenOptions {
         limits: limits(),
         allow_truncated: true,
         locking: Locking::Disabled,
+        filters: None,
     }
 }
 

@@ -92,6 +92,9 @@ pub use h5_derive::Compound;
 /// `#[derive(h5::H5Type)]`: a struct with named fields as a compound (see [`compound!`]), a
 /// fieldless `#[repr(int)]` enum as an HDF5 enum (see [`h5_enum!`]).
 pub use h5_derive::H5Type;
+/// The filter pipeline's codecs (the `h5-filters` crate): [`filters::Filter`] to write your
+/// own, [`filters::Registry`] to hand it to [`OpenOptions::filters`].
+pub use h5_filters as filters;
 /// The name of a filter id: libhdf5's for its own filters, the HDF Group's registry's for
 /// plugins (`h5::filter_name(32015) == "zstd"`).
 pub use h5_filters::name_of as filter_name;

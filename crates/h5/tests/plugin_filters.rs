@@ -1,7 +1,7 @@
 //! hdf5plugin's filters, both ways: what we write with `.lz4()`, `.zstd(..)` and `.bzip2(..)`
 //! h5py reads back equal with `import hdf5plugin`, in every profile; what h5py + hdf5plugin
-//! writes we read equal (fixtures/files/plugins_*.h5, dumped by the fixtures test); unknown
-//! filters keep a clean error naming them.
+//! writes we read equal (fixtures/files/plugins_*.h5, dumped by the fixtures test); a filter of
+//! the user's own, registered through `OpenOptions::filters`, decodes chunks.
 mod common;
 
 use common::{h5py_asserts, new_file};
@@ -89,4 +89,73 @@ fn levels_are_checked_as_hdf5plugin_checks_them() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("bzip2 block size must be in 1-9, not 0"), "{e}");
+}
+
+/// A filter of our own, registered as libhdf5's `H5Zregister` registers one: here it takes
+/// over id 32015 (zstd), counting the chunks it decodes and handing them to the built-in.
+#[derive(Default)]
+struct Counting {
+    chunks: std::sync::atomic::AtomicUsize,
+}
+
+impl h5::filters::Filter for Counting {
+    fn id(&self) -> u16 {
+        h5::filters::id::ZSTD
+    }
+    fn decode(
+        &self,
+        params: &h5::filters::FilterParams<'_>,
+        input: Vec<u8>,
+        limit: usize,
+    ) -> h5::filters::Result<Vec<u8>> {
+        self.chunks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let builtin = h5::filters::Registry::with_builtins();
+        let zstd = builtin.get(h5::filters::id::ZSTD).expect("zstd built in");
+        zstd.decode(params, input, limit)
+    }
+}
+
+#[test]
+fn registered_filters_decode_chunks() {
+    struct Shared(std::sync::Arc<Counting>);
+    impl h5::filters::Filter for Shared {
+        fn id(&self) -> u16 {
+            self.0.id()
+        }
+        fn decode(
+            &self,
+            p: &h5::filters::FilterParams<'_>,
+            input: Vec<u8>,
+            limit: usize,
+        ) -> h5::filters::Result<Vec<u8>> {
+            self.0.decode(p, input, limit)
+        }
+    }
+    let counting = std::sync::Arc::new(Counting::default());
+    let mut registry = h5::filters::Registry::with_builtins();
+    registry.register(Box::new(Shared(counting.clone())));
+    let path = common::root().join("fixtures/files/plugins_latest.h5");
+    let f = h5::File::open_with(
+        &path,
+        h5::OpenOptions {
+            filters: Some(std::sync::Arc::new(registry)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let v: Vec<i32> = f.dataset("zstd_i4").unwrap().read_vec().unwrap();
+    assert_eq!(v, (0..19 * 13).map(|i| i % 97).collect::<Vec<_>>());
+    // 19 × 13 in chunks of 10 × 8: 2 × 2 chunks, each through our filter
+    assert_eq!(
+        counting.chunks.load(std::sync::atomic::Ordering::Relaxed),
+        4
+    );
+    // without it, the built-in decodes and ours is not called
+    let plain = h5::File::open(&path).unwrap();
+    let _: Vec<i32> = plain.dataset("zstd_i4").unwrap().read_vec().unwrap();
+    assert_eq!(
+        counting.chunks.load(std::sync::atomic::Ordering::Relaxed),
+        4
+    );
 }

@@ -20,6 +20,12 @@ pub struct OpenOptions {
     pub allow_truncated: bool,
     /// Whether to lock the file while it is open (as libhdf5 does).
     pub locking: Locking,
+    /// The filter codecs chunks are decoded and encoded with — libhdf5's `H5Zregister`:
+    /// start from [`Registry::with_builtins`](crate::filters::Registry::with_builtins) and
+    /// [`register`](crate::filters::Registry::register) your own
+    /// [`Filter`](crate::filters::Filter) (the built-ins come in through the same door).
+    /// `None`: the built-ins of this build.
+    pub filters: Option<Arc<crate::filters::Registry>>,
 }
 
 /// File locking as libhdf5 1.10+ does it: opening takes an advisory lock (`flock`) on the
@@ -179,7 +185,17 @@ impl File {
         options: OpenOptions,
         path: Option<PathBuf>,
     ) -> Result<File> {
-        let inner = crate::base::open(storage, options.limits, options.allow_truncated, path)?;
+        let filters = options
+            .filters
+            .clone()
+            .unwrap_or_else(|| Arc::new(crate::filters::Registry::with_builtins()));
+        let inner = crate::base::open(
+            storage,
+            options.limits,
+            options.allow_truncated,
+            path,
+            filters,
+        )?;
         File::from_open(OpenFile::new(inner)?)
     }
 

@@ -21,7 +21,7 @@ pub(crate) struct FileInner {
     pub(crate) sizes: Sizes,
     pub(crate) limits: Limits,
     pub(crate) path: Option<PathBuf>,
-    pub(crate) filters: h5_filters::Registry,
+    pub(crate) filters: std::sync::Arc<h5_filters::Registry>,
     /// Metadata saved in a metadata cache image; filled once at open, then only read.
     pub(crate) overlay: Overlay,
     /// Metadata pages read so far (writes drop what they touch).

@@ -17,6 +17,7 @@ pub(crate) fn open(
     limits: Limits,
     allow_truncated: bool,
     path: Option<PathBuf>,
+    filters: std::sync::Arc<h5_filters::Registry>,
 ) -> Result<FileInner> {
     let len = storage.len();
     let mut found = None;
@@ -59,7 +60,7 @@ pub(crate) fn open(
         base,
         limits,
         path,
-        filters: h5_filters::Registry::with_builtins(),
+        filters,
         overlay: Overlay::default(),
         pages: Default::default(),
     };
@@ -188,6 +189,7 @@ mod tests {
                 Limits::default(),
                 false,
                 None,
+                Default::default(),
             )
         };
         let inner = &open_bytes(file.clone()).unwrap();

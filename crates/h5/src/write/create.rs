@@ -50,7 +50,7 @@ pub(crate) fn create_file(
         sizes,
         limits: Limits::default(),
         path,
-        filters: h5_filters::Registry::with_builtins(),
+        filters: std::sync::Arc::new(h5_filters::Registry::with_builtins()),
         overlay: Overlay::default(),
         pages: Default::default(),
     };
