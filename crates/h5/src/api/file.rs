@@ -25,7 +25,7 @@ pub struct OpenOptions {
     /// [`register`](crate::filters::Registry::register) your own
     /// [`Filter`](crate::filters::Filter) (the built-ins come in through the same door).
     /// `None`: the built-ins of this build.
-    pub filters: Option<Arc<crate::filters::Registry>>,
+    pub filters: Option<Arc<h5_filters::Registry>>,
 }
 
 /// File locking as libhdf5 1.10+ does it: opening takes an advisory lock (`flock`) on the
@@ -188,7 +188,7 @@ impl File {
         let filters = options
             .filters
             .clone()
-            .unwrap_or_else(|| Arc::new(crate::filters::Registry::with_builtins()));
+            .unwrap_or_else(|| Arc::new(h5_filters::Registry::with_builtins()));
         let inner = crate::base::open(
             storage,
             options.limits,
