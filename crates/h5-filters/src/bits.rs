@@ -121,3 +121,31 @@ impl<'a> BitReader<'a> {
         Ok(v)
     }
 }
+
+/// The unsigned number in `b` (at most 16 bytes), its bytes big- or little-endian.
+pub(crate) fn load(b: &[u8], big_endian: bool) -> u128 {
+    let mut v = 0u128;
+    if big_endian {
+        for &x in b {
+            v = (v << 8) | x as u128;
+        }
+    } else {
+        for &x in b.iter().rev() {
+            v = (v << 8) | x as u128;
+        }
+    }
+    v
+}
+
+/// `v`'s low bytes into `b`, big- or little-endian.
+pub(crate) fn store(v: u128, b: &mut [u8], big_endian: bool) {
+    let n = b.len();
+    for i in 0..n {
+        let byte = (v >> (8 * i)) as u8;
+        if big_endian {
+            b[n - 1 - i] = byte;
+        } else {
+            b[i] = byte;
+        }
+    }
+}

@@ -17,7 +17,7 @@
 //! stream is `floor(bits / 8) + 1` bytes (libhdf5 always adds that last byte). Decoding zeroes
 //! everything the stream does not hold (no sign extension: type conversion does that).
 
-use crate::bits::{BitReader, BitWriter};
+use crate::bits::{load, store, BitReader, BitWriter};
 use crate::{id, Encoded, Error, Filter, FilterParams, Result};
 
 pub(crate) struct Nbit;
@@ -156,33 +156,6 @@ fn part_size(p: &Part) -> usize {
             .map(|(o, m)| o + part_size(m))
             .max()
             .unwrap_or(0),
-    }
-}
-
-/// The number in `b` (its bytes in their order).
-fn load(b: &[u8], big_endian: bool) -> u128 {
-    let mut v = 0u128;
-    if big_endian {
-        for &x in b {
-            v = (v << 8) | x as u128;
-        }
-    } else {
-        for &x in b.iter().rev() {
-            v = (v << 8) | x as u128;
-        }
-    }
-    v
-}
-
-fn store(v: u128, b: &mut [u8], big_endian: bool) {
-    let n = b.len();
-    for i in 0..n {
-        let byte = (v >> (8 * i)) as u8;
-        if big_endian {
-            b[n - 1 - i] = byte;
-        } else {
-            b[i] = byte;
-        }
     }
 }
 

@@ -14,7 +14,7 @@
 //! when the range needs every bit, the elements as they are in little-endian order. An
 //! integer dataset whose scale factor is its full width passes through with no header.
 
-use crate::bits::{BitReader, BitWriter};
+use crate::bits::{self, BitReader, BitWriter};
 use crate::{id, Encoded, Error, Filter, FilterParams, Result};
 
 pub(crate) struct ScaleOffset;
@@ -115,25 +115,15 @@ fn log2(x: u64) -> u32 {
 
 /// Element `i` of `data` as native bits (its bytes in the dataset's order).
 fn load(data: &[u8], i: usize, size: usize, big_endian: bool) -> u64 {
-    let b = &data[i * size..(i + 1) * size];
-    let mut v = 0u64;
-    for k in 0..size {
-        let byte = if big_endian { b[k] } else { b[size - 1 - k] };
-        v = (v << 8) | u64::from(byte);
-    }
-    v
+    bits::load(&data[i * size..(i + 1) * size], big_endian) as u64
 }
 
 fn store(out: &mut [u8], i: usize, size: usize, big_endian: bool, v: u64) {
-    let b = &mut out[i * size..(i + 1) * size];
-    for k in 0..size {
-        let byte = (v >> (8 * k)) as u8;
-        if big_endian {
-            b[size - 1 - k] = byte;
-        } else {
-            b[k] = byte;
-        }
-    }
+    bits::store(
+        u128::from(v),
+        &mut out[i * size..(i + 1) * size],
+        big_endian,
+    );
 }
 
 /// Native bits as a number of the integer type (sign-extended when signed).

@@ -21,7 +21,7 @@
 //! before SE before uncompressed on the ties libaec breaks that way, its k search carried
 //! from block to block.
 
-use crate::bits::{BitReader, BitWriter};
+use crate::bits::{load, store, BitReader, BitWriter};
 use crate::{id, Encoded, Error, Filter, FilterParams, Result};
 
 pub(crate) struct Szip;
@@ -134,32 +134,6 @@ fn join_planes(data: &[u8], w: usize) -> Vec<u8> {
     }
     out[n * w..].copy_from_slice(&data[n * w..]);
     out
-}
-
-fn read_sample(b: &[u8], msb: bool) -> u64 {
-    let mut v = 0u64;
-    if msb {
-        for &x in b {
-            v = (v << 8) | u64::from(x);
-        }
-    } else {
-        for &x in b.iter().rev() {
-            v = (v << 8) | u64::from(x);
-        }
-    }
-    v
-}
-
-fn write_sample(v: u64, b: &mut [u8], msb: bool) {
-    let n = b.len();
-    for i in 0..n {
-        let byte = (v >> (8 * i)) as u8;
-        if msb {
-            b[n - 1 - i] = byte;
-        } else {
-            b[i] = byte;
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -492,7 +466,7 @@ impl Filter for Szip {
             .enumerate()
         {
             let at = (i / p.scanline) * line + i % p.scanline;
-            write_sample(coded[at], px, p.msb);
+            store(u128::from(coded[at]), px, p.msb);
         }
         Ok(match p.planes {
             Some(w) => join_planes(&out, w),
@@ -519,7 +493,7 @@ impl Filter for Szip {
             let count = p.scanline.min(pixels - first);
             for (i, v) in dst[..count].iter_mut().enumerate() {
                 let at = (first + i) * p.container;
-                *v = read_sample(&data[at..at + p.container], p.msb) & xmax;
+                *v = load(&data[at..at + p.container], p.msb) as u64 & xmax;
             }
             let pad = if p.preprocess { dst[count - 1] } else { 0 };
             dst[count..].fill(pad);
