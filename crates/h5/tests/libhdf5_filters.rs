@@ -17,6 +17,42 @@ fn int_type(size: u32, signed: bool, order: ByteOrder, precision: u16, offset: u
     }
 }
 
+/// h5py judges our file `ours` beside libhdf5's twin: `create` runs with `theirs`, a new file
+/// in the same profile; `theirs` is then reopened (libhdf5's chunk cache holds unfiltered
+/// values until the file is closed) and `checks` run, where `chunks_equal(name)` asserts the
+/// dataset's type, filter options and values equal and every stored chunk byte-identical.
+fn judge_beside_libhdf5(ours: &std::path::Path, libver: LibVer, create: &str, checks: &str) {
+    let libver = match libver {
+        LibVer::Earliest => "earliest",
+        LibVer::V108 => "v108",
+        LibVer::V110 => "v110",
+        LibVer::Latest => "latest",
+    };
+    let script = format!(
+        "import h5py, numpy as np, itertools
+ours = h5py.File({ours:?}, 'r')
+name = {theirs:?}
+theirs = h5py.File(name, 'w', libver={libver:?})
+{create}
+theirs.close()
+theirs = h5py.File(name, 'r')
+def chunks_equal(name):
+    a, d = ours[name], theirs[name]
+    assert a.dtype == d.dtype and a.compression_opts == d.compression_opts, (name, a.dtype, d.dtype, a.compression_opts, d.compression_opts)
+    assert (a[()] == d[()]).all(), (name, a[()], d[()])
+    for c in itertools.product(*[range(0, s, k) for s, k in zip(d.shape, d.chunks)]):
+        mine, theirs_chunk = a.id.read_direct_chunk(c), d.id.read_direct_chunk(c)
+        assert mine == theirs_chunk, (name, c, mine, theirs_chunk)
+{checks}
+print('ok')
+",
+        ours = ours.to_str().unwrap(),
+        theirs = ours.with_extension("libhdf5.h5").to_str().unwrap(),
+    );
+    let out = h5py(&script);
+    assert!(out.trim_end().ends_with("ok"), "{out}");
+}
+
 /// n-bit: numbers with unused bits (odd precisions, offsets, big-endian, a compound), chunks
 /// with edge chunks; every chunk's stored bytes equal libhdf5's.
 fn nbit_chunks_are_libhdf5s(libver: LibVer) {
@@ -52,17 +88,7 @@ fn nbit_chunks_are_libhdf5s(libver: LibVer) {
             6,
         ),
     ];
-    let mut script = format!(
-        "import h5py, numpy as np\nours = h5py.File({:?}, 'r')\ntheirs = h5py.File({:?}, 'w', libver={:?})\n",
-        ours.to_str().unwrap(),
-        ours.with_extension("libhdf5.h5").to_str().unwrap(),
-        match libver {
-            LibVer::Earliest => "earliest",
-            LibVer::V108 => "v108",
-            LibVer::V110 => "v110",
-            LibVer::Latest => "latest",
-        }
-    );
+    let (mut create, mut checks) = (String::new(), String::new());
     for (name, ty, dt, values, chunk) in &cases {
         let ds = f
             .new_dataset_of(dt.clone())
@@ -73,26 +99,24 @@ fn nbit_chunks_are_libhdf5s(libver: LibVer) {
             .unwrap();
         let v: Vec<Value> = values.iter().map(|&x| Value::Int(x)).collect();
         ds.write_values(.., &v).unwrap();
-        script += &format!(
+        create += &format!(
             "{ty}
 dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE); dcpl.set_chunk(({chunk},)); dcpl.set_filter(h5py.h5z.FILTER_NBIT)
 dcpl.set_fill_time(h5py.h5d.FILL_TIME_IFSET)
 space = h5py.h5s.create_simple(({n},))
 d = h5py.h5d.create(theirs.id, b'{name}', t, space, dcpl=dcpl)
 d.write(h5py.h5s.ALL, h5py.h5s.ALL, np.array({values:?}, dtype=t.dtype))
-a = ours['{name}']
-assert list(a[()]) == {values:?}, (list(a[()]), {values:?})
-for i in range(0, {n}, {chunk}):
-    mine, theirs_chunk = a.id.read_direct_chunk((i,)), d.read_direct_chunk((i,))
-    assert mine == theirs_chunk, ('{name}', i, mine, theirs_chunk)
 ",
             n = values.len()
         );
+        checks += &format!(
+            "assert list(ours['{name}'][()]) == {values:?}, (list(ours['{name}'][()]), {values:?})
+chunks_equal('{name}')
+"
+        );
     }
     f.close().unwrap();
-    script += "print('ok')\n";
-    let out = h5py(&script);
-    assert!(out.trim_end().ends_with("ok"), "{out}");
+    judge_beside_libhdf5(&ours, libver, &create, &checks);
 }
 crate::per_profile!(nbit_chunks_are_libhdf5s);
 
@@ -170,18 +194,7 @@ fn scale_offset_chunks_are_libhdf5s(libver: LibVer) {
         SoCase { name: "f4_be_d1", dtype: ">f4", values: "np.sin(np.arange(60) / 7.0) * 50.0", ours: floats(&wave), factor: 1, fill: Some(Value::Float(1.5)), chunk: 25 },
     ];
     let (ours, f) = new_file("scaleoffset", libver);
-    let libver_name = match libver {
-        LibVer::Earliest => "earliest",
-        LibVer::V108 => "v108",
-        LibVer::V110 => "v110",
-        LibVer::Latest => "latest",
-    };
-    let mut script = format!(
-        "import h5py, numpy as np\nours = h5py.File({:?}, 'r')\ntheirs = h5py.File({:?}, 'w', libver={libver_name:?})\n",
-        ours.to_str().unwrap(),
-        ours.with_extension("libhdf5.h5").to_str().unwrap(),
-    );
-    let mut checks = String::new();
+    let (mut create, mut checks) = (String::new(), String::new());
     for c in cases {
         let dt = numpy_type(c.dtype);
         let mut b = f
@@ -198,7 +211,7 @@ fn scale_offset_chunks_are_libhdf5s(libver: LibVer) {
             Value::Float(x) => format!("{x:?}"),
             _ => unreachable!(),
         });
-        script += &format!(
+        create += &format!(
             "theirs.create_dataset('{name}', data=np.array({values}, dtype='{dtype}'), chunks=({chunk},), scaleoffset={factor}, fillvalue={fill})
 ",
             name = c.name,
@@ -207,26 +220,10 @@ fn scale_offset_chunks_are_libhdf5s(libver: LibVer) {
             chunk = c.chunk,
             factor = c.factor,
         );
-        // compared once libhdf5's file is closed: its chunk cache holds the unfiltered values
-        checks += &format!(
-            "d = theirs['{name}']
-a = ours['{name}']
-assert a.dtype == d.dtype and a.compression_opts == d.compression_opts, (a.dtype, d.dtype)
-assert (a[()] == d[()]).all(), ('{name}', a[()], d[()])
-for i in range(0, len(d), {chunk}):
-    mine, theirs_chunk = a.id.read_direct_chunk((i,)), d.id.read_direct_chunk((i,))
-    assert mine == theirs_chunk, ('{name}', i, mine, theirs_chunk)
-",
-            name = c.name,
-            chunk = c.chunk,
-        );
+        checks += &format!("chunks_equal('{name}')\n", name = c.name);
     }
     f.close().unwrap();
-    script += "name = theirs.filename\ntheirs.close()\ntheirs = h5py.File(name, 'r')\n";
-    script += &checks;
-    script += "print('ok')\n";
-    let out = h5py(&script);
-    assert!(out.trim_end().ends_with("ok"), "{out}");
+    judge_beside_libhdf5(&ours, libver, &create, &checks);
 }
 crate::per_profile!(scale_offset_chunks_are_libhdf5s);
 
@@ -360,18 +357,7 @@ fn szip_chunks_are_libhdf5s(libver: LibVer) {
         ),
     ];
     let (ours, f) = new_file("szip", libver);
-    let libver_name = match libver {
-        LibVer::Earliest => "earliest",
-        LibVer::V108 => "v108",
-        LibVer::V110 => "v110",
-        LibVer::Latest => "latest",
-    };
-    let mut script = format!(
-        "import h5py, numpy as np, itertools\nours = h5py.File({:?}, 'r')\nname = {:?}\ntheirs = h5py.File(name, 'w', libver={libver_name:?})\n",
-        ours.to_str().unwrap(),
-        ours.with_extension("libhdf5.h5").to_str().unwrap(),
-    );
-    let mut checks = String::new();
+    let (mut create, mut checks) = (String::new(), String::new());
     for (name, dtype, values, ourv, shape, chunk, nn, ppb) in cases {
         f.new_dataset_of(numpy_type(dtype))
             .shape(&shape)
@@ -382,26 +368,13 @@ fn szip_chunks_are_libhdf5s(libver: LibVer) {
             .write_values(.., &ourv)
             .unwrap();
         let opt = if nn { "nn" } else { "ec" };
-        script += &format!(
+        create += &format!(
             "theirs.create_dataset('{name}', data=np.array({values}, dtype='{dtype}').reshape({shape:?}), chunks=tuple({chunk:?}), compression='szip', compression_opts=('{opt}', {ppb}))\n"
         );
-        checks += &format!(
-            "d = theirs['{name}']
-a = ours['{name}']
-assert a.dtype == d.dtype and a.compression_opts == d.compression_opts, ('{name}', a.compression_opts, d.compression_opts)
-assert (a[()] == d[()]).all(), ('{name}', a[()], d[()])
-for c in itertools.product(*[range(0, s, k) for s, k in zip(d.shape, d.chunks)]):
-    mine, theirs_chunk = a.id.read_direct_chunk(c), d.id.read_direct_chunk(c)
-    assert mine == theirs_chunk, ('{name}', c, mine[0], theirs_chunk[0], mine[1][:40].hex(), theirs_chunk[1][:40].hex())
-"
-        );
+        checks += &format!("chunks_equal('{name}')\n");
     }
     f.close().unwrap();
-    script += "theirs.close()\ntheirs = h5py.File(name, 'r')\n";
-    script += &checks;
-    script += "print('ok')\n";
-    let out = h5py(&script);
-    assert!(out.trim_end().ends_with("ok"), "{out}");
+    judge_beside_libhdf5(&ours, libver, &create, &checks);
 }
 crate::per_profile!(szip_chunks_are_libhdf5s);
 
