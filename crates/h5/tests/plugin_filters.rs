@@ -159,3 +159,119 @@ fn registered_filters_decode_chunks() {
         4
     );
 }
+
+/// A filter of the user's own for writing: XORs every byte with client data value 0, at id
+/// 32100 (unregistered, so no libhdf5 plugin can stand in for it).
+struct Xor;
+
+impl h5::filters::Filter for Xor {
+    fn id(&self) -> u16 {
+        32100
+    }
+    fn decode(
+        &self,
+        p: &h5::filters::FilterParams<'_>,
+        mut input: Vec<u8>,
+        _limit: usize,
+    ) -> h5::filters::Result<Vec<u8>> {
+        let k = p.client_data.first().copied().unwrap_or(0) as u8;
+        input.iter_mut().for_each(|b| *b ^= k);
+        Ok(input)
+    }
+    fn encode(
+        &self,
+        p: &h5::filters::FilterParams<'_>,
+        input: Vec<u8>,
+    ) -> h5::filters::Result<h5::filters::Encoded> {
+        Ok(h5::filters::Encoded::Data(self.decode(
+            p,
+            input,
+            usize::MAX,
+        )?))
+    }
+}
+
+/// Writing through `CreateOptions::filters` and `.filter(id, client_data)`: the user's own
+/// filter encodes the chunks (libhdf5 sees its id, flags and client data in the pipeline and
+/// its bytes in every chunk), and `.filter` also drives a built-in with chosen client data.
+fn registered_filters_encode_chunks(libver: LibVer) {
+    let mut registry = h5::filters::Registry::with_builtins();
+    registry.register(Box::new(Xor));
+    let registry = std::sync::Arc::new(registry);
+    let path = common::tmp(&format!("xor_{libver:?}.h5"));
+    let f = h5::File::create_with(
+        &path,
+        h5::CreateOptions {
+            libver,
+            filters: Some(registry.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let data: Vec<u16> = (0..100).map(|i| i * 7).collect();
+    f.new_dataset::<u16>()
+        .shape(&[100])
+        .chunks(&[30])
+        .filter(32100, &[0x5a])
+        .create("xor")
+        .unwrap()
+        .write(&data)
+        .unwrap();
+    f.new_dataset::<u16>()
+        .shape(&[100])
+        .chunks(&[30])
+        .filter(h5::filters::id::ZSTD, &[7])
+        .create("zstd7")
+        .unwrap()
+        .write(&data)
+        .unwrap();
+    // a filter the registry lacks is refused at creation, as h5py refuses it
+    let e = f
+        .new_dataset::<u16>()
+        .shape(&[100])
+        .filter(32101, &[])
+        .create("nope")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("filter 32101"), "{e}");
+    f.close().unwrap();
+    // read back with the registry; without it the chunk cannot be decoded
+    let back = h5::File::open_with(
+        &path,
+        h5::OpenOptions {
+            filters: Some(registry),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let v: Vec<u16> = back.dataset("xor").unwrap().read_vec().unwrap();
+    assert_eq!(v, data);
+    let plain = h5::File::open(&path).unwrap();
+    let e = plain
+        .dataset("xor")
+        .unwrap()
+        .read_vec::<u16>()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("32100"), "{e}");
+    h5py_asserts(
+        &path,
+        "import hdf5plugin
+data = np.arange(100, dtype='u2') * 7
+d = f['xor']
+pl = d.id.get_create_plist()
+assert pl.get_nfilters() == 1
+fid, flags, cd, _name = pl.get_filter(0)
+assert (fid, flags & 1, tuple(cd)) == (32100, 1, (0x5a,)), (fid, flags, cd)
+for i in range(4):
+    mask, raw = d.id.read_direct_chunk((i * 30,))
+    assert mask == 0
+    want = data[i * 30:(i + 1) * 30].tobytes()
+    want = want + bytes(60 - len(want))
+    assert bytes(b ^ 0x5a for b in raw) == want, i
+z = f['zstd7']
+assert z._filters['32015'] == (7,), z._filters
+assert (z[()] == data).all()",
+    );
+}
+crate::per_profile!(registered_filters_encode_chunks);

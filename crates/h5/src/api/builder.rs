@@ -172,6 +172,46 @@ impl DatasetBuilder {
         self.filters.compression = Some(crate::write::chunked::Compression::Bzip2(level));
         self
     }
+    /// Blosc compression as hdf5plugin writes it (`**hdf5plugin.Blosc(cname, clevel,
+    /// shuffle)`, filter 32001): `cname` "blosclz", "lz4" (hdf5plugin's default), "lz4hc",
+    /// "zlib" or "zstd"; `clevel` 0–9 (5 there); `shuffle` 0 none, 1 byte (the default there,
+    /// `Blosc.SHUFFLE`), 2 bit (`Blosc.BITSHUFFLE`). Other values are refused at creation, as
+    /// hdf5plugin refuses them. Makes the dataset chunked; replaces any other compression.
+    pub fn blosc(mut self, cname: &str, clevel: u8, shuffle: u8) -> Self {
+        self.filters.compression = Some(crate::write::chunked::Compression::Blosc {
+            codec: crate::write::chunked::blosc_codec(cname),
+            level: clevel,
+            shuffle,
+        });
+        self
+    }
+    /// Blosc2 compression as hdf5plugin writes it (`**hdf5plugin.Blosc2(cname, clevel,
+    /// filters)`, filter 32026): `cname` as for [`blosc`](Self::blosc) (hdf5plugin's default
+    /// is "blosclz"), `clevel` 0–9 (5), `filters` 0 none, 1 shuffle (the default), 2
+    /// bitshuffle, 3 delta, 4 trunc_prec. Makes the dataset chunked; replaces any other
+    /// compression.
+    pub fn blosc2(mut self, cname: &str, clevel: u8, filters: u8) -> Self {
+        self.filters.compression = Some(crate::write::chunked::Compression::Blosc2 {
+            codec: crate::write::chunked::blosc_codec(cname),
+            level: clevel,
+            filter: filters,
+        });
+        self
+    }
+    /// Any filter by its id, with the client data its encoder reads (h5py's
+    /// `compression=id, compression_opts=client_data`; optional, as h5py adds it): for a
+    /// filter of your own registered through [`CreateOptions::filters`](crate::CreateOptions),
+    /// or a built-in with client data you choose. The file's registry must have a codec for
+    /// `id`, or creation fails (h5py: "Unknown compression filter number"). A chunk the
+    /// filter declines is stored unfiltered, its bit set in the chunk's filter mask. Makes
+    /// the dataset chunked; replaces any other compression.
+    pub fn filter(mut self, id: u16, client_data: &[u32]) -> Self {
+        self.filters.compression = Some(crate::write::chunked::Compression::Other {
+            id,
+            client_data: client_data.to_vec(),
+        });
+        self
+    }
     /// Scale-offset (h5py's `scaleoffset=`): for integers, `factor` is the bits each value
     /// keeps (0: as many as each chunk's range needs — lossless); for floats, the decimal
     /// digits kept after the point (D-scale: values rounded to 10^-factor — lossy). First in
@@ -286,7 +326,7 @@ impl DatasetBuilder {
             self.maxshape.as_deref(),
             self.chunks.as_deref(),
             self.auto_chunks,
-            &self.filters,
+            (&self.filters, &self.group.obj.file.filters),
             &self.dtype,
             self.layout.is_some(),
         )?;

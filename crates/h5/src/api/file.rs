@@ -123,6 +123,11 @@ pub struct CreateOptions {
     /// The root group keeps its links and attributes in creation order (h5py's
     /// `File(..., track_order=True)`).
     pub track_order: bool,
+    /// The filter codecs chunks are encoded (and decoded) with, as
+    /// [`OpenOptions::filters`]: register your own [`Filter`](crate::filters::Filter) to
+    /// write with it through [`DatasetBuilder::filter`](crate::DatasetBuilder::filter).
+    /// `None`: the built-ins of this build.
+    pub filters: Option<Arc<h5_filters::Registry>>,
 }
 
 impl File {
@@ -277,6 +282,7 @@ impl File {
             Box::new(storage),
             options.libver,
             options.track_order,
+            options.filters,
             Some(path.to_path_buf()),
         )?;
         File::from_open(inner)
@@ -317,6 +323,7 @@ impl File {
             Box::new(storage),
             options.libver,
             options.track_order,
+            options.filters,
             None,
         )?;
         File::from_open(inner)

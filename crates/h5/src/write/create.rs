@@ -16,6 +16,7 @@ pub(crate) fn create_file(
     storage: Box<dyn Storage>,
     libver: LibVer,
     track_order: bool,
+    filters: Option<std::sync::Arc<h5_filters::Registry>>,
     path: Option<PathBuf>,
 ) -> Result<OpenFile> {
     let sizes = Sizes::DEFAULT;
@@ -50,7 +51,8 @@ pub(crate) fn create_file(
         sizes,
         limits: Limits::default(),
         path,
-        filters: std::sync::Arc::new(h5_filters::Registry::with_builtins()),
+        filters: filters
+            .unwrap_or_else(|| std::sync::Arc::new(h5_filters::Registry::with_builtins())),
         overlay: Overlay::default(),
         pages: Default::default(),
     };

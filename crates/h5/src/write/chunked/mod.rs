@@ -11,5 +11,5 @@ mod plan;
 
 pub(crate) use edit::{extents, resize, write};
 pub(crate) use plan::{
-    new_layout, pipeline_message, plan, scale_offset_fill, Compression, FilterSpec,
+    blosc_codec, new_layout, pipeline_message, plan, scale_offset_fill, Compression, FilterSpec,
 };

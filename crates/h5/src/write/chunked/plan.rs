@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::write::{LibVer, WriteCtx};
+use h5_filters::Registry;
 use h5_format::message::datatype::Datatype;
 use h5_format::message::filter_pipeline::{self, FilterInfo};
 use h5_format::message::layout::{ChunkIndex, Chunked, Layout};
@@ -11,7 +12,7 @@ use h5_format::Writer;
 // Creation: chunk shapes and filter pipelines as h5py makes them
 
 /// The compression filter of a dataset (h5py's `compression=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Compression {
     /// gzip at a level 0–9.
     Deflate(u8),
@@ -28,6 +29,16 @@ pub(crate) enum Compression {
     /// SZIP (4): nearest-neighbour preprocessing (`true`, h5py's "nn") or entropy coding
     /// only ("ec"), and the pixels per block.
     Szip { nn: bool, pixels_per_block: u8 },
+    /// hdf5plugin's Blosc (32001): the codec's number (0 blosclz, 1 lz4, 2 lz4hc, 4 zlib,
+    /// 5 zstd; `u32::MAX` for a name hdf5plugin does not know), the level 0–9 and the
+    /// shuffle (0 none, 1 byte, 2 bit).
+    Blosc { codec: u32, level: u8, shuffle: u8 },
+    /// hdf5plugin's Blosc2 (32026): codec number as for Blosc, level, and filter (0 none,
+    /// 1 shuffle, 2 bitshuffle, 3 delta, 4 trunc_prec).
+    Blosc2 { codec: u32, level: u8, filter: u8 },
+    /// Any filter by id with the client data given (h5py's `compression=<id>,
+    /// compression_opts=(...)`), optional as h5py adds it.
+    Other { id: u16, client_data: Vec<u32> },
 }
 
 /// The filters a dataset builder asked for.
@@ -56,6 +67,7 @@ impl FilterSpec {
     /// libhdf5 stores once the filters have seen the dataset's type and chunk.
     pub(crate) fn pipeline(
         &self,
+        reg: &Registry,
         dtype: &Datatype,
         element_size: u64,
         chunk_bytes: u64,
@@ -70,28 +82,19 @@ impl FilterSpec {
         if let Some(factor) = self.scale_offset {
             let elements = chunk_bytes / element_size.max(1);
             let cd = scale_offset_client_data(dtype, factor, elements)?;
-            if !h5_filters::available(h5_filters::id::SCALEOFFSET) {
-                return Err(Error::Unsupported(
-                    "filter 6 (scaleoffset) is not in this build (its h5 cargo feature is off)"
-                        .into(),
-                ));
-            }
+            need(reg, h5_filters::id::SCALEOFFSET)?;
             out.push(f(h5_filters::id::SCALEOFFSET, 1, cd));
         }
         if self.nbit {
             let elements = chunk_bytes / element_size.max(1);
             let cd = nbit_client_data(dtype, elements)?;
-            if !h5_filters::available(h5_filters::id::NBIT) {
-                return Err(Error::Unsupported(
-                    "filter 5 (nbit) is not in this build (its h5 cargo feature is off)".into(),
-                ));
-            }
+            need(reg, h5_filters::id::NBIT)?;
             out.push(f(h5_filters::id::NBIT, 1, cd));
         }
         if self.shuffle {
             out.push(f(h5_filters::id::SHUFFLE, 1, vec![element_size as u32]));
         }
-        match self.compression {
+        match self.compression.clone() {
             Some(Compression::Deflate(level)) => {
                 if level > 9 {
                     return Err(Error::Shape(format!(
@@ -114,10 +117,10 @@ impl FilterSpec {
                 // libhdf5's own filter: named in the pipeline, as for deflate
                 out.push(FilterInfo {
                     name: FilterInfo::known_name(h5_filters::id::SZIP).map(String::from),
-                    ..plugin(h5_filters::id::SZIP, cd)?
+                    ..plugin(reg, h5_filters::id::SZIP, cd)?
                 });
             }
-            Some(Compression::Lz4) => out.push(plugin(h5_filters::id::LZ4, vec![0])?),
+            Some(Compression::Lz4) => out.push(plugin(reg, h5_filters::id::LZ4, vec![0])?),
             // hdf5plugin's stored values: version 0.4, element size, default block, codec
             Some(Compression::Bitshuffle(codec)) => {
                 if codec == u32::MAX {
@@ -129,7 +132,7 @@ impl FilterSpec {
                 if codec == 3 {
                     cd.push(3);
                 }
-                out.push(plugin(h5_filters::id::BITSHUFFLE, cd)?)
+                out.push(plugin(reg, h5_filters::id::BITSHUFFLE, cd)?)
             }
             Some(Compression::Zstd(level)) => {
                 if !(1..=22).contains(&level) {
@@ -137,7 +140,7 @@ impl FilterSpec {
                         "zstd level must be in 1-22, not {level}"
                     )));
                 }
-                out.push(plugin(h5_filters::id::ZSTD, vec![level as u32])?)
+                out.push(plugin(reg, h5_filters::id::ZSTD, vec![level as u32])?)
             }
             Some(Compression::Bzip2(level)) => {
                 if !(1..=9).contains(&level) {
@@ -145,7 +148,48 @@ impl FilterSpec {
                         "bzip2 block size must be in 1-9, not {level}"
                     )));
                 }
-                out.push(plugin(h5_filters::id::BZIP2, vec![level as u32])?)
+                out.push(plugin(reg, h5_filters::id::BZIP2, vec![level as u32])?)
+            }
+            // the values hdf5plugin's set_local stores: filter version 2, Blosc format 2,
+            // the type size (an array's base type; 1 above 255), the chunk's bytes
+            Some(Compression::Blosc {
+                codec,
+                level,
+                shuffle,
+            }) => {
+                blosc_checks(codec, level, shuffle, &["none", "byte", "bit"])?;
+                let cd = vec![
+                    2,
+                    2,
+                    blosc_typesize(dtype),
+                    chunk_bytes as u32,
+                    level as u32,
+                    shuffle as u32,
+                    codec,
+                ];
+                out.push(plugin(reg, h5_filters::id::BLOSC, cd)?)
+            }
+            // filter version 1, automatic block size, type size, chunk bytes; the chunk's
+            // rank and shape follow for 2 to 8 dimensions ([`blosc2_shape`])
+            Some(Compression::Blosc2 {
+                codec,
+                level,
+                filter,
+            }) => {
+                blosc_checks(codec, level, filter, &BLOSC2_FILTERS)?;
+                let cd = vec![
+                    1,
+                    0,
+                    blosc_typesize(dtype),
+                    chunk_bytes as u32,
+                    level as u32,
+                    filter as u32,
+                    codec,
+                ];
+                out.push(plugin(reg, h5_filters::id::BLOSC2, cd)?)
+            }
+            Some(Compression::Other { id, client_data }) => {
+                out.push(plugin(reg, id, client_data)?);
             }
             None => {}
         }
@@ -449,15 +493,86 @@ fn nbit_member(dt: &Datatype, whole: u32, out: &mut Vec<u32>, all_bits: &mut boo
     }
 }
 
-/// A plugin filter's pipeline entry (optional, as h5py adds hdf5plugin's filters), refused
-/// when this build has no codec for it (a write would otherwise store every chunk unfiltered).
-fn plugin(id: u16, client_data: Vec<u32>) -> Result<FilterInfo> {
-    if !h5_filters::available(id) {
+/// Blosc's and Blosc2's codec numbers by hdf5plugin's names; `u32::MAX` for others.
+pub(crate) fn blosc_codec(cname: &str) -> u32 {
+    match cname {
+        "blosclz" => 0,
+        "lz4" => 1,
+        "lz4hc" => 2,
+        "zlib" => 4,
+        "zstd" => 5,
+        _ => u32::MAX,
+    }
+}
+
+/// Blosc2's filters by number (hdf5plugin's `Blosc2(filters=...)`).
+const BLOSC2_FILTERS: [&str; 5] = ["none", "shuffle", "bitshuffle", "delta", "trunc_prec"];
+
+/// hdf5plugin's checks of Blosc's and Blosc2's options (it raises `ValueError`).
+fn blosc_checks(codec: u32, level: u8, shuffle: u8, shuffles: &[&str]) -> Result<()> {
+    if codec == u32::MAX {
+        return Err(Error::Shape(
+            "blosc compression must be one of \"blosclz\", \"lz4\", \"lz4hc\", \"zlib\" \
+             or \"zstd\""
+                .into(),
+        ));
+    }
+    if level > 9 {
+        return Err(Error::Shape(format!(
+            "blosc level must be in 0-9, not {level}"
+        )));
+    }
+    if shuffle as usize >= shuffles.len() {
+        return Err(Error::Shape(format!(
+            "blosc shuffle must be one of {shuffles:?} (0-{}), not {shuffle}",
+            shuffles.len() - 1
+        )));
+    }
+    Ok(())
+}
+
+/// The type size Blosc's set_local stores: an array's base type size, and 1 for types
+/// above 255 bytes.
+fn blosc_typesize(dt: &Datatype) -> u32 {
+    let size = match dt {
+        Datatype::Array { base, .. } => base.size(),
+        other => other.size(),
+    };
+    if size > 255 {
+        1
+    } else {
+        size as u32
+    }
+}
+
+/// Blosc2's set_local adds the chunk's rank and shape when it has 2 to 8 dimensions (the
+/// filter then stores the chunk as a B2ND array).
+pub(crate) fn blosc2_shape(filters: &mut [FilterInfo], chunk: &[u64]) {
+    for f in filters.iter_mut() {
+        if f.id == h5_filters::id::BLOSC2 && (2..=8).contains(&chunk.len()) {
+            f.client_data.push(chunk.len() as u32);
+            f.client_data.extend(chunk.iter().map(|&c| c as u32));
+        }
+    }
+}
+
+/// Refuses a filter the file's registry has no codec for: a write would otherwise store
+/// every chunk unfiltered (h5py: "Unknown compression filter number").
+fn need(reg: &Registry, id: u16) -> Result<()> {
+    if reg.get(id).is_none() {
         return Err(Error::Unsupported(format!(
-            "filter {id} ({}) is not in this build (its h5 cargo feature is off)",
+            "filter {id} ({}) is not in the file's filter registry (a codec feature of this \
+             build is off, or CreateOptions::filters has no codec for it)",
             h5_filters::name_of(id)
         )));
     }
+    Ok(())
+}
+
+/// A plugin filter's pipeline entry (optional, as h5py adds hdf5plugin's filters), refused
+/// when this build has no codec for it (a write would otherwise store every chunk unfiltered).
+fn plugin(reg: &Registry, id: u16, client_data: Vec<u32>) -> Result<FilterInfo> {
+    need(reg, id)?;
     Ok(FilterInfo {
         id,
         name: None,
@@ -529,13 +644,14 @@ pub(crate) struct Plan {
 
 /// Decide, as h5py's `create_dataset` does, whether a dataset is chunked and how: chunked
 /// when chunks are given or asked for (`auto`), or when any filter or a maximum shape is
-/// given; the chunk shape is then the one given or [`guess_chunk`]'s. `None`: not chunked.
+/// given; the chunk shape is then the one given or [`guess_chunk`]'s, the filters checked against
+/// the file's registry. `None`: not chunked.
 pub(crate) fn plan(
     shape: &[u64],
     maxshape: Option<&[Option<u64>]>,
     chunks: Option<&[u64]>,
     auto: bool,
-    filters: &FilterSpec,
+    (filters, reg): (&FilterSpec, &Registry),
     dtype: &Datatype,
     explicit_unchunked: bool,
 ) -> Result<Option<Plan>> {
@@ -619,8 +735,9 @@ pub(crate) fn plan(
             "chunk dimensions {chunks:?} too large"
         )));
     }
-    let mut pipeline = filters.pipeline(dtype, element_size, chunk_bytes)?;
+    let mut pipeline = filters.pipeline(reg, dtype, element_size, chunk_bytes)?;
     szip_scanline(&mut pipeline, &chunks)?;
+    blosc2_shape(&mut pipeline, &chunks);
     Ok(Some(Plan {
         filters: pipeline,
         chunks,
@@ -712,7 +829,9 @@ mod tests {
             fletcher32: true,
             ..Default::default()
         };
-        let p = spec.pipeline(&crate::types::float32(), 4, 168).unwrap();
+        let p = spec
+            .pipeline(&Registry::with_builtins(), &crate::types::float32(), 4, 168)
+            .unwrap();
         let got: Vec<(u16, u16, Vec<u32>, Option<String>)> = p
             .into_iter()
             .map(|f| (f.id, f.flags, f.client_data, f.name))
@@ -730,7 +849,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            lzf.pipeline(&crate::types::float32(), 4, 400).unwrap()[0].client_data,
+            lzf.pipeline(&Registry::with_builtins(), &crate::types::float32(), 4, 400)
+                .unwrap()[0]
+                .client_data,
             [4, 261, 400]
         );
         // n-bit's parameters as libhdf5 computes them (worked examples of H5Z__set_local_nbit)
