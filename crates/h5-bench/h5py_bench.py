@@ -18,6 +18,11 @@ import zlib
 import h5py
 import numpy as np
 
+try:
+    import hdf5plugin  # noqa: F401  (registers the plugin filters the filter table reads)
+except ImportError:
+    pass
+
 ROW = np.dtype([("id", "<i4"), ("value", "<f8"), ("name", "S16")])
 
 
@@ -82,6 +87,53 @@ GZIP = dict(shuffle=True, compression="gzip", compression_opts=4)
 LZF = dict(shuffle=True, compression="lzf")
 
 
+def filters():
+    """The filter table's settings, key by key (workloads.rs's FILTERS): one filter each."""
+    import hdf5plugin as p
+
+    return {
+        "gzip": dict(compression="gzip", compression_opts=4),
+        "lzf": dict(compression="lzf"),
+        "szip": dict(compression="szip", compression_opts=("nn", 8)),
+        "scaleoffset": dict(scaleoffset=0),
+        "lz4": dict(p.LZ4()),
+        "zstd": dict(p.Zstd(clevel=3)),
+        "bzip2": dict(p.BZip2(blocksize=9)),
+        "bshuf": dict(p.Bitshuffle(cname="lz4")),
+        "blosc-lz4": dict(p.Blosc(cname="lz4", clevel=5, shuffle=p.Blosc.SHUFFLE)),
+        "blosc-blosclz": dict(p.Blosc(cname="blosclz", clevel=5, shuffle=p.Blosc.SHUFFLE)),
+        "blosc-zstd": dict(p.Blosc(cname="zstd", clevel=5, shuffle=p.Blosc.BITSHUFFLE)),
+        "blosc2-blosclz": dict(p.Blosc2(cname="blosclz", clevel=5, filters=p.Blosc2.SHUFFLE)),
+        "blosc2-lz4": dict(p.Blosc2(cname="lz4", clevel=5, filters=p.Blosc2.SHUFFLE)),
+        "zfp": dict(p.Zfp(rate=16)),
+    }
+
+
+# The rows of the filter table (workloads.rs's FILTERS, in its order).
+FILTER_KEYS = ("gzip", "lzf", "szip", "scaleoffset", "lz4", "zstd", "bzip2", "bshuf")
+FLOAT_FILTERS = ("zfp",)
+
+
+def filter_movie(s, d, key):
+    m = movie(s, d)[: s["filter_frames"]]
+    return m.astype("<f4") if key in FLOAT_FILTERS else m
+
+
+def write_filtered(path, data, key):
+    with h5py.File(path, "w") as f:
+        f.create_dataset("movie", data=data, chunks=(1,) + data.shape[1:], **filters()[key])
+
+
+def filter_workload(key, write):
+    def setup(s, d, out):
+        if write:
+            data = filter_movie(s, d, key)
+            return lambda: write_filtered(out, data, key)
+        return read_movie(d, "ref_f_%s.h5" % key)
+
+    return setup
+
+
 def prepare(d):
     s = sizes(d)
     with h5py.File(os.path.join(d, "ref_w1.h5"), "w") as f:
@@ -95,6 +147,8 @@ def prepare(d):
         f.create_dataset("rows", data=raw(d, "rows.bin", ROW))
     with h5py.File(os.path.join(d, "ref_f4.h5"), "w") as f:
         f.create_dataset("data", data=raw(d, "f4.bin", "<f4"))
+    for key in FILTER_KEYS:
+        write_filtered(os.path.join(d, "ref_f_%s.h5" % key), filter_movie(s, d, key), key)
 
 
 # Each workload: (setup, timed) — setup loads inputs untimed and returns the timed callable,
@@ -279,6 +333,9 @@ WORKLOADS = {
     "W12-4": w12(4),
     "W13": w13,
 }
+for _key in FILTER_KEYS:
+    WORKLOADS["F-%s-w" % _key] = filter_workload(_key, True)
+    WORKLOADS["F-%s-r" % _key] = filter_workload(_key, False)
 
 
 def digest_file(w, path, s, d):
@@ -296,6 +353,8 @@ def digest_file(w, path, s, d):
             return small_digest(f, s)
         if w == "W11a":
             return rows_digest(f["rows"][:])
+        if w.startswith("F-"):
+            return crc(f["movie"][:])
     raise SystemExit("no digest for " + w)
 
 

@@ -33,7 +33,8 @@ struct Args {
     /// Runs per workload and library; the best counts.
     #[arg(long, default_value_t = 5)]
     runs: usize,
-    /// Only these workloads (comma-separated, e.g. W1,W2,W12-2).
+    /// Only these workloads (comma-separated, e.g. W1,W2,W12-2; a trailing `*` matches a
+    /// prefix: `F-*` is the filter table, `F-blosc*` its Blosc rows).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Where inputs and outputs go (default: target/h5-bench/{full,quick}).
@@ -225,13 +226,18 @@ fn drive(args: &Args) -> R<()> {
     std::fs::create_dir_all(dir.join("out"))?;
     let compare = quick || args.compare.is_some();
     let runs = if quick { 1 } else { args.runs.max(1) };
-    let chosen: Vec<&str> = workloads::ALL
+    let all = workloads::all();
+    let picked = |w: &str, o: &str| match o.strip_suffix('*') {
+        Some(prefix) => w.starts_with(prefix),
+        None => w == o,
+    };
+    let chosen: Vec<&str> = all
         .iter()
-        .copied()
-        .filter(|w| args.only.is_empty() || args.only.iter().any(|o| o == w))
+        .map(String::as_str)
+        .filter(|w| args.only.is_empty() || args.only.iter().any(|o| picked(w, o)))
         .collect();
     if chosen.is_empty() {
-        return Err(format!("--only names none of {:?}", workloads::ALL).into());
+        return Err(format!("--only names none of {all:?}").into());
     }
     let libs: &[Lib] = if compare {
         &[Lib::H5, Lib::H5py]
@@ -332,7 +338,7 @@ fn print_table(
     println!();
     println!("| workload | what | h5py s | h5 s | h5 / h5py | goal | h5 peak RSS MiB | h5py peak RSS MiB | h5 file MiB | h5py file MiB |");
     println!("|---|---|---:|---:|---:|---|---:|---:|---:|---:|");
-    for &w in chosen {
+    for &w in chosen.iter().filter(|w| !w.starts_with("F-")) {
         let h = best.get(&(w, "h5")).cloned().unwrap_or_default();
         let p = best.get(&(w, "h5py")).cloned().unwrap_or_default();
         let secs = |b: &Best| b.secs.map_or(String::new(), |s| format!("{s:.3}"));
@@ -362,6 +368,81 @@ fn print_table(
     if let Some(h) = scale("h5") {
         let p = scale("h5py").map_or(String::new(), |p| format!(", h5py {p:.2}×"));
         println!("\nW12 throughput from 1 to 2 threads: h5 {h:.2}×{p}");
+    }
+    print_filter_table(s, chosen, best, compare);
+}
+
+/// Each filter's encode and decode throughput (the uncompressed MiB through the whole write or
+/// read, open to close), h5 beside h5py + hdf5plugin, and the compression ratio each got.
+fn print_filter_table(
+    s: &Sizes,
+    chosen: &[&str],
+    best: &BTreeMap<(&str, &str), Best>,
+    compare: bool,
+) {
+    let cases: Vec<&workloads::FilterCase> = workloads::FILTERS
+        .iter()
+        .filter(|c| {
+            chosen
+                .iter()
+                .any(|w| workloads::filter_case(w).is_some_and(|(x, _)| x.key == c.key))
+        })
+        .collect();
+    if cases.is_empty() {
+        return;
+    }
+    let [_, h, w] = s.movie;
+    let elements = s.filter_frames * h * w;
+    println!();
+    println!(
+        "Filters: {} frames of the movie ({elements} values, chunks (1,{h},{w})), one filter each; MiB/s of uncompressed data, open to close",
+        s.filter_frames
+    );
+    println!();
+    println!("| filter | h5py write MiB/s | h5 write MiB/s | h5 / h5py time | h5py read MiB/s | h5 read MiB/s | h5 / h5py time | h5py ratio | h5 ratio |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let get = |w: &str, lib: &str| {
+        best.iter()
+            .find(|((a, b), _)| *a == w && *b == lib)
+            .map(|(_, v)| v.clone())
+    };
+    for c in cases {
+        let bytes = elements * if c.float { 4 } else { 2 };
+        let mib = bytes as f64 / (1 << 20) as f64;
+        let rate = |b: &Option<Best>| {
+            b.as_ref()
+                .and_then(|b| b.secs)
+                .map_or(String::new(), |t| format!("{:.0}", mib / t))
+        };
+        let ratio = |a: &Option<Best>, b: &Option<Best>| match (
+            a.as_ref().and_then(|x| x.secs),
+            b.as_ref().and_then(|x| x.secs),
+        ) {
+            (Some(x), Some(y)) if compare && y > 0.0 => format!("**{:.2}**", x / y),
+            _ => String::new(),
+        };
+        let packed = |b: &Option<Best>| {
+            b.as_ref()
+                .filter(|b| b.file_bytes > 0)
+                .map_or(String::new(), |b| {
+                    format!("{:.2}", bytes as f64 / b.file_bytes as f64)
+                })
+        };
+        let (ww, rw) = (format!("F-{}-w", c.key), format!("F-{}-r", c.key));
+        let (hw, pw) = (get(&ww, "h5"), get(&ww, "h5py"));
+        let (hr, pr) = (get(&rw, "h5"), get(&rw, "h5py"));
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            c.what,
+            rate(&pw),
+            rate(&hw),
+            ratio(&hw, &pw),
+            rate(&pr),
+            rate(&hr),
+            ratio(&hr, &pr),
+            packed(&pw),
+            packed(&hw),
+        );
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Sizes {
     pub rows: u64,
     /// W13: f32 elements.
     pub f4_n: u64,
+    /// The filter table: frames of the movie each filter compresses.
+    pub filter_frames: u64,
 }
 
 impl Sizes {
@@ -47,6 +49,7 @@ impl Sizes {
             points: 10_000,
             rows: 1_000_000,
             f4_n: 32 << 20,
+            filter_frames: 32,
         }
     }
 
@@ -64,6 +67,7 @@ impl Sizes {
             points: 500,
             rows: 10_000,
             f4_n: 64 << 10,
+            filter_frames: 8,
         }
     }
 
@@ -77,7 +81,7 @@ impl Sizes {
             "w1_n": self.w1_n, "movie": self.movie, "crop": self.crop,
             "append_frames": self.append_frames, "frame": self.frame, "groups": self.groups,
             "small_n": self.small_n, "small_len": self.small_len, "points": self.points,
-            "rows": self.rows, "f4_n": self.f4_n,
+            "rows": self.rows, "f4_n": self.f4_n, "filter_frames": self.filter_frames,
         })
     }
 
@@ -99,7 +103,11 @@ impl Sizes {
 
     /// Whether `dir` already holds this size's inputs.
     pub fn prepared(&self, dir: &Path) -> bool {
-        Sizes::load(dir).is_ok_and(|s| s == *self) && dir.join("ref_f4.h5").exists()
+        Sizes::load(dir).is_ok_and(|s| s == *self)
+            && dir.join("ref_f4.h5").exists()
+            && crate::workloads::FILTERS
+                .iter()
+                .all(|c| dir.join(format!("ref_f_{}.h5", c.key)).exists())
     }
 
     /// Write the raw inputs and `sizes.json` into `dir` (sizes.json last).

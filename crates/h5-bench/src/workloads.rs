@@ -20,15 +20,100 @@ pub struct Row {
     name: FixedAscii<16>,
 }
 
-/// The workloads, in table order.
-pub const ALL: &[&str] = &[
+/// The workloads of the main table, in order. The filter workloads ([`filter_workloads`])
+/// follow them.
+pub const MAIN: &[&str] = &[
     "W1", "W2", "W3", "W4", "W5", "W6", "W7a", "W7b", "W8a", "W8b", "W9a", "W9b", "W10", "W11a",
     "W11b", "W12-1", "W12-2", "W12-4", "W13",
 ];
 
+/// How the filter table's datasets are made: the first frames of the movie, one chunk per
+/// frame, through one filter alone (no shuffle unless the filter does its own), so that the
+/// time is the codec's. `F-<key>-w` writes them, `F-<key>-r` reads h5py's file back.
+/// h5py_bench.py's `FILTERS` has the same keys with hdf5plugin's settings.
+pub struct FilterCase {
+    /// The workload key.
+    pub key: &'static str,
+    /// What it is, for the table.
+    pub what: &'static str,
+    /// The builder settings (`None`: h5 reads this filter but does not write it).
+    pub apply: Option<fn(h5::DatasetBuilder) -> h5::DatasetBuilder>,
+    /// Whether the data is the movie as `f32` (for codecs of floats) rather than `u16`.
+    pub float: bool,
+}
+
+const fn case(
+    key: &'static str,
+    what: &'static str,
+    apply: Option<fn(h5::DatasetBuilder) -> h5::DatasetBuilder>,
+    float: bool,
+) -> FilterCase {
+    FilterCase {
+        key,
+        what,
+        apply,
+        float,
+    }
+}
+
+/// Every filter of the throughput table.
+pub const FILTERS: &[FilterCase] = &[
+    case("gzip", "gzip 4", Some(|b| b.deflate(4)), false),
+    case("lzf", "LZF", Some(|b| b.lzf()), false),
+    case(
+        "szip",
+        "szip nn, 8 pixels/block",
+        Some(|b| b.szip(true, 8)),
+        false,
+    ),
+    case(
+        "scaleoffset",
+        "scale-offset, automatic bits",
+        Some(|b| b.scale_offset(0)),
+        false,
+    ),
+    case("lz4", "LZ4", Some(|b| b.lz4()), false),
+    case("zstd", "zstd 3", Some(|b| b.zstd(3)), false),
+    case("bzip2", "bzip2 9", Some(|b| b.bzip2(9)), false),
+    case(
+        "bshuf",
+        "bitshuffle + LZ4",
+        Some(|b| b.bitshuffle("lz4")),
+        false,
+    ),
+];
+
+/// `F-<key>-w` and `F-<key>-r` for every filter case (no write where h5 cannot write it).
+pub fn filter_workloads() -> Vec<String> {
+    let mut out = Vec::new();
+    for c in FILTERS {
+        if c.apply.is_some() {
+            out.push(format!("F-{}-w", c.key));
+        }
+        out.push(format!("F-{}-r", c.key));
+    }
+    out
+}
+
+/// Every workload, in table order.
+pub fn all() -> Vec<String> {
+    let mut v: Vec<String> = MAIN.iter().map(|w| w.to_string()).collect();
+    v.extend(filter_workloads());
+    v
+}
+
+/// The filter case of an `F-<key>-<w|r>` workload.
+pub fn filter_case(w: &str) -> Option<(&'static FilterCase, bool)> {
+    let rest = w.strip_prefix("F-")?;
+    let (key, dir) = rest.rsplit_once('-')?;
+    let c = FILTERS.iter().find(|c| c.key == key)?;
+    Some((c, dir == "w"))
+}
+
 /// Whether `w` writes a file (which the driver then has h5py check).
 pub fn writes(w: &str) -> bool {
     matches!(w, "W1" | "W3" | "W6" | "W7a" | "W8a" | "W9a" | "W11a")
+        || filter_case(w).is_some_and(|(_, write)| write)
 }
 
 /// What `w` does, for the table.
@@ -65,7 +150,11 @@ pub fn describe(w: &str, s: &Sizes) -> String {
             format!("gzip movie read by {} thread(s), one File", &w[4..])
         }
         "W13" => format!("read {} f4 as f64", s.f4_n),
-        _ => w.into(),
+        _ => match filter_case(w) {
+            Some((c, true)) => format!("write {}", c.what),
+            Some((c, false)) => format!("read {}", c.what),
+            None => w.into(),
+        },
     }
 }
 
@@ -290,8 +379,72 @@ pub fn setup(w: &str, s: &Sizes, dir: &Path, out: &Path) -> R<Timed> {
                 .read_vec::<f64>()?;
             digest(move || crc(&v))
         }),
-        other => return Err(format!("unknown workload {other}").into()),
+        other => match filter_case(other) {
+            Some((c, write)) => filter_workload(c, write, &s, inputs, &at(""), &out)?,
+            None => return Err(format!("unknown workload {other}").into()),
+        },
     })
+}
+
+/// The first `s.filter_frames` frames of the movie, as `u16` or as `f32`.
+enum FilterData {
+    U16(Vec<u16>),
+    F32(Vec<f32>),
+}
+
+fn filter_workload(
+    c: &FilterCase,
+    write: bool,
+    s: &Sizes,
+    inputs: &Path,
+    dir: &Path,
+    out: &Path,
+) -> R<Timed> {
+    let [_, h, wd] = s.movie;
+    let shape = [s.filter_frames, h, wd];
+    let out = out.to_path_buf();
+    if !write {
+        let path = dir.join(format!("ref_f_{}.h5", c.key));
+        let float = c.float;
+        return Ok(Box::new(move || {
+            let d = File::open(&path)?.dataset("movie")?;
+            if float {
+                let v = d.read_vec::<f32>()?;
+                digest(move || crc(&v))
+            } else {
+                let v = d.read_vec::<u16>()?;
+                digest(move || crc(&v))
+            }
+        }));
+    }
+    let apply = c.apply.ok_or("h5 does not write this filter")?;
+    let mut m: Vec<u16> = raw(inputs, "movie.bin")?;
+    m.truncate((shape.iter().product::<u64>()) as usize);
+    let data = if c.float {
+        FilterData::F32(m.iter().map(|&x| x as f32).collect())
+    } else {
+        FilterData::U16(m)
+    };
+    let dims = shape.map(|n| n as usize);
+    Ok(Box::new(move || {
+        let f = File::create(&out)?;
+        match &data {
+            FilterData::U16(v) => {
+                let b = f.new_dataset::<u16>().shape(&shape).chunks(&[1, h, wd]);
+                apply(b)
+                    .create("movie")?
+                    .write(ArrayView3::from_shape(dims, v)?)?;
+            }
+            FilterData::F32(v) => {
+                let b = f.new_dataset::<f32>().shape(&shape).chunks(&[1, h, wd]);
+                apply(b)
+                    .create("movie")?
+                    .write(ArrayView3::from_shape(dims, v)?)?;
+            }
+        }
+        f.close()?;
+        Ok(None)
+    }))
 }
 
 /// The rows of `rows.bin`: packed 28-byte records (i32, f64, 16 bytes NUL-padded).

@@ -32,4 +32,20 @@ fn quick_mode_agrees_with_h5py_on_every_workload() {
             "no row for {w}:\n{stdout}"
         );
     }
+    // the filter table: every filter written by both (where h5 writes it) and read by both
+    for f in [
+        "gzip 4",
+        "LZF",
+        "szip nn, 8 pixels/block",
+        "scale-offset, automatic bits",
+        "LZ4",
+        "zstd 3",
+        "bzip2 9",
+        "bitshuffle + LZ4",
+    ] {
+        assert!(
+            stdout.contains(&format!("| {f} |")),
+            "no filter row for {f}:\n{stdout}"
+        );
+    }
 }
