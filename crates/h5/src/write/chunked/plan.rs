@@ -255,6 +255,23 @@ pub(crate) fn szip_client_data(dt: &Datatype, nn: bool, ppb: u8) -> Result<Vec<u
     if bpp > 24 {
         bpp = if bpp <= 32 { 32 } else { 64 };
     }
+    // libaec (the SZIP layer libhdf5 calls) reads pixels of up to 8, 16 or 24 bits from 1-,
+    // 2- and 4-byte words; a type of another size (3 bytes, or 4 with 16 bits or fewer)
+    // libhdf5 still writes, but its chunks no longer hold the values: h5py reads them back
+    // wrong (checked with h5py 3.16, libhdf5 2.0). Refused here rather than written so.
+    let word = match bpp {
+        0..=8 => 8,
+        9..=16 => 16,
+        17..=32 => 32,
+        _ => 64,
+    };
+    if word != size_bits {
+        return Err(Error::Unsupported(format!(
+            "szip cannot code {size}-byte numbers of {bpp} bits: the SZIP coder reads them as \
+             {}-byte words, and libhdf5's chunks of such a type do not read back",
+            word / 8
+        )));
+    }
     Ok(vec![
         if nn { 32 } else { 4 } | 1 | 128 | order_bit,
         ppb as u32,
