@@ -38,6 +38,8 @@ struct Params {
     elem: usize,
     block: usize,
     codec: Codec,
+    /// zstd's level (client data value 5, signed; absent: 0, zstd's default).
+    level: i32,
 }
 
 fn params(cd: &[u32]) -> Result<Params> {
@@ -56,7 +58,13 @@ fn params(cd: &[u32]) -> Result<Params> {
         3 => Codec::Zstd,
         _ => return Err(invalid("unknown compression")),
     };
-    Ok(Params { elem, block, codec })
+    let level = cd.get(5).map_or(0, |&l| l as i32);
+    Ok(Params {
+        elem,
+        block,
+        codec,
+        level,
+    })
 }
 
 /// The bit transpose of `m` elements (a multiple of 8) of `s` bytes.
@@ -210,7 +218,7 @@ impl Filter for Bitshuffle {
                     out.extend(z);
                 }
                 Codec::Zstd => {
-                    let z = encode_zstd(&shuffled)?;
+                    let z = encode_zstd(&shuffled, p.level)?;
                     out.extend_from_slice(&(z.len() as u32).to_be_bytes());
                     out.extend(z);
                 }
@@ -243,28 +251,12 @@ fn encode_lz4(_: &[u8]) -> Result<Vec<u8>> {
 
 #[cfg(feature = "zstd")]
 fn decode_zstd(src: &[u8], dst: &mut [u8]) -> Result<usize> {
-    use std::io::Read;
-    let mut d =
-        ruzstd::decoding::StreamingDecoder::new(src).map_err(|_| corrupt("bad zstd frame"))?;
-    let mut got = 0;
-    while got < dst.len() {
-        match d.read(&mut dst[got..]) {
-            Ok(0) => break,
-            Ok(k) => got += k,
-            Err(_) => return Err(corrupt("bad zstd frame")),
-        }
-    }
-    let mut probe = [0u8; 1];
-    if matches!(d.read(&mut probe), Ok(k) if k > 0) {
-        return Err(corrupt("zstd block larger than its size"));
-    }
-    Ok(got)
+    crate::zstd::decode_into(src, dst).map_err(corrupt)
 }
 
 #[cfg(feature = "zstd")]
-fn encode_zstd(src: &[u8]) -> Result<Vec<u8>> {
-    let frame = ruzstd::encoding::compress_to_vec(src, ruzstd::encoding::CompressionLevel::Fastest);
-    crate::zstd::with_content_size(frame, src.len() as u64)
+fn encode_zstd(src: &[u8], level: i32) -> Result<Vec<u8>> {
+    crate::zstd::compress(src, level).map_err(corrupt)
 }
 
 #[cfg(not(feature = "zstd"))]
@@ -273,7 +265,7 @@ fn decode_zstd(_: &[u8], _: &mut [u8]) -> Result<usize> {
 }
 
 #[cfg(not(feature = "zstd"))]
-fn encode_zstd(_: &[u8]) -> Result<Vec<u8>> {
+fn encode_zstd(_: &[u8], _: i32) -> Result<Vec<u8>> {
     Err(invalid("zstd blocks need the zstd feature"))
 }
 

@@ -1,10 +1,8 @@
 //! Zstandard (filter 32015, the HDF Group / hdf5plugin format): each chunk is one zstd frame,
 //! client data value 0 the level. Decoded by `ruzstd` (pure Rust), bounded by the chunk size.
 //!
-//! Encoding uses ruzstd's encoder, which has one real level (about zstd's level 1) whatever
-//! level is asked for. Its frames carry no content size, and the C plugin sizes its output
-//! from that field, so the encoder writes it into the frame header (an 8-byte Frame Content
-//! Size, RFC 8878 §3.1.1.1): libzstd then reads our frames.
+//! Encoding uses rusty_zstd at the level asked for. Its frames carry the frame content size
+//! (RFC 8878 §3.1.1.1), which the C plugin sizes its output from: libzstd reads our frames.
 
 use crate::{id, Encoded, Error, Filter, FilterParams, Result};
 use std::io::Read;
@@ -38,32 +36,89 @@ impl Filter for Zstd {
     }
 
     fn encode(&self, p: &FilterParams<'_>, input: Vec<u8>) -> Result<Encoded> {
-        if let Some(&level) = p.client_data.first() {
-            if level > 22 {
-                return Err(Error::InvalidParams {
-                    id: id::ZSTD,
-                    what: "level above 22",
-                });
-            }
+        // the plugin: no level means zstd's default, 3
+        let level = p.client_data.first().copied().unwrap_or(3);
+        if level > 22 {
+            return Err(Error::InvalidParams {
+                id: id::ZSTD,
+                what: "level above 22",
+            });
         }
-        let frame = ruzstd::encoding::compress_to_vec(
-            &input[..],
-            ruzstd::encoding::CompressionLevel::Fastest,
-        );
-        Ok(Encoded::Data(with_content_size(frame, input.len() as u64)?))
+        Ok(Encoded::Data(
+            compress(&input, level as i32).map_err(corrupt)?,
+        ))
     }
 }
 
-/// `frame` (magic, a descriptor with no content size, not single-segment, no dictionary, a
-/// window descriptor, then blocks) with an 8-byte Frame Content Size of `size` added.
-pub(crate) fn with_content_size(mut frame: Vec<u8>, size: u64) -> Result<Vec<u8>> {
-    const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
-    let descriptor = *frame.get(4).ok_or(corrupt("encoder made no frame"))?;
-    // FCS flag (bits 7-6), single segment (bit 5) and dictionary id flag (bits 1-0) all 0
-    if frame[..4] != MAGIC || descriptor & 0xe3 != 0 || frame.len() < 6 {
-        return Err(corrupt("encoder made an unexpected frame header"));
+/// One zstd frame of `src` at `level` (zstd's levels; 0 is its default, 3), with the frame
+/// content size, which the C plugin sizes its output from.
+///
+/// # Errors
+/// The encoder's own failure, described.
+pub(crate) fn compress(src: &[u8], level: i32) -> std::result::Result<Vec<u8>, &'static str> {
+    rusty_zstd::compress(src, if level == 0 { 3 } else { level })
+        .map_err(|_| "the zstd encoder failed")
+}
+
+/// Decode the zstd frame at the start of `src` into `dst`, which must hold all of it: the
+/// bytes written. Trailing bytes after the frame are not read.
+///
+/// # Errors
+/// A corrupt frame, or one that decodes to more than `dst` holds, described.
+pub(crate) fn decode_into(src: &[u8], dst: &mut [u8]) -> std::result::Result<usize, &'static str> {
+    let mut d =
+        ruzstd::decoding::StreamingDecoder::new(src).map_err(|_| "bad zstd frame header")?;
+    let mut got = 0;
+    while got < dst.len() {
+        match d.read(&mut dst[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(_) => return Err("bad zstd frame"),
+        }
     }
-    frame[4] = descriptor | 0xc0; // an 8-byte content size
-    frame.splice(6..6, size.to_le_bytes());
-    Ok(frame)
+    let mut probe = [0u8; 1];
+    if matches!(d.read(&mut probe), Ok(k) if k > 0) {
+        return Err("zstd frame larger than its size");
+    }
+    Ok(got)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_carry_their_content_size_at_every_level() {
+        let data: Vec<u8> = (0..50_000u32)
+            .flat_map(|i| (i % 977).to_le_bytes())
+            .collect();
+        for level in [1, 3, 9, 19, 22] {
+            let frame = compress(&data, level).unwrap();
+            // Frame_Header_Descriptor bits 7-6: the content size field is present
+            assert!(frame[4] >> 6 != 0 || frame[4] & 0x20 != 0, "level {level}");
+            let mut back = vec![0u8; data.len()];
+            assert_eq!(decode_into(&frame, &mut back), Ok(data.len()));
+            assert_eq!(back, data);
+            // a frame larger than the room given is an error
+            let mut small = vec![0u8; data.len() - 1];
+            assert!(decode_into(&frame, &mut small).is_err());
+        }
+        // levels are real: on noisy numbers a high level packs tighter than level 1
+        let mut x = 1u64;
+        let noisy: Vec<u8> = (0..100_000)
+            .map(|i| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((i / 50) % 200) as u8 + (x >> 61) as u8
+            })
+            .collect();
+        let (fast, tight) = (compress(&noisy, 1).unwrap(), compress(&noisy, 19).unwrap());
+        assert!(
+            tight.len() < fast.len(),
+            "{} vs {}",
+            tight.len(),
+            fast.len()
+        );
+    }
 }

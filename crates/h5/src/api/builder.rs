@@ -158,9 +158,8 @@ impl DatasetBuilder {
         self
     }
     /// Zstandard compression as hdf5plugin writes it (`**hdf5plugin.Zstd(clevel=level)`,
-    /// filter 32015), level 1–22 (hdf5plugin's default is 3). The encoder has one speed
-    /// (about zstd's level 1) whatever the level; any zstd reader decodes it. Makes the
-    /// dataset chunked; replaces any other compression.
+    /// filter 32015), level 1–22 (hdf5plugin's default is 3), each chunk one zstd frame.
+    /// Makes the dataset chunked; replaces any other compression.
     pub fn zstd(mut self, level: u8) -> Self {
         self.filters.compression = Some(crate::write::chunked::Compression::Zstd(level));
         self
