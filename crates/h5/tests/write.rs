@@ -587,3 +587,39 @@ fn every_layout_and_number_type(libver: LibVer) {
 }
 
 crate::per_profile!(every_layout_and_number_type);
+
+/// Object headers that fill up: a chunk grows in place while the file space after it is
+/// free (as libhdf5's headers do), and continues in a new chunk when it is not — here two
+/// groups take attributes in turn, so neither header can grow in place and each becomes a
+/// chain of small chunks. libhdf5 reads every attribute back, h5dump walks the headers.
+fn headers_grow_in_place_or_continue(libver: LibVer) {
+    let path = common::tmp(&format!("header_growth_{libver:?}.h5"));
+    let f = common::create(&path, libver);
+    let (a, b) = (f.create_group("a").unwrap(), f.create_group("b").unwrap());
+    let alone = f.create_group("alone").unwrap();
+    for i in 0..40i64 {
+        a.attrs().set(&format!("x{i:02}"), i).unwrap();
+        b.attrs()
+            .set(&format!("y{i:02}"), format!("value {i}").as_str())
+            .unwrap();
+    }
+    for i in 0..6i64 {
+        alone.attrs().set(&format!("z{i}"), i as f64 * 0.5).unwrap();
+    }
+    f.close().unwrap();
+    let back = h5::File::open(&path).unwrap();
+    assert_eq!(
+        back.group("a").unwrap().attrs().get::<i64>("x39").unwrap(),
+        39
+    );
+    common::h5dump_reads_profile(&path, libver);
+    common::h5py_asserts(
+        &path,
+        "a, b, alone = f['a'].attrs, f['b'].attrs, f['alone'].attrs
+assert sorted(a.keys()) == ['x%02d' % i for i in range(40)], list(a.keys())
+assert all(a['x%02d' % i] == i for i in range(40))
+assert all(b['y%02d' % i] == b'value %d' % i or b['y%02d' % i] == 'value %d' % i for i in range(40))
+assert [alone['z%d' % i] for i in range(6)] == [i * 0.5 for i in range(6)]",
+    );
+}
+crate::per_profile!(headers_grow_in_place_or_continue);

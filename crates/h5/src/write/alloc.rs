@@ -27,6 +27,14 @@ impl Allocator {
         self.alloc_in(size, 8)
     }
 
+    /// Reserve `size` bytes at the end of the file (8-byte aligned), never in a freed block:
+    /// for a block that may grow in place ([`try_extend`](Self::try_extend)).
+    pub(crate) fn alloc_at_end(&mut self, size: u64) -> u64 {
+        let a = self.eof.div_ceil(8) * 8;
+        self.eof = a + size;
+        a
+    }
+
     /// Reserve `size` bytes packed right after what came before (raw data: libhdf5 packs
     /// chunks without padding).
     pub(crate) fn alloc_packed(&mut self, size: u64) -> u64 {
@@ -45,6 +53,26 @@ impl Allocator {
         let a = self.eof.div_ceil(align) * align;
         self.eof = a + size;
         a
+    }
+
+    /// Grow the block ending at `end` by `extra` bytes in place, when the space after it is
+    /// the end of the file or a free block large enough (libhdf5's `H5MF_try_extend`).
+    /// Returns whether it did.
+    pub(crate) fn try_extend(&mut self, end: u64, extra: u64) -> bool {
+        if end == self.eof {
+            self.eof += extra;
+            return true;
+        }
+        match self.free.get(&end).copied() {
+            Some(s) if s >= extra => {
+                self.take(end, s);
+                if s > extra {
+                    self.put(end + extra, s - extra);
+                }
+                true
+            }
+            _ => false,
+        }
     }
 
     fn put(&mut self, addr: u64, size: u64) {
@@ -108,6 +136,27 @@ mod tests {
         a.free(u64::MAX - 8, 64);
         assert_eq!(a.eof, 136);
         assert_eq!(a.alloc(8), 136);
+    }
+
+    #[test]
+    fn blocks_grow_into_the_end_of_file_or_a_free_neighbour() {
+        let mut a = Allocator::new(0);
+        let x = a.alloc(16);
+        assert!(a.try_extend(x + 16, 8), "at the end of file");
+        assert_eq!(a.eof, 24);
+        let y = a.alloc(8);
+        let z = a.alloc(32);
+        assert!(!a.try_extend(x + 24, 8), "y follows x");
+        a.free(y, 8);
+        assert!(
+            !a.try_extend(x + 24, 16),
+            "the free block after x is too small"
+        );
+        assert!(a.try_extend(x + 24, 8));
+        assert_eq!(a.alloc(8), z + 32, "y's space is taken");
+        a.free(z, 32);
+        assert!(a.try_extend(x + 32, 16));
+        assert_eq!(a.alloc(16), z + 16, "the rest of z's space is still free");
     }
 
     #[test]

@@ -8,8 +8,9 @@ use crate::error::{Error, Result};
 use h5_format::message::MessageType;
 use h5_format::object_header::{self as oh, ChunkKind, MessageOut, V2_CONTINUATION_OVERHEAD};
 
-/// Smallest continuation chunk (message bytes).
-const MIN_CHUNK: usize = 256;
+/// Smallest continuation chunk (message bytes): libhdf5's `H5O_MIN_SIZE`. A new chunk holds
+/// just what moves into it; it grows in place while the space after it is free.
+const MIN_CHUNK: usize = 22;
 
 /// Message flag bit 2: the message must not be shared (libhdf5 sets it on the attribute
 /// info and reference count messages).
@@ -306,12 +307,31 @@ impl HeaderEdit {
             }
             return Ok(());
         }
+        let mut pending = Some(msg);
+        self.extend_with(cx, need, &mut pending)?;
+        let Some(msg) = pending else {
+            return Ok(());
+        };
         // Make room for a continuation message in the last chunk by moving messages out.
         let clen = self
             .form
             .msg_len(cx.f.sizes.offset as usize + cx.f.sizes.length as usize);
         let last = self.chunks.len() - 1;
         let mut moved = Vec::new();
+        // as libhdf5: one message that frees enough on its own, the smallest such
+        let short = clen.saturating_sub(self.free(last));
+        let form = self.form;
+        let one = self.chunks[last]
+            .msgs
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.mtype != MessageType::CONTINUATION.0)
+            .map(|(k, m)| (form.msg_len(m.data.len()), k))
+            .filter(|&(len, _)| short > 0 && len >= short)
+            .min();
+        if let Some((_, k)) = one {
+            moved.push(self.chunks[last].msgs.remove(k));
+        }
         while self.free(last) < clen {
             match self.chunks[last].msgs.pop() {
                 Some(m) => moved.insert(0, m),
@@ -322,19 +342,23 @@ impl HeaderEdit {
                 }
             }
         }
+        // As libhdf5 sizes a new chunk: the message, and room for a continuation message
+        // (taken by the messages moved out to make room for this chunk's, if any)
+        let moved_len: usize = moved.iter().map(|m| self.form.msg_len(m.data.len())).sum();
+        let used = need + moved_len.max(clen);
         moved.push(msg);
-        let used: usize = moved.iter().map(|m| self.form.msg_len(m.data.len())).sum();
         let (size, on_disk) = match self.form {
             Form::V1 => {
-                let size = (used + clen).max(MIN_CHUNK).div_ceil(8) * 8;
+                let size = used.max(MIN_CHUNK).div_ceil(8) * 8;
                 (size, size)
             }
             Form::V2 { .. } => {
-                let size = (used + clen).max(MIN_CHUNK);
+                let size = used.max(MIN_CHUNK);
                 (size, size + V2_CONTINUATION_OVERHEAD)
             }
         };
-        let addr = cx.alloc(on_disk as u64)?;
+        // at the end of the file, where the next message can grow it in place
+        let addr = cx.alloc_at_end(on_disk as u64)?;
         self.chunks[last].msgs.push(MessageOut {
             mtype: MessageType::CONTINUATION.0,
             flags: 0,
@@ -347,6 +371,65 @@ impl HeaderEdit {
             msgs: moved,
         });
         self.store_all(cx)
+    }
+
+    /// Put `msg` (`need` bytes with its prefix) at the end of a chunk grown in place, as
+    /// libhdf5's `H5O__alloc_extend_chunk` does, when the file space right after some chunk
+    /// is free (the end of the file, or a freed block). The chunk is written first, then
+    /// the continuation message that gives its new length: a process stopped in between
+    /// leaves the header as it was. `msg` is taken when it is placed.
+    fn extend_with(
+        &mut self,
+        cx: &mut WriteCtx<'_>,
+        need: usize,
+        msg: &mut Option<MessageOut>,
+    ) -> Result<()> {
+        let extents = self.extents();
+        for (i, &(addr, len)) in extents.iter().enumerate() {
+            let extra = need - self.free(i);
+            // a version 2 chunk 0 keeps its size in a field whose width must not change
+            if let (Form::V2 { flags, .. }, 0) = (self.form, i) {
+                if oh::v2_size_flags((self.chunks[0].size + extra) as u64) != flags & 0x03 {
+                    continue;
+                }
+            }
+            if !cx.try_extend(addr + len, extra as u64)? {
+                continue;
+            }
+            self.chunks[i].size += extra;
+            self.chunks[i].msgs.extend(msg.take());
+            self.store(cx, i)?;
+            if i > 0 {
+                let new_len = len + extra as u64;
+                let j = self.retarget_continuation(cx, addr, new_len)?;
+                self.store(cx, j)?;
+            }
+            if i != 0 && matches!(self.form, Form::V1) {
+                self.store(cx, 0)?;
+            }
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    /// Give the continuation message that names the chunk at `addr` the length `len`;
+    /// returns the chunk holding that message.
+    fn retarget_continuation(&mut self, cx: &WriteCtx<'_>, addr: u64, len: u64) -> Result<usize> {
+        let sizes = cx.f.sizes;
+        let key = &addr.to_le_bytes()[..sizes.offset as usize];
+        for (j, c) in self.chunks.iter_mut().enumerate() {
+            if let Some(m) = c
+                .msgs
+                .iter_mut()
+                .find(|m| m.mtype == MessageType::CONTINUATION.0 && m.data.starts_with(key))
+            {
+                m.data = oh::encode_continuation(addr, len, sizes);
+                return Ok(j);
+            }
+        }
+        Err(Error::Unsupported(format!(
+            "no continuation message names the header chunk at {addr:#x}"
+        )))
     }
 
     /// Remove the first message of type `t` for which `pick` is true. Returns whether one was.

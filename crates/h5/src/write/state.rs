@@ -211,6 +211,25 @@ impl WriteCtx<'_> {
         Ok(a)
     }
 
+    /// Reserve `size` bytes at the end of the file, where the block can later grow in place
+    /// ([`Allocator::alloc_at_end`]); grows the file as [`WriteCtx::alloc`] does.
+    pub(crate) fn alloc_at_end(&mut self, size: u64) -> Result<u64> {
+        let a = self.st.alloc.alloc_at_end(size);
+        self.grow()?;
+        Ok(a)
+    }
+
+    /// Grow the allocated block ending at `end` by `extra` bytes in place, if the space
+    /// after it is free ([`Allocator::try_extend`]); grows the file as [`WriteCtx::alloc`]
+    /// does. Returns whether it did.
+    pub(crate) fn try_extend(&mut self, end: u64, extra: u64) -> Result<bool> {
+        if !self.st.alloc.try_extend(end, extra) {
+            return Ok(false);
+        }
+        self.grow()?;
+        Ok(true)
+    }
+
     /// Reserve `size` bytes of raw data, packed after what came before (see
     /// [`Allocator::alloc_packed`]); grows the file as [`WriteCtx::alloc`] does.
     pub(crate) fn alloc_packed(&mut self, size: u64) -> Result<u64> {
