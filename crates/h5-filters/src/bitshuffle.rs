@@ -11,6 +11,7 @@
 
 use crate::{id, Encoded, Error, Filter, FilterParams, Result};
 
+#[cfg_attr(not(feature = "bitshuffle"), allow(dead_code))]
 pub(crate) struct Bitshuffle;
 
 fn invalid(what: &'static str) -> Error {
@@ -60,7 +61,7 @@ fn params(cd: &[u32]) -> Result<Params> {
 }
 
 /// The bit transpose of `m` elements (a multiple of 8) of `s` bytes.
-fn shuffle_block(src: &[u8], s: usize, out: &mut [u8]) {
+pub(crate) fn shuffle_block(src: &[u8], s: usize, out: &mut [u8]) {
     let m = src.len() / s;
     let row = m / 8;
     out.fill(0);
@@ -79,7 +80,7 @@ fn shuffle_block(src: &[u8], s: usize, out: &mut [u8]) {
     }
 }
 
-fn unshuffle_block(src: &[u8], s: usize, out: &mut [u8]) {
+pub(crate) fn unshuffle_block(src: &[u8], s: usize, out: &mut [u8]) {
     let m = out.len() / s;
     let row = m / 8;
     out.fill(0);
