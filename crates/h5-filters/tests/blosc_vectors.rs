@@ -195,5 +195,38 @@ fn dump_our_chunks_for_hdf5plugin() {
             }
         }
     }
+    for compcode in [0u32, 1, 2, 4, 5] {
+        for filter in 0..=4u32 {
+            for (elem, dims, clevel, noisy) in [
+                (4usize, vec![1000u32], 5u32, false),
+                (8, vec![20, 30], 5, false),
+                (2, vec![7, 11, 13], 9, false),
+                (4, vec![300, 41], 1, false), // HCR codecs: blocks smaller than the chunk
+                (1, vec![5, 6, 7, 8], 1, false),
+                (2, vec![100, 3, 70], 1, false),
+                (8, vec![40_000], 5, false),
+                (8, vec![64, 70], 5, true),
+                (2, vec![50, 60], 0, false),
+                (4, vec![3, 5], 5, false),
+            ] {
+                let n = dims.iter().product::<u32>() as usize * elem;
+                let data = if filter == 0 && dims.len() == 2 && !noisy && clevel == 5 && elem == 8 {
+                    vec![0; n] // an all-zero chunk: a special chunk in the frame
+                } else {
+                    sample(n, elem, noisy)
+                };
+                let cd = h5_filters::blosc2::hdf5plugin_client_data(
+                    elem as u32,
+                    elem as u32,
+                    &dims,
+                    clevel,
+                    filter,
+                    compcode,
+                );
+                let name = format!("b2_c{compcode}_f{filter}_e{elem}_{dims:?}_l{clevel}");
+                put(name, h5_filters::id::BLOSC2, cd, elem, data);
+            }
+        }
+    }
     std::fs::write(path, out).unwrap();
 }

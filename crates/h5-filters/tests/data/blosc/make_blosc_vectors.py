@@ -83,7 +83,10 @@ def blosc2(f):
     for cname, clevel, filters, dtype, shape, chunks in [
             ("blosclz", 9, 1, "<f8", (300, 200), (150, 120)), ("lz4", 5, 2, "<i4", (70, 80, 9), (35, 80, 9)),
             ("zstd", 1, 3, "<i2", (100000,), (99999,)), ("zlib", 5, 1, "u1", (300, 300), (257, 299)),
-            ("lz4", 9, 3, "<i4", (64, 64, 16), (64, 64, 16)), ("blosclz", 5, 0, "<i2", (2, 3, 4, 5, 6), (2, 3, 4, 5, 6))]:
+            ("lz4", 9, 3, "<i4", (64, 64, 16), (64, 64, 16)),
+            # HCR codecs at clevel 1: 32 KiB blocks, smaller than the chunk, so B2ND pads
+            ("zlib", 1, 1, "<f8", (100, 90), (100, 90)), ("lz4hc", 1, 2, "<i4", (30, 40, 50), (30, 40, 50)),
+            ("zstd", 9, 0, "<i2", (130, 7, 5, 19), (130, 7, 5, 19)), ("blosclz", 5, 0, "<i2", (2, 3, 4, 5, 6), (2, 3, 4, 5, 6))]:
         comp = hdf5plugin.Blosc2(cname=cname, clevel=clevel, filters=filters)
         dump(f, out, "b2_big_%s_c%d_f%d_r%d" % (cname, clevel, filters, len(shape)), data(dtype, shape, "ramp"), chunks, comp)
     for rank, (shape, chunks) in enumerate([((1000,), (500,)), ((30, 40), (30, 40)), ((4, 5, 6), (4, 5, 6))], 1):
