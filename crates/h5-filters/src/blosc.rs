@@ -93,16 +93,6 @@ impl Codec {
             _ => return None,
         })
     }
-
-    fn name(self) -> &'static str {
-        match self {
-            Codec::BloscLz => "BloscLZ",
-            Codec::Lz4 => "LZ4",
-            Codec::Snappy => "Snappy",
-            Codec::Zlib => "zlib",
-            Codec::Zstd => "zstd",
-        }
-    }
 }
 
 /// Decode one compressed stream into exactly `dst`.

@@ -517,16 +517,18 @@ fn metalayer<'a>(header: &'a [u8], name: &[u8]) -> Result<Option<&'a [u8]>> {
         if header.get(at) != Some(&0xd2) {
             return Err(bad());
         }
-        let off = be(header, at + 1, 4).ok_or(bad())? as usize;
+        let off = be(header, at + 1, 4).ok_or(bad())?;
         at += 5;
         if this == name {
+            // offsets beyond the header (or usize) are refused by the checked reads
+            let off = usize::try_from(off).map_err(|_| bad())?;
             if header.get(off) != Some(&0xc6) {
                 return Err(bad());
             }
-            let len = be(header, off + 1, 4).ok_or(bad())? as usize;
-            let value = (off + 5)
-                .checked_add(len)
-                .and_then(|end| header.get(off + 5..end))
+            let len = be(header, off + 1, 4).ok_or(bad())?;
+            let value = usize::try_from(len)
+                .ok()
+                .and_then(|len| header.get(off + 5..(off + 5).checked_add(len)?))
                 .ok_or(corrupt("metalayer past the end of the frame header"))?;
             return Ok(Some(value));
         }
