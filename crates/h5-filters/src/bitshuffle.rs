@@ -9,9 +9,11 @@
 //! elements as they are. Compressed, it is `u64 BE` total bytes, `u32 BE` block bytes, then
 //! per block `u32 BE` stored size and an LZ4 block or a zstd frame, then the leftover.
 
+// Blosc and Blosc2 use the transform alone when the bitshuffle filter is not built.
+#![cfg_attr(not(feature = "bitshuffle"), allow(dead_code))]
+
 use crate::{id, Encoded, Error, Filter, FilterParams, Result};
 
-#[cfg_attr(not(feature = "bitshuffle"), allow(dead_code))]
 pub(crate) struct Bitshuffle;
 
 fn invalid(what: &'static str) -> Error {
