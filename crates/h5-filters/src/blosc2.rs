@@ -996,7 +996,7 @@ fn encode_frame(cd: &[u32], input: &[u8]) -> Result<Option<Vec<u8>>> {
         // hdf5plugin passes precision 0, which c-blosc2 refuses
         return Ok(None);
     }
-    if input.len() > i32::MAX as usize - 64 {
+    if input.is_empty() || input.len() > i32::MAX as usize - 64 {
         return Ok(None);
     }
     let s = Settings {
@@ -1056,13 +1056,14 @@ impl Filter for Blosc2 {
     }
 
     /// Declines where the C filter fails: the truncate-precision filter (hdf5plugin asks it
-    /// for precision 0, which c-blosc2 refuses) and chunks over 2 GiB.
+    /// for precision 0, which c-blosc2 refuses), empty chunks and chunks over 2 GiB.
     fn encode(&self, p: &FilterParams<'_>, input: Vec<u8>) -> Result<Encoded> {
         match encode_frame(p.client_data, &input)? {
             Some(frame) => Ok(Encoded::Data(frame)),
             None => Ok(Encoded::Declined {
                 data: input,
-                why: "c-blosc2 refuses truncate-precision with hdf5plugin's precision 0",
+                why: "c-blosc2 refuses truncate-precision with hdf5plugin's precision 0 \
+                      (or the chunk is empty or over 2 GiB)",
             }),
         }
     }
@@ -1147,6 +1148,56 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn asked_block_sizes_and_wide_types_round_trip() {
+        let data = smooth(300 * 41 * 4);
+        for cd in [
+            vec![1, 1000, 4, 49200, 5, 1, 0], // a block size from the client data
+            vec![1, 4096, 4, 49200, 5, 2, 4, 2, 300, 41], // B2ND with it
+            vec![1, 0, 400, 49200, 5, 1, 1],  // typesize above 255: plain, bytes
+            vec![1, 0, 4, 49200, 5, 1, 1, 2, 300, 40], // dims that do not match: plain
+        ] {
+            let p = FilterParams {
+                id: id::BLOSC2,
+                client_data: &cd,
+                element_size: 4,
+            };
+            let z = Blosc2.encode(&p, data.clone()).unwrap().into_inner();
+            assert_eq!(z[..10], *MAGIC);
+            assert_eq!(Blosc2.decode(&p, z, data.len()).unwrap(), data, "{cd:?}");
+        }
+        let p = FilterParams {
+            id: id::BLOSC2,
+            client_data: &[1, 0, 4, 0, 5, 1, 0],
+            element_size: 4,
+        };
+        assert!(matches!(
+            Blosc2.encode(&p, Vec::new()).unwrap(),
+            Encoded::Declined { .. }
+        ));
+        for bad in [
+            &[1u32, 0, 4, 0, 5][..],
+            &[1, 0, 0, 0, 5, 1],
+            &[1, 0, 4, 0, 10, 1],
+            &[1, 0, 4, 0, 5, 7],
+            &[1, 0, 4, 0, 5, 1, 3],
+            &[1, 0, 4, 0, 5, 1, 0, 9],
+        ] {
+            let p = FilterParams {
+                id: id::BLOSC2,
+                client_data: bad,
+                element_size: 4,
+            };
+            assert!(
+                matches!(
+                    Blosc2.encode(&p, vec![1; 64]),
+                    Err(Error::InvalidParams { .. })
+                ),
+                "{bad:?}"
+            );
         }
     }
 
