@@ -98,6 +98,16 @@ fn blosc1_chunks_from_hdf5plugin_decode() {
 #[test]
 fn blosc2_chunks_from_hdf5plugin_decode() {
     let v = check("blosc2.vec");
+    // zero-size and repeated-byte streams, special all-zero chunks, padded B2ND blocks
+    for name in [
+        "b2_const@0",
+        "b2_half@0,0",
+        "b2_zeros_r3@0,0,0",
+        "b2_big_lz4hc_c1_f2_r3@0,0,0",
+    ] {
+        find(&v, name);
+    }
+    assert!(v.len() > 800);
     // TRUNC_PREC with hdf5plugin's precision 0 fails in c-blosc2: every such chunk is raw
     for v in &v {
         assert_eq!(v.mask != 0, v.name.contains("_f4_"), "{}", v.name);

@@ -91,6 +91,10 @@ def blosc2(f):
         dump(f, out, "b2_big_%s_c%d_f%d_r%d" % (cname, clevel, filters, len(shape)), data(dtype, shape, "ramp"), chunks, comp)
     for rank, (shape, chunks) in enumerate([((1000,), (500,)), ((30, 40), (30, 40)), ((4, 5, 6), (4, 5, 6))], 1):
         dump(f, out, "b2_zeros_r%d" % rank, data("<f4", shape, "zeros"), chunks, hdf5plugin.Blosc2())
+    # streams c-blosc2 writes without data: all zeros (size 0) and one repeated byte (size -byte)
+    dump(f, out, "b2_const", np.full(1000, 5, "<i4"), (1000,), hdf5plugin.Blosc2(cname="lz4"))
+    half = np.concatenate([np.full(20000, 7, "<i4"), np.arange(20000, dtype="<i4") // 3 % 200]).reshape(200, 200)
+    dump(f, out, "b2_half", half, (200, 200), hdf5plugin.Blosc2(cname="blosclz"))
     dump(f, out, "b2_clevel0", data("<i4", (500,), "ramp"), (500,), hdf5plugin.Blosc2(clevel=0))
     dump(f, out, "b2_small", data("u1", (20,), "ramp"), (20,), hdf5plugin.Blosc2())
     dump(f, out, "b2_noise", data("<f8", (512,), "noise"), (512,), hdf5plugin.Blosc2(cname="zstd"))
