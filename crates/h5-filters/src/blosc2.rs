@@ -836,6 +836,17 @@ fn write_chunk(data: &[u8], bs: usize, s: &Settings) -> Result<Vec<u8>> {
         }
         let nstreams = if split && !partial { ts } else { 1 };
         for stream in block.chunks_exact(bsize / nstreams) {
+            // one byte repeated: a size of 0 (zeros) or minus the byte and a token, as c-blosc2
+            let first = stream[0];
+            if stream.iter().all(|&b| b == first) {
+                if first == 0 {
+                    out.extend_from_slice(&0u32.to_le_bytes());
+                } else {
+                    out.extend_from_slice(&(-i32::from(first)).to_le_bytes());
+                    out.push(1);
+                }
+                continue;
+            }
             let z = blosc::compress(s.codec, s.clevel, stream)?;
             let (len, bytes) = if z.is_empty() || z.len() >= stream.len() {
                 (stream.len(), stream)

@@ -243,6 +243,21 @@ fn dump_our_chunks_for_hdf5plugin() {
             }
         }
     }
+    // repeated-byte and zero streams (c-blosc2 writes them too)
+    for (compcode, dims) in [(1u32, vec![1000u32]), (0, vec![30, 40]), (5, vec![9000])] {
+        let data: Vec<u8> =
+            std::iter::repeat_n([5u8, 0, 0, 0], dims.iter().product::<u32>() as usize)
+                .flatten()
+                .collect();
+        let cd = h5_filters::blosc2::hdf5plugin_client_data(4, 4, &dims, 5, 1, compcode);
+        put(
+            format!("b2_const_c{compcode}_{dims:?}"),
+            h5_filters::id::BLOSC2,
+            cd,
+            4,
+            data,
+        );
+    }
     std::fs::write(path, out).unwrap();
 }
 
