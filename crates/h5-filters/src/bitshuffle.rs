@@ -9,6 +9,9 @@
 //! elements as they are. Compressed, it is `u64 BE` total bytes, `u32 BE` block bytes, then
 //! per block `u32 BE` stored size and an LZ4 block or a zstd frame, then the leftover.
 
+// Blosc and Blosc2 use the transform alone when the bitshuffle filter is not built.
+#![cfg_attr(not(feature = "bitshuffle"), allow(dead_code))]
+
 use crate::{id, Encoded, Error, Filter, FilterParams, Result};
 
 pub(crate) struct Bitshuffle;
@@ -68,7 +71,7 @@ fn params(cd: &[u32]) -> Result<Params> {
 }
 
 /// The bit transpose of `m` elements (a multiple of 8) of `s` bytes.
-fn shuffle_block(src: &[u8], s: usize, out: &mut [u8]) {
+pub(crate) fn shuffle_block(src: &[u8], s: usize, out: &mut [u8]) {
     let m = src.len() / s;
     let row = m / 8;
     out.fill(0);
@@ -87,7 +90,7 @@ fn shuffle_block(src: &[u8], s: usize, out: &mut [u8]) {
     }
 }
 
-fn unshuffle_block(src: &[u8], s: usize, out: &mut [u8]) {
+pub(crate) fn unshuffle_block(src: &[u8], s: usize, out: &mut [u8]) {
     let m = out.len() / s;
     let row = m / 8;
     out.fill(0);

@@ -44,8 +44,14 @@
 
 #[cfg(any(feature = "nbit", feature = "scaleoffset", feature = "szip"))]
 mod bits;
-#[cfg(feature = "bitshuffle")]
+#[cfg(any(feature = "bitshuffle", feature = "blosc", feature = "blosc2"))]
 mod bitshuffle;
+#[cfg(any(feature = "blosc", feature = "blosc2"))]
+pub mod blosc;
+#[cfg(feature = "blosc2")]
+pub mod blosc2;
+#[cfg(any(feature = "blosc", feature = "blosc2"))]
+mod blosclz;
 #[cfg(feature = "bzip2")]
 mod bzip2;
 mod deflate;
@@ -60,6 +66,8 @@ mod nbit;
 #[cfg(feature = "scaleoffset")]
 mod scaleoffset;
 pub mod shuffle;
+#[cfg(any(feature = "blosc", feature = "blosc2"))]
+mod snappy;
 #[cfg(feature = "szip")]
 mod szip;
 #[cfg(feature = "zstd")]
@@ -346,6 +354,10 @@ impl Registry {
         r.register(Box::new(bzip2::Bzip2));
         #[cfg(feature = "bitshuffle")]
         r.register(Box::new(bitshuffle::Bitshuffle));
+        #[cfg(feature = "blosc")]
+        r.register(Box::new(blosc::Blosc));
+        #[cfg(feature = "blosc2")]
+        r.register(Box::new(blosc2::Blosc2));
         r
     }
     /// Add (or replace) a filter.
