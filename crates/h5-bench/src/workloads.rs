@@ -81,6 +81,36 @@ pub const FILTERS: &[FilterCase] = &[
         Some(|b| b.bitshuffle("lz4")),
         false,
     ),
+    case(
+        "blosc-lz4",
+        "Blosc lz4 5, byte shuffle",
+        Some(|b| b.blosc("lz4", 5, 1)),
+        false,
+    ),
+    case(
+        "blosc-blosclz",
+        "Blosc blosclz 5, byte shuffle",
+        Some(|b| b.blosc("blosclz", 5, 1)),
+        false,
+    ),
+    case(
+        "blosc-zstd",
+        "Blosc zstd 5, bit shuffle",
+        Some(|b| b.blosc("zstd", 5, 2)),
+        false,
+    ),
+    case(
+        "blosc2-blosclz",
+        "Blosc2 blosclz 5, shuffle",
+        Some(|b| b.blosc2("blosclz", 5, 1)),
+        false,
+    ),
+    case(
+        "blosc2-lz4",
+        "Blosc2 lz4 5, shuffle",
+        Some(|b| b.blosc2("lz4", 5, 1)),
+        false,
+    ),
 ];
 
 /// `F-<key>-w` and `F-<key>-r` for every filter case (no write where h5 cannot write it).

@@ -42,6 +42,11 @@ fn quick_mode_agrees_with_h5py_on_every_workload() {
         "zstd 3",
         "bzip2 9",
         "bitshuffle + LZ4",
+        "Blosc lz4 5, byte shuffle",
+        "Blosc blosclz 5, byte shuffle",
+        "Blosc zstd 5, bit shuffle",
+        "Blosc2 blosclz 5, shuffle",
+        "Blosc2 lz4 5, shuffle",
     ] {
         assert!(
             stdout.contains(&format!("| {f} |")),

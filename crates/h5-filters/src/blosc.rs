@@ -530,21 +530,6 @@ impl Filter for Blosc {
     }
 }
 
-/// The client data hdf5plugin's `set_local` stores for `Blosc(cname, clevel, shuffle)` on a
-/// dataset of `typesize`-byte elements (the base type's size for array types; above 255, 1)
-/// and `chunk_bytes`-byte chunks. `compcode`: 0 blosclz, 1 lz4, 2 lz4hc, 3 snappy, 4 zlib,
-/// 5 zstd; `shuffle`: 0 none, 1 byte, 2 bit.
-pub fn hdf5plugin_client_data(
-    typesize: u32,
-    chunk_bytes: u32,
-    clevel: u32,
-    shuffle: u32,
-    compcode: u32,
-) -> [u32; 7] {
-    let typesize = if typesize > 255 { 1 } else { typesize };
-    [2, 2, typesize, chunk_bytes, clevel, shuffle, compcode]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -575,7 +560,7 @@ mod tests {
                         let n = n / ts * ts + if n % 2 == 1 { n % ts } else { 0 };
                         for (data, compressible) in [(smooth(n), true), (noise(n, n as u64), false)]
                         {
-                            let cd = hdf5plugin_client_data(
+                            let cd = crate::client_data::blosc(
                                 ts as u32,
                                 n as u32,
                                 5,

@@ -1080,27 +1080,6 @@ impl Filter for Blosc2 {
     }
 }
 
-/// The client data hdf5plugin's `set_local` stores for `Blosc2(cname, clevel, filters)` on
-/// a dataset whose chunks have `chunk_dims` and elements of `typesize` bytes (the base type's
-/// for array types), `elem_size` bytes in all. `compcode`: 0 blosclz, 1 lz4, 2 lz4hc, 4 zlib,
-/// 5 zstd; `filter`: 0 none, 1 shuffle, 2 bitshuffle, 3 delta, 4 trunc_prec.
-pub fn hdf5plugin_client_data(
-    typesize: u32,
-    elem_size: u32,
-    chunk_dims: &[u32],
-    clevel: u32,
-    filter: u32,
-    compcode: u32,
-) -> Vec<u32> {
-    let bytes = chunk_dims.iter().fold(elem_size, |a, &d| a.wrapping_mul(d));
-    let mut cd = vec![1, 0, typesize, bytes, clevel, filter, compcode];
-    if (2..=8).contains(&chunk_dims.len()) {
-        cd.push(chunk_dims.len() as u32);
-        cd.extend_from_slice(chunk_dims);
-    }
-    cd
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1135,7 +1114,7 @@ mod tests {
                     (8, vec![40_000]),
                 ] {
                     let n = dims.iter().product::<usize>() * ts;
-                    let cd = hdf5plugin_client_data(
+                    let cd = crate::client_data::blosc2(
                         ts as u32,
                         ts as u32,
                         &dims.iter().map(|&d| d as u32).collect::<Vec<_>>(),

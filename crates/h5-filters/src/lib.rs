@@ -54,6 +54,7 @@ pub mod blosc2;
 mod blosclz;
 #[cfg(feature = "bzip2")]
 mod bzip2;
+pub mod client_data;
 mod deflate;
 mod fletcher32;
 #[cfg(test)]

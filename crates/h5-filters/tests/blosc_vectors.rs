@@ -198,7 +198,7 @@ fn dump_our_chunks_for_hdf5plugin() {
                 (3, 9999, 5, false),
             ] {
                 let data = sample(n, elem, noisy);
-                let cd = h5_filters::blosc::hdf5plugin_client_data(
+                let cd = h5_filters::client_data::blosc(
                     elem as u32,
                     data.len() as u32,
                     clevel,
@@ -230,7 +230,7 @@ fn dump_our_chunks_for_hdf5plugin() {
                 } else {
                     sample(n, elem, noisy)
                 };
-                let cd = h5_filters::blosc2::hdf5plugin_client_data(
+                let cd = h5_filters::client_data::blosc2(
                     elem as u32,
                     elem as u32,
                     &dims,
@@ -249,7 +249,7 @@ fn dump_our_chunks_for_hdf5plugin() {
             std::iter::repeat_n([5u8, 0, 0, 0], dims.iter().product::<u32>() as usize)
                 .flatten()
                 .collect();
-        let cd = h5_filters::blosc2::hdf5plugin_client_data(4, 4, &dims, 5, 1, compcode);
+        let cd = h5_filters::client_data::blosc2(4, 4, &dims, 5, 1, compcode);
         put(
             format!("b2_const_c{compcode}_{dims:?}"),
             h5_filters::id::BLOSC2,

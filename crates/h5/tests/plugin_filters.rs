@@ -1,4 +1,5 @@
-//! hdf5plugin's filters, both ways: what we write with `.lz4()`, `.zstd(..)` and `.bzip2(..)`
+//! hdf5plugin's filters, both ways: what we write with `.lz4()`, `.zstd(..)`, `.bzip2(..)`,
+//! `.bitshuffle(..)`, `.blosc(..)` and `.blosc2(..)`
 //! h5py reads back equal with `import hdf5plugin`, in every profile; what h5py + hdf5plugin
 //! writes we read equal (fixtures/files/plugins_*.h5, dumped by the fixtures test); a filter of
 //! the user's own, registered through `OpenOptions::filters`, decodes chunks.
@@ -14,7 +15,7 @@ fn we_write_h5py_reads(libver: LibVer) {
     let ramp = Array2::from_shape_fn((19, 13), |(i, j)| ((i * 13 + j) % 97) as i32);
     let wave = Array2::from_shape_fn((12, 10), |(i, j)| ((i * 10 + j) as f64 / 6.0).sin());
     type Pick = fn(h5::DatasetBuilder) -> h5::DatasetBuilder;
-    let codecs: [(&str, Pick); 7] = [
+    let codecs: [(&str, Pick); 20] = [
         ("lz4", |b| b.lz4()),
         ("zstd", |b| b.zstd(3)),
         ("zstd22", |b| b.zstd(22)),
@@ -22,6 +23,19 @@ fn we_write_h5py_reads(libver: LibVer) {
         ("bshuf", |b| b.bitshuffle("lz4")),
         ("bshufzstd", |b| b.bitshuffle("zstd")),
         ("bshufnone", |b| b.bitshuffle("none")),
+        ("blosc_blosclz", |b| b.blosc("blosclz", 5, 1)),
+        ("blosc_lz4", |b| b.blosc("lz4", 5, 0)),
+        ("blosc_lz4hc", |b| b.blosc("lz4hc", 9, 2)),
+        ("blosc_zlib", |b| b.blosc("zlib", 5, 1)),
+        ("blosc_zstd", |b| b.blosc("zstd", 5, 2)),
+        ("blosc_0", |b| b.blosc("lz4", 0, 1)),
+        ("blosc2_blosclz", |b| b.blosc2("blosclz", 5, 1)),
+        ("blosc2_lz4", |b| b.blosc2("lz4", 5, 2)),
+        ("blosc2_lz4hc", |b| b.blosc2("lz4hc", 5, 0)),
+        ("blosc2_zlib", |b| b.blosc2("zlib", 5, 3)),
+        ("blosc2_zstd", |b| b.blosc2("zstd", 5, 1)),
+        ("blosc2_trunc", |b| b.blosc2("lz4", 5, 4)),
+        ("blosc2_0", |b| b.blosc2("blosclz", 0, 1)),
     ];
     for (name, pick) in codecs {
         let b = f.new_dataset::<i32>().shape(&[19, 13]).chunks(&[10, 8]);
@@ -58,6 +72,10 @@ ramp = (np.arange(19 * 13) % 97).reshape(19, 13)
 wave = np.sin(np.arange(120).reshape(12, 10) / 6.0)
 ids = {'lz4': 32004, 'zstd': 32015, 'zstd22': 32015, 'bzip2': 307, 'bshuf': 32008,
        'bshufzstd': 32008, 'bshufnone': 32008}
+ids.update({n: 32001 for n in ('blosc_blosclz', 'blosc_lz4', 'blosc_lz4hc', 'blosc_zlib',
+                               'blosc_zstd', 'blosc_0')})
+ids.update({n: 32026 for n in ('blosc2_blosclz', 'blosc2_lz4', 'blosc2_lz4hc', 'blosc2_zlib',
+                               'blosc2_zstd', 'blosc2_trunc', 'blosc2_0')})
 for name, fid in ids.items():
     d = f[name + '_i4']
     assert str(fid) in d._filters, d._filters
@@ -65,7 +83,20 @@ for name, fid in ids.items():
     assert np.allclose(f[name + '_f8'][()], wave), name
 assert f['zstd22_i4']._filters['32015'] == (22,)
 assert f['bzip2_i4']._filters['307'] == (9,)
-assert f['bshufzstd_i4']._filters['32008'] == (0, 4, 4, 0, 3, 3), f['bshufzstd_i4']._filters",
+assert f['bshufzstd_i4']._filters['32008'] == (0, 4, 4, 0, 3, 3), f['bshufzstd_i4']._filters
+# the client data hdf5plugin's set_local stores for the same options (2-D chunks: B2ND)
+assert f['blosc_lz4hc_i4']._filters['32001'] == (2, 2, 4, 320, 9, 2, 2), f['blosc_lz4hc_i4']._filters
+assert f['blosc2_zlib_f8']._filters['32026'] == (1, 0, 8, 400, 5, 3, 4, 2, 5, 10), f['blosc2_zlib_f8']._filters
+# the same, written by hdf5plugin, for comparison
+g = h5py.File(f.filename + '.twin.h5', 'w', libver=f.libver)
+a = g.create_dataset('a', data=ramp.astype('<i4'), chunks=(10, 8), **hdf5plugin.Blosc('lz4hc', 9, 2))
+b = g.create_dataset('b', data=wave, chunks=(5, 10), shuffle=True, **hdf5plugin.Blosc2('zlib', 5, 3))
+assert a._filters['32001'] == f['blosc_lz4hc_i4']._filters['32001'], a._filters
+assert b._filters['32026'] == f['blosc2_zlib_f8']._filters['32026'], b._filters
+# chunks hdf5plugin could not shrink (clevel 0, trunc_prec) are stored raw, filter mask set
+assert f['blosc_0_i4'].id.read_direct_chunk((0, 0))[0] == 1
+assert f['blosc2_trunc_i4'].id.read_direct_chunk((0, 0))[0] == 1
+assert f['blosc2_lz4_i4'].id.read_direct_chunk((0, 0))[0] == 0",
     );
 }
 crate::per_profile!(we_write_h5py_reads);
@@ -89,6 +120,21 @@ fn levels_are_checked_as_hdf5plugin_checks_them() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("bzip2 block size must be in 1-9, not 0"), "{e}");
+    let refused = |b: h5::DatasetBuilder, needle: &str| {
+        let e = b.create("x").unwrap_err().to_string();
+        assert!(e.contains(needle), "{e}");
+    };
+    let ints = || f.new_dataset::<i32>().shape(&[10]);
+    refused(
+        ints().blosc("lzma", 5, 1),
+        "blosc compression must be one of",
+    );
+    refused(
+        ints().blosc("lz4", 10, 1),
+        "blosc level must be in 0-9, not 10",
+    );
+    refused(ints().blosc("lz4", 5, 3), "blosc shuffle must be one of");
+    refused(ints().blosc2("zstd", 5, 5), "blosc2 filters must be one of");
 }
 
 /// A filter of our own, registered as libhdf5's `H5Zregister` registers one: here it takes

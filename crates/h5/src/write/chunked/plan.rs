@@ -69,9 +69,10 @@ impl FilterSpec {
         &self,
         reg: &Registry,
         dtype: &Datatype,
-        element_size: u64,
-        chunk_bytes: u64,
+        chunk: &[u64],
     ) -> Result<Vec<FilterInfo>> {
+        let element_size = dtype.size();
+        let chunk_bytes = chunk.iter().product::<u64>() * element_size;
         let f = |id: u16, flags: u16, client_data: Vec<u32>| FilterInfo {
             id,
             name: FilterInfo::known_name(id).map(String::from),
@@ -150,42 +151,42 @@ impl FilterSpec {
                 }
                 out.push(plugin(reg, h5_filters::id::BZIP2, vec![level as u32])?)
             }
-            // the values hdf5plugin's set_local stores: filter version 2, Blosc format 2,
-            // the type size (an array's base type; 1 above 255), the chunk's bytes
+            // the values hdf5plugin's set_local stores (h5_filters::client_data)
             Some(Compression::Blosc {
                 codec,
                 level,
                 shuffle,
             }) => {
-                blosc_checks(codec, level, shuffle, &["none", "byte", "bit"])?;
-                let cd = vec![
-                    2,
-                    2,
+                blosc_checks(
+                    codec,
+                    level,
+                    shuffle,
+                    ("blosc shuffle", &["none", "byte", "bit"]),
+                )?;
+                let cd = h5_filters::client_data::blosc(
                     blosc_typesize(dtype),
                     chunk_bytes as u32,
-                    level as u32,
-                    shuffle as u32,
+                    level.into(),
+                    shuffle.into(),
                     codec,
-                ];
-                out.push(plugin(reg, h5_filters::id::BLOSC, cd)?)
+                );
+                out.push(plugin(reg, h5_filters::id::BLOSC, cd.to_vec())?)
             }
-            // filter version 1, automatic block size, type size, chunk bytes; the chunk's
-            // rank and shape follow for 2 to 8 dimensions ([`blosc2_shape`])
             Some(Compression::Blosc2 {
                 codec,
                 level,
                 filter,
             }) => {
-                blosc_checks(codec, level, filter, &BLOSC2_FILTERS)?;
-                let cd = vec![
-                    1,
-                    0,
+                blosc_checks(codec, level, filter, ("blosc2 filters", &BLOSC2_FILTERS))?;
+                let dims: Vec<u32> = chunk.iter().map(|&c| c as u32).collect();
+                let cd = h5_filters::client_data::blosc2(
                     blosc_typesize(dtype),
-                    chunk_bytes as u32,
-                    level as u32,
-                    filter as u32,
+                    element_size as u32,
+                    &dims,
+                    level.into(),
+                    filter.into(),
                     codec,
-                ];
+                );
                 out.push(plugin(reg, h5_filters::id::BLOSC2, cd)?)
             }
             Some(Compression::Other { id, client_data }) => {
@@ -526,7 +527,12 @@ pub(crate) fn blosc_codec(cname: &str) -> u32 {
 const BLOSC2_FILTERS: [&str; 5] = ["none", "shuffle", "bitshuffle", "delta", "trunc_prec"];
 
 /// hdf5plugin's checks of Blosc's and Blosc2's options (it raises `ValueError`).
-fn blosc_checks(codec: u32, level: u8, shuffle: u8, shuffles: &[&str]) -> Result<()> {
+fn blosc_checks(
+    codec: u32,
+    level: u8,
+    shuffle: u8,
+    (what, shuffles): (&str, &[&str]),
+) -> Result<()> {
     if codec == u32::MAX {
         return Err(Error::Shape(
             "blosc compression must be one of \"blosclz\", \"lz4\", \"lz4hc\", \"zlib\" \
@@ -541,35 +547,18 @@ fn blosc_checks(codec: u32, level: u8, shuffle: u8, shuffles: &[&str]) -> Result
     }
     if shuffle as usize >= shuffles.len() {
         return Err(Error::Shape(format!(
-            "blosc shuffle must be one of {shuffles:?} (0-{}), not {shuffle}",
+            "{what} must be one of {shuffles:?} (0-{}), not {shuffle}",
             shuffles.len() - 1
         )));
     }
     Ok(())
 }
 
-/// The type size Blosc's set_local stores: an array's base type size, and 1 for types
-/// above 255 bytes.
+/// The type size Blosc and Blosc2 are told: an array's base type size.
 fn blosc_typesize(dt: &Datatype) -> u32 {
-    let size = match dt {
-        Datatype::Array { base, .. } => base.size(),
-        other => other.size(),
-    };
-    if size > 255 {
-        1
-    } else {
-        size as u32
-    }
-}
-
-/// Blosc2's set_local adds the chunk's rank and shape when it has 2 to 8 dimensions (the
-/// filter then stores the chunk as a B2ND array).
-pub(crate) fn blosc2_shape(filters: &mut [FilterInfo], chunk: &[u64]) {
-    for f in filters.iter_mut() {
-        if f.id == h5_filters::id::BLOSC2 && (2..=8).contains(&chunk.len()) {
-            f.client_data.push(chunk.len() as u32);
-            f.client_data.extend(chunk.iter().map(|&c| c as u32));
-        }
+    match dt {
+        Datatype::Array { base, .. } => base.size() as u32,
+        other => other.size() as u32,
     }
 }
 
@@ -738,7 +727,8 @@ pub(crate) fn plan(
         }
         None => guess_chunk(shape, numpy_itemsize(dtype)),
     };
-    let chunk_bytes = chunks
+    // a chunk's bytes must fit the 32-bit sizes filters and chunk indexes store
+    chunks
         .iter()
         .try_fold(element_size, |a, &c| a.checked_mul(c))
         .filter(|&b| b < 1 << 32)
@@ -752,9 +742,8 @@ pub(crate) fn plan(
             "chunk dimensions {chunks:?} too large"
         )));
     }
-    let mut pipeline = filters.pipeline(reg, dtype, element_size, chunk_bytes)?;
+    let mut pipeline = filters.pipeline(reg, dtype, &chunks)?;
     szip_scanline(&mut pipeline, &chunks)?;
-    blosc2_shape(&mut pipeline, &chunks);
     Ok(Some(Plan {
         filters: pipeline,
         chunks,
@@ -847,7 +836,7 @@ mod tests {
             ..Default::default()
         };
         let p = spec
-            .pipeline(&Registry::with_builtins(), &crate::types::float32(), 4, 168)
+            .pipeline(&Registry::with_builtins(), &crate::types::float32(), &[42])
             .unwrap();
         let got: Vec<(u16, u16, Vec<u32>, Option<String>)> = p
             .into_iter()
@@ -866,7 +855,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            lzf.pipeline(&Registry::with_builtins(), &crate::types::float32(), 4, 400)
+            lzf.pipeline(&Registry::with_builtins(), &crate::types::float32(), &[100])
                 .unwrap()[0]
                 .client_data,
             [4, 261, 400]
