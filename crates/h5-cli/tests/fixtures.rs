@@ -166,7 +166,11 @@ fn ls_lists_recursively() {
 #[test]
 fn ls_shows_filters_as_h5ls_does() {
     let dir = root().join("fixtures/files");
-    for file in ["filters_earliest.h5", "plugins_earliest.h5", "blosc_earliest.h5"] {
+    for file in [
+        "filters_earliest.h5",
+        "plugins_earliest.h5",
+        "blosc_earliest.h5",
+    ] {
         let (code, out, err) = h5(&dir, &["ls", "-r", "-v", file]);
         assert_eq!(code, 0, "{err}");
         let ours: Vec<&str> = out.lines().filter(|l| l.contains("Filter-")).collect();

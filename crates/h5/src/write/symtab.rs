@@ -31,6 +31,7 @@ pub(crate) fn create_empty(cx: &mut WriteCtx<'_>) -> Result<(u64, u64)> {
         data_addr: data,
         b: builder,
         moved_from: None,
+        dirty: Vec::new(),
     };
     heap.store(cx)?;
     Ok((btree, heap_hdr))
@@ -44,6 +45,8 @@ struct Heap {
     b: LocalHeapBuilder,
     /// The segment's previous place when it grew (freed once the header names the new one).
     moved_from: Option<(u64, u64)>,
+    /// Byte ranges of the segment changed since it was loaded or stored, when it did not grow.
+    dirty: Vec<(usize, usize)>,
 }
 
 impl Heap {
@@ -56,6 +59,7 @@ impl Heap {
             data_addr: hdr.data_addr,
             b,
             moved_from: None,
+            dirty: Vec::new(),
         })
     }
 
@@ -69,39 +73,76 @@ impl Heap {
         if self.b.data_size() != old {
             // The segment grew: it moves to new space (written before the header switches).
             let new_addr = cx.alloc(self.b.data_size())?;
-            self.moved_from = Some((self.data_addr, old));
+            if self.moved_from.is_some() {
+                // grew twice before a store: the first new place was never written
+                cx.free(self.data_addr, old);
+            } else {
+                self.moved_from = Some((self.data_addr, old));
+            }
             self.data_addr = new_addr;
+        } else if self.moved_from.is_none() {
+            // what changed: the name, and the free blocks' fields
+            let l = 2 * cx.f.sizes.length as usize;
+            let need = (s.len() + 1).next_multiple_of(8);
+            self.dirty.push((off as usize, need));
+            self.dirty
+                .extend(self.b.free_blocks().iter().map(|b| (b.offset as usize, l)));
         }
         Ok(off)
     }
 
     /// Store so that a process stopped at any point leaves a consistent heap: the header
-    /// names the free list, so header and data must change together. When the segment
-    /// follows the header (as libhdf5 lays them out) both go in one write; otherwise the
-    /// segment moves to new space first and the header switches to it.
+    /// names the free list, which lives in the segment, so header and data must not
+    /// disagree. A segment that grew is written whole at its new place before the header
+    /// switches to it. Otherwise only what changed is written, in place, between two header
+    /// writes: first a header naming no free block (the old free blocks are then unused
+    /// space, never read), then the changed bytes (names, free-block fields), then the
+    /// header naming the new free list. A new heap is written whole.
     fn store(&mut self, cx: &mut WriteCtx<'_>) -> Result<()> {
-        let hsize = LocalHeap::header_size(cx.f.sizes) as u64;
-        let moved = match self.moved_from.take() {
-            Some(old) => Some(old),
-            None if self.data_addr == self.addr + hsize => {
-                let mut both = self.b.header(self.data_addr).encode(cx.f.sizes);
-                both.resize(hsize as usize, 0);
-                both.extend_from_slice(self.b.data());
-                return cx.write(self.addr, &both);
-            }
-            None => {
-                let old = (self.data_addr, self.b.data_size());
-                self.data_addr = cx.alloc(self.b.data_size())?;
-                Some(old)
-            }
-        };
-        cx.write(self.data_addr, self.b.data())?;
-        cx.write(self.addr, &self.b.header(self.data_addr).encode(cx.f.sizes))?;
-        if let Some((a, n)) = moved {
+        let sizes = cx.f.sizes;
+        let dirty = std::mem::take(&mut self.dirty);
+        if let Some((a, n)) = self.moved_from.take() {
+            cx.write(self.data_addr, self.b.data())?;
+            cx.write(self.addr, &self.b.header(self.data_addr).encode(sizes))?;
             cx.free(a, n);
+            return Ok(());
         }
-        Ok(())
+        if dirty.is_empty() {
+            // a new heap: nothing refers to it yet
+            cx.write(self.data_addr, self.b.data())?;
+            return cx.write(self.addr, &self.b.header(self.data_addr).encode(sizes));
+        }
+        let no_free = LocalHeap {
+            free_list: Some(h5_format::local_heap::FREE_NULL),
+            ..self.b.header(self.data_addr)
+        };
+        cx.write(self.addr, &no_free.encode(sizes))?;
+        for (start, end) in merged(dirty) {
+            let bytes = self.b.data().get(start..end).ok_or_else(|| {
+                Error::Format(h5_format::Error::invalid(
+                    "local heap",
+                    self.data_addr + start as u64,
+                    "changed range past the segment",
+                ))
+            })?;
+            cx.write(self.data_addr + start as u64, bytes)?;
+        }
+        cx.write(self.addr, &self.b.header(self.data_addr).encode(sizes))
     }
+}
+
+/// `(start, len)` ranges as sorted, merged `(start, end)` ranges.
+fn merged(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (start, len) in ranges {
+        let end = start + len;
+        match out.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
 }
 
 /// What a new symbol table entry points to.
