@@ -623,3 +623,33 @@ assert [alone['z%d' % i] for i in range(6)] == [i * 0.5 for i in range(6)]",
     );
 }
 crate::per_profile!(headers_grow_in_place_or_continue);
+
+/// A group's local heap is kept loaded between inserts: when the group is deleted and a new
+/// group's heap may take its space, the new group's names are its own.
+fn kept_local_heaps_follow_deleted_groups(libver: LibVer) {
+    let path = tmp(&format!("kept_heap_{libver:?}.h5"));
+    let f = create(&path, libver);
+    for round in 0..3 {
+        let old = f.create_group("old").unwrap();
+        for n in ["alpha", "beta", "gamma"] {
+            old.create_group(&format!("{n}{round}")).unwrap();
+        }
+        f.unlink("old").unwrap();
+        let new = f.create_group(&format!("new{round}")).unwrap();
+        for n in ["x", "y"] {
+            new.create_group(&format!("{n}{round}")).unwrap();
+        }
+        assert_eq!(
+            new.member_names().unwrap(),
+            [format!("x{round}"), format!("y{round}")]
+        );
+    }
+    f.close().unwrap();
+    common::h5py_asserts(
+        &path,
+        "assert sorted(f.keys()) == ['new0', 'new1', 'new2'], list(f.keys())
+for r in range(3):
+    assert list(f['new%d' % r].keys()) == ['x%d' % r, 'y%d' % r], list(f['new%d' % r].keys())",
+    );
+}
+crate::per_profile!(kept_local_heaps_follow_deleted_groups);

@@ -76,6 +76,9 @@ pub(crate) struct WriteState {
     /// Dense link/attribute stores edited this session, by heap address: kept loaded, as
     /// only this writer changes them (loading one per change made adding n links O(n²)).
     pub(crate) dense: std::collections::HashMap<u64, dense::Dense>,
+    /// The local heap of the last symbol-table insert or removal, kept loaded for the next
+    /// (checked against its header on disk before use).
+    pub(crate) local_heap: Option<Box<super::symtab::Heap>>,
     /// The superblock's flags while we write (version 3: libhdf5's "file consistency flags",
     /// bit 0 set while a writer has the file open, cleared at close).
     pub(crate) sb_flags: u32,
@@ -93,6 +96,7 @@ impl WriteState {
             root_uncached: false,
             dead: Default::default(),
             dense: Default::default(),
+            local_heap: None,
             sb_flags: 0,
         }
     }
@@ -295,6 +299,13 @@ impl WriteCtx<'_> {
     }
     /// Give space back for reuse.
     pub(crate) fn free(&mut self, addr: u64, size: u64) {
+        // a kept local heap whose space is given back is gone (a new one may take its place)
+        let freed = |a: u64| a >= addr && a - addr < size;
+        if let Some(h) = &self.st.local_heap {
+            if freed(h.addr()) || freed(h.data_addr()) {
+                self.st.local_heap = None;
+            }
+        }
         self.st.alloc.free(addr, size)
     }
     /// Write bytes at an address (relative to the base).
