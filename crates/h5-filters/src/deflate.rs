@@ -74,6 +74,45 @@ impl Filter for Deflate {
         }
     }
 
+    /// Inflates straight into `out`: the stream must end exactly when `out` is full.
+    fn decode_into(&self, _p: &FilterParams<'_>, input: Vec<u8>, out: &mut [u8]) -> Result<()> {
+        let mut d = Decompress::new(true);
+        let st = d
+            .decompress(&input, out, FlushDecompress::Finish)
+            .map_err(|_| corrupt())?;
+        let filled = d.total_out() as usize;
+        if st == Status::StreamEnd {
+            return if filled == out.len() {
+                Ok(())
+            } else {
+                Err(Error::Corrupt {
+                    id: id::DEFLATE,
+                    what: "decoded chunk has the wrong size",
+                })
+            };
+        }
+        if filled < out.len() {
+            return Err(corrupt()); // the input ran out first: truncated
+        }
+        // full: the stream must end here, with no more output
+        let mut probe = [0u8; 1];
+        let before = d.total_in() as usize;
+        let st = d
+            .decompress(&input[before..], &mut probe, FlushDecompress::Finish)
+            .map_err(|_| corrupt())?;
+        if d.total_out() as usize > out.len() {
+            return Err(Error::TooLarge {
+                id: id::DEFLATE,
+                limit: out.len(),
+            });
+        }
+        if st == Status::StreamEnd {
+            Ok(())
+        } else {
+            Err(corrupt())
+        }
+    }
+
     /// A zlib stream at level `client_data[0]`; declines only when it would exceed libhdf5's
     /// output buffer (see the module docs).
     fn encode(&self, p: &FilterParams<'_>, input: Vec<u8>) -> Result<Encoded> {

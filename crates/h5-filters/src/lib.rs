@@ -296,6 +296,24 @@ pub trait Filter: Send + Sync {
     /// [`Error::TooLarge`] when the output would exceed `limit`, [`Error::Checksum`] when a stored
     /// checksum does not match.
     fn decode(&self, params: &FilterParams<'_>, input: Vec<u8>, limit: usize) -> Result<Vec<u8>>;
+    /// Undo the filter into `out`, which the result must fill exactly: the last step of a
+    /// chunk's decoding, straight into the caller's buffer. The default decodes and copies;
+    /// filters that can write in place (deflate, shuffle) save the copy.
+    ///
+    /// # Errors
+    /// As [`decode`](Filter::decode), and [`Error::Corrupt`] when the result is not
+    /// `out.len()` bytes.
+    fn decode_into(&self, params: &FilterParams<'_>, input: Vec<u8>, out: &mut [u8]) -> Result<()> {
+        let v = self.decode(params, input, out.len())?;
+        if v.len() != out.len() {
+            return Err(Error::Corrupt {
+                id: self.id(),
+                what: "decoded chunk has the wrong size",
+            });
+        }
+        out.copy_from_slice(&v);
+        Ok(())
+    }
     /// Apply the filter to one chunk on its way to the file. Whatever comes out must be
     /// undone by [`decode`](Filter::decode) with the same `params`.
     ///
@@ -409,6 +427,48 @@ impl Registry {
             });
         }
         Ok(data)
+    }
+
+    /// [`decode_chunk`](Registry::decode_chunk) into `out`, which the result must fill
+    /// exactly: the pipeline's first filter (the last to undo) writes its output there, so a
+    /// chunk that lands whole in the caller's buffer is not copied again.
+    ///
+    /// # Errors
+    /// As [`decode_chunk`](Registry::decode_chunk), with `out.len()` the expected size.
+    pub fn decode_chunk_into(
+        &self,
+        pipeline: &[FilterParams<'_>],
+        mask: u32,
+        mut data: Vec<u8>,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let limit = out.len().saturating_add(64);
+        let active: Vec<&FilterParams<'_>> = pipeline
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i >= 32 || mask & (1 << i) == 0)
+            .map(|(_, p)| p)
+            .collect();
+        let get = |p: &FilterParams<'_>| {
+            self.get(p.id).ok_or(Error::Unsupported {
+                id: p.id,
+                name: name_of(p.id),
+            })
+        };
+        let Some((first, rest)) = active.split_first() else {
+            if data.len() != out.len() {
+                return Err(Error::Corrupt {
+                    id: pipeline.first().map_or(0, |p| p.id),
+                    what: "decoded chunk has the wrong size",
+                });
+            }
+            out.copy_from_slice(&data);
+            return Ok(());
+        };
+        for p in rest.iter().rev() {
+            data = get(p)?.decode(p, data, limit)?;
+        }
+        get(first)?.decode_into(first, data, out)
     }
 
     /// Apply a whole pipeline (in encoding order, as the filter pipeline message lists it)
@@ -776,5 +836,47 @@ mod tests {
             why: "",
         };
         assert_eq!(d.into_inner(), [2]);
+    }
+
+    #[test]
+    fn decoding_into_a_buffer_equals_decoding() {
+        let r = Registry::with_builtins();
+        let data: Vec<u8> = (0..4000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let pipelines: [&[(u16, &[u32])]; 4] = [
+            &[(id::DEFLATE, &[6])],
+            &[(id::SHUFFLE, &[4]), (id::DEFLATE, &[1])],
+            &[
+                (id::SHUFFLE, &[4]),
+                (id::DEFLATE, &[4]),
+                (id::FLETCHER32, &[]),
+            ],
+            &[(id::LZF, &[])],
+        ];
+        for spec in pipelines {
+            let pipeline: Vec<FilterParams<'_>> = spec.iter().map(|&(i, cd)| fp(i, cd)).collect();
+            let optional = vec![true; pipeline.len()];
+            let (stored, mask) = r.encode_chunk(&pipeline, &optional, data.clone()).unwrap();
+            let mut out = vec![0u8; data.len()];
+            r.decode_chunk_into(&pipeline, mask, stored.clone(), &mut out)
+                .unwrap();
+            assert_eq!(out, data, "{spec:?}");
+            // every filter skipped (mask): the stored bytes must be the chunk
+            let all = (1u32 << pipeline.len()) - 1;
+            r.decode_chunk_into(&pipeline, all, data.clone(), &mut out)
+                .unwrap();
+            // a buffer of the wrong size is an error, never a partial or overlong write
+            for len in [data.len() - 1, data.len() + 1] {
+                let mut wrong = vec![0u8; len];
+                assert!(
+                    r.decode_chunk_into(&pipeline, mask, stored.clone(), &mut wrong)
+                        .is_err(),
+                    "{spec:?} into {len}"
+                );
+            }
+            // damaged streams are errors
+            let mut cut = stored.clone();
+            cut.truncate(stored.len() / 2);
+            assert!(r.decode_chunk_into(&pipeline, mask, cut, &mut out).is_err());
+        }
     }
 }

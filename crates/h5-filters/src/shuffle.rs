@@ -6,11 +6,18 @@ pub(crate) struct Shuffle;
 
 /// Undo the shuffle of `input` for elements of `size` bytes.
 pub fn unshuffle(input: &[u8], size: usize) -> Vec<u8> {
+    let mut out = vec![0u8; input.len()];
+    unshuffle_into(input, size, &mut out);
+    out
+}
+
+/// [`unshuffle`] into `out`, which must be as long as `input`.
+fn unshuffle_into(input: &[u8], size: usize, out: &mut [u8]) {
     if size <= 1 || input.len() < size {
-        return input.to_vec();
+        out.copy_from_slice(input);
+        return;
     }
     let n = input.len() / size;
-    let mut out = vec![0u8; input.len()];
     let (body, tail) = out.split_at_mut(n * size);
     match size {
         2 => unshuffle_n::<2>(input, body, n),
@@ -26,7 +33,6 @@ pub fn unshuffle(input: &[u8], size: usize) -> Vec<u8> {
         }
     }
     tail.copy_from_slice(&input[n * size..]);
-    out
 }
 
 /// [`unshuffle`] of `n` elements of `S` bytes: one pass over the output, element by element
@@ -80,6 +86,16 @@ impl Filter for Shuffle {
     }
     fn decode(&self, p: &FilterParams<'_>, input: Vec<u8>, _limit: usize) -> Result<Vec<u8>> {
         Ok(unshuffle(&input, element_size(p)))
+    }
+    fn decode_into(&self, p: &FilterParams<'_>, input: Vec<u8>, out: &mut [u8]) -> Result<()> {
+        if input.len() != out.len() {
+            return Err(crate::Error::Corrupt {
+                id: id::SHUFFLE,
+                what: "decoded chunk has the wrong size",
+            });
+        }
+        unshuffle_into(&input, element_size(p), out);
+        Ok(())
     }
     /// Never declines: like libhdf5, a chunk of 1-byte elements or shorter than one element
     /// passes through unchanged (and still counts as shuffled).

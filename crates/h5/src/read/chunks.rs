@@ -441,6 +441,29 @@ pub(crate) fn par_fill(
         .try_for_each(|(i, p)| fill(i * part, p))
 }
 
+/// `f` over each (part of the output, item) pair, on rayon's pool where it has threads to
+/// spare (chunks decoded straight into the caller's buffer).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn par_each<T: Send>(
+    items: Vec<(&mut [u8], T)>,
+    f: impl Fn(&mut [u8], T) -> crate::Result<()> + Sync + Send,
+) -> crate::Result<()> {
+    use rayon::prelude::*;
+    if items.len() < 2 || rayon::current_num_threads() < 2 {
+        return items.into_iter().try_for_each(|(p, t)| f(p, t));
+    }
+    items.into_par_iter().try_for_each(|(p, t)| f(p, t))
+}
+
+/// [`par_each`] for WebAssembly: in turn.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn par_each<T: Send>(
+    items: Vec<(&mut [u8], T)>,
+    f: impl Fn(&mut [u8], T) -> crate::Result<()>,
+) -> crate::Result<()> {
+    items.into_iter().try_for_each(|(p, t)| f(p, t))
+}
+
 /// [`par_fill`] for WebAssembly: one part.
 #[cfg(target_arch = "wasm32")]
 pub(crate) fn par_fill(

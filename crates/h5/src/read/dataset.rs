@@ -3,7 +3,7 @@
 //! chunks decoded in parallel batches, their overlaps copied into the output.
 
 use super::chunks::{self, ChunkLoc, ChunkMap, Geometry};
-use super::grid::{copy_selection, copy_selection_offset};
+use super::grid::{self, copy_selection, copy_selection_offset};
 use super::selection::{Resolved, Selection};
 use crate::base::{
     decode_dataspace_message, decode_datatype_message, decode_message, FileInner, ObjectHeader,
@@ -289,6 +289,22 @@ impl DatasetInfo {
         loc: &ChunkLoc,
         chunk_bytes: u64,
     ) -> Result<Vec<u8>> {
+        let mut out = f.data_buffer(chunk_bytes)?;
+        self.read_chunk_into(f, c, scaled, loc, &mut out)?;
+        Ok(out)
+    }
+
+    /// Read and decode one chunk into `out` (its unfiltered size): unfiltered chunks are read
+    /// straight into it, filtered ones decoded into it by their pipeline's last step.
+    fn read_chunk_into(
+        &self,
+        f: &FileInner,
+        c: &Chunked,
+        scaled: &[u64],
+        loc: &ChunkLoc,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let chunk_bytes = out.len() as u64;
         // Layout v4 flag: partial edge chunks are stored without filters.
         let edge = c.dont_filter_partial_edge
             && scaled
@@ -297,9 +313,7 @@ impl DatasetInfo {
                 .zip(&self.space.dims)
                 .any(|((&s, &cd), &d)| (s + 1) * cd > d);
         if self.filters.is_empty() || edge {
-            let mut buf = f.data_buffer(chunk_bytes)?;
-            f.read_data(loc.addr, &mut buf, "chunk")?;
-            return Ok(buf);
+            return f.read_data(loc.addr, out, "chunk");
         }
         if loc.size > chunk_bytes.saturating_mul(2).saturating_add(1 << 20) {
             return Err(h5_format::Error::invalid(
@@ -322,7 +336,7 @@ impl DatasetInfo {
             })
             .collect();
         f.filters
-            .decode_chunk(&params, loc.mask, buf, chunk_bytes as usize)
+            .decode_chunk_into(&params, loc.mask, buf, out)
             .map_err(|source| Error::Filter {
                 source,
                 offset: f.offset_of(loc.addr),
@@ -360,13 +374,46 @@ impl DatasetInfo {
                 if touched.iter().any(|t| t.is_empty()) {
                     return Ok(());
                 }
-                // The stored chunks the selection touches, in grid order.
+                // The stored chunks the selection touches, in grid order; those that land
+                // whole as one run of the output are decoded straight into it.
                 let mut jobs: Vec<(Vec<u64>, ChunkLoc)> = Vec::new();
+                let mut direct: Vec<(usize, Vec<u64>, ChunkLoc)> = Vec::new();
                 chunks::grid_product(&touched, |scaled| {
                     if let Some(loc) = map.get(&scaled) {
-                        jobs.push((scaled, *loc));
+                        match grid::whole_run(&scaled, cd, sel) {
+                            Some(at) => direct.push((at * es, scaled, *loc)),
+                            None => jobs.push((scaled, *loc)),
+                        }
                     }
                 });
+                if !direct.is_empty() {
+                    direct.sort_by_key(|d| d.0);
+                    let mut parts = Vec::with_capacity(direct.len());
+                    let mut rest: &mut [u8] = out;
+                    let mut at = 0;
+                    for (start, scaled, loc) in &direct {
+                        // disjoint and inside the output by construction; checked all the same
+                        let gap = start.checked_sub(at).filter(|&g| {
+                            g.checked_add(cb as usize).is_some_and(|e| e <= rest.len())
+                        });
+                        let Some(gap) = gap else {
+                            jobs.push((scaled.clone(), *loc));
+                            continue;
+                        };
+                        let (_, tail) = std::mem::take(&mut rest).split_at_mut(gap);
+                        let (part, tail) = tail.split_at_mut(cb as usize);
+                        parts.push((part, (scaled, loc)));
+                        rest = tail;
+                        at = start + cb as usize;
+                    }
+                    chunks::par_each(parts, |part, (scaled, loc)| {
+                        self.read_chunk_into(f, c, scaled, loc, part)
+                    })?;
+                    if jobs.is_empty() {
+                        return Ok(());
+                    }
+                    // `out` was split up above: the rest is copied into it below
+                }
                 // Decode a batch of chunks in parallel, then copy their overlaps out.
                 for batch in jobs.chunks(chunks::PARALLEL_BATCH) {
                     let decoded = chunks::par_map(batch, |(scaled, loc)| {

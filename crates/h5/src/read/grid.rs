@@ -1,7 +1,7 @@
 //! Grid maths shared by reads and writes: row-major strides and the runs of selected
 //! elements that fall inside a block (a chunk, or the whole dataset).
 
-use super::selection::Resolved;
+use super::selection::{Dim, Resolved};
 
 /// Row-major element strides of a shape.
 pub(crate) fn row_strides(dims: &[u64]) -> Vec<u64> {
@@ -51,6 +51,29 @@ fn copy_block(
             out[sel..sel + n].copy_from_slice(v);
         }
     })
+}
+
+/// Where the chunk at grid position `scaled` (`cd` elements a side) lands in the output of
+/// the hyperslab `sel`, when it lies whole inside the selection and its elements follow one
+/// another there (one element on every axis before its first longer one, the selection's
+/// whole extent on every axis after it): the output element index of its first element.
+pub(crate) fn whole_run(scaled: &[u64], cd: &[u64], sel: &[Dim]) -> Option<usize> {
+    let first = cd.iter().position(|&c| c > 1).unwrap_or(cd.len());
+    let mut at: u64 = 0;
+    for (d, ((&s, &c), dim)) in scaled.iter().zip(cd).zip(sel).enumerate() {
+        let Dim::Range { start, step, count } = *dim else {
+            return None;
+        };
+        let o = s.checked_mul(c)?;
+        if (step != 1 && count > 1) || o < start || o.checked_add(c)? > start + count {
+            return None;
+        }
+        if d > first && c != count {
+            return None;
+        }
+        at = at.checked_mul(count)?.checked_add(o - start)?;
+    }
+    usize::try_from(at).ok()
 }
 
 /// The first and last element (row-major index) a selection touches.
@@ -231,7 +254,7 @@ pub(crate) fn broadcast(src: &[u8], es: usize, from: &[u64], to: &[u64], out: &m
 
 #[cfg(test)]
 mod broadcast_tests {
-    use super::{broadcast, broadcast_shape};
+    use super::{broadcast, broadcast_shape, whole_run, Dim};
 
     #[test]
     fn numpy_rules_decide_what_broadcasts() {
@@ -275,5 +298,38 @@ mod broadcast_tests {
             run(&[1, 2], &[2, 1, 1], &[2, 2, 2]),
             [1, 1, 1, 1, 2, 2, 2, 2]
         );
+    }
+
+    #[test]
+    fn whole_chunks_land_as_one_run_of_the_output() {
+        let r = |start, count| Dim::Range {
+            start,
+            step: 1,
+            count,
+        };
+        // frames (1, 4, 5) of a (3, 4, 5) movie, read whole: frame k starts at k * 20
+        let all = [r(0, 3), r(0, 4), r(0, 5)];
+        assert_eq!(whole_run(&[2, 0, 0], &[1, 4, 5], &all), Some(40));
+        // rows (2, 5) of a (6, 5) array, rows 1.. selected: chunk 1 (rows 2-3) at row 1
+        assert_eq!(whole_run(&[1, 0], &[2, 5], &[r(1, 5), r(0, 5)]), Some(5));
+        // a crop cuts the chunk: not whole
+        assert_eq!(
+            whole_run(&[0, 0, 0], &[1, 4, 5], &[r(0, 3), r(1, 2), r(0, 5)]),
+            None
+        );
+        // whole but not consecutive: (2, 2) blocks of a (4, 4) array
+        assert_eq!(whole_run(&[0, 1], &[2, 2], &[r(0, 4), r(0, 4)]), None);
+        // ...unless one row: (1, 2) blocks of a (1, 4) selection
+        assert_eq!(whole_run(&[3, 1], &[1, 2], &[r(3, 1), r(0, 4)]), Some(2));
+        // strided selections and point lists never are
+        let strided = Dim::Range {
+            start: 0,
+            step: 2,
+            count: 2,
+        };
+        assert_eq!(whole_run(&[0], &[4], &[strided]), None);
+        assert_eq!(whole_run(&[0], &[2], &[Dim::List(vec![0, 1])]), None);
+        // an edge chunk reaching past the selection
+        assert_eq!(whole_run(&[1], &[4], &[r(0, 6)]), None);
     }
 }
