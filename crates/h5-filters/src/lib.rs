@@ -62,6 +62,8 @@ mod scaleoffset;
 pub mod shuffle;
 #[cfg(feature = "szip")]
 mod szip;
+#[cfg(feature = "zfp")]
+mod zfp;
 #[cfg(feature = "zstd")]
 mod zstd;
 
@@ -346,6 +348,8 @@ impl Registry {
         r.register(Box::new(bzip2::Bzip2));
         #[cfg(feature = "bitshuffle")]
         r.register(Box::new(bitshuffle::Bitshuffle));
+        #[cfg(feature = "zfp")]
+        r.register(Box::new(zfp::Zfp));
         r
     }
     /// Add (or replace) a filter.
