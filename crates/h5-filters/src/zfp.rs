@@ -1150,6 +1150,7 @@ impl Filter for Zfp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Registry;
 
     /// A vector made by `tests/data/zfp/make_zfp_vectors.py`: client data, chunk, and what
     /// libhdf5 + H5Z-ZFP decoded.
@@ -1231,5 +1232,325 @@ mod tests {
             bad.join("\n")
         );
         assert!(vs.len() >= 100, "{} vectors", vs.len());
+    }
+
+    fn is_corrupt(e: &Error) -> bool {
+        matches!(e, Error::Corrupt { id: id::ZFP, .. })
+    }
+
+    /// Client data with a zfp header of our own making, packed as H5Z-ZFP packs it: the
+    /// version word, then the header's bits LSB first in little-endian `u32`s.
+    fn client_data(codec: u64, meta: u64, mode: u64) -> Vec<u32> {
+        let mut bits: Vec<bool> = Vec::new();
+        let mut put = |v: u64, n: u32| bits.extend((0..n).map(|i| (v >> i) & 1 == 1));
+        for c in [u64::from(b'z'), u64::from(b'f'), u64::from(b'p'), codec] {
+            put(c, 8);
+        }
+        put(meta, 52);
+        put(mode & 0xfff, 12);
+        if mode & 0xfff == 0xfff {
+            put(mode >> 12, 52);
+        }
+        let mut cd = vec![0x1010_5111];
+        for word in bits.chunks(32) {
+            cd.push(
+                word.iter()
+                    .enumerate()
+                    .map(|(i, &b)| u32::from(b) << i)
+                    .sum(),
+            );
+        }
+        cd
+    }
+
+    /// zfp's field metadata: type (0 int32 .. 3 double) and sizes from x up.
+    fn meta(ty: u64, dims: &[u64]) -> u64 {
+        let width = if dims.len() == 1 {
+            48
+        } else {
+            48 / dims.len() as u32
+        };
+        let sizes = dims
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &n| (acc << width) + (n - 1));
+        (sizes << 4) + ((dims.len() as u64 - 1) << 2) + ty
+    }
+
+    #[test]
+    fn headers_as_hdf5plugin_stores_them() {
+        // what hdf5plugin 7.1 stored for a float dataset with (7, 10) chunks
+        let field = [0x1010_5111, 0x0570_667a, 0x6000_0096];
+        let cases: [(&[u32], Params); 6] = [
+            // Zfp(rate=8): 8 bits a value, 16 values a 2-D block
+            (
+                &[0x07f0_0000],
+                Params {
+                    minbits: 128,
+                    maxbits: 128,
+                    maxprec: 64,
+                    minexp: -1074,
+                },
+            ),
+            // Zfp(precision=12)
+            (
+                &[0x80b0_0000],
+                Params {
+                    minbits: 1,
+                    maxbits: 16658,
+                    maxprec: 12,
+                    minexp: -1074,
+                },
+            ),
+            // Zfp(accuracy=1e-3): 2^-10 <= 1e-3 < 2^-9
+            (
+                &[0xca90_0000],
+                Params {
+                    minbits: 1,
+                    maxbits: 16658,
+                    maxprec: 64,
+                    minexp: -10,
+                },
+            ),
+            // Zfp(reversible=True)
+            (
+                &[0x8800_0000],
+                Params {
+                    minbits: 1,
+                    maxbits: 16658,
+                    maxprec: 64,
+                    minexp: -1075,
+                },
+            ),
+            // Zfp(minbits=16, maxbits=200, maxprec=20, minexp=-20)
+            (
+                &[0xfff0_0000, 0xc063_800f, 0x0008_0b64],
+                Params {
+                    minbits: 16,
+                    maxbits: 200,
+                    maxprec: 20,
+                    minexp: -20,
+                },
+            ),
+            // Zfp(): the plugin's default, zfp's defaults in expert mode
+            (
+                &[0xfff0_0000, 0xe088_8000, 0x0007_87af],
+                Params {
+                    minbits: 1,
+                    maxbits: 16658,
+                    maxprec: 64,
+                    minexp: -1074,
+                },
+            ),
+        ];
+        for (mode_words, params) in cases {
+            let cd: Vec<u32> = field.iter().chain(mode_words).copied().collect();
+            let h = parse_header(&cd).unwrap();
+            assert_eq!(h.ty, Type::Float);
+            assert_eq!(h.dims, [10, 7], "x is the last HDF5 dimension");
+            assert_eq!(h.params, params);
+            assert!(!h.big_endian);
+            assert_eq!(
+                h,
+                parse_header(&client_data(5, meta(2, &[10, 7]), params.to_mode())).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn every_short_mode_word_survives_the_plugins_round_trip() {
+        // H5Z-ZFP sets the decoding stream's mode from zfp_stream_mode() of the header's
+        for mode in 0..4095u64 {
+            match Params::from_mode(mode) {
+                Some(p) => {
+                    assert_eq!(Params::from_mode(p.to_mode()), Some(p), "{mode}");
+                    // precision 64 and accuracy 2^-1074 are zfp's defaults, which zfp calls
+                    // expert mode (a long word)
+                    if mode == 2048 + 63 || mode == 2177 {
+                        assert_eq!(p.to_mode() & 0xfff, 0xfff);
+                    } else {
+                        assert_eq!(p.to_mode(), mode);
+                    }
+                }
+                // fixed precision past 64 bit planes
+                None => assert!((2048 + 64..2048 + 128).contains(&mode), "{mode}"),
+            }
+        }
+    }
+
+    #[test]
+    fn through_the_registry() {
+        assert!(crate::available(id::ZFP));
+        let r = Registry::with_builtins();
+        for v in vectors().iter().filter(|v| v.name.ends_with("_3d")) {
+            let p = [FilterParams {
+                id: id::ZFP,
+                client_data: &v.cd,
+                element_size: 4,
+            }];
+            let out = r
+                .decode_chunk(&p, 0, v.chunk.clone(), v.expected.len())
+                .unwrap();
+            assert_eq!(out, v.expected, "{}", v.name);
+            // the chunk is larger than the caller expects: refused before decoding
+            let e = r
+                .decode_chunk(&p, 0, v.chunk.clone(), v.expected.len() - 65)
+                .unwrap_err();
+            assert!(matches!(e, Error::TooLarge { id: id::ZFP, .. }), "{e}");
+        }
+    }
+
+    #[test]
+    fn truncated_chunks_are_corrupt() {
+        // every bit of the last byte's block is read, so any cut shows
+        for v in vectors() {
+            for cut in 0..v.chunk.len() {
+                let e = decode(&v.cd, &v.chunk[..cut], v.expected.len()).unwrap_err();
+                assert!(is_corrupt(&e), "{} cut at {cut}: {e}", v.name);
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_chunks_never_panic() {
+        for v in vectors() {
+            for at in 0..v.chunk.len() {
+                for flip in [0x01, 0x80, 0xff] {
+                    let mut bad = v.chunk.clone();
+                    bad[at] ^= flip;
+                    match decode(&v.cd, &bad, v.expected.len()) {
+                        Ok(out) => assert_eq!(out.len(), v.expected.len()),
+                        Err(e) => assert!(is_corrupt(&e), "{e}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn big_endian_writers_header_and_values() {
+        // a big-endian writer's header reads as byte-swapped words; H5Z-ZFP then hands
+        // libhdf5 the values big-endian, as the dataset's type is
+        for v in vectors()
+            .iter()
+            .filter(|v| v.name.starts_with("reversible_"))
+        {
+            let mut cd = v.cd.clone();
+            for w in &mut cd[1..] {
+                *w = w.swap_bytes();
+            }
+            let size = if v.name.contains("4_") { 4 } else { 8 };
+            let out = decode(&cd, &v.chunk, v.expected.len()).unwrap();
+            let swapped: Vec<u8> = v
+                .expected
+                .chunks(size)
+                .flat_map(|c| c.iter().rev().copied())
+                .collect();
+            assert_eq!(out, swapped, "{}", v.name);
+        }
+    }
+
+    #[test]
+    fn lying_client_data() {
+        let rate = 127; // 128 bits a block
+        let ok = client_data(5, meta(2, &[10, 7]), rate);
+        assert!(decode(&ok, &[0; 96], 280).is_ok());
+        let corrupt_cases: [(&str, Vec<u32>); 9] = [
+            ("none", vec![]),
+            ("version word only", ok[..1].to_vec()),
+            ("header cut", ok[..3].to_vec()),
+            ("too long", [&ok[..], &[0, 0, 0, 0]].concat()),
+            (
+                "bad magic",
+                client_data(5, meta(2, &[10, 7]), rate)
+                    .into_iter()
+                    .map(|w| w ^ 0x20)
+                    .collect(),
+            ),
+            ("codec 4", client_data(4, meta(2, &[10, 7]), rate)),
+            ("codec 6", client_data(6, meta(2, &[10, 7]), rate)),
+            // fixed precision of 100 bit planes
+            ("precision", client_data(5, meta(2, &[10, 7]), 2048 + 99)),
+            // expert with minbits 300 > maxbits 200
+            (
+                "expert",
+                client_data(
+                    5,
+                    meta(2, &[10, 7]),
+                    (1 << 49) * 16400 + (19 << 42) + (199 << 27) + (299 << 12) + 0xfff,
+                ),
+            ),
+        ];
+        for (what, cd) in corrupt_cases {
+            let e = decode(&cd, &[0; 80], 280).unwrap_err();
+            assert!(is_corrupt(&e), "{what}: {e}");
+        }
+        // a newer codec in the version word
+        let mut newer = ok.clone();
+        newer[0] = 0x1010_6111;
+        assert!(is_corrupt(&decode(&newer, &[0; 80], 280).unwrap_err()));
+        // fields larger than the chunk may be, or than memory: refused before allocating
+        for (ty, dims) in [
+            (2, vec![10, 8]),
+            (3, vec![1 << 32]),
+            (3, vec![4096, 4096, 4096, 4096]),
+            (1, vec![1 << 24, 1 << 24]),
+            (0, vec![1 << 16, 1 << 16, 1 << 16]),
+        ] {
+            let cd = client_data(5, meta(ty, &dims), rate);
+            let e = decode(&cd, &[0; 80], 280).unwrap_err();
+            assert_eq!(
+                e,
+                Error::TooLarge {
+                    id: id::ZFP,
+                    limit: 280
+                },
+                "{dims:?}"
+            );
+        }
+    }
+
+    /// xorshift64: the same "random" bytes every run.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    #[test]
+    fn random_input_never_panics() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for round in 0..20_000 {
+            let ty = rng.below(4);
+            let ndims = 1 + rng.below(4) as usize;
+            let dims: Vec<u64> = (0..ndims).map(|_| 1 + rng.below(9)).collect();
+            let mode = match rng.below(6) {
+                0 => rng.below(300),
+                1 => 2048 + rng.below(70),
+                2 => 2176,
+                3 => 2177 + rng.below(1900),
+                4 => (rng.next() << 12) | 0xfff,
+                _ => rng.below(4096),
+            };
+            let mut cd = client_data(5, meta(ty, &dims), mode);
+            if round % 7 == 0 {
+                // garbled client data too
+                let at = rng.below(cd.len() as u64) as usize;
+                cd[at] ^= 1 << rng.below(32);
+            }
+            let chunk: Vec<u8> = (0..rng.below(400)).map(|_| rng.next() as u8).collect();
+            let limit = rng.below(8000) as usize;
+            match decode(&cd, &chunk, limit) {
+                Ok(out) => assert!(out.len() <= limit),
+                Err(e) => assert!(is_corrupt(&e) || matches!(e, Error::TooLarge { .. }), "{e}"),
+            }
+        }
     }
 }
