@@ -4,7 +4,7 @@ Documentation only: the Rust tests read the .bin files and need no Python.
 Run with h5py + hdf5plugin (made with h5py 3.16 / libhdf5 2.0, hdf5plugin 7.1.0, which
 ships H5Z-ZFP 1.1.1 and zfp 1.0.1):
 
-    python make_zfp_vectors.py
+    H5EX_D_ZFP=.../HDF5Examples/C/H5FLT/tfiles/h5ex_d_zfp.h5 python make_zfp_vectors.py
 
 Each vector is one chunk written by libhdf5 through H5Z-ZFP. Its file `<name>.bin` holds,
 all little-endian:
@@ -115,6 +115,23 @@ def main():
                      dtype=dtype).reshape(4, 4)
         write_vector(f"extremes_reversible_{dtype}", x, x.shape, dict(reversible=True))
         write_vector(f"extremes_precision_{dtype}", x, x.shape, dict(precision=64))
+
+    # HDF5's own example file, written by H5Z-ZFP 1.0.1 with zfp 0.5.5 (its version word has
+    # no codec field): two of its chunks, copied as they are
+    corpus = os.environ.get("H5EX_D_ZFP", "h5ex_d_zfp.h5")  # HDF5Examples/C/H5FLT/tfiles
+    if os.path.exists(corpus):
+        with h5py.File(corpus, "r") as f:
+            ds = f["DS1"]
+            cd = ds.id.get_create_plist().get_filter(0)[2]
+            for index, origin in enumerate([(0, 0), (28, 56)]):
+                mask, raw = ds.id.read_direct_chunk(origin)
+                assert mask == 0
+                sel = tuple(slice(o, o + c) for o, c in zip(origin, ds.chunks))
+                out = np.ascontiguousarray(ds[sel]).astype("<f4").tobytes()
+                blob = b"ZFPV" + struct.pack("<I", len(cd)) + struct.pack(f"<{len(cd)}I", *cd)
+                blob += struct.pack("<I", len(raw)) + raw + struct.pack("<I", len(out)) + out
+                with open(os.path.join(HERE, f"h5ex_d_zfp_chunk{index}.bin"), "wb") as fh:
+                    fh.write(blob)
 
 
 if __name__ == "__main__":
