@@ -850,7 +850,7 @@ fn inv_xform<I: Int>(block: &mut [I], dims: usize, lift: fn(&mut [I], usize, usi
     for axis in (0..dims).rev() {
         let stride = 1usize << (2 * axis);
         for at in 0..size {
-            if (at / stride) % 4 == 0 {
+            if (at / stride).is_multiple_of(4) {
                 lift(block, at, stride);
             }
         }
