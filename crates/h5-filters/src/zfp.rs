@@ -35,7 +35,7 @@
 //! The C library never checks the end of the stream; here a chunk too short for its blocks is
 //! [`Error::Corrupt`], as is client data that is not a header the plugin writes.
 
-use crate::{id, Error, Filter, FilterParams, Result};
+use crate::{id, Encoded, Error, Filter, FilterParams, Result};
 
 pub(crate) struct Zfp;
 
@@ -704,6 +704,7 @@ trait Int: Copy + Default {
     /// Bits that give the number of bit planes in reversible mode.
     const PBITS: u32;
     fn from_negabinary(u: u64) -> Self;
+    fn to_negabinary(self) -> u64;
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn half(self) -> Self;
@@ -715,6 +716,10 @@ impl Int for i32 {
     fn from_negabinary(u: u64) -> Self {
         const MASK: u32 = 0xaaaa_aaaa;
         ((u as u32 ^ MASK).wrapping_sub(MASK)) as i32
+    }
+    fn to_negabinary(self) -> u64 {
+        const MASK: u32 = 0xaaaa_aaaa;
+        u64::from((self as u32).wrapping_add(MASK) ^ MASK)
     }
     fn add(self, o: Self) -> Self {
         self.wrapping_add(o)
@@ -733,6 +738,10 @@ impl Int for i64 {
     fn from_negabinary(u: u64) -> Self {
         const MASK: u64 = 0xaaaa_aaaa_aaaa_aaaa;
         ((u ^ MASK).wrapping_sub(MASK)) as i64
+    }
+    fn to_negabinary(self) -> u64 {
+        const MASK: u64 = 0xaaaa_aaaa_aaaa_aaaa;
+        (self as u64).wrapping_add(MASK) ^ MASK
     }
     fn add(self, o: Self) -> Self {
         self.wrapping_add(o)
@@ -846,13 +855,17 @@ fn rev_inv_lift<I: Int>(b: &mut [I], at: usize, s: usize) {
 
 /// Applies `lift` along every axis of a block, the last axis first.
 fn inv_xform<I: Int>(block: &mut [I], dims: usize, lift: fn(&mut [I], usize, usize)) {
-    let size = block.len();
     for axis in (0..dims).rev() {
-        let stride = 1usize << (2 * axis);
-        for at in 0..size {
-            if (at / stride).is_multiple_of(4) {
-                lift(block, at, stride);
-            }
+        lift_axis(block, axis, lift);
+    }
+}
+
+/// Applies `lift` to every line of a block along `axis`.
+fn lift_axis<I: Int>(block: &mut [I], axis: usize, lift: fn(&mut [I], usize, usize)) {
+    let stride = 1usize << (2 * axis);
+    for at in 0..block.len() {
+        if (at / stride).is_multiple_of(4) {
+            lift(block, at, stride);
         }
     }
 }
@@ -917,6 +930,19 @@ fn rev_decode_int_block<I: Int>(
 trait Scalar: Copy + Default {
     fn decode_block(r: &mut Bits<'_>, p: &Params, dims: usize, block: &mut [Self]);
     fn store(self, out: &mut [u8], big_endian: bool);
+    fn encode_block(w: &mut Writer, p: &Params, dims: usize, block: &[Self]);
+    fn load(bytes: &[u8], big_endian: bool) -> Self;
+}
+
+macro_rules! load_bytes {
+    ($t:ty, $bytes:expr, $be:expr) => {{
+        let b = $bytes.try_into().unwrap_or_default();
+        if $be {
+            <$t>::from_be_bytes(b)
+        } else {
+            <$t>::from_le_bytes(b)
+        }
+    }};
 }
 
 macro_rules! store_bytes {
@@ -940,6 +966,19 @@ impl Scalar for i32 {
     fn store(self, out: &mut [u8], big_endian: bool) {
         store_bytes!(self, out, big_endian);
     }
+    fn encode_block(w: &mut Writer, p: &Params, dims: usize, block: &[Self]) {
+        let mut iblock = [0; 256];
+        let iblock = &mut iblock[..block.len()];
+        iblock.copy_from_slice(block);
+        if p.reversible() {
+            rev_encode_int_block(w, p.minbits, p.maxbits, p.maxprec, dims, iblock);
+        } else {
+            encode_int_block(w, p.minbits, p.maxbits, p.maxprec, dims, iblock);
+        }
+    }
+    fn load(bytes: &[u8], big_endian: bool) -> Self {
+        load_bytes!(i32, bytes, big_endian)
+    }
 }
 
 impl Scalar for i64 {
@@ -952,6 +991,19 @@ impl Scalar for i64 {
     }
     fn store(self, out: &mut [u8], big_endian: bool) {
         store_bytes!(self, out, big_endian);
+    }
+    fn encode_block(w: &mut Writer, p: &Params, dims: usize, block: &[Self]) {
+        let mut iblock = [0; 256];
+        let iblock = &mut iblock[..block.len()];
+        iblock.copy_from_slice(block);
+        if p.reversible() {
+            rev_encode_int_block(w, p.minbits, p.maxbits, p.maxprec, dims, iblock);
+        } else {
+            encode_int_block(w, p.minbits, p.maxbits, p.maxprec, dims, iblock);
+        }
+    }
+    fn load(bytes: &[u8], big_endian: bool) -> Self {
+        load_bytes!(i64, bytes, big_endian)
     }
 }
 
@@ -969,6 +1021,15 @@ trait Float: Scalar {
     fn scale(i: Self::I, s: Self) -> Self;
     /// The float whose bits are `i` read as sign and magnitude.
     fn from_sign_magnitude(i: Self::I) -> Self;
+    /// The inverse of [`from_sign_magnitude`](Float::from_sign_magnitude).
+    fn to_sign_magnitude(self) -> Self::I;
+    /// The block's common exponent: `frexp`'s of its largest magnitude (NaN never is the
+    /// largest, infinity's is 0), at least that of the least normal number; −bias for zeros.
+    fn exponent(block: &[Self]) -> i32;
+    /// `s * self` truncated to the integer type, out-of-range and NaN products giving the
+    /// integer's minimum as x86's conversion does (the C encoder's undefined behaviour there).
+    fn quantize(self, s: Self) -> Self::I;
+    fn same_bits(self, o: Self) -> bool;
 }
 
 impl Float for f32 {
@@ -993,6 +1054,36 @@ impl Float for f32 {
         };
         f32::from_bits(u)
     }
+    fn to_sign_magnitude(self) -> i32 {
+        let i = self.to_bits() as i32;
+        if i < 0 {
+            (i as u32 ^ 0x7fff_ffff) as i32
+        } else {
+            i
+        }
+    }
+    fn exponent(block: &[f32]) -> i32 {
+        let max = block
+            .iter()
+            .fold(0f32, |m, f| if m < f.abs() { f.abs() } else { m });
+        match (max.to_bits() >> 23) & 0xff {
+            _ if max <= 0.0 => -127,
+            0 => -126,
+            0xff => 0,
+            e => e as i32 - 126,
+        }
+    }
+    fn quantize(self, s: f32) -> i32 {
+        let x = s * self;
+        if x.is_nan() || !(-2_147_483_648.0..2_147_483_648.0).contains(&x) {
+            i32::MIN
+        } else {
+            x as i32
+        }
+    }
+    fn same_bits(self, o: f32) -> bool {
+        self.to_bits() == o.to_bits()
+    }
 }
 
 impl Float for f64 {
@@ -1016,6 +1107,36 @@ impl Float for f64 {
             i as u64
         };
         f64::from_bits(u)
+    }
+    fn to_sign_magnitude(self) -> i64 {
+        let i = self.to_bits() as i64;
+        if i < 0 {
+            (i as u64 ^ 0x7fff_ffff_ffff_ffff) as i64
+        } else {
+            i
+        }
+    }
+    fn exponent(block: &[f64]) -> i32 {
+        let max = block
+            .iter()
+            .fold(0f64, |m, f| if m < f.abs() { f.abs() } else { m });
+        match (max.to_bits() >> 52) & 0x7ff {
+            _ if max <= 0.0 => -1023,
+            0 => -1022,
+            0x7ff => 0,
+            e => e as i32 - 1022,
+        }
+    }
+    fn quantize(self, s: f64) -> i64 {
+        let x = s * self;
+        if x.is_nan() || !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x) {
+            i64::MIN
+        } else {
+            x as i64
+        }
+    }
+    fn same_bits(self, o: f64) -> bool {
+        self.to_bits() == o.to_bits()
     }
 }
 
@@ -1078,6 +1199,12 @@ impl Scalar for f32 {
     fn store(self, out: &mut [u8], big_endian: bool) {
         store_bytes!(self.to_bits(), out, big_endian);
     }
+    fn encode_block(w: &mut Writer, p: &Params, dims: usize, block: &[Self]) {
+        encode_float_block(w, p, dims, block);
+    }
+    fn load(bytes: &[u8], big_endian: bool) -> Self {
+        f32::from_bits(load_bytes!(u32, bytes, big_endian))
+    }
 }
 
 impl Scalar for f64 {
@@ -1086,6 +1213,12 @@ impl Scalar for f64 {
     }
     fn store(self, out: &mut [u8], big_endian: bool) {
         store_bytes!(self.to_bits(), out, big_endian);
+    }
+    fn encode_block(w: &mut Writer, p: &Params, dims: usize, block: &[Self]) {
+        encode_float_block(w, p, dims, block);
+    }
+    fn load(bytes: &[u8], big_endian: bool) -> Self {
+        f64::from_bits(load_bytes!(u64, bytes, big_endian))
     }
 }
 
@@ -1123,6 +1256,334 @@ fn decompress<T: Scalar>(input: &[u8], h: &Header, out: &mut [u8]) -> Result<()>
     Ok(())
 }
 
+/// Writes bits LSB first into bytes (zfp's stream with 8-bit words).
+struct Writer {
+    out: Vec<u8>,
+    cur: u8,
+    fill: u32,
+}
+
+impl Writer {
+    fn bit(&mut self, b: bool) {
+        self.bits(u64::from(b), 1);
+    }
+
+    /// The low `n` (at most 64) bits of `v`, bit 0 first.
+    fn bits(&mut self, v: u64, n: u32) {
+        let mut done = 0;
+        while done < n {
+            let take = (8 - self.fill).min(n - done);
+            let part = (v >> done) & ((1u64 << take) - 1);
+            self.cur |= (part as u8) << self.fill;
+            self.fill += take;
+            done += take;
+            if self.fill == 8 {
+                self.out.push(self.cur);
+                self.cur = 0;
+                self.fill = 0;
+            }
+        }
+    }
+
+    fn pad(&mut self, mut n: u32) {
+        while n > 0 {
+            let take = n.min(64);
+            self.bits(0, take);
+            n -= take;
+        }
+    }
+
+    /// The stream, its last byte filled with zero bits.
+    fn finish(mut self) -> Vec<u8> {
+        if self.fill > 0 {
+            self.out.push(self.cur);
+        }
+        self.out
+    }
+}
+
+/// Encodes bit planes of a block's unsigned coefficients; the mirror of [`decode_ints`].
+fn encode_ints(w: &mut Writer, maxbits: u32, maxprec: u32, data: &[u64], intprec: u32) -> u32 {
+    let size = data.len();
+    let budget = if (maxprec + 1) * size as u32 - 1 > maxbits {
+        maxbits
+    } else {
+        u32::MAX
+    };
+    let kmin = intprec.saturating_sub(maxprec);
+    let mut bits = budget;
+    let mut n = 0usize;
+    let mut k = intprec;
+    while bits > 0 && k > kmin {
+        k -= 1;
+        let one = |i: usize| (data[i] >> k) & 1 == 1;
+        let m = n.min(bits as usize);
+        bits -= m as u32;
+        for i in 0..m {
+            w.bit(one(i));
+        }
+        let mut left = (m..size).filter(|&i| one(i)).count();
+        while bits > 0 && n < size {
+            bits -= 1;
+            w.bit(left > 0);
+            if left == 0 {
+                break;
+            }
+            left -= 1;
+            while bits > 0 && n < size - 1 {
+                bits -= 1;
+                w.bit(one(n));
+                if one(n) {
+                    break;
+                }
+                n += 1;
+            }
+            n += 1;
+        }
+    }
+    budget - bits
+}
+
+/// zfp's forward decorrelating transform along one line of four values.
+fn fwd_lift<I: Int>(b: &mut [I], at: usize, s: usize) {
+    let (mut x, mut y, mut z, mut w) = (b[at], b[at + s], b[at + 2 * s], b[at + 3 * s]);
+    x = x.add(w).half();
+    w = w.sub(x);
+    z = z.add(y).half();
+    y = y.sub(z);
+    x = x.add(z).half();
+    z = z.sub(x);
+    w = w.add(y).half();
+    y = y.sub(w);
+    w = w.add(y.half());
+    y = y.sub(w.half());
+    (b[at], b[at + s], b[at + 2 * s], b[at + 3 * s]) = (x, y, z, w);
+}
+
+/// The reversible forward transform along one line (differences).
+fn rev_fwd_lift<I: Int>(b: &mut [I], at: usize, s: usize) {
+    let (x, mut y, mut z, mut w) = (b[at], b[at + s], b[at + 2 * s], b[at + 3 * s]);
+    w = w.sub(z);
+    z = z.sub(y);
+    y = y.sub(x);
+    w = w.sub(z);
+    z = z.sub(y);
+    w = w.sub(z);
+    (b[at + s], b[at + 2 * s], b[at + 3 * s]) = (y, z, w);
+}
+
+/// The block's integers (x fastest) to coefficients in zfp's order, negabinary.
+fn fwd_order<I: Int>(iblock: &[I], ublock: &mut [u64], dims: usize) {
+    for (u, &p) in ublock.iter_mut().zip(perm(dims)) {
+        *u = iblock[usize::from(p)].to_negabinary();
+    }
+}
+
+/// Codes an integer block lossily; returns the bits it took.
+fn encode_int_block<I: Int>(
+    w: &mut Writer,
+    minbits: u32,
+    maxbits: u32,
+    maxprec: u32,
+    dims: usize,
+    iblock: &mut [I],
+) -> u32 {
+    for axis in 0..dims {
+        lift_axis(iblock, axis, fwd_lift);
+    }
+    let mut ublock = [0u64; 256];
+    let ublock = &mut ublock[..iblock.len()];
+    fwd_order(iblock, ublock, dims);
+    let mut bits = encode_ints(w, maxbits, maxprec, ublock, I::BITS);
+    if bits < minbits {
+        w.pad(minbits - bits);
+        bits = minbits;
+    }
+    bits
+}
+
+/// Codes an integer block reversibly; returns the bits it took.
+fn rev_encode_int_block<I: Int>(
+    w: &mut Writer,
+    minbits: u32,
+    maxbits: u32,
+    maxprec: u32,
+    dims: usize,
+    iblock: &mut [I],
+) -> u32 {
+    for axis in 0..dims {
+        lift_axis(iblock, axis, rev_fwd_lift);
+    }
+    let mut ublock = [0u64; 256];
+    let ublock = &mut ublock[..iblock.len()];
+    fwd_order(iblock, ublock, dims);
+    // the bit planes down to the lowest one bit of any coefficient
+    let all = ublock.iter().fold(0, |a, &u| a | u);
+    let needed = if all == 0 {
+        0
+    } else {
+        I::BITS - all.trailing_zeros()
+    };
+    let prec = needed.min(maxprec).max(1);
+    w.bits(u64::from(prec - 1), I::PBITS);
+    let mut bits = I::PBITS;
+    bits = bits.wrapping_add(encode_ints(
+        w,
+        maxbits.wrapping_sub(bits),
+        prec,
+        ublock,
+        I::BITS,
+    ));
+    if bits < minbits {
+        w.pad(minbits - bits);
+        bits = minbits;
+    }
+    bits
+}
+
+fn encode_float_block<F: Float>(w: &mut Writer, p: &Params, dims: usize, block: &[F]) {
+    let emax = F::exponent(block);
+    let mut iblock = [F::I::default(); 256];
+    let iblock = &mut iblock[..block.len()];
+    let quantize = |iblock: &mut [F::I]| {
+        let s = F::pow2(F::I::BITS as i32 - 2 - emax);
+        for (i, &f) in iblock.iter_mut().zip(block) {
+            *i = f.quantize(s);
+        }
+    };
+    if p.reversible() {
+        // lossless through block floating point? (compared bit for bit)
+        let mut back = [F::default(); 256];
+        let back = &mut back[..block.len()];
+        if emax != -F::ebias() {
+            quantize(iblock);
+            inv_cast(iblock, back, emax);
+        }
+        let bits;
+        if back.iter().zip(block).all(|(a, b)| a.same_bits(*b)) {
+            let e = (emax + F::ebias()) as u64;
+            if e == 0 {
+                // all (positive) zeros
+                w.bit(false);
+                return;
+            }
+            w.bits(1, 2);
+            w.bits(e, F::EBITS);
+            bits = 2 + F::EBITS;
+        } else {
+            for (i, &f) in iblock.iter_mut().zip(block) {
+                *i = f.to_sign_magnitude();
+            }
+            w.bits(3, 2);
+            bits = 2;
+        }
+        let min = p.minbits - bits.min(p.minbits);
+        rev_encode_int_block(
+            w,
+            min,
+            p.maxbits.wrapping_sub(bits),
+            p.maxprec,
+            dims,
+            iblock,
+        );
+        return;
+    }
+    let mut bits = 1u32;
+    let planes = (emax - p.minexp + 2 * dims as i32 + 2).max(0) as u32;
+    let maxprec = p.maxprec.min(planes);
+    let e = if maxprec > 0 {
+        (emax + F::ebias()) as u64
+    } else {
+        0
+    };
+    if e == 0 {
+        w.bit(false);
+        if p.minbits > bits {
+            w.pad(p.minbits - bits);
+        }
+        return;
+    }
+    bits += F::EBITS;
+    w.bits(2 * e + 1, bits);
+    quantize(iblock);
+    let min = p.minbits - bits.min(p.minbits);
+    encode_int_block(w, min, p.maxbits.wrapping_sub(bits), maxprec, dims, iblock);
+}
+
+/// Fills a partial block's missing values as zfp does: along each axis in turn (x first),
+/// every line that holds values gets the missing ones from its first values.
+fn pad_partial<T: Copy + Default>(block: &mut [T], dims: usize, extent: &[usize; 4]) {
+    for axis in 0..dims {
+        let n = extent[axis];
+        if n == 4 {
+            continue;
+        }
+        let stride = 1usize << (2 * axis);
+        'lines: for at in 0..block.len() {
+            if !(at / stride).is_multiple_of(4) {
+                continue;
+            }
+            for (higher, &extent) in extent.iter().enumerate().take(dims).skip(axis + 1) {
+                if (at >> (2 * higher)) & 3 >= extent {
+                    continue 'lines;
+                }
+            }
+            let v = |i: usize| at + i * stride;
+            if n == 0 {
+                block[v(0)] = T::default();
+            }
+            if n <= 1 {
+                block[v(1)] = block[v(0)];
+            }
+            if n <= 2 {
+                block[v(2)] = block[v(1)];
+            }
+            block[v(3)] = block[v(0)];
+        }
+    }
+}
+
+/// Encodes the field's values (C order, x fastest) as a headerless zfp stream.
+fn compress<T: Scalar>(input: &[u8], h: &Header) -> Vec<u8> {
+    let size = std::mem::size_of::<T>();
+    let d = h.dims.len();
+    let n = |i: usize| h.dims.get(i).copied().unwrap_or(1);
+    let (nx, ny, nz, nw) = (n(0), n(1), n(2), n(3));
+    let blocks = |n: usize| n.div_ceil(4);
+    let mut w = Writer {
+        out: Vec::new(),
+        cur: 0,
+        fill: 0,
+    };
+    let mut block = [T::default(); 256];
+    let block = &mut block[..1 << (2 * d)];
+    for bw in 0..blocks(nw) {
+        for bz in 0..blocks(nz) {
+            for by in 0..blocks(ny) {
+                for bx in 0..blocks(nx) {
+                    let extent = [
+                        (nx - bx * 4).min(4),
+                        (ny - by * 4).min(4),
+                        (nz - bz * 4).min(4),
+                        (nw - bw * 4).min(4),
+                    ];
+                    for (i, v) in block.iter_mut().enumerate() {
+                        let (x, y) = (bx * 4 + (i & 3), by * 4 + ((i >> 2) & 3));
+                        let (z, w) = (bz * 4 + ((i >> 4) & 3), bw * 4 + (i >> 6));
+                        if x < nx && y < ny && z < nz && w < nw {
+                            let at = (x + nx * (y + ny * (z + nz * w))) * size;
+                            *v = T::load(&input[at..at + size], h.big_endian);
+                        }
+                    }
+                    pad_partial(block, d, &extent);
+                    T::encode_block(&mut w, &h.params, d, block);
+                }
+            }
+        }
+    }
+    w.finish()
+}
+
 impl Filter for Zfp {
     fn id(&self) -> u16 {
         id::ZFP
@@ -1145,6 +1606,32 @@ impl Filter for Zfp {
         }
         Ok(out)
     }
+
+    /// H5Z-ZFP's compression: the client data (as `set_local` made it) gives the field and
+    /// the mode; the chunk must be exactly the field. Never declines; the stream can be larger
+    /// than the chunk (reversible mode on noise).
+    fn encode(&self, p: &FilterParams<'_>, input: Vec<u8>) -> Result<Encoded> {
+        let invalid = |what| Error::InvalidParams { id: id::ZFP, what };
+        let h = parse_header(p.client_data).map_err(|e| match e {
+            Error::Corrupt { what, .. } => invalid(what),
+            e => e,
+        })?;
+        let total = h
+            .dims
+            .iter()
+            .try_fold(h.ty.size(), |acc, &n| acc.checked_mul(n));
+        if total != Some(input.len()) {
+            return Err(invalid(
+                "the chunk is not the size of the zfp header's field",
+            ));
+        }
+        Ok(Encoded::Data(match h.ty {
+            Type::Int32 => compress::<i32>(&input, &h),
+            Type::Int64 => compress::<i64>(&input, &h),
+            Type::Float => compress::<f32>(&input, &h),
+            Type::Double => compress::<f64>(&input, &h),
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -1159,6 +1646,8 @@ mod tests {
         cd: Vec<u32>,
         chunk: Vec<u8>,
         expected: Vec<u8>,
+        /// The values written; empty for chunks copied from a file.
+        original: Vec<u8>,
     }
 
     fn take<'a>(b: &mut &'a [u8], n: usize) -> &'a [u8] {
@@ -1188,6 +1677,8 @@ mod tests {
             let chunk = take(&mut b, n).to_vec();
             let n = take_u32(&mut b) as usize;
             let expected = take(&mut b, n).to_vec();
+            let n = take_u32(&mut b) as usize;
+            let original = take(&mut b, n).to_vec();
             assert!(b.is_empty());
             let name = path.file_stem().unwrap().to_string_lossy().into_owned();
             out.push(Vector {
@@ -1195,6 +1686,7 @@ mod tests {
                 cd,
                 chunk,
                 expected,
+                original,
             });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -1275,6 +1767,59 @@ mod tests {
             .rev()
             .fold(0u64, |acc, &n| (acc << width) + (n - 1));
         (sizes << 4) + ((dims.len() as u64 - 1) << 2) + ty
+    }
+
+    #[test]
+    fn encoding_gives_the_c_librarys_bytes() {
+        let mut bad = Vec::new();
+        let mut checked = 0;
+        for v in vectors().iter().filter(|v| !v.original.is_empty()) {
+            let p = FilterParams {
+                id: id::ZFP,
+                client_data: &v.cd,
+                element_size: 4,
+            };
+            let Encoded::Data(z) = Zfp.encode(&p, v.original.clone()).unwrap() else {
+                panic!("{} declined", v.name);
+            };
+            checked += 1;
+            if z != v.chunk {
+                let at = z.iter().zip(&v.chunk).position(|(a, b)| a != b);
+                bad.push(format!(
+                    "{}: {} bytes, expected {}, first difference at {at:?}",
+                    v.name,
+                    z.len(),
+                    v.chunk.len()
+                ));
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "{} of {checked}:\n{}",
+            bad.len(),
+            bad.join("\n")
+        );
+        assert!(checked >= 118, "{checked}");
+    }
+
+    #[test]
+    fn encoding_refuses_what_it_cannot_do() {
+        let cd = client_data(5, meta(2, &[10, 7]), 127);
+        let p = FilterParams {
+            id: id::ZFP,
+            client_data: &cd,
+            element_size: 4,
+        };
+        let e = Zfp.encode(&p, vec![0; 279]).unwrap_err();
+        assert!(matches!(e, Error::InvalidParams { id: id::ZFP, .. }), "{e}");
+        let bad = [0x1010_5111, 0x0570_667b, 0, 0];
+        let p = FilterParams {
+            id: id::ZFP,
+            client_data: &bad,
+            element_size: 4,
+        };
+        let e = Zfp.encode(&p, vec![0; 280]).unwrap_err();
+        assert!(matches!(e, Error::InvalidParams { id: id::ZFP, .. }), "{e}");
     }
 
     #[test]
@@ -1548,7 +2093,16 @@ mod tests {
             let chunk: Vec<u8> = (0..rng.below(400)).map(|_| rng.next() as u8).collect();
             let limit = rng.below(8000) as usize;
             match decode(&cd, &chunk, limit) {
-                Ok(out) => assert!(out.len() <= limit),
+                Ok(out) => {
+                    assert!(out.len() <= limit);
+                    // whatever decodes can be encoded again under the same client data
+                    let p = FilterParams {
+                        id: id::ZFP,
+                        client_data: &cd,
+                        element_size: 4,
+                    };
+                    assert!(matches!(Zfp.encode(&p, out), Ok(Encoded::Data(_))));
+                }
                 Err(e) => assert!(is_corrupt(&e) || matches!(e, Error::TooLarge { .. }), "{e}"),
             }
         }

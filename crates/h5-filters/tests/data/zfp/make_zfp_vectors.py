@@ -13,6 +13,7 @@ all little-endian:
     u32 n, then n u32        the filter's client data as stored in the file
     u32 len, then len bytes  the raw chunk (read_direct_chunk)
     u32 len, then len bytes  the chunk as h5py reads it back (libhdf5 + H5Z-ZFP decoding)
+    u32 len, then len bytes  the values written (empty for chunks copied from a file)
 """
 import os
 import struct
@@ -68,6 +69,8 @@ def write_vector(name, data, chunks, zfp_kwargs):
     out = np.ascontiguousarray(back).astype(back.dtype.newbyteorder("<")).tobytes()
     blob = b"ZFPV" + struct.pack("<I", len(cd)) + struct.pack(f"<{len(cd)}I", *cd)
     blob += struct.pack("<I", len(raw)) + raw + struct.pack("<I", len(out)) + out
+    original = np.ascontiguousarray(data).astype(data.dtype.newbyteorder("<")).tobytes()
+    blob += struct.pack("<I", len(original)) + original
     with open(os.path.join(HERE, name + ".bin"), "wb") as fh:
         fh.write(blob)
 
@@ -108,6 +111,13 @@ def main():
             x = x.astype(dtype).reshape(4, 6)
             write_vector(f"{name}_precision_{dtype}", x, x.shape, dict(precision=40))
             write_vector(f"{name}_rate_{dtype}", x, x.shape, dict(rate=20.0))
+    # NaN and infinities through the lossy path (what the C encoder makes of them is what x86's
+    # float-to-integer conversion makes of out-of-range values)
+    for dtype in ["f4", "f8"]:
+        x = np.array([1.0, np.nan, 2.0, 3.0, np.inf, 1.0, -np.inf, 0.5, 7.0, 8.0, np.nan, 1e30],
+                     dtype=dtype)
+        write_vector(f"specials_rate_{dtype}", x, x.shape, dict(rate=16.0))
+        write_vector(f"specials_precision_{dtype}", x, x.shape, dict(precision=20))
     # integers at the ends of their range
     for dtype in ["i4", "i8"]:
         info = np.iinfo(dtype)
@@ -130,6 +140,7 @@ def main():
                 out = np.ascontiguousarray(ds[sel]).astype("<f4").tobytes()
                 blob = b"ZFPV" + struct.pack("<I", len(cd)) + struct.pack(f"<{len(cd)}I", *cd)
                 blob += struct.pack("<I", len(raw)) + raw + struct.pack("<I", len(out)) + out
+                blob += struct.pack("<I", 0)
                 with open(os.path.join(HERE, f"h5ex_d_zfp_chunk{index}.bin"), "wb") as fh:
                     fh.write(blob)
 
