@@ -63,7 +63,7 @@ pub mod shuffle;
 #[cfg(feature = "szip")]
 mod szip;
 #[cfg(feature = "zfp")]
-mod zfp;
+pub mod zfp;
 #[cfg(feature = "zstd")]
 mod zstd;
 

@@ -106,20 +106,24 @@ impl<'a> Bits<'a> {
     }
 }
 
-/// The scalar types zfp compresses.
+/// The scalar types zfp compresses (H5Z-ZFP: 4- and 8-byte HDF5 integers and floats).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Type {
+pub enum ScalarType {
+    /// 32-bit signed integer.
     Int32,
+    /// 64-bit signed integer.
     Int64,
+    /// IEEE single precision.
     Float,
+    /// IEEE double precision.
     Double,
 }
 
-impl Type {
+impl ScalarType {
     fn size(self) -> usize {
         match self {
-            Type::Int32 | Type::Float => 4,
-            Type::Int64 | Type::Double => 8,
+            ScalarType::Int32 | ScalarType::Float => 4,
+            ScalarType::Int64 | ScalarType::Double => 8,
         }
     }
 }
@@ -227,7 +231,7 @@ impl Params {
 /// What the client data says about the chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Header {
-    ty: Type,
+    ty: ScalarType,
     /// Sizes from x (fastest) up; as many as the field has dimensions.
     dims: Vec<usize>,
     params: Params,
@@ -299,10 +303,10 @@ fn parse_header(cd: &[u32]) -> Result<Header> {
         return Err(corrupt("client data too short for the zfp header"));
     }
     let ty = match meta & 3 {
-        0 => Type::Int32,
-        1 => Type::Int64,
-        2 => Type::Float,
-        _ => Type::Double,
+        0 => ScalarType::Int32,
+        1 => ScalarType::Int64,
+        2 => ScalarType::Float,
+        _ => ScalarType::Double,
     };
     let ndims = ((meta >> 2) & 3) as usize + 1;
     let sizes = meta >> 4;
@@ -1584,6 +1588,167 @@ fn compress<T: Scalar>(input: &[u8], h: &Header) -> Vec<u8> {
     w.finish()
 }
 
+/// A compression mode, as hdf5plugin's `Zfp(...)` (or H5Z-ZFP's `H5Pset_zfp_*`) asks for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    /// Fixed rate: this many compressed bits per value (`Zfp(rate=..)`).
+    Rate(f64),
+    /// Fixed precision: this many bit planes (`Zfp(precision=..)`; 0 means 64).
+    Precision(u32),
+    /// Fixed accuracy: an absolute error tolerance (`Zfp(accuracy=..)`).
+    Accuracy(f64),
+    /// zfp's four parameters (`Zfp(minbits=.., maxbits=.., maxprec=.., minexp=..)`); values
+    /// zfp refuses leave its defaults, as in the plugin.
+    Expert {
+        /// Least bits a block takes.
+        minbits: u32,
+        /// Most bits a block takes.
+        maxbits: u32,
+        /// Most bit planes coded.
+        maxprec: u32,
+        /// Least exponent of a coded bit plane.
+        minexp: i32,
+    },
+    /// Lossless (`Zfp(reversible=True)`).
+    Reversible,
+    /// The plugin's default (`Zfp()`): zfp's default parameters, in expert mode.
+    Default,
+}
+
+/// `frexp`'s exponent of a positive finite number; glibc's 0 for infinity.
+fn frexp_exponent(x: f64) -> i32 {
+    let bits = x.to_bits();
+    match (bits >> 52) & 0x7ff {
+        0x7ff => 0,
+        0 => {
+            let m = bits & ((1 << 52) - 1);
+            (64 - m.leading_zeros()) as i32 - 1074
+        }
+        e => e as i32 - 1022,
+    }
+}
+
+impl Mode {
+    /// The parameters zfp sets for this mode (`zfp_stream_set_rate` etc.).
+    fn params(self, ty: ScalarType, dims: usize) -> Params {
+        let defaults = Params {
+            minbits: MIN_BITS,
+            maxbits: MAX_BITS,
+            maxprec: MAX_PREC,
+            minexp: MIN_EXP,
+        };
+        match self {
+            Mode::Rate(rate) => {
+                let values = (1u32 << (2 * dims)) as f64;
+                // C's (uint) conversion; NaN and negative rates give 0 here
+                let mut bits = (values * rate + 0.5).floor().clamp(0.0, u32::MAX as f64) as u32;
+                bits = match ty {
+                    ScalarType::Float => bits.max(1 + 8),
+                    ScalarType::Double => bits.max(1 + 11),
+                    _ => bits,
+                };
+                Params {
+                    minbits: bits,
+                    maxbits: bits,
+                    ..defaults
+                }
+            }
+            Mode::Precision(p) => Params {
+                maxprec: if p == 0 { MAX_PREC } else { p.min(MAX_PREC) },
+                ..defaults
+            },
+            Mode::Accuracy(tolerance) => Params {
+                minexp: if tolerance > 0.0 {
+                    frexp_exponent(tolerance) - 1
+                } else {
+                    MIN_EXP
+                },
+                ..defaults
+            },
+            Mode::Expert {
+                minbits,
+                maxbits,
+                maxprec,
+                minexp,
+            } => {
+                if minbits > maxbits || !(1..=64).contains(&maxprec) {
+                    defaults
+                } else {
+                    Params {
+                        minbits,
+                        maxbits,
+                        maxprec,
+                        minexp,
+                    }
+                }
+            }
+            Mode::Reversible => Params {
+                minexp: MIN_EXP - 1,
+                ..defaults
+            },
+            Mode::Default => defaults,
+        }
+    }
+}
+
+/// The client data H5Z-ZFP stores for a chunk (what its `set_local` makes of the mode asked
+/// for): the version word of H5Z-ZFP 1.1.1 with zfp 1.0.1 (codec 5), then zfp's full header
+/// for the chunk's non-unity dimensions (the last one as x) and the mode, packed
+/// little-endian. hdf5plugin 7.1 stores exactly this.
+///
+/// ```
+/// use h5_filters::zfp::{client_data, Mode, ScalarType};
+///
+/// let cd = client_data(ScalarType::Float, &[7, 10], Mode::Rate(8.0))?;
+/// assert_eq!(cd, [0x1010_5111, 0x0570_667a, 0x6000_0096, 0x07f0_0000]);
+/// # Ok::<(), h5_filters::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidParams`] when the chunk has no dimension larger than 1 or more than four
+/// of them, or one too large for zfp's header (2^48 values in 1-D, 2^24 a side in 2-D, 2^16
+/// in 3-D, 2^12 in 4-D).
+pub fn client_data(ty: ScalarType, chunk: &[u64], mode: Mode) -> Result<Vec<u32>> {
+    let invalid = |what| Error::InvalidParams { id: id::ZFP, what };
+    let dims: Vec<u64> = chunk.iter().rev().copied().filter(|&n| n > 1).collect();
+    if dims.is_empty() || dims.len() > 4 {
+        return Err(invalid("zfp needs 1 to 4 chunk dimensions larger than 1"));
+    }
+    let width = if dims.len() == 1 {
+        48
+    } else {
+        48 / dims.len() as u32
+    };
+    if dims.iter().any(|&n| (n - 1) >> width != 0) {
+        return Err(invalid("chunk too large for a zfp header"));
+    }
+    let sizes = dims
+        .iter()
+        .rev()
+        .fold(0u64, |acc, &n| (acc << width) + (n - 1));
+    let meta = (sizes << 4) + ((dims.len() as u64 - 1) << 2) + ty as u64;
+    let word = mode.params(ty, dims.len()).to_mode();
+    let mut w = Writer {
+        out: Vec::new(),
+        cur: 0,
+        fill: 0,
+    };
+    for b in [b'z', b'f', b'p'] {
+        w.bits(u64::from(b), 8);
+    }
+    w.bits(CODEC, 8);
+    w.bits(meta, 52);
+    w.bits(word, if word > 4094 { 64 } else { 12 });
+    let bytes = w.finish();
+    let mut cd = vec![0x1010_5111];
+    cd.extend(bytes.chunks(4).map(|c| {
+        let mut b = [0u8; 4];
+        b[..c.len()].copy_from_slice(c);
+        u32::from_le_bytes(b)
+    }));
+    Ok(cd)
+}
+
 impl Filter for Zfp {
     fn id(&self) -> u16 {
         id::ZFP
@@ -1599,10 +1764,10 @@ impl Filter for Zfp {
             .ok_or(Error::TooLarge { id: id::ZFP, limit })?;
         let mut out = vec![0u8; total];
         match h.ty {
-            Type::Int32 => decompress::<i32>(&input, &h, &mut out)?,
-            Type::Int64 => decompress::<i64>(&input, &h, &mut out)?,
-            Type::Float => decompress::<f32>(&input, &h, &mut out)?,
-            Type::Double => decompress::<f64>(&input, &h, &mut out)?,
+            ScalarType::Int32 => decompress::<i32>(&input, &h, &mut out)?,
+            ScalarType::Int64 => decompress::<i64>(&input, &h, &mut out)?,
+            ScalarType::Float => decompress::<f32>(&input, &h, &mut out)?,
+            ScalarType::Double => decompress::<f64>(&input, &h, &mut out)?,
         }
         Ok(out)
     }
@@ -1626,10 +1791,10 @@ impl Filter for Zfp {
             ));
         }
         Ok(Encoded::Data(match h.ty {
-            Type::Int32 => compress::<i32>(&input, &h),
-            Type::Int64 => compress::<i64>(&input, &h),
-            Type::Float => compress::<f32>(&input, &h),
-            Type::Double => compress::<f64>(&input, &h),
+            ScalarType::Int32 => compress::<i32>(&input, &h),
+            ScalarType::Int64 => compress::<i64>(&input, &h),
+            ScalarType::Float => compress::<f32>(&input, &h),
+            ScalarType::Double => compress::<f64>(&input, &h),
         }))
     }
 }
@@ -1732,7 +1897,7 @@ mod tests {
 
     /// Client data with a zfp header of our own making, packed as H5Z-ZFP packs it: the
     /// version word, then the header's bits LSB first in little-endian `u32`s.
-    fn client_data(codec: u64, meta: u64, mode: u64) -> Vec<u32> {
+    fn header_cd(codec: u64, meta: u64, mode: u64) -> Vec<u32> {
         let mut bits: Vec<bool> = Vec::new();
         let mut put = |v: u64, n: u32| bits.extend((0..n).map(|i| (v >> i) & 1 == 1));
         for c in [u64::from(b'z'), u64::from(b'f'), u64::from(b'p'), codec] {
@@ -1804,7 +1969,7 @@ mod tests {
 
     #[test]
     fn encoding_refuses_what_it_cannot_do() {
-        let cd = client_data(5, meta(2, &[10, 7]), 127);
+        let cd = header_cd(5, meta(2, &[10, 7]), 127);
         let p = FilterParams {
             id: id::ZFP,
             client_data: &cd,
@@ -1820,6 +1985,196 @@ mod tests {
         };
         let e = Zfp.encode(&p, vec![0; 280]).unwrap_err();
         assert!(matches!(e, Error::InvalidParams { id: id::ZFP, .. }), "{e}");
+    }
+
+    #[test]
+    fn client_data_as_hdf5plugin_makes_it() {
+        use ScalarType::{Double as F8, Float as F4, Int32 as I4, Int64 as I8};
+        let expert = |minbits, maxbits, maxprec, minexp| Mode::Expert {
+            minbits,
+            maxbits,
+            maxprec,
+            minexp,
+        };
+        // what hdf5plugin 7.1 stored for Zfp(...) on datasets of these types and chunks
+        let cases: [(ScalarType, &[u64], Mode, &[u32]); 23] = [
+            (
+                F4,
+                &[7, 10],
+                Mode::Rate(8.0),
+                &[0x10105111, 0x0570667a, 0x60000096, 0x07f00000],
+            ),
+            (
+                F4,
+                &[20],
+                Mode::Rate(0.1),
+                &[0x10105111, 0x0570667a, 0x00000132, 0x00800000],
+            ),
+            (
+                F8,
+                &[20],
+                Mode::Rate(0.1),
+                &[0x10105111, 0x0570667a, 0x00000133, 0x00b00000],
+            ),
+            (
+                I4,
+                &[20],
+                Mode::Rate(0.1),
+                &[
+                    0x10105111, 0x0570667a, 0x00000130, 0xfff00000, 0xc0000000, 0x000787af,
+                ],
+            ),
+            (
+                F8,
+                &[3, 5, 6],
+                Mode::Rate(3.3),
+                &[0x10105111, 0x0570667a, 0x0040005b, 0x0d200020],
+            ),
+            (
+                F4,
+                &[3, 5, 6],
+                Mode::Rate(64.0),
+                &[
+                    0x10105111, 0x0570667a, 0x0040005a, 0xfff00020, 0xc7ff8fff, 0x000787af,
+                ],
+            ),
+            (
+                I8,
+                &[2, 3, 5, 3],
+                Mode::Rate(2.5),
+                &[0x10105111, 0x0570667a, 0x2004002d, 0x27f00100],
+            ),
+            (
+                F4,
+                &[1, 5, 1, 6],
+                Mode::Rate(4.0),
+                &[0x10105111, 0x0570667a, 0x40000056, 0x03f00000],
+            ),
+            (
+                I4,
+                &[9, 9],
+                Mode::Precision(17),
+                &[0x10105111, 0x0570667a, 0x80000084, 0x81000000],
+            ),
+            (
+                F8,
+                &[9, 9],
+                Mode::Precision(70),
+                &[
+                    0x10105111, 0x0570667a, 0x80000087, 0xfff00000, 0xe0888000, 0x000787af,
+                ],
+            ),
+            (
+                F8,
+                &[9, 9],
+                Mode::Precision(64),
+                &[
+                    0x10105111, 0x0570667a, 0x80000087, 0xfff00000, 0xe0888000, 0x000787af,
+                ],
+            ),
+            (
+                F4,
+                &[9],
+                Mode::Accuracy(1.0),
+                &[0x10105111, 0x0570667a, 0x00000082, 0xcb300000],
+            ),
+            (
+                F4,
+                &[9],
+                Mode::Accuracy(0.3),
+                &[0x10105111, 0x0570667a, 0x00000082, 0xcb100000],
+            ),
+            (
+                F8,
+                &[9, 9, 9],
+                Mode::Accuracy(1e-300),
+                &[0x10105111, 0x0570667a, 0x0080008b, 0x8ce00080],
+            ),
+            (
+                F8,
+                &[9, 9, 9],
+                Mode::Accuracy(1e300),
+                &[
+                    0x10105111, 0x0570667a, 0x0080008b, 0xfff00080, 0xe0888000, 0x00088a6f,
+                ],
+            ),
+            (
+                F4,
+                &[9],
+                Mode::Accuracy(0.0),
+                &[
+                    0x10105111, 0x0570667a, 0x00000082, 0xfff00000, 0xe0888000, 0x000787af,
+                ],
+            ),
+            (
+                F4,
+                &[9],
+                expert(100, 50, 10, -3),
+                &[
+                    0x10105111, 0x0570667a, 0x00000082, 0xfff00000, 0xe0888000, 0x000787af,
+                ],
+            ),
+            (
+                F4,
+                &[9],
+                Mode::Default,
+                &[
+                    0x10105111, 0x0570667a, 0x00000082, 0xfff00000, 0xe0888000, 0x000787af,
+                ],
+            ),
+            (
+                I8,
+                &[4, 4],
+                expert(4000, 40000, 33, -16000),
+                &[
+                    0x10105111, 0x0570667a, 0x30000035, 0xfff00000, 0x3fff8f9f, 0x00003de8,
+                ],
+            ),
+            (
+                F8,
+                &[4, 4],
+                Mode::Reversible,
+                &[0x10105111, 0x0570667a, 0x30000037, 0x88000000],
+            ),
+            (
+                F4,
+                &[100000],
+                Mode::Rate(1.0),
+                &[0x10105111, 0x0570667a, 0x001869f2, 0x00800000],
+            ),
+            (
+                I4,
+                &[4096, 2],
+                Mode::Precision(3),
+                &[0x10105111, 0x0570667a, 0xf0000014, 0x802000ff],
+            ),
+            (
+                F4,
+                &[300, 300],
+                Mode::Precision(3),
+                &[0x10105111, 0x0570667a, 0xb00012b6, 0x80200012],
+            ),
+        ];
+        for (ty, chunk, mode, expected) in cases {
+            assert_eq!(
+                client_data(ty, chunk, mode).unwrap(),
+                expected,
+                "{ty:?} {chunk:?} {mode:?}"
+            );
+        }
+        for chunk in [
+            &[1u64, 1][..],
+            &[],
+            &[2, 2, 2, 2, 2],
+            &[5000, 2, 2, 2],
+            &[(1 << 24) + 1, 2],
+        ] {
+            let e = client_data(F4, chunk, Mode::Reversible).unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidParams { id: id::ZFP, .. }),
+                "{chunk:?}: {e}"
+            );
+        }
     }
 
     #[test]
@@ -1891,13 +2246,13 @@ mod tests {
         for (mode_words, params) in cases {
             let cd: Vec<u32> = field.iter().chain(mode_words).copied().collect();
             let h = parse_header(&cd).unwrap();
-            assert_eq!(h.ty, Type::Float);
+            assert_eq!(h.ty, ScalarType::Float);
             assert_eq!(h.dims, [10, 7], "x is the last HDF5 dimension");
             assert_eq!(h.params, params);
             assert!(!h.big_endian);
             assert_eq!(
                 h,
-                parse_header(&client_data(5, meta(2, &[10, 7]), params.to_mode())).unwrap()
+                parse_header(&header_cd(5, meta(2, &[10, 7]), params.to_mode())).unwrap()
             );
         }
     }
@@ -1998,7 +2353,7 @@ mod tests {
     #[test]
     fn lying_client_data() {
         let rate = 127; // 128 bits a block
-        let ok = client_data(5, meta(2, &[10, 7]), rate);
+        let ok = header_cd(5, meta(2, &[10, 7]), rate);
         assert!(decode(&ok, &[0; 96], 280).is_ok());
         let corrupt_cases: [(&str, Vec<u32>); 9] = [
             ("none", vec![]),
@@ -2007,19 +2362,19 @@ mod tests {
             ("too long", [&ok[..], &[0, 0, 0, 0]].concat()),
             (
                 "bad magic",
-                client_data(5, meta(2, &[10, 7]), rate)
+                header_cd(5, meta(2, &[10, 7]), rate)
                     .into_iter()
                     .map(|w| w ^ 0x20)
                     .collect(),
             ),
-            ("codec 4", client_data(4, meta(2, &[10, 7]), rate)),
-            ("codec 6", client_data(6, meta(2, &[10, 7]), rate)),
+            ("codec 4", header_cd(4, meta(2, &[10, 7]), rate)),
+            ("codec 6", header_cd(6, meta(2, &[10, 7]), rate)),
             // fixed precision of 100 bit planes
-            ("precision", client_data(5, meta(2, &[10, 7]), 2048 + 99)),
+            ("precision", header_cd(5, meta(2, &[10, 7]), 2048 + 99)),
             // expert with minbits 300 > maxbits 200
             (
                 "expert",
-                client_data(
+                header_cd(
                     5,
                     meta(2, &[10, 7]),
                     (1 << 49) * 16400 + (19 << 42) + (199 << 27) + (299 << 12) + 0xfff,
@@ -2042,7 +2397,7 @@ mod tests {
             (1, vec![1 << 24, 1 << 24]),
             (0, vec![1 << 16, 1 << 16, 1 << 16]),
         ] {
-            let cd = client_data(5, meta(ty, &dims), rate);
+            let cd = header_cd(5, meta(ty, &dims), rate);
             let e = decode(&cd, &[0; 80], 280).unwrap_err();
             assert_eq!(
                 e,
@@ -2084,7 +2439,7 @@ mod tests {
                 4 => (rng.next() << 12) | 0xfff,
                 _ => rng.below(4096),
             };
-            let mut cd = client_data(5, meta(ty, &dims), mode);
+            let mut cd = header_cd(5, meta(ty, &dims), mode);
             if round % 7 == 0 {
                 // garbled client data too
                 let at = rng.below(cd.len() as u64) as usize;
