@@ -1,5 +1,7 @@
-//! ZFP (filter 32013, LLNL's H5Z-ZFP plugin as hdf5plugin ships it): our own decoder of zfp's
-//! compressed arrays (zfp 1.0, codec 5), value for value what the C library decodes.
+//! ZFP (filter 32013, LLNL's H5Z-ZFP plugin as hdf5plugin ships it): our own codec for zfp's
+//! compressed arrays (zfp 1.0, codec 5). Decoding gives value for value what the C library
+//! decodes; encoding gives byte for byte the chunk H5Z-ZFP 1.1.1 with zfp 1.0.1 writes, and
+//! [`client_data`] the client data its `set_local` stores.
 //!
 //! The client data holds everything but the compressed blocks:
 //!
@@ -31,6 +33,12 @@
 //! A block takes at least `minbits` and at most `maxbits` bits; the coefficients go through
 //! zfp's coefficient order, negabinary to two's complement, and the inverse decorrelating
 //! transform (its lossless variant in reversible mode).
+//!
+//! Encoding mirrors this: partial blocks are first padded as zfp pads them (along x, then y, …,
+//! each line's missing values copied from its first ones), floats go to integers by block
+//! floating point (the largest magnitude's `frexp` exponent), and NaN or infinite values in a
+//! lossy block become what x86's float-to-integer conversion makes of them, as in the C
+//! library built for x86 (undefined behaviour in C; other CPUs may differ there).
 //!
 //! The C library never checks the end of the stream; here a chunk too short for its blocks is
 //! [`Error::Corrupt`], as is client data that is not a header the plugin writes.
