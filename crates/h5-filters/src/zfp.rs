@@ -59,11 +59,17 @@ const MIN_EXP: i32 = -1074;
 /// The codec version this decoder reads (zfp 0.5.x and 1.0.x write it).
 const CODEC: u64 = 5;
 
-/// Reads bits LSB first; past the end it yields zeros and remembers that it went there.
+/// Reads bits LSB first, 64 at a time; past the end it yields zeros, and
+/// [`past_end`](Bits::past_end) tells whether any of those was consumed.
 struct Bits<'a> {
     data: &'a [u8],
+    /// Bits consumed.
     pos: usize,
-    past_end: bool,
+    /// The next byte to load into `buf`.
+    next: usize,
+    /// Loaded bits not yet consumed, the next one in bit 0.
+    buf: u64,
+    avail: u32,
 }
 
 impl<'a> Bits<'a> {
@@ -71,46 +77,65 @@ impl<'a> Bits<'a> {
         Bits {
             data,
             pos: 0,
-            past_end: false,
+            next: 0,
+            buf: 0,
+            avail: 0,
         }
     }
 
-    fn byte(&mut self) -> u64 {
-        match self.data.get(self.pos >> 3) {
-            Some(&b) => u64::from(b),
-            None => {
-                self.past_end = true;
-                0
-            }
+    /// Loads the next 8 bytes (zeros past the end).
+    fn refill(&mut self) {
+        let mut word = [0u8; 8];
+        if let Some(rest) = self.data.get(self.next..) {
+            let n = rest.len().min(8);
+            word[..n].copy_from_slice(&rest[..n]);
         }
+        self.next = self.next.saturating_add(8);
+        self.buf = u64::from_le_bytes(word);
+        self.avail = 64;
     }
 
     fn bit(&mut self) -> bool {
-        let b = (self.byte() >> (self.pos & 7)) & 1;
+        if self.avail == 0 {
+            self.refill();
+        }
+        let b = self.buf & 1;
+        self.buf >>= 1;
+        self.avail -= 1;
         self.pos += 1;
         b != 0
     }
 
     /// `n` (at most 64) bits, the first one read in bit 0.
     fn bits(&mut self, n: u32) -> u64 {
-        let mut value = 0u64;
-        let mut got = 0u32;
-        while got < n {
-            let off = (self.pos & 7) as u32;
-            let take = (8 - off).min(n - got);
-            let part = (self.byte() >> off) & ((1u64 << take) - 1);
-            value |= part << got;
-            got += take;
-            self.pos += take as usize;
+        let mask = |n: u32| if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+        self.pos += n as usize;
+        if n <= self.avail {
+            let v = self.buf & mask(n);
+            self.buf = self.buf.checked_shr(n).unwrap_or(0);
+            self.avail -= n;
+            return v;
         }
-        value
+        let (low, got) = (self.buf, self.avail);
+        self.refill();
+        let need = n - got;
+        let v = low | (self.buf & mask(need)) << got;
+        self.buf = self.buf.checked_shr(need).unwrap_or(0);
+        self.avail -= need;
+        v
     }
 
-    fn skip(&mut self, n: u32) {
-        self.pos = self.pos.saturating_add(n as usize);
-        if self.pos > self.data.len().saturating_mul(8) {
-            self.past_end = true;
+    fn skip(&mut self, mut n: u32) {
+        while n > 0 {
+            let take = n.min(64);
+            self.bits(take);
+            n -= take;
         }
+    }
+
+    /// Whether a bit past the end of the data has been consumed.
+    fn past_end(&self) -> bool {
+        self.pos > self.data.len().saturating_mul(8)
     }
 }
 
@@ -265,7 +290,7 @@ fn magic_ok(r: &mut Bits<'_>) -> bool {
         && r.bits(8) == u64::from(b'f')
         && r.bits(8) == u64::from(b'p')
         && r.bits(8) == CODEC
-        && !r.past_end
+        && !r.past_end()
 }
 
 fn parse_header(cd: &[u32]) -> Result<Header> {
@@ -307,7 +332,7 @@ fn parse_header(cd: &[u32]) -> Result<Header> {
     if mode > 4094 {
         mode += r.bits(52) << 12;
     }
-    if r.past_end {
+    if r.past_end() {
         return Err(corrupt("client data too short for the zfp header"));
     }
     let ty = match meta & 3 {
@@ -1249,7 +1274,7 @@ fn decompress<T: Scalar>(input: &[u8], h: &Header, out: &mut [u8]) -> Result<()>
             for by in 0..blocks(ny) {
                 for bx in 0..blocks(nx) {
                     T::decode_block(&mut r, &h.params, d, block);
-                    if r.past_end {
+                    if r.past_end() {
                         return Err(corrupt("zfp stream shorter than its blocks"));
                     }
                     // keep the values inside the field
