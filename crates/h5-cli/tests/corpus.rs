@@ -8,11 +8,7 @@ use common::{diff, h5, parse, root};
 use std::fs;
 
 /// `yes` and `plugin` files we do not read yet: (path, text the error must contain, why).
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[(
-    "HDF5Examples/C/H5FLT/tfiles/h5ex_d_zfp.h5",
-    "zfp",
-    "zfp comes later in issue 11",
-)];
+const KNOWN_GAPS: &[(&str, &str, &str)] = &[];
 
 /// `no` files that are valid and that we read although h5py cannot: (path, why).
 const BEYOND_H5PY: &[(&str, &str)] = &[

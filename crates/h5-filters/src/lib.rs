@@ -71,6 +71,8 @@ pub mod shuffle;
 mod snappy;
 #[cfg(feature = "szip")]
 mod szip;
+#[cfg(feature = "zfp")]
+pub mod zfp;
 #[cfg(feature = "zstd")]
 mod zstd;
 
@@ -377,6 +379,8 @@ impl Registry {
         r.register(Box::new(blosc::Blosc));
         #[cfg(feature = "blosc2")]
         r.register(Box::new(blosc2::Blosc2));
+        #[cfg(feature = "zfp")]
+        r.register(Box::new(zfp::Zfp));
         r
     }
     /// Add (or replace) a filter.
