@@ -111,7 +111,7 @@ def filters():
 
 # The rows of the filter table (workloads.rs's FILTERS, in its order).
 FILTER_KEYS = ("gzip", "lzf", "szip", "scaleoffset", "lz4", "zstd", "bzip2", "bshuf", "blosc-lz4",
-               "blosc-blosclz", "blosc-zstd", "blosc2-blosclz", "blosc2-lz4")
+               "blosc-blosclz", "blosc-zstd", "blosc2-blosclz", "blosc2-lz4", "zfp")
 FLOAT_FILTERS = ("zfp",)
 
 

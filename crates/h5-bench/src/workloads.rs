@@ -111,6 +111,12 @@ pub const FILTERS: &[FilterCase] = &[
         Some(|b| b.blosc2("lz4", 5, 1)),
         false,
     ),
+    case(
+        "zfp",
+        "ZFP rate 16 (the movie as f32)",
+        Some(|b| b.zfp(h5::filters::zfp::Mode::Rate(16.0))),
+        true,
+    ),
 ];
 
 /// `F-<key>-w` and `F-<key>-r` for every filter case (no write where h5 cannot write it).

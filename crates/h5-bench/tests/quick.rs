@@ -47,6 +47,7 @@ fn quick_mode_agrees_with_h5py_on_every_workload() {
         "Blosc zstd 5, bit shuffle",
         "Blosc2 blosclz 5, shuffle",
         "Blosc2 lz4 5, shuffle",
+        "ZFP rate 16 (the movie as f32)",
     ] {
         assert!(
             stdout.contains(&format!("| {f} |")),

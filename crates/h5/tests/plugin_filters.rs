@@ -321,3 +321,83 @@ assert (z[()] == data).all()",
     );
 }
 crate::per_profile!(registered_filters_encode_chunks);
+
+/// ZFP as hdf5plugin writes it: every mode, chunks of 1 to 3 dimensions with edge chunks;
+/// h5py + hdf5plugin reads our files, their client data equals what hdf5plugin stores for the
+/// same settings, and every chunk equals the plugin's own byte for byte.
+fn zfp_chunks_are_hdf5plugins(libver: LibVer) {
+    use h5::filters::zfp::Mode;
+    let (path, f) = new_file("zfp", libver);
+    let wave = Array2::from_shape_fn((12, 10), |(i, j)| ((i * 10 + j) as f64 / 6.0).sin());
+    let ramp = Array2::from_shape_fn((19, 13), |(i, j)| ((i * 13 + j) % 97) as i32 - 40);
+    let modes: [(&str, Mode, &str); 5] = [
+        ("rate", Mode::Rate(12.0), "rate=12.0"),
+        ("precision", Mode::Precision(20), "precision=20"),
+        ("accuracy", Mode::Accuracy(0.001), "accuracy=0.001"),
+        ("reversible", Mode::Reversible, "reversible=True"),
+        (
+            "expert",
+            Mode::Expert {
+                minbits: 32,
+                maxbits: 1024,
+                maxprec: 30,
+                minexp: -60,
+            },
+            "minbits=32, maxbits=1024, maxprec=30, minexp=-60",
+        ),
+    ];
+    let mut twins = String::new();
+    for (name, mode, py) in modes {
+        f.new_dataset::<f64>()
+            .shape(&[12, 10])
+            .chunks(&[5, 7])
+            .zfp(mode)
+            .create(&format!("{name}_f8"))
+            .unwrap()
+            .write(&wave)
+            .unwrap();
+        f.new_dataset::<i32>()
+            .shape(&[19, 13])
+            .chunks(&[19, 1])
+            .zfp(mode)
+            .create(&format!("{name}_i4"))
+            .unwrap()
+            .write(&ramp)
+            .unwrap();
+        twins += &format!(
+            "g.create_dataset('{name}_f8', data=wave, chunks=(5, 7), **hdf5plugin.Zfp({py}))
+g.create_dataset('{name}_i4', data=ramp, chunks=(19, 1), **hdf5plugin.Zfp({py}))
+"
+        );
+    }
+    // types H5Z-ZFP refuses are refused at creation
+    let e = f
+        .new_dataset::<u16>()
+        .shape(&[10])
+        .zfp(Mode::Reversible)
+        .create("u2")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("zfp codes"), "{e}");
+    f.close().unwrap();
+    h5py_asserts(
+        &path,
+        &format!(
+            "import hdf5plugin, itertools
+wave = np.sin(np.arange(120).reshape(12, 10) / 6.0)
+ramp = ((np.arange(19 * 13) % 97) - 40).reshape(19, 13).astype('<i4')
+g = h5py.File(f.filename + '.twin.h5', 'w', libver=f.libver)
+{twins}g.close()
+g = h5py.File(f.filename + '.twin.h5', 'r')
+for name in g:
+    a, b = f[name], g[name]
+    assert a._filters == b._filters, (name, a._filters, b._filters)
+    assert (a[()] == b[()]).all(), name
+    for c in itertools.product(*[range(0, s, k) for s, k in zip(b.shape, b.chunks)]):
+        assert a.id.read_direct_chunk(c) == b.id.read_direct_chunk(c), (name, c)
+assert (f['reversible_f8'][()] == wave).all() and (f['reversible_i4'][()] == ramp).all()
+assert np.abs(f['accuracy_f8'][()] - wave).max() <= 0.001"
+        ),
+    );
+}
+crate::per_profile!(zfp_chunks_are_hdf5plugins);

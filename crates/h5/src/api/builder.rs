@@ -197,6 +197,19 @@ impl DatasetBuilder {
         });
         self
     }
+    /// ZFP compression as hdf5plugin writes it (`**hdf5plugin.Zfp(...)`, filter 32013): in
+    /// `mode` — `Rate(bits per value)`, `Precision(bit planes)`, `Accuracy(tolerance)`,
+    /// `Expert {..}`, `Reversible` (lossless) or hdf5plugin's `Default` — on little-endian
+    /// 32- and 64-bit signed integers and floats, in chunks with one to four dimensions
+    /// longer than 1. Chunks are byte-identical to the plugin's. Makes the dataset chunked;
+    /// replaces any other compression.
+    #[cfg(feature = "zfp")]
+    pub fn zfp(mut self, mode: h5_filters::zfp::Mode) -> Self {
+        self.filters.compression = Some(crate::write::chunked::Compression::Zfp(
+            crate::write::chunked::ZfpMode(mode),
+        ));
+        self
+    }
     /// Any filter by its id, with the client data its encoder reads (h5py's
     /// `compression=id, compression_opts=client_data`; optional, as h5py adds it): for a
     /// filter of your own registered through [`CreateOptions::filters`](crate::CreateOptions),

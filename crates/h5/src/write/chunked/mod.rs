@@ -10,6 +10,8 @@ mod meta;
 mod plan;
 
 pub(crate) use edit::{extents, resize, write};
+#[cfg(feature = "zfp")]
+pub(crate) use plan::ZfpMode;
 pub(crate) use plan::{
     blosc_codec, new_layout, pipeline_message, plan, scale_offset_fill, Compression, FilterSpec,
 };

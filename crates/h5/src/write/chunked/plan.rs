@@ -39,7 +39,25 @@ pub(crate) enum Compression {
     /// Any filter by id with the client data given (h5py's `compression=<id>,
     /// compression_opts=(...)`), optional as h5py adds it.
     Other { id: u16, client_data: Vec<u32> },
+    /// hdf5plugin's ZFP (32013) in a mode.
+    #[cfg(feature = "zfp")]
+    Zfp(ZfpMode),
 }
+
+/// A ZFP mode, compared by its bits (its numbers are floats).
+#[cfg(feature = "zfp")]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ZfpMode(pub(crate) h5_filters::zfp::Mode);
+
+#[cfg(feature = "zfp")]
+impl PartialEq for ZfpMode {
+    fn eq(&self, other: &Self) -> bool {
+        format!("{:?}", self.0) == format!("{:?}", other.0)
+    }
+}
+
+#[cfg(feature = "zfp")]
+impl Eq for ZfpMode {}
 
 /// The filters a dataset builder asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -188,6 +206,44 @@ impl FilterSpec {
                     codec,
                 );
                 out.push(plugin(reg, h5_filters::id::BLOSC2, cd)?)
+            }
+            // H5Z-ZFP's set_local: the field (type, chunk) and mode in zfp's header words
+            #[cfg(feature = "zfp")]
+            Some(Compression::Zfp(ZfpMode(mode))) => {
+                use h5_filters::zfp::ScalarType;
+                let ty =
+                    match *dtype {
+                        Datatype::Integer {
+                            size: 4,
+                            signed: true,
+                            order: h5_format::message::datatype::ByteOrder::Little,
+                            ..
+                        } => ScalarType::Int32,
+                        Datatype::Integer {
+                            size: 8,
+                            signed: true,
+                            order: h5_format::message::datatype::ByteOrder::Little,
+                            ..
+                        } => ScalarType::Int64,
+                        Datatype::Float {
+                            size: 4,
+                            order: h5_format::message::datatype::ByteOrder::Little,
+                            ..
+                        } => ScalarType::Float,
+                        Datatype::Float {
+                            size: 8,
+                            order: h5_format::message::datatype::ByteOrder::Little,
+                            ..
+                        } => ScalarType::Double,
+                        _ => return Err(Error::Unsupported(
+                            "zfp codes little-endian 32- and 64-bit signed integers and floats \
+                             only (H5Z-ZFP refuses other types)"
+                                .into(),
+                        )),
+                    };
+                let cd = h5_filters::zfp::client_data(ty, chunk, mode)
+                    .map_err(|e| Error::Shape(e.to_string()))?;
+                out.push(plugin(reg, h5_filters::id::ZFP, cd)?)
             }
             Some(Compression::Other { id, client_data }) => {
                 out.push(plugin(reg, id, client_data)?);
