@@ -75,10 +75,11 @@ struct Chunk<'a> {
     memcpyed: bool,
 }
 
-/// The bytes a special chunk repeats.
+/// The bytes a special chunk repeats (never sized by the header's type size: zeros are one
+/// zero byte repeated).
 fn special_pattern(kind: u8, typesize: usize, value: &[u8]) -> Result<Vec<u8>> {
     Ok(match (kind, typesize) {
-        (1 | 4, _) => vec![0; typesize],
+        (1 | 4, _) => vec![0],
         (2, 4) => f32::NAN.to_bits().to_le_bytes().to_vec(),
         (2, 8) => f64::NAN.to_bits().to_le_bytes().to_vec(),
         (2, _) => return Err(corrupt("NaN chunk of a typesize other than 4 or 8")),
