@@ -77,10 +77,11 @@ pub(crate) fn decode_into(src: &[u8], dst: &mut [u8]) -> std::result::Result<usi
         }
     }
     let mut probe = [0u8; 1];
-    if matches!(d.read(&mut probe), Ok(k) if k > 0) {
-        return Err("zstd frame larger than its size");
+    match d.read(&mut probe) {
+        Ok(0) => Ok(got),
+        Ok(_) => Err("zstd frame larger than its size"),
+        Err(_) => Err("bad zstd frame"),
     }
-    Ok(got)
 }
 
 #[cfg(test)]

@@ -401,3 +401,40 @@ assert np.abs(f['accuracy_f8'][()] - wave).max() <= 0.001"
     );
 }
 crate::per_profile!(zfp_chunks_are_hdf5plugins);
+
+/// A registry without libhdf5's own filters refuses them at creation too, rather than
+/// storing every chunk unfiltered.
+#[test]
+fn a_registry_without_a_filter_refuses_it() {
+    let mut only_xor = h5::filters::Registry::default();
+    only_xor.register(Box::new(Xor));
+    let f = h5::File::create_on(
+        h5::storage::VecStorage::default(),
+        h5::CreateOptions {
+            filters: Some(std::sync::Arc::new(only_xor)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for (b, id) in [
+        (f.new_dataset::<i32>().shape(&[10]).deflate(4), "filter 1 "),
+        (f.new_dataset::<i32>().shape(&[10]).shuffle(), "filter 2 "),
+        (
+            f.new_dataset::<i32>().shape(&[10]).fletcher32(),
+            "filter 3 ",
+        ),
+        (f.new_dataset::<i32>().shape(&[10]).lzf(), "filter 32000 "),
+    ] {
+        let e = b.create("x").unwrap_err().to_string();
+        assert!(e.contains(id) && e.contains("registry"), "{e}");
+    }
+    f.new_dataset::<i32>()
+        .shape(&[10])
+        .filter(32100, &[3])
+        .create("ok")
+        .unwrap()
+        .write([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+        .unwrap();
+    let back: Vec<i32> = f.dataset("ok").unwrap().read_vec().unwrap();
+    assert_eq!(back, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+}

@@ -375,9 +375,12 @@ impl HeaderEdit {
 
     /// Put `msg` (`need` bytes with its prefix) at the end of a chunk grown in place, as
     /// libhdf5's `H5O__alloc_extend_chunk` does, when the file space right after some chunk
-    /// is free (the end of the file, or a freed block). The chunk is written first, then
-    /// the continuation message that gives its new length: a process stopped in between
-    /// leaves the header as it was. `msg` is taken when it is placed.
+    /// is free (the end of the file, or a freed block). Chunk 0 grows in one write (its size
+    /// is in its own prefix). A continuation chunk's length is in another chunk's
+    /// continuation message, so it grows only where two writes keep every moment readable:
+    /// a version 1 chunk with no free space, whose new message lies wholly past its old end
+    /// (written first, then the length naming it). A version 2 continuation chunk ends in a
+    /// checksum over its old length and is not grown. `msg` is taken when it is placed.
     fn extend_with(
         &mut self,
         cx: &mut WriteCtx<'_>,
@@ -386,7 +389,17 @@ impl HeaderEdit {
     ) -> Result<()> {
         let extents = self.extents();
         for (i, &(addr, len)) in extents.iter().enumerate() {
-            let extra = need - self.free(i);
+            let free = self.free(i);
+            // the continuation message naming chunk i, found before anything is written
+            let naming = match i {
+                0 => None,
+                _ if !matches!(self.form, Form::V1) || free != 0 => continue,
+                _ => match self.continuation_of(cx, addr) {
+                    Some(at) => Some(at),
+                    None => continue,
+                },
+            };
+            let extra = need - free;
             // a version 2 chunk 0 keeps its size in a field whose width must not change
             if let (Form::V2 { flags, .. }, 0) = (self.form, i) {
                 if oh::v2_size_flags((self.chunks[0].size + extra) as u64) != flags & 0x03 {
@@ -399,9 +412,9 @@ impl HeaderEdit {
             self.chunks[i].size += extra;
             self.chunks[i].msgs.extend(msg.take());
             self.store(cx, i)?;
-            if i > 0 {
-                let new_len = len + extra as u64;
-                let j = self.retarget_continuation(cx, addr, new_len)?;
+            if let Some((j, k)) = naming {
+                self.chunks[j].msgs[k].data =
+                    oh::encode_continuation(addr, len + extra as u64, cx.f.sizes);
                 self.store(cx, j)?;
             }
             if i != 0 && matches!(self.form, Form::V1) {
@@ -412,24 +425,15 @@ impl HeaderEdit {
         Ok(())
     }
 
-    /// Give the continuation message that names the chunk at `addr` the length `len`;
-    /// returns the chunk holding that message.
-    fn retarget_continuation(&mut self, cx: &WriteCtx<'_>, addr: u64, len: u64) -> Result<usize> {
-        let sizes = cx.f.sizes;
-        let key = &addr.to_le_bytes()[..sizes.offset as usize];
-        for (j, c) in self.chunks.iter_mut().enumerate() {
-            if let Some(m) = c
-                .msgs
-                .iter_mut()
-                .find(|m| m.mtype == MessageType::CONTINUATION.0 && m.data.starts_with(key))
-            {
-                m.data = oh::encode_continuation(addr, len, sizes);
-                return Ok(j);
-            }
-        }
-        Err(Error::Unsupported(format!(
-            "no continuation message names the header chunk at {addr:#x}"
-        )))
+    /// The continuation message that names the chunk at `addr`: (chunk, message index).
+    fn continuation_of(&self, cx: &WriteCtx<'_>, addr: u64) -> Option<(usize, usize)> {
+        let key = &addr.to_le_bytes()[..cx.f.sizes.offset as usize];
+        self.chunks.iter().enumerate().find_map(|(j, c)| {
+            c.msgs
+                .iter()
+                .position(|m| m.mtype == MessageType::CONTINUATION.0 && m.data.starts_with(key))
+                .map(|k| (j, k))
+        })
     }
 
     /// Remove the first message of type `t` for which `pick` is true. Returns whether one was.

@@ -20,4 +20,4 @@ pub(crate) mod symtab;
 
 pub(crate) use create::create_file;
 pub use state::LibVer;
-pub(crate) use state::{close, flush, with, OpenFile, WriteCtx};
+pub(crate) use state::{close, flush, with, KeptHeap, OpenFile, WriteCtx};

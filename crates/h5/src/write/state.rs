@@ -78,10 +78,19 @@ pub(crate) struct WriteState {
     pub(crate) dense: std::collections::HashMap<u64, dense::Dense>,
     /// The local heap of the last symbol-table insert or removal, kept loaded for the next
     /// (checked against its header on disk before use).
-    pub(crate) local_heap: Option<Box<super::symtab::Heap>>,
+    pub(crate) local_heap: Option<KeptHeap>,
     /// The superblock's flags while we write (version 3: libhdf5's "file consistency flags",
     /// bit 0 set while a writer has the file open, cleared at close).
     pub(crate) sb_flags: u32,
+}
+
+/// A symbol-table group's local heap as last stored: its header's address, its segment's
+/// address, and its contents.
+#[derive(Debug)]
+pub(crate) struct KeptHeap {
+    pub(crate) addr: u64,
+    pub(crate) data_addr: u64,
+    pub(crate) heap: h5_format::local_heap::LocalHeapBuilder,
 }
 
 impl WriteState {
@@ -300,9 +309,10 @@ impl WriteCtx<'_> {
     /// Give space back for reuse.
     pub(crate) fn free(&mut self, addr: u64, size: u64) {
         // a kept local heap whose space is given back is gone (a new one may take its place)
-        let freed = |a: u64| a >= addr && a - addr < size;
+        let overlaps = |a: u64, n: u64| a < addr.saturating_add(size) && addr < a.saturating_add(n);
         if let Some(h) = &self.st.local_heap {
-            if freed(h.addr()) || freed(h.data_addr()) {
+            let header = h5_format::local_heap::LocalHeap::header_size(self.f.sizes) as u64;
+            if overlaps(h.addr, header) || overlaps(h.data_addr, h.heap.data_size()) {
                 self.st.local_heap = None;
             }
         }

@@ -1,7 +1,7 @@
 //! Writing symbol-table groups (the default profile): names in the local heap, entries in
 //! sorted symbol table nodes (SNODs) under a v1 B-tree whose root never moves.
 
-use super::WriteCtx;
+use super::{KeptHeap, WriteCtx};
 use crate::error::{Error, Result};
 use h5_format::btree1::{Keys, Node};
 use h5_format::local_heap::{LocalHeap, LocalHeapBuilder};
@@ -40,8 +40,7 @@ pub(crate) fn create_empty(cx: &mut WriteCtx<'_>) -> Result<(u64, u64)> {
 
 /// A group's local heap, loaded for adding names (libhdf5's placement and growth rules live
 /// in `LocalHeapBuilder`; the segment moves when it grows, as in libhdf5).
-#[derive(Debug)]
-pub(crate) struct Heap {
+struct Heap {
     addr: u64,
     data_addr: u64,
     b: LocalHeapBuilder,
@@ -61,10 +60,16 @@ impl Heap {
         if let Some(kept) = cx.st.local_heap.take() {
             if kept.addr == addr
                 && kept.data_addr == hdr.data_addr
-                && kept.b.data_size() == hdr.data_size
-                && kept.b.free_list() == hdr.free_list
+                && kept.heap.data_size() == hdr.data_size
+                && kept.heap.free_list() == hdr.free_list
             {
-                return Ok(*kept);
+                return Ok(Heap {
+                    addr,
+                    data_addr: kept.data_addr,
+                    b: kept.heap,
+                    moved_from: None,
+                    dirty: Vec::new(),
+                });
             }
         }
         let data =
@@ -80,20 +85,14 @@ impl Heap {
         })
     }
 
-    /// The heap's header address.
-    pub(crate) fn addr(&self) -> u64 {
-        self.addr
-    }
-
-    /// Where its data segment is.
-    pub(crate) fn data_addr(&self) -> u64 {
-        self.data_addr
-    }
-
     /// Keep the heap loaded for the session's next change to it (it must be stored).
     fn keep(self, cx: &mut WriteCtx<'_>) {
         if self.moved_from.is_none() && self.dirty.is_empty() {
-            cx.st.local_heap = Some(Box::new(self));
+            cx.st.local_heap = Some(KeptHeap {
+                addr: self.addr,
+                data_addr: self.data_addr,
+                heap: self.b,
+            });
         }
     }
 

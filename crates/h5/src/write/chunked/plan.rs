@@ -253,6 +253,10 @@ impl FilterSpec {
         if self.fletcher32 {
             out.push(f(h5_filters::id::FLETCHER32, 0, Vec::new()));
         }
+        // libhdf5's own filters too: a registry of the user's may lack them
+        for fi in &out {
+            need(reg, fi.id)?;
+        }
         Ok(out)
     }
 }
