@@ -110,7 +110,7 @@ def filters():
 
 
 # The rows of the filter table (workloads.rs's FILTERS, in its order).
-FILTER_KEYS = ("gzip", "lzf", "szip", "scaleoffset", "lz4", "zstd", "bzip2", "bshuf", "blosc-lz4",
+FILTER_KEYS = ("gzip", "lzf", "szip", "scaleoffset", "nbit", "lz4", "zstd", "bzip2", "bshuf", "blosc-lz4",
                "blosc-blosclz", "blosc-zstd", "blosc2-blosclz", "blosc2-lz4", "zfp")
 FLOAT_FILTERS = ("zfp",)
 
@@ -122,6 +122,15 @@ def filter_movie(s, d, key):
 
 def write_filtered(path, data, key):
     with h5py.File(path, "w") as f:
+        if key == "nbit":  # the movie (< 4096) as a 12-bit integer, which n-bit packs
+            t = h5py.h5t.STD_U16LE.copy()
+            t.set_precision(12)
+            dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+            dcpl.set_chunk((1,) + data.shape[1:])
+            dcpl.set_filter(h5py.h5z.FILTER_NBIT)
+            d = h5py.h5d.create(f.id, b"movie", t, h5py.h5s.create_simple(data.shape), dcpl=dcpl)
+            d.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(data))
+            return
         f.create_dataset("movie", data=data, chunks=(1,) + data.shape[1:], **filters()[key])
 
 

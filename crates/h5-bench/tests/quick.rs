@@ -38,6 +38,7 @@ fn quick_mode_agrees_with_h5py_on_every_workload() {
         "LZF",
         "szip nn, 8 pixels/block",
         "scale-offset, automatic bits",
+        "n-bit (the movie as a 12-bit integer)",
         "LZ4",
         "zstd 3",
         "bzip2 9",
