@@ -541,9 +541,18 @@ fn product(dims: &[usize]) -> Option<usize> {
     dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
 }
 
-/// Copy block `j` (C order over the grid of blocks) of a B2ND chunk into the C-order array
-/// `out` of `shape`, dropping padding.
-fn scatter(out: &mut [u8], shape: &[usize], block: &[usize], ts: usize, j: usize, bytes: &[u8]) {
+/// The runs block `j` (C order over the grid of blocks) of a padded B2ND chunk holds, as
+/// `(offset in the block, offset in the C-order array of shape, bytes)`, one per row of the
+/// block inside the array (padding rows and columns are not visited); `block_len` is the
+/// block's bytes.
+fn block_runs(
+    shape: &[usize],
+    block: &[usize],
+    ts: usize,
+    j: usize,
+    block_len: usize,
+    mut run: impl FnMut(usize, usize, usize),
+) {
     let rank = shape.len();
     let grid: Vec<usize> = (0..rank).map(|i| shape[i].div_ceil(block[i])).collect();
     // block coordinates of block j
@@ -559,7 +568,7 @@ fn scatter(out: &mut [u8], shape: &[usize], block: &[usize], ts: usize, j: usize
         return;
     }
     let count = inner.min(shape[rank - 1] - first_last);
-    let rows = bytes.len() / ts / inner;
+    let rows = block_len / ts / inner;
     let mut local = vec![0usize; rank];
     'rows: for r in 0..rows {
         let mut rest = r;
@@ -576,45 +585,24 @@ fn scatter(out: &mut [u8], shape: &[usize], block: &[usize], ts: usize, j: usize
             lin = lin * shape[i] + g;
         }
         lin = lin * shape[rank - 1] + first_last;
-        let src = &bytes[r * inner * ts..(r * inner + count) * ts];
-        out[lin * ts..(lin + count) * ts].copy_from_slice(src);
+        run(r * inner * ts, lin * ts, count * ts);
     }
+}
+
+/// Copy block `j` of a B2ND chunk into the C-order array `out` of `shape`, dropping padding.
+fn scatter(out: &mut [u8], shape: &[usize], block: &[usize], ts: usize, j: usize, bytes: &[u8]) {
+    block_runs(shape, block, ts, j, bytes.len(), |b, a, n| {
+        out[a..a + n].copy_from_slice(&bytes[b..b + n]);
+    });
 }
 
 /// The inverse of [`scatter`]: block `j` of the padded chunk from the array `src`.
 fn gather(src: &[u8], shape: &[usize], block: &[usize], ts: usize, j: usize, bytes: &mut [u8]) {
-    let rank = shape.len();
-    let grid: Vec<usize> = (0..rank).map(|i| shape[i].div_ceil(block[i])).collect();
-    let mut bc = vec![0usize; rank];
-    let mut rest = j;
-    for i in (0..rank).rev() {
-        bc[i] = rest % grid[i];
-        rest /= grid[i];
-    }
     bytes.fill(0);
-    let inner = block[rank - 1];
-    let first_last = bc[rank - 1] * inner;
-    let count = inner.min(shape[rank - 1] - first_last);
-    let rows = bytes.len() / ts / inner;
-    let mut local = vec![0usize; rank];
-    'rows: for r in 0..rows {
-        let mut rest = r;
-        for i in (0..rank - 1).rev() {
-            local[i] = rest % block[i];
-            rest /= block[i];
-        }
-        let mut lin = 0usize;
-        for i in 0..rank - 1 {
-            let g = bc[i] * block[i] + local[i];
-            if g >= shape[i] {
-                continue 'rows;
-            }
-            lin = lin * shape[i] + g;
-        }
-        lin = lin * shape[rank - 1] + first_last;
-        bytes[r * inner * ts..(r * inner + count) * ts]
-            .copy_from_slice(&src[lin * ts..(lin + count) * ts]);
-    }
+    let len = bytes.len();
+    block_runs(shape, block, ts, j, len, |b, a, n| {
+        bytes[b..b + n].copy_from_slice(&src[a..a + n]);
+    });
 }
 
 fn decode_frame(cd: &[u32], input: &[u8], limit: usize) -> Result<Vec<u8>> {
