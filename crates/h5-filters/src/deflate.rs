@@ -29,6 +29,27 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 
 pub(crate) struct Deflate;
 
+/// The output is full at `filled` bytes: the stream must end here, with no more output
+/// (more is [`Error::TooLarge`] for `limit`).
+fn must_end(d: &mut Decompress, input: &[u8], filled: usize, limit: usize) -> Result<()> {
+    let mut probe = [0u8; 1];
+    let before = d.total_in() as usize;
+    let st = d
+        .decompress(&input[before..], &mut probe, FlushDecompress::Finish)
+        .map_err(|_| corrupt())?;
+    if d.total_out() as usize > filled {
+        return Err(Error::TooLarge {
+            id: id::DEFLATE,
+            limit,
+        });
+    }
+    if st == Status::StreamEnd {
+        Ok(())
+    } else {
+        Err(corrupt())
+    }
+}
+
 impl Filter for Deflate {
     fn id(&self) -> u16 {
         id::DEFLATE
@@ -40,22 +61,7 @@ impl Filter for Deflate {
         loop {
             if out.len() == out.capacity() {
                 if out.len() >= limit {
-                    // Full: the stream must be finished now.
-                    let mut probe = [0u8; 1];
-                    let before = d.total_in() as usize;
-                    let st = d
-                        .decompress(&input[before..], &mut probe, FlushDecompress::Finish)
-                        .map_err(|_| corrupt())?;
-                    if d.total_out() as usize > out.len() {
-                        return Err(Error::TooLarge {
-                            id: id::DEFLATE,
-                            limit,
-                        });
-                    }
-                    if st == Status::StreamEnd {
-                        return Ok(out);
-                    }
-                    return Err(corrupt());
+                    return must_end(&mut d, &input, out.len(), limit).map(|()| out);
                 }
                 out.reserve((out.len().max(4096)).min(limit - out.len()));
             }
@@ -94,23 +100,7 @@ impl Filter for Deflate {
         if filled < out.len() {
             return Err(corrupt()); // the input ran out first: truncated
         }
-        // full: the stream must end here, with no more output
-        let mut probe = [0u8; 1];
-        let before = d.total_in() as usize;
-        let st = d
-            .decompress(&input[before..], &mut probe, FlushDecompress::Finish)
-            .map_err(|_| corrupt())?;
-        if d.total_out() as usize > out.len() {
-            return Err(Error::TooLarge {
-                id: id::DEFLATE,
-                limit: out.len(),
-            });
-        }
-        if st == Status::StreamEnd {
-            Ok(())
-        } else {
-            Err(corrupt())
-        }
+        must_end(&mut d, &input, out.len(), out.len())
     }
 
     /// A zlib stream at level `client_data[0]`; declines only when it would exceed libhdf5's
