@@ -64,6 +64,27 @@ pub fn node_size(sizes: Sizes, node_type: u8, k: u16, ndims: usize) -> usize {
 }
 
 impl Node {
+    /// How many children stay in this full node (`two_k` of them) when it splits because
+    /// child `idx` split, by libhdf5's rule (`H5B__split` with the default split ratios):
+    /// 90 % when the node has no right sibling (sequential inserts leave full nodes), 10 %
+    /// when it has no left one, else half; never all or none, so that the child at `idx`
+    /// and the one it split into stay on one side.
+    pub fn split_left(&self, two_k: usize, idx: usize) -> usize {
+        let ratio = if self.right.is_none() {
+            0.9
+        } else if self.left.is_none() {
+            0.1
+        } else {
+            0.5
+        };
+        let mut nleft = (two_k as f64 * ratio) as usize;
+        if idx < nleft && nleft == two_k {
+            nleft -= 1;
+        } else if idx >= nleft && nleft == 0 {
+            nleft += 1;
+        }
+        nleft
+    }
     /// Decode a node. `ndims` is the chunk key dimensionality (rank + 1) for type 1 nodes;
     /// `max_entries` bounds the entry count (2K).
     ///

@@ -398,23 +398,9 @@ fn insert_rec(
     }
     // Split this node: the right part goes to a new node now; the left part is rewritten
     // (pending) once the parent names the new node. How many children stay is libhdf5's
-    // rule (H5B__split, default split ratios): 90 % of a full node's 2K when it has no
-    // right sibling, 10 % when it has no left one, else half; the new child goes with the
-    // child it split from.
-    let two_k = 2 * INTERNAL_K as usize;
-    let ratio = if node.right.is_none() {
-        0.9
-    } else if node.left.is_none() {
-        0.1
-    } else {
-        0.5
-    };
-    let mut nleft = (two_k as f64 * ratio) as usize;
-    if i < nleft && nleft == two_k {
-        nleft -= 1;
-    } else if i >= nleft && nleft == 0 {
-        nleft += 1;
-    }
+    // rule (`Node::split_left`), counted before the new child, which goes with the child it
+    // split from.
+    let nleft = node.split_left(2 * INTERNAL_K as usize, i);
     let half = if i < nleft { nleft + 1 } else { nleft };
     let right_children = node.children.split_off(half);
     let right_keys = keys.split_off(half);

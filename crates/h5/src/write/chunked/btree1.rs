@@ -378,19 +378,7 @@ impl Tree {
             return Ok(None);
         }
         // Split: how many children stay depends on where the node is among its siblings.
-        let ratio = if n.right.is_none() {
-            0.9
-        } else if n.left.is_none() {
-            0.1
-        } else {
-            0.5
-        };
-        let mut nleft = (self.two_k as f64 * ratio) as usize;
-        if idx < nleft && nleft == self.two_k {
-            nleft -= 1;
-        } else if idx >= nleft && nleft == 0 {
-            nleft += 1;
-        }
+        let nleft = n.split_left(self.two_k, idx);
         let new_addr = cx.alloc(self.node_len)?;
         let old_right = n.right;
         let n = self.node_mut(addr);
