@@ -32,7 +32,6 @@
 #![cfg_attr(not(feature = "blosc"), allow(dead_code))]
 
 use crate::{id, shuffle, Encoded, Error, Filter, FilterParams, Result};
-use std::io::Read;
 
 pub(crate) struct Blosc;
 
@@ -115,37 +114,15 @@ pub(crate) fn decompress(fid: u16, codec: Codec, src: &[u8], dst: &mut [u8]) -> 
         Codec::Snappy => {
             crate::snappy::decompress(src, dst).ok_or(bad("bad Snappy stream (or wrong size)"))
         }
-        Codec::Zlib => {
-            let mut d = flate2::read::ZlibDecoder::new(src);
-            fill(&mut d, dst).map_err(|_| bad("bad zlib stream"))?;
-            end_of(&mut d, bad("zlib stream longer than its block"))
-        }
+        Codec::Zlib => crate::deflate::inflate_into(src, dst).map_err(|e| match e {
+            Error::TooLarge { .. } => bad("zlib stream longer than its block"),
+            _ => bad("bad zlib stream"),
+        }),
         Codec::Zstd => match crate::zstd::decode_into(src, dst) {
             Ok(n) if n == dst.len() => Ok(()),
             Ok(_) => Err(bad("zstd frame shorter than its block")),
             Err(what) => Err(bad(what)),
         },
-    }
-}
-
-/// Read exactly `dst.len()` bytes.
-fn fill(r: &mut impl Read, dst: &mut [u8]) -> std::io::Result<()> {
-    let mut got = 0;
-    while got < dst.len() {
-        match r.read(&mut dst[got..])? {
-            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-            k => got += k,
-        }
-    }
-    Ok(())
-}
-
-/// The stream must have no more output.
-fn end_of(r: &mut impl Read, err: Error) -> Result<()> {
-    let mut probe = [0u8; 1];
-    match r.read(&mut probe) {
-        Ok(0) => Ok(()),
-        _ => Err(err),
     }
 }
 

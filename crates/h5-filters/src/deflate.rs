@@ -27,6 +27,30 @@
 use crate::{id, Encoded, Error, Filter, FilterParams, Result};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
+/// Inflate the zlib stream `input` straight into `out`: the stream must end exactly when
+/// `out` is full (errors under filter 1's id: `TooLarge` for a longer stream).
+pub(crate) fn inflate_into(input: &[u8], out: &mut [u8]) -> Result<()> {
+    let mut d = Decompress::new(true);
+    let st = d
+        .decompress(input, out, FlushDecompress::Finish)
+        .map_err(|_| corrupt())?;
+    let filled = d.total_out() as usize;
+    if st == Status::StreamEnd {
+        return if filled == out.len() {
+            Ok(())
+        } else {
+            Err(Error::Corrupt {
+                id: id::DEFLATE,
+                what: "decoded chunk has the wrong size",
+            })
+        };
+    }
+    if filled < out.len() {
+        return Err(corrupt()); // the input ran out first: truncated
+    }
+    must_end(&mut d, input, out.len(), out.len())
+}
+
 pub(crate) struct Deflate;
 
 /// The output is full at `filled` bytes: the stream must end here, with no more output
@@ -80,27 +104,9 @@ impl Filter for Deflate {
         }
     }
 
-    /// Inflates straight into `out`: the stream must end exactly when `out` is full.
+    /// Inflates straight into `out` ([`inflate_into`]).
     fn decode_into(&self, _p: &FilterParams<'_>, input: Vec<u8>, out: &mut [u8]) -> Result<()> {
-        let mut d = Decompress::new(true);
-        let st = d
-            .decompress(&input, out, FlushDecompress::Finish)
-            .map_err(|_| corrupt())?;
-        let filled = d.total_out() as usize;
-        if st == Status::StreamEnd {
-            return if filled == out.len() {
-                Ok(())
-            } else {
-                Err(Error::Corrupt {
-                    id: id::DEFLATE,
-                    what: "decoded chunk has the wrong size",
-                })
-            };
-        }
-        if filled < out.len() {
-            return Err(corrupt()); // the input ran out first: truncated
-        }
-        must_end(&mut d, &input, out.len(), out.len())
+        inflate_into(&input, out)
     }
 
     /// A zlib stream at level `client_data[0]`; declines only when it would exceed libhdf5's
