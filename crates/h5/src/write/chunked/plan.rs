@@ -101,13 +101,11 @@ impl FilterSpec {
         if let Some(factor) = self.scale_offset {
             let elements = chunk_bytes / element_size.max(1);
             let cd = scale_offset_client_data(dtype, factor, elements)?;
-            need(reg, h5_filters::id::SCALEOFFSET)?;
             out.push(f(h5_filters::id::SCALEOFFSET, 1, cd));
         }
         if self.nbit {
             let elements = chunk_bytes / element_size.max(1);
             let cd = nbit_client_data(dtype, elements)?;
-            need(reg, h5_filters::id::NBIT)?;
             out.push(f(h5_filters::id::NBIT, 1, cd));
         }
         if self.shuffle {
@@ -136,10 +134,10 @@ impl FilterSpec {
                 // libhdf5's own filter: named in the pipeline, as for deflate
                 out.push(FilterInfo {
                     name: FilterInfo::known_name(h5_filters::id::SZIP).map(String::from),
-                    ..plugin(reg, h5_filters::id::SZIP, cd)?
+                    ..plugin(h5_filters::id::SZIP, cd)
                 });
             }
-            Some(Compression::Lz4) => out.push(plugin(reg, h5_filters::id::LZ4, vec![0])?),
+            Some(Compression::Lz4) => out.push(plugin(h5_filters::id::LZ4, vec![0])),
             // hdf5plugin's stored values: version 0.4, element size, default block, codec
             Some(Compression::Bitshuffle(codec)) => {
                 if codec == u32::MAX {
@@ -151,7 +149,7 @@ impl FilterSpec {
                 if codec == 3 {
                     cd.push(3);
                 }
-                out.push(plugin(reg, h5_filters::id::BITSHUFFLE, cd)?)
+                out.push(plugin(h5_filters::id::BITSHUFFLE, cd))
             }
             Some(Compression::Zstd(level)) => {
                 if !(1..=22).contains(&level) {
@@ -159,7 +157,7 @@ impl FilterSpec {
                         "zstd level must be in 1-22, not {level}"
                     )));
                 }
-                out.push(plugin(reg, h5_filters::id::ZSTD, vec![level as u32])?)
+                out.push(plugin(h5_filters::id::ZSTD, vec![level as u32]))
             }
             Some(Compression::Bzip2(level)) => {
                 if !(1..=9).contains(&level) {
@@ -167,7 +165,7 @@ impl FilterSpec {
                         "bzip2 block size must be in 1-9, not {level}"
                     )));
                 }
-                out.push(plugin(reg, h5_filters::id::BZIP2, vec![level as u32])?)
+                out.push(plugin(h5_filters::id::BZIP2, vec![level as u32]))
             }
             // the values hdf5plugin's set_local stores (h5_filters::client_data)
             Some(Compression::Blosc {
@@ -188,7 +186,7 @@ impl FilterSpec {
                     shuffle.into(),
                     codec,
                 );
-                out.push(plugin(reg, h5_filters::id::BLOSC, cd.to_vec())?)
+                out.push(plugin(h5_filters::id::BLOSC, cd.to_vec()))
             }
             Some(Compression::Blosc2 {
                 codec,
@@ -205,7 +203,7 @@ impl FilterSpec {
                     filter.into(),
                     codec,
                 );
-                out.push(plugin(reg, h5_filters::id::BLOSC2, cd)?)
+                out.push(plugin(h5_filters::id::BLOSC2, cd))
             }
             // H5Z-ZFP's set_local: the field (type, chunk) and mode in zfp's header words
             #[cfg(feature = "zfp")]
@@ -243,17 +241,17 @@ impl FilterSpec {
                     };
                 let cd = h5_filters::zfp::client_data(ty, chunk, mode)
                     .map_err(|e| Error::Shape(e.to_string()))?;
-                out.push(plugin(reg, h5_filters::id::ZFP, cd)?)
+                out.push(plugin(h5_filters::id::ZFP, cd))
             }
             Some(Compression::Other { id, client_data }) => {
-                out.push(plugin(reg, id, client_data)?);
+                out.push(plugin(id, client_data));
             }
             None => {}
         }
         if self.fletcher32 {
             out.push(f(h5_filters::id::FLETCHER32, 0, Vec::new()));
         }
-        // libhdf5's own filters too: a registry of the user's may lack them
+        // every filter, libhdf5's own too: a registry of the user's may lack any of them
         for fi in &out {
             need(reg, fi.id)?;
         }
@@ -635,16 +633,15 @@ fn need(reg: &Registry, id: u16) -> Result<()> {
     Ok(())
 }
 
-/// A plugin filter's pipeline entry (optional, as h5py adds hdf5plugin's filters), refused
-/// when this build has no codec for it (a write would otherwise store every chunk unfiltered).
-fn plugin(reg: &Registry, id: u16, client_data: Vec<u32>) -> Result<FilterInfo> {
-    need(reg, id)?;
-    Ok(FilterInfo {
+/// A plugin filter's pipeline entry (optional, as h5py adds hdf5plugin's filters; the
+/// pipeline then checks that the registry has a codec for it).
+fn plugin(id: u16, client_data: Vec<u32>) -> FilterInfo {
+    FilterInfo {
         id,
         name: None,
         flags: 1,
         client_data,
-    })
+    }
 }
 
 /// h5py's `guess_chunk` (h5py/_hl/filters.py), ported: start from the shape (0-length axes
