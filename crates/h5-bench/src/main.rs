@@ -407,7 +407,7 @@ fn print_filter_table(
             .map(|(_, v)| v.clone())
     };
     for c in cases {
-        let bytes = elements * if c.float { 4 } else { 2 };
+        let bytes = elements * c.stored.value_bytes();
         let mib = bytes as f64 / (1 << 20) as f64;
         let rate = |b: &Option<Best>| {
             b.as_ref()

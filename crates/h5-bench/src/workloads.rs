@@ -38,90 +38,127 @@ pub struct FilterCase {
     pub what: &'static str,
     /// The builder settings (`None`: h5 reads this filter but does not write it).
     pub apply: Option<fn(h5::DatasetBuilder) -> h5::DatasetBuilder>,
-    /// Whether the data is the movie as `f32` (for codecs of floats) rather than `u16`.
-    pub float: bool,
+    /// How the movie's values are stored.
+    pub stored: Stored,
+}
+
+/// The type the filter table stores the movie's values (all below 4096) as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// `u16`.
+    U16,
+    /// A 12-bit unsigned integer in 2 bytes (read and written as `u16`): bits n-bit packs.
+    U12,
+    /// `f32`, for codecs of floats.
+    F32,
+}
+
+impl Stored {
+    /// The file's type.
+    fn dtype(self) -> h5::Datatype {
+        match self {
+            Stored::U16 => u16::datatype(),
+            Stored::U12 => h5::Datatype::Integer {
+                size: 2,
+                order: h5::ByteOrder::Little,
+                signed: false,
+                bit_offset: 0,
+                precision: 12,
+                bitfield: false,
+            },
+            Stored::F32 => f32::datatype(),
+        }
+    }
+    /// Bytes per value in memory.
+    pub fn value_bytes(self) -> u64 {
+        if self == Stored::F32 {
+            4
+        } else {
+            2
+        }
+    }
 }
 
 const fn case(
     key: &'static str,
     what: &'static str,
     apply: Option<fn(h5::DatasetBuilder) -> h5::DatasetBuilder>,
-    float: bool,
+    stored: Stored,
 ) -> FilterCase {
     FilterCase {
         key,
         what,
         apply,
-        float,
+        stored,
     }
 }
 
 /// Every filter of the throughput table.
 pub const FILTERS: &[FilterCase] = &[
-    case("gzip", "gzip 4", Some(|b| b.deflate(4)), false),
-    case("lzf", "LZF", Some(|b| b.lzf()), false),
+    case("gzip", "gzip 4", Some(|b| b.deflate(4)), Stored::U16),
+    case("lzf", "LZF", Some(|b| b.lzf()), Stored::U16),
     case(
         "szip",
         "szip nn, 8 pixels/block",
         Some(|b| b.szip(true, 8)),
-        false,
+        Stored::U16,
     ),
     case(
         "scaleoffset",
         "scale-offset, automatic bits",
         Some(|b| b.scale_offset(0)),
-        false,
+        Stored::U16,
     ),
     case(
         "nbit",
         "n-bit (the movie as a 12-bit integer)",
         Some(|b| b.nbit()),
-        false,
+        Stored::U12,
     ),
-    case("lz4", "LZ4", Some(|b| b.lz4()), false),
-    case("zstd", "zstd 3", Some(|b| b.zstd(3)), false),
-    case("bzip2", "bzip2 9", Some(|b| b.bzip2(9)), false),
+    case("lz4", "LZ4", Some(|b| b.lz4()), Stored::U16),
+    case("zstd", "zstd 3", Some(|b| b.zstd(3)), Stored::U16),
+    case("bzip2", "bzip2 9", Some(|b| b.bzip2(9)), Stored::U16),
     case(
         "bshuf",
         "bitshuffle + LZ4",
         Some(|b| b.bitshuffle("lz4")),
-        false,
+        Stored::U16,
     ),
     case(
         "blosc-lz4",
         "Blosc lz4 5, byte shuffle",
         Some(|b| b.blosc("lz4", 5, 1)),
-        false,
+        Stored::U16,
     ),
     case(
         "blosc-blosclz",
         "Blosc blosclz 5, byte shuffle",
         Some(|b| b.blosc("blosclz", 5, 1)),
-        false,
+        Stored::U16,
     ),
     case(
         "blosc-zstd",
         "Blosc zstd 5, bit shuffle",
         Some(|b| b.blosc("zstd", 5, 2)),
-        false,
+        Stored::U16,
     ),
     case(
         "blosc2-blosclz",
         "Blosc2 blosclz 5, shuffle",
         Some(|b| b.blosc2("blosclz", 5, 1)),
-        false,
+        Stored::U16,
     ),
     case(
         "blosc2-lz4",
         "Blosc2 lz4 5, shuffle",
         Some(|b| b.blosc2("lz4", 5, 1)),
-        false,
+        Stored::U16,
     ),
     case(
         "zfp",
         "ZFP rate 16 (the movie as f32)",
         Some(|b| b.zfp(h5::filters::zfp::Mode::Rate(16.0))),
-        true,
+        Stored::F32,
     ),
 ];
 
@@ -447,7 +484,7 @@ fn filter_workload(
     let out = out.to_path_buf();
     if !write {
         let path = dir.join(format!("ref_f_{}.h5", c.key));
-        let float = c.float;
+        let float = c.stored == Stored::F32;
         return Ok(Box::new(move || {
             let d = File::open(&path)?.dataset("movie")?;
             if float {
@@ -462,7 +499,7 @@ fn filter_workload(
     let apply = c.apply.ok_or("h5 does not write this filter")?;
     let mut m: Vec<u16> = raw(inputs, "movie.bin")?;
     m.truncate((shape.iter().product::<u64>()) as usize);
-    let data = if c.float {
+    let data = if c.stored == Stored::F32 {
         FilterData::F32(m.iter().map(|&x| x as f32).collect())
     } else {
         FilterData::U16(m)
@@ -470,32 +507,18 @@ fn filter_workload(
     let dims = shape.map(|n| n as usize);
     Ok(Box::new(move || {
         let f = File::create(&out)?;
+        let new = || {
+            f.new_dataset_of(c.stored.dtype())
+                .shape(&shape)
+                .chunks(&[1, h, wd])
+        };
         match &data {
-            FilterData::U16(v) => {
-                // n-bit packs only bits a type leaves unused: the movie (< 4096) as 12-bit
-                let b = if c.key == "nbit" {
-                    f.new_dataset_of(h5::Datatype::Integer {
-                        size: 2,
-                        order: h5::ByteOrder::Little,
-                        signed: false,
-                        bit_offset: 0,
-                        precision: 12,
-                        bitfield: false,
-                    })
-                } else {
-                    f.new_dataset::<u16>()
-                };
-                let b = b.shape(&shape).chunks(&[1, h, wd]);
-                apply(b)
-                    .create("movie")?
-                    .write(ArrayView3::from_shape(dims, v)?)?;
-            }
-            FilterData::F32(v) => {
-                let b = f.new_dataset::<f32>().shape(&shape).chunks(&[1, h, wd]);
-                apply(b)
-                    .create("movie")?
-                    .write(ArrayView3::from_shape(dims, v)?)?;
-            }
+            FilterData::U16(v) => apply(new())
+                .create("movie")?
+                .write(ArrayView3::from_shape(dims, v)?)?,
+            FilterData::F32(v) => apply(new())
+                .create("movie")?
+                .write(ArrayView3::from_shape(dims, v)?)?,
         }
         f.close()?;
         Ok(None)
