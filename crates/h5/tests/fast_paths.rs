@@ -3,7 +3,7 @@
 //! written, and files h5py reads back equal.
 mod common;
 
-use common::{h5py_asserts, tmp};
+use common::{h5py_asserts, h5py_writes, tmp};
 use h5::ndarray::{Array2, ArrayD};
 use h5::{File, Selection, Value};
 
@@ -222,7 +222,7 @@ fn recs(n: usize) -> Vec<Rec> {
             pos: [i as f32, -(i as f32), 0.5],
             grid: [[i as u8, 1], [2, 3]],
             inner: Inner {
-                a: -(i as i16),
+                a: (i as i16).wrapping_neg(),
                 ok: i % 3 == 0,
             },
             phase: [Phase::Solid, Phase::Liquid, Phase::Gas][i % 3].clone(),
@@ -343,4 +343,77 @@ fn field_plans_find_members_by_name_and_fall_back_on_other_types() {
             .collect();
         assert_eq!(ds.read_vec::<Sub>().unwrap(), want, "{name}");
     }
+}
+
+/// A large one-run read of a derived type is read in parts on every core (parts of 256 KiB:
+/// the datasets here span several), each element
+/// decoded straight into the result: it gives what the `Value` path gives, whole and for a
+/// one-run slice; an element the type refuses (an enum value with no member, far into the
+/// data) fails the read with an error instead of a panic; fixed strings with bytes after
+/// their NUL, or that are not ASCII, read as the `Value` path reads them.
+#[test]
+fn parallel_field_plan_reads_equal_the_value_path_and_fail_cleanly() {
+    use h5::H5Type;
+    let n = 60_000;
+    let rows = recs(n);
+    let path = tmp("plan_parallel.h5");
+    let f = File::create(&path).unwrap();
+    f.create_dataset("rows", &rows).unwrap();
+    f.close().unwrap();
+    let f = File::open(&path).unwrap();
+    let ds = f.dataset("rows").unwrap();
+    assert_eq!(ds.read_vec::<Rec>().unwrap(), rows);
+    let by_value: Vec<Rec> = ds
+        .read_values(..)
+        .unwrap()
+        .0
+        .iter()
+        .map(|v| Rec::from_value(v).unwrap())
+        .collect();
+    assert_eq!(by_value, rows);
+    let part = ds.read_slice::<Rec>(1234..51234).unwrap();
+    assert_eq!(part.into_raw_vec_and_offset().0, rows[1234..51234]);
+
+    let made = h5py_writes(
+        "plan_parallel_refused",
+        "earliest",
+        "    e = h5py.enum_dtype({'Solid': 0, 'Liquid': 1, 'Gas': 7}, basetype='u1')
+    v = np.array([0, 1, 7] * 200000, 'u1'); v[456789] = 5
+    f.create_dataset('phase', data=v, dtype=e)
+    s = np.array([b'abc'] * 200000, 'S6')
+    s[7] = b'ab\\0xyz'; s[50000] = b'\\xe9t\\xe9'; s[50001] = b'\\xff\\xfe'
+    f.create_dataset('names', data=s)",
+    );
+    let f = File::open(&made).unwrap();
+    let err = f
+        .dataset("phase")
+        .unwrap()
+        .read_vec::<Phase>()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("5 is not a member of Phase"), "{err}");
+    let names = f.dataset("names").unwrap();
+    let fast = names.read_vec::<h5::FixedAscii<6>>();
+    let slow: Result<Vec<h5::FixedAscii<6>>, _> = names
+        .read_values(..)
+        .unwrap()
+        .0
+        .iter()
+        .map(h5::FixedAscii::<6>::from_value)
+        .collect();
+    match (fast, slow) {
+        (Ok(fast), Ok(slow)) => {
+            assert_eq!(fast, slow);
+            assert_eq!(fast[7].as_str(), "ab");
+            assert_eq!(fast[1].as_str(), "abc");
+        }
+        // the read names the dataset; the test's own conversion does not
+        (Err(fast), Err(slow)) => {
+            assert_eq!(fast.to_string(), format!("/names: {slow}"));
+        }
+        (fast, slow) => panic!("the plan gives {fast:?}, the Value path {slow:?}"),
+    }
+    let utf8 = names.read_vec::<h5::FixedUtf8<12>>().unwrap();
+    assert_eq!(utf8[7].as_str(), "ab");
+    assert_eq!(utf8[50000].as_str(), "\u{fffd}t\u{fffd}");
 }

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::read::dataset::DatasetInfo;
 use crate::read::element::{decode_elements, decode_into};
-use crate::read::element::{plain_for, H5Type, Plain};
+use crate::read::element::{fixed_for, plain_for, H5Type, Plain};
 use crate::read::grid::{broadcast, broadcast_shape};
 use crate::read::selection::{Resolved, Selection};
 use crate::read::selection_from::selection;
@@ -358,9 +358,30 @@ impl Dataset {
                 return Ok((v, res.out_shape()));
             }
         }
+        let es = info.dtype.size().max(1);
+        if let Some((fx, plan)) = fixed_for::<T>(&info.dtype) {
+            if let Some(res) = info.resolve(sel)? {
+                if let Some(at) = info.contiguous_run(self.f(), &res)? {
+                    // one run of the file, of a type with a field plan: read in parts on
+                    // every core, each element decoded straight into the result
+                    let n = res.len() as usize;
+                    let mut out: Vec<T> = self.f().limits.vec_for(n, "elements")?;
+                    crate::storage::huge_pages(out.spare_capacity_mut());
+                    let f = self.f();
+                    crate::read::fixed::decode_from(
+                        fx,
+                        &plan,
+                        es as usize,
+                        n,
+                        |first, buf| f.read_data(at + first as u64 * es, buf, "contiguous data"),
+                        &mut out,
+                    )?;
+                    return Ok((out, res.out_shape()));
+                }
+            }
+        }
         // converted in pieces of about 4 MiB stored: the read needs its output and one
         // piece, not the whole selection's stored bytes besides
-        let es = info.dtype.size().max(1);
         let pieces = self.batches(sel, ((4 << 20) / es).max(1))?;
         if pieces.len().saturating_mul(es) <= 8 << 20 {
             let (raw, shape) = self.read_raw_inner(sel)?;

@@ -505,6 +505,31 @@ impl DatasetInfo {
         Ok(())
     }
 
+    /// Where a selection that is one run of a contiguous dataset's storage starts in the
+    /// file (`None`: not one run, not stored in this file, or nothing written yet).
+    pub(crate) fn contiguous_run(&self, f: &FileInner, res: &Resolved) -> Result<Option<u64>> {
+        let Layout::Contiguous {
+            addr: Some(addr),
+            size,
+        } = self.layout
+        else {
+            return Ok(None);
+        };
+        if self.external.is_some() {
+            return Ok(None);
+        }
+        let total = self.dataset_bytes()?;
+        if size.is_some_and(|s| s < total) {
+            return Err(h5_format::Error::invalid(
+                "layout message",
+                f.offset_of(self.addr),
+                "contiguous size smaller than the dataset",
+            )
+            .into());
+        }
+        Ok(super::grid::one_run(&self.space.dims, res).map(|lo| addr + lo * self.dtype.size()))
+    }
+
     fn read_external(&self, f: &FileInner, ext: &ExternalFiles) -> Result<Vec<u8>> {
         let total = self.dataset_bytes()?;
         let mut out = f.data_buffer(total)?;

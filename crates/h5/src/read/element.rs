@@ -62,6 +62,23 @@ pub trait H5Type: Sized + Send + Sync + 'static {
     fn fixed() -> Option<Fixed<Self>> {
         None
     }
+    /// One element from its stored bytes under a plan of [`fixed`](Self::fixed), called
+    /// directly (compounds and arrays decode their parts through it, so each part's code
+    /// inlines into theirs).
+    #[doc(hidden)]
+    #[inline]
+    fn decode_fixed(plan: &FieldPlan, b: &[u8]) -> Result<Self> {
+        let fx = Self::fixed().ok_or_else(super::fixed::no_fixed::<Self>)?;
+        (fx.decode)(plan, b)
+    }
+    /// One element into its stored bytes under a plan of [`fixed`](Self::fixed), called
+    /// directly.
+    #[doc(hidden)]
+    #[inline]
+    fn encode_fixed(plan: &FieldPlan, x: &Self, b: &mut [u8]) -> Result<()> {
+        let fx = Self::fixed().ok_or_else(super::fixed::no_fixed::<Self>)?;
+        (fx.encode)(plan, x, b)
+    }
 }
 
 /// The plan of a type stored exactly as `T::datatype()`.
@@ -104,24 +121,28 @@ impl<T> Copy for Plain<T> {}
 /// [`Fixed`] for a type stored as its own little-endian bytes (a `bytemuck::Pod` type).
 macro_rules! fixed_pod {
     () => {
+        #[inline]
         fn fixed() -> Option<Fixed<Self>> {
             cfg!(target_endian = "little").then_some(Fixed {
                 plan: when_equal::<Self>,
-                decode: |_, b| {
-                    bytemuck::try_pod_read_unaligned(b).map_err(|e| {
-                        Error::Conversion(format!("an element of {} bytes: {e:?}", b.len()))
-                    })
-                },
-                encode: |_, x, b| {
-                    let src = bytemuck::bytes_of(x);
-                    if b.len() != src.len() {
-                        return put(src, b);
-                    }
-                    // a copy of a length known here: no call per field
-                    b.copy_from_slice(src);
-                    Ok(())
-                },
+                decode: Self::decode_fixed,
+                encode: Self::encode_fixed,
             })
+        }
+        #[inline]
+        fn decode_fixed(_: &FieldPlan, b: &[u8]) -> Result<Self> {
+            bytemuck::try_pod_read_unaligned(b)
+                .map_err(|e| Error::Conversion(format!("an element of {} bytes: {e:?}", b.len())))
+        }
+        #[inline]
+        fn encode_fixed(_: &FieldPlan, x: &Self, b: &mut [u8]) -> Result<()> {
+            let src = bytemuck::bytes_of(x);
+            if b.len() != src.len() {
+                return put(src, b);
+            }
+            // a copy of a length known here: no call per field
+            b.copy_from_slice(src);
+            Ok(())
         }
     };
 }
@@ -281,12 +302,21 @@ impl H5Type for bool {
             from_native: |dt, data, out| native_into(dt, data, out, |v| v != 0, |v| v != 0.0),
         })
     }
+    #[inline]
     fn fixed() -> Option<Fixed<Self>> {
         Some(Fixed {
             plan: when_equal::<Self>,
-            decode: |_, b| Ok(b.first().is_some_and(|&x| x != 0)),
-            encode: |_, x, b| put(&[*x as u8], b),
+            decode: Self::decode_fixed,
+            encode: Self::encode_fixed,
         })
+    }
+    #[inline]
+    fn decode_fixed(_: &FieldPlan, b: &[u8]) -> Result<Self> {
+        Ok(b.first().is_some_and(|&x| x != 0))
+    }
+    #[inline]
+    fn encode_fixed(_: &FieldPlan, x: &Self, b: &mut [u8]) -> Result<()> {
+        put(&[*x as u8], b)
     }
 }
 
@@ -416,25 +446,36 @@ macro_rules! fixed_string {
             fn from_value(v: &Value) -> Result<Self> {
                 Self::new(text(v)?)
             }
+            #[inline]
             fn fixed() -> Option<Fixed<Self>> {
                 Some(Fixed {
                     plan: when_equal::<Self>,
-                    // as the general path reads it: up to the first NUL, lossy UTF-8
-                    decode: |_, b| {
-                        let t = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
-                        if t.len() <= N && t.is_ascii() {
-                            // ASCII is UTF-8 and passes either check
-                            let mut bytes = [0u8; N];
-                            bytes[..t.len()].copy_from_slice(t);
-                            return Ok(Self { bytes, len: t.len() });
-                        }
-                        match std::str::from_utf8(t) {
-                            Ok(s) => Self::new(s),
-                            Err(_) => Self::new(&String::from_utf8_lossy(t)),
-                        }
-                    },
-                    encode: |_, x, b| put(&x.bytes, b),
+                    decode: Self::decode_fixed,
+                    encode: Self::encode_fixed,
                 })
+            }
+            /// As the general path reads it: up to the first NUL, lossy UTF-8.
+            #[inline]
+            fn decode_fixed(_: &FieldPlan, b: &[u8]) -> Result<Self> {
+                if let Ok(&stored) = <&[u8; N]>::try_from(b) {
+                    // the text is up to the first NUL; the bytes after it become zeros
+                    let len = stored.iter().position(|&c| c == 0).unwrap_or(N);
+                    if stored.is_ascii() {
+                        // ASCII is UTF-8 and passes either check (a select per byte, not
+                        // a store per byte: the loop stays vector code)
+                        let bytes = std::array::from_fn(|i| if i < len { stored[i] } else { 0 });
+                        return Ok(Self { bytes, len });
+                    }
+                }
+                let t = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
+                match std::str::from_utf8(t) {
+                    Ok(s) => Self::new(s),
+                    Err(_) => Self::new(&String::from_utf8_lossy(t)),
+                }
+            }
+            #[inline]
+            fn encode_fixed(_: &FieldPlan, x: &Self, b: &mut [u8]) -> Result<()> {
+                put(&x.bytes, b)
             }
         }
     )*};
@@ -524,6 +565,7 @@ impl<T: H5Type, const N: usize> H5Type for [T; N] {
             .try_into()
             .map_err(|_| Error::Conversion(format!("an array of {n} elements is not [_; {N}]")))
     }
+    #[inline]
     fn fixed() -> Option<Fixed<Self>> {
         T::fixed()?;
         Some(Fixed {
@@ -538,19 +580,23 @@ impl<T: H5Type, const N: usize> H5Type for [T; N] {
                     parts: (0..N).map(|i| (i * es, es, one.clone())).collect(),
                 })
             },
-            decode: |plan, b| {
-                let v: Vec<T> = (0..N)
-                    .map(|i| plan.decode(i, b, T::fixed()))
-                    .collect::<Result<_>>()?;
-                v.try_into()
-                    .map_err(|_| Error::Conversion(format!("an array that is not [_; {N}]")))
-            },
-            encode: |plan, x, b| {
-                x.iter()
-                    .enumerate()
-                    .try_for_each(|(i, e)| plan.encode(i, e, b, T::fixed()))
-            },
+            decode: Self::decode_fixed,
+            encode: Self::encode_fixed,
         })
+    }
+    #[inline]
+    fn decode_fixed(plan: &FieldPlan, b: &[u8]) -> Result<Self> {
+        let v: Vec<T> = (0..N)
+            .map(|i| plan.decode(i, b, T::decode_fixed))
+            .collect::<Result<_>>()?;
+        v.try_into()
+            .map_err(|_| Error::Conversion(format!("an array that is not [_; {N}]")))
+    }
+    #[inline]
+    fn encode_fixed(plan: &FieldPlan, x: &Self, b: &mut [u8]) -> Result<()> {
+        x.iter()
+            .enumerate()
+            .try_for_each(|(i, e)| plan.encode(i, e, b, T::encode_fixed))
     }
 }
 
@@ -615,6 +661,7 @@ macro_rules! compound {
             fn from_value(v: &$crate::Value) -> $crate::Result<Self> {
                 Ok($ty { $($field: $crate::H5Type::from_value(v.field(stringify!($field))?)?),* })
             }
+            #[inline]
             fn fixed() -> Option<$crate::Fixed<Self>> {
                 fn fx<T: $crate::H5Type>(_: fn(&$ty) -> &T) -> Option<$crate::Fixed<T>> {
                     T::fixed()
@@ -629,18 +676,35 @@ macro_rules! compound {
                     plan: |dt| $crate::FieldPlan::compound(dt, &[
                         $((stringify!($field), plan(|x: &$ty| &x.$field))),*
                     ]),
-                    decode: |p, b| {
-                        let mut part = 0usize..;
-                        Ok($ty { $($field: p.decode(
-                            part.next().unwrap_or_default(), b, fx(|x: &$ty| &x.$field))?),* })
-                    },
-                    encode: |p, x, b| {
-                        let mut part = 0usize..;
-                        $(p.encode(part.next().unwrap_or_default(), &x.$field, b,
-                            fx(|x: &$ty| &x.$field))?;)*
-                        Ok(())
-                    },
+                    decode: Self::decode_fixed,
+                    encode: Self::encode_fixed,
                 })
+            }
+            #[inline]
+            fn decode_fixed(p: &$crate::FieldPlan, b: &[u8]) -> $crate::Result<Self> {
+                // each field's own decode, called directly: one function per struct
+                fn dec<T: $crate::H5Type>(
+                    _: fn(&$ty) -> &T,
+                    p: &$crate::FieldPlan,
+                    i: usize,
+                    b: &[u8],
+                ) -> $crate::Result<T> {
+                    p.decode(i, b, T::decode_fixed)
+                }
+                let mut part = 0usize..;
+                Ok($ty { $($field: dec(
+                    |x: &$ty| &x.$field, p, part.next().unwrap_or_default(), b)?),* })
+            }
+            #[inline]
+            fn encode_fixed(
+                p: &$crate::FieldPlan,
+                x: &Self,
+                b: &mut [u8],
+            ) -> $crate::Result<()> {
+                let mut part = 0usize..;
+                $(p.encode(part.next().unwrap_or_default(), &x.$field, b,
+                    $crate::H5Type::encode_fixed)?;)*
+                Ok(())
             }
         }
         $crate::__scalar_elements!($ty);
@@ -691,23 +755,32 @@ macro_rules! h5_enum {
                 Err($crate::Error::Conversion(format!(
                     "{value} is not a member of {}", stringify!($ty))))
             }
+            #[inline]
             fn fixed() -> Option<$crate::Fixed<Self>> {
                 Some($crate::Fixed {
                     plan: $crate::when_equal::<Self>,
-                    decode: |_, b| {
-                        let value = <$repr>::from_le_bytes(b.try_into().map_err(|_| {
-                            $crate::Error::Conversion(format!(
-                                "{} bytes for an enum of {}", b.len(), stringify!($repr)))
-                        })?);
-                        $(if value == $ty::$variant as $repr { return Ok($ty::$variant); })*
-                        Err($crate::Error::Conversion(format!(
-                            "{value} is not a member of {}", stringify!($ty))))
-                    },
-                    encode: |_, x, b| {
-                        let value = match x { $($ty::$variant => $ty::$variant as $repr),* };
-                        $crate::put(&value.to_le_bytes(), b)
-                    },
+                    decode: Self::decode_fixed,
+                    encode: Self::encode_fixed,
                 })
+            }
+            #[inline]
+            fn decode_fixed(_: &$crate::FieldPlan, b: &[u8]) -> $crate::Result<Self> {
+                let value = <$repr>::from_le_bytes(b.try_into().map_err(|_| {
+                    $crate::Error::Conversion(format!(
+                        "{} bytes for an enum of {}", b.len(), stringify!($repr)))
+                })?);
+                $(if value == $ty::$variant as $repr { return Ok($ty::$variant); })*
+                Err($crate::Error::Conversion(format!(
+                    "{value} is not a member of {}", stringify!($ty))))
+            }
+            #[inline]
+            fn encode_fixed(
+                _: &$crate::FieldPlan,
+                x: &Self,
+                b: &mut [u8],
+            ) -> $crate::Result<()> {
+                let value = match x { $($ty::$variant => $ty::$variant as $repr),* };
+                $crate::put(&value.to_le_bytes(), b)
             }
         }
         $crate::__scalar_elements!($ty);

@@ -58,37 +58,59 @@ impl FieldPlan {
     }
 
     /// Where part `i` lies in an element of `len` bytes, and its plan.
+    #[inline(always)]
     fn part(&self, i: usize, len: usize) -> Result<(Range<usize>, &FieldPlan)> {
-        let (at, size, plan) = self
-            .parts
-            .get(i)
-            .ok_or_else(|| Error::Conversion(format!("no part {i} in the element's plan")))?;
-        match at.checked_add(*size) {
-            Some(end) if end <= len => Ok((*at..end, plan)),
-            _ => Err(Error::Conversion(format!(
+        if let Some((at, size, plan)) = self.parts.get(i) {
+            if let Some(end) = at.checked_add(*size).filter(|&end| end <= len) {
+                return Ok((*at..end, plan));
+            }
+        }
+        Err(self.bad_part(i, len))
+    }
+
+    /// Why part `i` is not in an element of `len` bytes (out of line: the loops stay small).
+    #[cold]
+    #[inline(never)]
+    fn bad_part(&self, i: usize, len: usize) -> Error {
+        match self.parts.get(i) {
+            None => Error::Conversion(format!("no part {i} in the element's plan")),
+            Some((at, size, _)) => Error::Conversion(format!(
                 "a member at {at} of {size} bytes outside an element of {len}"
-            ))),
+            )),
         }
     }
 
-    /// Part `i` of the stored element `b`, decoded by `fx`.
+    /// Part `i` of the stored element `b`, decoded by `decode` (the part's type's
+    /// `H5Type::decode_fixed`: called directly, so it inlines into the caller's loop).
     ///
     /// # Errors
-    /// No `fx`, a part outside `b`, or what `fx` refuses.
-    pub fn decode<T>(&self, i: usize, b: &[u8], fx: Option<Fixed<T>>) -> Result<T> {
-        let fx = fx.ok_or_else(no_fixed::<T>)?;
+    /// A part outside `b`, or what `decode` refuses.
+    #[inline(always)]
+    pub fn decode<T>(
+        &self,
+        i: usize,
+        b: &[u8],
+        decode: impl FnOnce(&FieldPlan, &[u8]) -> Result<T>,
+    ) -> Result<T> {
         let (at, plan) = self.part(i, b.len())?;
-        (fx.decode)(plan, &b[at])
+        decode(plan, &b[at])
     }
 
-    /// Part `i` of the stored element `b` from `x`, encoded by `fx`.
+    /// Part `i` of the stored element `b` from `x`, encoded by `encode` (the part's type's
+    /// `H5Type::encode_fixed`).
     ///
     /// # Errors
-    /// No `fx`, a part outside `b`, or what `fx` refuses.
-    pub fn encode<T>(&self, i: usize, x: &T, b: &mut [u8], fx: Option<Fixed<T>>) -> Result<()> {
-        let fx = fx.ok_or_else(no_fixed::<T>)?;
+    /// A part outside `b`, or what `encode` refuses.
+    #[inline(always)]
+    pub fn encode<T>(
+        &self,
+        i: usize,
+        x: &T,
+        b: &mut [u8],
+        encode: impl FnOnce(&FieldPlan, &T, &mut [u8]) -> Result<()>,
+    ) -> Result<()> {
         let (at, plan) = self.part(i, b.len())?;
-        (fx.encode)(plan, x, &mut b[at])
+        encode(plan, x, &mut b[at])
     }
 }
 
@@ -101,6 +123,7 @@ pub type PlanFn = fn(&Datatype) -> Option<FieldPlan>;
 /// # Errors
 /// Lengths that differ.
 #[doc(hidden)]
+#[inline]
 pub fn put(src: &[u8], out: &mut [u8]) -> Result<()> {
     if src.len() != out.len() {
         return Err(Error::Conversion(format!(
@@ -113,7 +136,8 @@ pub fn put(src: &[u8], out: &mut [u8]) -> Result<()> {
     Ok(())
 }
 
-fn no_fixed<T>() -> Error {
+/// The error for a type with no fixed-size layout.
+pub(crate) fn no_fixed<T>() -> Error {
     Error::Conversion(format!(
         "{} has no fixed-size layout",
         std::any::type_name::<T>()
@@ -121,7 +145,7 @@ fn no_fixed<T>() -> Error {
 }
 
 /// Decode every element of `data` (elements of `size` bytes) under a plan, onto `out`;
-/// large runs in parts on rayon's pool, appended in order.
+/// large runs on rayon's pool, each element decoded straight into its place in `out`.
 pub(crate) fn decode_all<T: Send>(
     fx: Fixed<T>,
     plan: &FieldPlan,
@@ -130,22 +154,108 @@ pub(crate) fn decode_all<T: Send>(
     out: &mut Vec<T>,
 ) -> Result<()> {
     let size = size.max(1);
-    let serial = |data: &[u8], out: &mut Vec<T>| -> Result<()> {
-        for b in data.chunks_exact(size) {
-            out.push((fx.decode)(plan, b)?);
-        }
-        Ok(())
-    };
     const PART: usize = 256 << 10;
-    if data.len() < 2 * PART {
-        return serial(data, out);
+    #[cfg(not(target_arch = "wasm32"))]
+    if data.len() >= 2 * PART && rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        use std::sync::Mutex;
+        // An element that fails is replaced by the first one, decoded again (its bytes
+        // decoded a moment ago), so every slot is filled; the first failure is returned.
+        let first = data.get(..size).unwrap_or_default();
+        (fx.decode)(plan, first)?;
+        let failed = Mutex::new(None);
+        let start = out.len();
+        out.par_extend(
+            data.par_chunks_exact(size)
+                .with_min_len((PART / size).max(1))
+                .map(|b| {
+                    (fx.decode)(plan, b).unwrap_or_else(|e| {
+                        if let Ok(mut f) = failed.lock() {
+                            f.get_or_insert(e);
+                        }
+                        (fx.decode)(plan, first)
+                            .expect("decoding is a function of the plan and the bytes")
+                    })
+                }),
+        );
+        let failed = match failed.into_inner() {
+            Ok(None) => return Ok(()),
+            Ok(Some(e)) => e,
+            Err(_) => Error::Conversion("a decoding thread failed".into()),
+        };
+        out.truncate(start);
+        return Err(failed);
     }
-    let parts: Vec<&[u8]> = data.chunks(PART / size * size).collect();
-    for part in super::chunks::par_map(&parts, |part| {
-        let mut v = Vec::with_capacity(part.len() / size);
-        serial(part, &mut v).map(|()| v)
-    }) {
-        out.append(&mut part?);
+    out.reserve(data.len() / size);
+    for b in data.chunks_exact(size) {
+        out.push((fx.decode)(plan, b)?);
+    }
+    Ok(())
+}
+
+/// Decode `n` elements of `size` bytes that `read(first, buf)` fetches (the stored bytes of
+/// elements `first..` into `buf`), onto `out`: parts of about 256 KiB are read and decoded on
+/// rayon's pool, each straight into its place in `out` — the stored bytes are never held
+/// whole.
+pub(crate) fn decode_from<T: Send>(
+    fx: Fixed<T>,
+    plan: &FieldPlan,
+    size: usize,
+    n: usize,
+    read: impl Fn(usize, &mut [u8]) -> Result<()> + Sync,
+    out: &mut Vec<T>,
+) -> Result<()> {
+    const PART: usize = 256 << 10;
+    let size = size.max(1);
+    let per = (PART / size).max(1);
+    #[cfg(not(target_arch = "wasm32"))]
+    if n > 2 * per && rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        use std::sync::Mutex;
+        let mut first = vec![0u8; size];
+        read(0, &mut first)?;
+        (fx.decode)(plan, &first)?;
+        let failed = Mutex::new(None);
+        let fail = |e: Error| {
+            if let Ok(mut f) = failed.lock() {
+                f.get_or_insert(e);
+            }
+            // every slot is filled (the first element, decoded again: its bytes decoded a
+            // moment ago); the first failure is returned
+            (fx.decode)(plan, &first).expect("decoding is a function of the plan and the bytes")
+        };
+        let start = out.len();
+        // Each split of the range decodes its elements in order from a buffer that holds
+        // the stored bytes from its current element to the next part boundary.
+        out.par_extend((0..n).into_par_iter().with_min_len(per).map_init(
+            || (Vec::new(), 0..0),
+            |(buf, held): &mut (Vec<u8>, std::ops::Range<usize>), i| {
+                if !held.contains(&i) {
+                    let end = ((i / per + 1) * per).min(n);
+                    buf.resize((end - i) * size, 0);
+                    *held = 0..0;
+                    if let Err(e) = read(i, buf) {
+                        return fail(e);
+                    }
+                    *held = i..end;
+                }
+                let at = (i - held.start) * size;
+                (fx.decode)(plan, &buf[at..at + size]).unwrap_or_else(fail)
+            },
+        ));
+        let failed = match failed.into_inner() {
+            Ok(None) => return Ok(()),
+            Ok(Some(e)) => e,
+            Err(_) => Error::Conversion("a decoding thread failed".into()),
+        };
+        out.truncate(start);
+        return Err(failed);
+    }
+    let mut buf = vec![0u8; per.min(n) * size];
+    for first in (0..n).step_by(per) {
+        let part = &mut buf[..(per.min(n - first)) * size];
+        read(first, part)?;
+        decode_all(fx, plan, size, part, out)?;
     }
     Ok(())
 }
