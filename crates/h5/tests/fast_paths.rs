@@ -345,7 +345,8 @@ fn field_plans_find_members_by_name_and_fall_back_on_other_types() {
     }
 }
 
-/// A large one-run read of a derived type is read in parts on every core (parts of 256 KiB:
+/// A large one-run write of a derived type streams while it is encoded and makes the `Value`
+/// path's bytes. A large one-run read of it is read in parts on every core (parts of 256 KiB:
 /// the datasets here span several), each element
 /// decoded straight into the result: it gives what the `Value` path gives, whole and for a
 /// one-run slice; an element the type refuses (an enum value with no member, far into the
@@ -354,12 +355,38 @@ fn field_plans_find_members_by_name_and_fall_back_on_other_types() {
 #[test]
 fn parallel_field_plan_reads_equal_the_value_path_and_fail_cleanly() {
     use h5::H5Type;
-    let n = 60_000;
+    let n = 100_000;
     let rows = recs(n);
     let path = tmp("plan_parallel.h5");
-    let f = File::create(&path).unwrap();
-    f.create_dataset("rows", &rows).unwrap();
-    f.close().unwrap();
+    let slow = tmp("plan_parallel_values.h5");
+    // 6 MB of rows: streamed to the file while they are encoded; the Value path's file is
+    // the same bytes
+    for (p, by_plan) in [(&path, true), (&slow, false)] {
+        let f = File::create(p).unwrap();
+        let ds = f
+            .new_dataset::<Rec>()
+            .shape(&[n as u64])
+            .create("rows")
+            .unwrap();
+        if by_plan {
+            ds.write(&rows).unwrap();
+        } else {
+            let values: Vec<Value> = rows.iter().map(H5Type::to_value).collect();
+            ds.write_values(.., &values).unwrap();
+        }
+        f.close().unwrap();
+    }
+    assert!(
+        std::fs::read(&path).unwrap() == std::fs::read(&slow).unwrap(),
+        "the streamed write's file differs from the Value path's"
+    );
+    h5py_asserts(
+        &path,
+        "r = f['rows'][()]
+assert len(r) == 100000 and (r['id'] == np.arange(100000) - 3).all(), r['id']
+assert (r['value'] == np.arange(100000) * 0.25).all()
+assert r['name'][99999] == b'abcdef'[:99999 % 7], r['name'][99999]",
+    );
     let f = File::open(&path).unwrap();
     let ds = f.dataset("rows").unwrap();
     assert_eq!(ds.read_vec::<Rec>().unwrap(), rows);

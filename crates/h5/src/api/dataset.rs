@@ -609,7 +609,7 @@ impl Dataset {
         for piece in self.batches(sel, (16 << 20) / es.max(1) as u64)? {
             let shape = self.selection_shape(&piece)?;
             let n = shape.iter().product();
-            self.write_encoded(piece, &shape, |cx, _| {
+            self.write_encoded(piece, &shape, None, |cx, _| {
                 cx.f.filled_buffer(elem, es, n).map(Cow::Owned)
             })?;
         }
@@ -656,7 +656,9 @@ impl Dataset {
     ) -> Result<()> {
         let shape = data.shape();
         let count = shape.iter().product();
-        self.write_encoded(selection(sel)?, &shape, |cx, dt| {
+        // a large slice of a derived type streams to a one-run write while it is encoded
+        let parts = crate::write::elements::encode_parts(self.dtype(), &data, count, 4 << 20);
+        self.write_encoded(selection(sel)?, &shape, parts, |cx, dt| {
             crate::write::elements::encode(cx, dt, &data, count)
         })
     }
@@ -685,7 +687,7 @@ impl Dataset {
                 py_shape(&shape)
             )));
         }
-        self.write_encoded(sel, &shape, |cx, dt| {
+        self.write_encoded(sel, &shape, None, |cx, dt| {
             crate::write::strings::encode_values(cx, dt, values, n).map(Cow::Owned)
         })
     }
@@ -704,11 +706,13 @@ impl Dataset {
     /// Resolve the selection, encode the elements (inside the write context: variable-length
     /// parts go to the global heap) and store them.
     /// `data_shape` is the shape of what `encode` makes, broadcast to the selection's shape
-    /// by numpy's rules.
+    /// by numpy's rules. `parts`, when given, makes the same bytes piece by piece: a write
+    /// that lands as one run of contiguous storage streams them instead of calling `encode`.
     fn write_encoded<'d>(
         &self,
         sel: Selection,
         data_shape: &[u64],
+        parts: Option<crate::write::elements::Parts<'d>>,
         encode: impl FnOnce(&mut WriteCtx<'_>, &Datatype) -> Result<Cow<'d, [u8]>>,
     ) -> Result<()> {
         let dims = self
@@ -737,12 +741,31 @@ impl Dataset {
                 // contiguous dataset no address (h5py refuses a zero-byte block).
                 return Ok(());
             }
-            let mut bytes = encode(cx, &dt)?;
-            if from != out_shape {
+            // streamed only when the data is the selection's shape and lands as one run
+            let parts = parts.filter(|_| from == out_shape);
+            let mut encode = Some(encode);
+            let mut all_bytes = |cx: &mut WriteCtx<'_>| -> Result<Cow<'d, [u8]>> {
+                let encode = encode
+                    .take()
+                    .ok_or_else(|| Error::Unsupported("elements encoded twice".into()))?;
+                let bytes = encode(cx, &dt)?;
+                if from == out_shape {
+                    return Ok(bytes);
+                }
                 let mut all = cx.f.data_buffer((n as u64).saturating_mul(es as u64))?;
                 broadcast(&bytes, es, &from, &out_shape, &mut all);
-                bytes = Cow::Owned(all);
-            }
+                Ok(Cow::Owned(all))
+            };
+            // encoded before anything changes (elements that fail change nothing), unless
+            // they may stream
+            let mut early = match parts {
+                None => Some(all_bytes(cx)?),
+                Some(_) => None,
+            };
+            let mut bytes = |cx: &mut WriteCtx<'_>| match early.take() {
+                Some(b) => Ok(b),
+                None => all_bytes(cx),
+            };
             let mut h = HeaderEdit::load(cx, addr)?;
             let lm = h
                 .find(MessageType::LAYOUT)
@@ -776,9 +799,17 @@ impl Dataset {
                     let run = crate::read::grid::one_run(&dims, &res);
                     if let Some(lo) = run.filter(|_| !fresh || n as u64 * es as u64 == total) {
                         // one run of the file (whole rows, the whole dataset): the bytes go
-                        // as they are, in one positional write
-                        return cx.write(a + lo * es as u64, &bytes);
+                        // as they are, in one positional write, or stream as encoded
+                        let at = a + lo * es as u64;
+                        return match parts {
+                            Some(p) => crate::write::elements::stream(cx, at, p),
+                            None => {
+                                let b = bytes(cx)?;
+                                cx.write(at, &b)
+                            }
+                        };
                     }
+                    let bytes = bytes(cx)?;
                     // Otherwise the block is read (a new one: the fill value), the runs
                     // copied in, and the block written back.
                     let mut block = if fresh {
@@ -795,6 +826,7 @@ impl Dataset {
                     cx.write(a, &block)
                 }
                 Layout::Compact { mut data } => {
+                    let bytes = bytes(cx)?;
                     crate::read::grid::for_each_run(0, &zero, &dims, &res, es, |blk, s, len| {
                         data[blk..blk + len].copy_from_slice(&bytes[s..s + len]);
                     });
@@ -805,6 +837,7 @@ impl Dataset {
                     )
                 }
                 Layout::Chunked(_) => {
+                    let bytes = bytes(cx)?;
                     crate::write::chunked::write(cx, &mut h, addr, &dims, &res, &bytes)
                 }
                 _ => Err(Error::Unsupported(format!(

@@ -207,6 +207,95 @@ impl<E: Elements + ?Sized> Elements for &E {
     }
 }
 
+/// A large write's elements as a way to encode any range of their bytes, so a write that
+/// lands as one run of the file streams them to it while they are encoded, with no buffer
+/// of them all.
+pub(crate) struct Parts<'d> {
+    /// Bytes in all.
+    pub len: usize,
+    /// Bytes per element (a range starts on an element).
+    pub es: usize,
+    /// The bytes from `offset` into the buffer (as long as the range).
+    #[allow(clippy::type_complexity)]
+    pub fill: Box<dyn Fn(usize, &mut [u8]) -> Result<()> + Sync + 'd>,
+}
+
+/// `data` as [`Parts`] when it is a slice of at least `min` bytes of a type with a field
+/// plan for `dt` (its own datatype) that is not its own bytes (those are borrowed whole).
+pub(crate) fn encode_parts<'d, E: Elements + ?Sized>(
+    dt: &Datatype,
+    data: &'d E,
+    count: u64,
+    min: usize,
+) -> Option<Parts<'d>> {
+    if plain_for::<E::Elem>(dt).is_some() || *dt != E::Elem::datatype() {
+        return None;
+    }
+    let (fx, plan) = fixed_for::<E::Elem>(dt)?;
+    let s = data.as_slice().filter(|s| s.len() as u64 == count)?;
+    let es = (dt.size() as usize).max(1);
+    let len = s.len().checked_mul(es).filter(|&l| l >= min)?;
+    Some(Parts {
+        len,
+        es,
+        fill: Box::new(move |off, buf| {
+            // member gaps and padding are zeros
+            buf.fill(0);
+            buf.chunks_exact_mut(es)
+                .zip(s.get(off / es..).unwrap_or_default())
+                .try_for_each(|(slot, x)| (fx.encode)(&plan, x, slot))
+        }),
+    })
+}
+
+/// Write `parts` from file address `at` while they are encoded: pieces of about 1 MiB are
+/// encoded on a thread of their own and written here in order (three buffers go round), so
+/// encoding and writing overlap. Elements that fail to encode leave the pieces before them
+/// written, as libhdf5's conversion buffers do.
+pub(crate) fn stream(cx: &mut WriteCtx<'_>, at: u64, parts: Parts<'_>) -> Result<()> {
+    let piece = ((1 << 20) / parts.es).max(1) * parts.es;
+    let pieces = (0..parts.len)
+        .step_by(piece)
+        .map(|off| (off, piece.min(parts.len - off)));
+    #[cfg(not(target_arch = "wasm32"))]
+    if parts.len > piece {
+        use std::sync::mpsc::sync_channel;
+        let (full_tx, full_rx) = sync_channel::<Result<(usize, Vec<u8>)>>(3);
+        let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(3);
+        for _ in 0..3 {
+            let _ = empty_tx.send(Vec::new());
+        }
+        let fill = &parts.fill;
+        return std::thread::scope(|s| {
+            s.spawn(move || {
+                for (off, len) in pieces {
+                    let Ok(mut buf) = empty_rx.recv() else { return };
+                    buf.resize(len, 0);
+                    let r = fill(off, &mut buf).map(|()| (off, buf));
+                    let failed = r.is_err();
+                    if full_tx.send(r).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            for r in full_rx {
+                let (off, buf) = r?;
+                cx.write(at + off as u64, &buf)?;
+                // the encoder may have stopped (an error it sent, read next)
+                let _ = empty_tx.send(buf);
+            }
+            Ok(())
+        });
+    }
+    let mut buf = Vec::new();
+    for (off, len) in pieces {
+        buf.resize(len, 0);
+        (parts.fill)(off, &mut buf)?;
+        cx.write(at + off as u64, &buf)?;
+    }
+    Ok(())
+}
+
 /// Encode the elements of `data` (`count` of them) as elements of `dt`: numbers straight to
 /// their bytes, types of a fixed size (when `dt` is their own) through their field plan,
 /// everything else through [`Value`] (variable-length parts go to the global
