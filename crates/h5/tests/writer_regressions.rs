@@ -452,3 +452,50 @@ assert sorted(f) == ["c65000", "max"]
 }
 
 crate::per_profile!(compact_datasets_up_to_the_message_limit);
+
+/// Lookups keep the group's decoded B-tree nodes, symbol table nodes and local heap (and
+/// vlen strings' global heap collections) until the next write: names made, moved and
+/// unlinked after a lookup are found, or not, as they now are, in every profile; attributes
+/// overwritten after a read read their new values.
+fn lookups_after_writes_see_the_writes(libver: LibVer) {
+    let path = write_file("lookups_after_writes", libver, |f| {
+        let root = f.root().unwrap();
+        let name = |i: usize| format!("g{i:03}");
+        for i in (0..300).step_by(2) {
+            root.create_group(&name(i)).unwrap();
+        }
+        for i in 0..300 {
+            assert_eq!(root.group(&name(i)).is_ok(), i % 2 == 0, "{i}");
+        }
+        // the odd names land between the even ones: nodes split and the heap grows
+        for i in (1..300).step_by(2) {
+            root.create_group(&name(i)).unwrap();
+            assert!(root.group(&name(i)).is_ok(), "{i}");
+            assert!(root.group(&name(i - 1)).is_ok(), "{i}");
+        }
+        for i in (0..300).step_by(3) {
+            root.unlink(&name(i)).unwrap();
+        }
+        root.move_link(&name(1), "moved").unwrap();
+        for i in 0..300 {
+            assert_eq!(root.group(&name(i)).is_ok(), i % 3 != 0 && i != 1, "{i}");
+        }
+        assert!(root.group("moved").is_ok());
+        let g = root.group(&name(2)).unwrap();
+        g.attrs().set("s", "first").unwrap();
+        assert_eq!(g.attrs().get::<String>("s").unwrap(), "first");
+        g.attrs().set("s", "second, longer").unwrap();
+        assert_eq!(g.attrs().get::<String>("s").unwrap(), "second, longer");
+    });
+    h5py_asserts(
+        &path,
+        r#"
+names = set(f.keys())
+want = {f"g{i:03}" for i in range(300) if i % 3 != 0 and i != 1} | {"moved"}
+assert names == want, sorted(names ^ want)
+assert f["g002"].attrs["s"] == "second, longer"
+"#,
+    );
+}
+
+crate::per_profile!(lookups_after_writes_see_the_writes);

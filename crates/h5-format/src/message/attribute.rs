@@ -45,6 +45,57 @@ pub struct AttributeVersions {
     pub dataspace: u8,
 }
 
+/// What an attribute message holds before its datatype: version, flags, the lengths of the
+/// datatype and dataspace, the name's character set and the name's bytes (up to a NUL).
+struct Prefix<'a> {
+    version: u8,
+    flags: u8,
+    dt_len: usize,
+    ds_len: usize,
+    charset: Charset,
+    name: &'a [u8],
+}
+
+impl<'a> Prefix<'a> {
+    fn decode(r: &mut Reader<'a>) -> Result<Self> {
+        let start = r.clone();
+        let version = r.version(&[1, 2, 3])?;
+        let flags = r.u8()?;
+        let name_len = r.u16()? as usize;
+        let dt_len = r.u16()? as usize;
+        let ds_len = r.u16()? as usize;
+        let mut charset = Charset::Ascii;
+        if version == 3 {
+            charset = match r.u8()? {
+                0 => Charset::Ascii,
+                1 => Charset::Utf8,
+                _ => return Err(start.invalid("attribute name character set")),
+            };
+        }
+        let name_bytes = r.bytes(padded(name_len, version))?;
+        let n = &name_bytes[..name_len];
+        let name = n.iter().position(|&b| b == 0).map_or(n, |e| &n[..e]);
+        Ok(Prefix {
+            version,
+            flags,
+            dt_len,
+            ds_len,
+            charset,
+            name,
+        })
+    }
+}
+
+/// The name an attribute message body holds, as stored (up to a NUL): what a lookup by name
+/// compares, without decoding the datatype, dataspace or data. `Attribute::decode` gives
+/// the same name (lossily as UTF-8), errors included up to the name.
+///
+/// # Errors
+/// As [`Attribute::decode`], for the fields before the datatype.
+pub fn name_bytes<'a>(r: &mut Reader<'a>) -> Result<&'a [u8]> {
+    Prefix::decode(r).map(|p| p.name)
+}
+
 fn padded(n: usize, version: u8) -> usize {
     if version == 1 {
         n.div_ceil(8) * 8
@@ -78,23 +129,14 @@ impl<'a> Attribute<'a> {
     /// outside 1–3; `Invalid` for a name character set other than ASCII and UTF-8 (v3); the
     /// errors of the embedded datatype, dataspace or shared message.
     pub fn decode(r: &mut Reader<'a>) -> Result<Self> {
-        let start = r.clone();
-        let version = r.version(&[1, 2, 3])?;
-        let flags = r.u8()?;
-        let name_len = r.u16()? as usize;
-        let dt_len = r.u16()? as usize;
-        let ds_len = r.u16()? as usize;
-        let mut charset = Charset::Ascii;
-        if version == 3 {
-            charset = match r.u8()? {
-                0 => Charset::Ascii,
-                1 => Charset::Utf8,
-                _ => return Err(start.invalid("attribute name character set")),
-            };
-        }
-        let name_bytes = r.bytes(padded(name_len, version))?;
-        let n = &name_bytes[..name_len];
-        let n = n.iter().position(|&b| b == 0).map_or(n, |e| &n[..e]);
+        let Prefix {
+            version,
+            flags,
+            dt_len,
+            ds_len,
+            charset,
+            name: n,
+        } = Prefix::decode(r)?;
         let name = String::from_utf8_lossy(n).into_owned();
         let mut dt = r
             .sub(padded(dt_len, version))?

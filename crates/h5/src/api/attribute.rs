@@ -31,17 +31,19 @@ impl Attributes {
     pub fn all(&self) -> Result<Vec<Attribute>> {
         let h = self.obj.header_now()?;
         let stored = attrs::all(self.obj.f(), &h).map_err(|e| e.at(&self.obj.path))?;
-        Ok(stored
-            .into_iter()
-            .map(|a| Attribute {
-                file: self.obj.file.clone(),
-                name: a.name,
-                dtype: a.dtype,
-                space: a.space,
-                data: a.data,
-                committed: a.committed,
-            })
-            .collect())
+        Ok(stored.into_iter().map(|a| self.handle(a)).collect())
+    }
+
+    /// The handle of a stored attribute of this object.
+    fn handle(&self, a: attrs::AttrData) -> Attribute {
+        Attribute {
+            file: self.obj.file.clone(),
+            name: a.name,
+            dtype: a.dtype,
+            space: a.space,
+            data: a.data,
+            committed: a.committed,
+        }
     }
 
     /// Attribute names (see [`Attributes::all`] for the order).
@@ -76,10 +78,11 @@ impl Attributes {
     /// # Errors
     /// No such attribute; a damaged attribute message.
     pub fn open(&self, name: &str) -> Result<Attribute> {
-        self.all()?
-            .into_iter()
-            .find(|a| a.name == name)
-            .ok_or_else(|| Error::NotFound(format!("{}: attribute {name:?}", self.obj.path)))
+        let h = self.obj.header_now()?;
+        let a = attrs::find(self.obj.f(), &h, name)
+            .map_err(|e| e.at(&self.obj.path))?
+            .ok_or_else(|| Error::NotFound(format!("{}: attribute {name:?}", self.obj.path)))?;
+        Ok(self.handle(a))
     }
 
     /// Number of attributes.

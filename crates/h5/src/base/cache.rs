@@ -7,17 +7,45 @@
 //! Writes go to the storage first, then into the pages they touch; a generation count keeps a
 //! read that raced a write from caching what it read before the write. The cache is bounded
 //! ([`PageCache::MAX_PAGES`] pages): when full, it starts over.
+//!
+//! [`Decoded`] holds structures decoded from those pages that lookups use again and again (a
+//! group's B-tree nodes, symbol table nodes and local heap, global heap collections): an
+//! entry is served only while no write has happened since it was read.
 
 use crate::storage::Storage;
+use std::any::Any;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+/// Page numbers and addresses hash by one multiplication each (Fibonacci hashing): a
+/// collision costs time, never correctness, a bounded number of entries is held, and SipHash
+/// was a tenth of a lookup's time.
+#[derive(Debug, Default)]
+struct PageHasher(u64);
+
+impl Hasher for PageHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type Pages = HashMap<u64, Arc<[u8]>, BuildHasherDefault<PageHasher>>;
+
 /// Pages of the file by page number.
 #[derive(Debug, Default)]
 pub(crate) struct PageCache {
-    pages: RwLock<HashMap<u64, Arc<[u8]>>>,
+    pages: RwLock<Pages>,
     /// Bumped by every write (under the pages' write lock).
     generation: AtomicU64,
 }
@@ -41,6 +69,36 @@ impl PageCache {
             done += want;
         }
         Ok(())
+    }
+
+    /// Bumped by every write: what was decoded before a write may be stale after it.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Fill `buf` from the page holding file offset `off` when that page is cached and
+    /// holds all of it; `false` (and nothing read) otherwise. Small data reads take this:
+    /// data that sits beside metadata just read comes without a system call, and data never
+    /// fills the cache.
+    pub(crate) fn read_cached(&self, off: u64, buf: &mut [u8]) -> bool {
+        let within = (off % Self::PAGE) as usize;
+        let Some(end) = within
+            .checked_add(buf.len())
+            .filter(|&e| e <= Self::PAGE as usize)
+        else {
+            return false;
+        };
+        let pages = self.pages.read().unwrap_or_else(|e| e.into_inner());
+        match pages
+            .get(&(off / Self::PAGE))
+            .and_then(|p| p.get(within..end))
+        {
+            Some(bytes) => {
+                buf.copy_from_slice(bytes);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Page `n`, holding at least `need` bytes (a page cut short by the end of the file when
@@ -126,6 +184,80 @@ impl PageCache {
     }
 }
 
+/// What a [`Decoded`] entry holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    /// A group's v1 B-tree node.
+    GroupNode,
+    /// A symbol table node's entries.
+    Snod,
+    /// A local heap: header and data segment.
+    LocalHeap,
+    /// A global heap collection's bytes.
+    Collection,
+}
+
+type Entry = (u64, Arc<dyn Any + Send + Sync>);
+type Entries = HashMap<(Kind, u64), Entry, BuildHasherDefault<PageHasher>>;
+
+/// Decoded structures by (kind, address), each with the write generation it was read at,
+/// and the bytes they take in all (about).
+#[derive(Default)]
+pub(crate) struct Decoded {
+    entries: RwLock<(Entries, usize)>,
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.entries.read().map_or(0, |e| e.0.len());
+        f.debug_struct("Decoded").field("entries", &n).finish()
+    }
+}
+
+impl Decoded {
+    /// At most this many entries, of this many bytes in all, are held; when full, the
+    /// cache starts over.
+    pub(crate) const MAX_ENTRIES: usize = 4096;
+    pub(crate) const MAX_BYTES: usize = 16 << 20;
+
+    /// The `kind` structure at `addr`, decoded by `load` (which also says about how many
+    /// bytes it takes) unless an entry read at write generation `generation` holds it. The
+    /// caller takes the generation before `load` reads, so a write racing the read leaves an
+    /// entry that is never served.
+    pub(crate) fn get<T: Any + Send + Sync>(
+        &self,
+        kind: Kind,
+        addr: u64,
+        generation: u64,
+        load: impl FnOnce() -> crate::Result<(T, usize)>,
+    ) -> crate::Result<Arc<T>> {
+        let hit = {
+            let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+            entries
+                .0
+                .get(&(kind, addr))
+                .filter(|(g, _)| *g == generation)
+                .map(|(_, v)| v.clone())
+        };
+        if let Some(v) = hit.and_then(|v| v.downcast::<T>().ok()) {
+            return Ok(v);
+        }
+        let (v, bytes) = load()?;
+        let v = Arc::new(v);
+        if bytes <= Self::MAX_BYTES / 16 {
+            let mut guard = self.entries.write().unwrap_or_else(|e| e.into_inner());
+            let (entries, held) = &mut *guard;
+            if entries.len() >= Self::MAX_ENTRIES || *held + bytes > Self::MAX_BYTES {
+                entries.clear();
+                *held = 0;
+            }
+            entries.insert((kind, addr), (generation, v.clone()));
+            *held += bytes;
+        }
+        Ok(v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +310,24 @@ mod tests {
         assert_eq!(grown[120..], [5; 4]);
         c.resized(PageCache::PAGE);
         assert!(c.pages.read().unwrap().keys().all(|&n| n < 1));
+        // a small read from a cached page is served from it, with the written bytes; one
+        // from a page not held, or running past its end, is not (nothing is read)
+        let mut small = [0u8; 6];
+        assert!(c.read_cached(PageCache::PAGE - 7, &mut small));
+        assert_eq!(
+            small[..],
+            [
+                data[PageCache::PAGE as usize - 7],
+                data[PageCache::PAGE as usize - 6],
+                data[PageCache::PAGE as usize - 5],
+                data[PageCache::PAGE as usize - 4],
+                data[PageCache::PAGE as usize - 3],
+                7
+            ]
+        );
+        let mut none = [1u8; 6];
+        assert!(!c.read_cached(PageCache::PAGE - 3, &mut none));
+        assert!(!c.read_cached(2 * PageCache::PAGE, &mut none));
+        assert_eq!(none, [1; 6]);
     }
 }

@@ -1,7 +1,7 @@
 //! The file as a reader sees it: storage, superblock, sizes and limits, and reads of
 //! metadata and data bounded by the file and the limits. No handles, no writer state.
 
-use super::cache::PageCache;
+use super::cache::{Decoded, Kind, PageCache};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::storage::Storage;
@@ -10,6 +10,7 @@ use h5_format::{ErrorKind, Sizes};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// An open file's read context (the writer keeps its own state beside it).
 #[derive(Debug)]
@@ -26,6 +27,8 @@ pub(crate) struct FileInner {
     pub(crate) overlay: Overlay,
     /// Metadata pages read so far (writes drop what they touch).
     pub(crate) pages: PageCache,
+    /// Structures decoded from them that lookups reuse (dropped by any write).
+    pub(crate) decoded: Decoded,
 }
 
 /// The entries of a metadata cache image (superblock extension message 0x18): metadata
@@ -162,6 +165,9 @@ impl FileInner {
         structure: &'static str,
     ) -> Result<()> {
         let off = self.check_range(addr, buf.len() as u64, structure)?;
+        if buf.len() <= 4096 && self.storage.cache_metadata() && self.pages.read_cached(off, buf) {
+            return Ok(());
+        }
         self.storage.read_at(off, buf)?;
         Ok(())
     }
@@ -267,6 +273,26 @@ impl FileInner {
             }
             window = window.saturating_mul(4);
         }
+    }
+
+    /// The `kind` structure at `addr` from the decoded cache, or `load`ed (with about how
+    /// many bytes it takes) and kept until the next write.
+    pub(crate) fn decoded<T: std::any::Any + Send + Sync>(
+        &self,
+        kind: Kind,
+        addr: u64,
+        load: impl FnOnce() -> Result<(T, usize)>,
+    ) -> Result<Arc<T>> {
+        self.decoded.get(kind, addr, self.pages.generation(), load)
+    }
+
+    /// A global heap collection through the decoded cache.
+    pub(crate) fn collection(&self, addr: u64) -> Result<Arc<Vec<u8>>> {
+        self.decoded(Kind::Collection, addr, || {
+            let c = self.global_heap_collection(addr)?;
+            let n = c.len();
+            Ok((c, n))
+        })
     }
 
     /// A whole global heap collection (bounded by the file: a collection cannot extend past

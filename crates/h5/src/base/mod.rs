@@ -9,6 +9,7 @@ mod header;
 mod open;
 
 pub(crate) use btree1::{read_btree1_node, read_snod};
+pub(crate) use cache::Kind;
 pub(crate) use context::{fallible_zeros, zeroed_vec, FileInner, Overlay};
 pub use header::ObjectKind;
 pub(crate) use header::{

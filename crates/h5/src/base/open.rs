@@ -63,6 +63,7 @@ pub(crate) fn open(
         filters,
         overlay: Overlay::default(),
         pages: Default::default(),
+        decoded: Default::default(),
     };
     if let Some(d) = inner.superblock.driver_info_addr {
         let b = inner.read_upto(d, 16, "driver info block")?;

@@ -32,6 +32,30 @@ pub(crate) fn all(f: &FileInner, h: &ObjectHeader) -> Result<Vec<AttrData>> {
     Ok(v.into_iter().map(|(_, a)| a).collect())
 }
 
+/// The attribute called `name` of the object with header `h`. Attribute messages in the
+/// header are compared by name alone, and only the one that matches is decoded (its type,
+/// shape, data); dense storage is read whole, as [`all`] reads it. The first match in
+/// [`all`]'s order when a damaged file holds the name twice.
+pub(crate) fn find(f: &FileInner, h: &ObjectHeader, name: &str) -> Result<Option<AttrData>> {
+    if h.find(MessageType::ATTRIBUTE_INFO).is_some() {
+        return Ok(all(f, h)?.into_iter().find(|a| a.name == name));
+    }
+    for m in h.all(MessageType::ATTRIBUTE) {
+        let (body, addr) = message_body(f, m.mtype, m.flags, &m.data, m.addr)?;
+        let stored = f.dec(h5_format::message::attribute::name_bytes(&mut Reader::new(
+            &body,
+            addr,
+            f.sizes,
+            "attribute message",
+        )))?;
+        // as `decode` turns the name into text
+        if String::from_utf8_lossy(stored) == name {
+            return decode(f, &body, addr, "attribute message").map(Some);
+        }
+    }
+    Ok(None)
+}
+
 /// (sort key, attribute): the sort key is the creation order when the object tracks it.
 fn load(f: &FileInner, h: &ObjectHeader) -> Result<Vec<(u64, AttrData)>> {
     let mut out = Vec::new();

@@ -2,7 +2,7 @@
 //! and dense storage (fractal heap + v2 B-tree name index); lookups by name go through the
 //! group's index.
 
-use crate::base::{read_btree1_node, read_snod, FileInner, ObjectHeader};
+use crate::base::{read_btree1_node, read_snod, FileInner, Kind, ObjectHeader};
 use crate::error::Result;
 use h5_format::local_heap;
 use h5_format::message::link::{Link as LinkMsg, LinkInfo, LinkTarget};
@@ -188,12 +188,33 @@ pub(crate) fn symbol_table_find(
     st: &SymbolTable,
     name: &str,
 ) -> Result<Option<Link>> {
-    let heap = f.local_heap_header(st.heap_addr)?;
-    let name_at = |off: u64| f.local_heap_string(&heap, off);
+    // A heap of up to 1 MiB is read whole once and kept (until a write) with the nodes: a
+    // lookup after the first decodes nothing. A larger one is read name by name.
+    let cached = f.decoded(Kind::LocalHeap, st.heap_addr, || {
+        let heap = f.local_heap_header(st.heap_addr)?;
+        let data = (heap.data_size <= 1 << 20)
+            .then(|| f.read_meta(heap.data_addr, heap.data_size, "local heap data"))
+            .transpose()?;
+        let n = data.as_ref().map_or(0, Vec::len);
+        Ok(((heap, data), n))
+    })?;
+    let (heap, data) = (&cached.0, &cached.1);
+    let name_at = |off: u64| -> Result<std::borrow::Cow<'_, [u8]>> {
+        match data {
+            Some(d) => f
+                .dec(h5_format::local_heap::string_at(d, off, heap.data_addr))
+                .map(std::borrow::Cow::Borrowed),
+            None => f.local_heap_string(heap, off).map(std::borrow::Cow::Owned),
+        }
+    };
     let key = name.as_bytes();
     let mut addr = st.btree_addr;
     for _ in 0..=u8::MAX as usize {
-        let node = read_btree1_node(f, addr, 0)?;
+        let node = f.decoded(Kind::GroupNode, addr, || {
+            let n = read_btree1_node(f, addr, 0)?;
+            let bytes = 64 + 16 * n.children.len();
+            Ok((n, bytes))
+        })?;
         let h5_format::btree1::Keys::Group(keys) = &node.keys else {
             return Err(h5_format::Error::invalid(
                 "v1 B-tree node",
@@ -212,11 +233,21 @@ pub(crate) fn symbol_table_find(
         };
         if node.level == 0 {
             // a node's entries ascend by name too
-            let entries = read_snod(f, child)?;
+            let entries = f.decoded(Kind::Snod, child, || {
+                let e = read_snod(f, child)?;
+                let bytes = 64 + 48 * e.len();
+                Ok((e, bytes))
+            })?;
             let i = first_at_least(entries.len(), key, |i| name_at(entries[i].name_offset))?;
             if let Some(e) = entries.get(i) {
-                if name_at(e.name_offset)? == key {
-                    let link = entry_link(f, name_at, heap.data_addr, name.to_string(), e)?;
+                if *name_at(e.name_offset)? == *key {
+                    let link = entry_link(
+                        f,
+                        |off| name_at(off).map(|n| n.into_owned()),
+                        heap.data_addr,
+                        name.to_string(),
+                        e,
+                    )?;
                     return Ok(Some(link));
                 }
             }
@@ -231,15 +262,15 @@ pub(crate) fn symbol_table_find(
 }
 
 /// The first of `n` ascending names (`name_of(i)`) that is ≥ `key`; `n` when none is.
-fn first_at_least(
+fn first_at_least<'n>(
     n: usize,
     key: &[u8],
-    name_of: impl Fn(usize) -> Result<Vec<u8>>,
+    name_of: impl Fn(usize) -> Result<std::borrow::Cow<'n, [u8]>>,
 ) -> Result<usize> {
     let (mut lo, mut hi) = (0, n);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if name_of(mid)?.as_slice() < key {
+        if *name_of(mid)? < *key {
             lo = mid + 1;
         } else {
             hi = mid;

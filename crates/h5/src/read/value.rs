@@ -92,7 +92,7 @@ pub fn is_complex_compound(dt: &Datatype) -> bool {
 /// Decoding context: caches global heap collections for one batch of elements.
 pub(crate) struct Decoder<'a> {
     f: &'a FileInner,
-    collections: HashMap<u64, Vec<u8>>,
+    collections: HashMap<u64, std::sync::Arc<Vec<u8>>>,
     /// Memory the variable-length elements decoded so far take: many elements can name one
     /// large heap object, so the total (not each object) is held to `Limits::max_data_bytes`.
     spent: u64,
@@ -110,7 +110,7 @@ impl<'a> Decoder<'a> {
     fn heap_object(&mut self, addr: u64, index: u32) -> Result<Vec<u8>> {
         let f = self.f;
         if !self.collections.contains_key(&addr) {
-            let buf = f.global_heap_collection(addr)?;
+            let buf = f.collection(addr)?;
             if self.collections.len() > 64 {
                 self.collections.clear();
             }

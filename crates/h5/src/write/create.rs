@@ -55,6 +55,7 @@ pub(crate) fn create_file(
             .unwrap_or_else(|| std::sync::Arc::new(h5_filters::Registry::with_builtins())),
         overlay: Overlay::default(),
         pages: Default::default(),
+        decoded: Default::default(),
     };
     let mut st = WriteState::new(sb_len, libver);
     if version >= 3 {
