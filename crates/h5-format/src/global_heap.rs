@@ -55,26 +55,82 @@ pub struct GlobalHeapId {
 /// end of `buf`) has index `index`. The collection header is skipped, not checked (see
 /// [`collection_size`]).
 pub fn find_object(buf: &[u8], addr: u64, sizes: Sizes, index: u32) -> Result<&[u8]> {
-    let mut r = Reader::new(buf, addr, sizes, "global heap collection");
-    r.skip(collection_header_size(sizes))?;
-    let obj_header = object_header_size(sizes);
-    while r.remaining() >= obj_header {
-        let id = r.u16()?;
-        let _refcount = r.u16()?;
-        r.skip(4)?;
-        let size = r.length()?;
-        r.skip(obj_header - 8 - sizes.length as usize)?;
-        if id == 0 {
-            break; // free space: the end of the objects
-        }
-        let n = usize::try_from(size).map_err(|_| r.invalid("global heap object size"))?;
-        let data = r.bytes(n)?;
+    let mut objects = Objects::new(buf, addr, sizes);
+    for o in objects.by_ref() {
+        let (id, range) = o?;
         if id as u32 == index {
-            return Ok(data);
+            return Ok(&buf[range]);
         }
-        r.skip((8 - n % 8) % 8).or_else(|_| r.seek(buf.len()))?;
     }
-    Err(r.invalid("global heap object index (not found)"))
+    Err(objects.r.invalid("global heap object index (not found)"))
+}
+
+/// The objects of a whole collection in order, as (index, the object's bytes as a range of
+/// `buf`), up to the free space (index 0) or the end of `buf`. An object that does not fit
+/// is an error, and the last item. [`find_object`] is the first of these with its index.
+#[derive(Debug, Clone)]
+pub struct Objects<'a> {
+    r: Reader<'a>,
+    sizes: Sizes,
+    /// The collection header's error, given as the first item.
+    start: Option<crate::error::Error>,
+    done: bool,
+}
+
+impl<'a> Objects<'a> {
+    /// The objects of the collection `buf` (header included) at `addr`.
+    pub fn new(buf: &'a [u8], addr: u64, sizes: Sizes) -> Self {
+        let mut r = Reader::new(buf, addr, sizes, "global heap collection");
+        let start = r.skip(collection_header_size(sizes)).err();
+        Objects {
+            r,
+            sizes,
+            start,
+            done: false,
+        }
+    }
+
+    fn next_object(&mut self) -> Result<Option<(u16, core::ops::Range<usize>)>> {
+        let sizes = self.sizes;
+        let obj_header = object_header_size(sizes);
+        if self.r.remaining() < obj_header {
+            return Ok(None);
+        }
+        let id = self.r.u16()?;
+        let _refcount = self.r.u16()?;
+        self.r.skip(4)?;
+        let size = self.r.length()?;
+        self.r.skip(obj_header - 8 - sizes.length as usize)?;
+        if id == 0 {
+            return Ok(None); // free space: the end of the objects
+        }
+        let n = usize::try_from(size).map_err(|_| self.r.invalid("global heap object size"))?;
+        let start = self.r.position();
+        self.r.bytes(n)?;
+        let end = self.r.position();
+        self.r
+            .skip((8 - n % 8) % 8)
+            .or_else(|_| self.r.seek(end + self.r.remaining()))?;
+        let range = start..end;
+        Ok(Some((id, range)))
+    }
+}
+
+impl Iterator for Objects<'_> {
+    type Item = Result<(u16, core::ops::Range<usize>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if let Some(e) = self.start.take() {
+            self.done = true;
+            return Some(Err(e));
+        }
+        let item = self.next_object().transpose();
+        self.done = !matches!(item, Some(Ok(_)));
+        item
+    }
 }
 
 /// One object of a collection.
@@ -273,6 +329,26 @@ mod tests {
         assert_eq!(find_object(&b, 0, Sizes::DEFAULT, 2).unwrap(), b"hello");
         assert_eq!(find_object(&b, 0, Sizes::DEFAULT, 1).unwrap(), b"abc");
         assert!(find_object(&b, 0, Sizes::DEFAULT, 3).is_err());
+        // the objects in order, as ranges of the collection
+        let all: Vec<_> = Objects::new(&b, 0, Sizes::DEFAULT)
+            .map(|o| o.map(|(id, r)| (id, b[r].to_vec())))
+            .collect::<Result<_>>()
+            .unwrap();
+        assert_eq!(all, [(1, b"abc".to_vec()), (2, b"hello".to_vec())]);
+        // an object that runs past the collection ends them with an error; one before it
+        // is still found
+        let mut cut = b[..16 + 16 + 8 + 16].to_vec();
+        cut[16 + 16 + 8 + 8..16 + 16 + 8 + 16].copy_from_slice(&100u64.to_le_bytes());
+        let items: Vec<_> = Objects::new(&cut, 0, Sizes::DEFAULT).collect();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].as_ref().unwrap().0, 1);
+        assert!(items[1].is_err());
+        assert_eq!(find_object(&cut, 0, Sizes::DEFAULT, 1).unwrap(), b"abc");
+        assert!(find_object(&cut, 0, Sizes::DEFAULT, 2).is_err());
+        // a collection shorter than its header: the error comes first, then nothing
+        let mut short = Objects::new(&b[..10], 0, Sizes::DEFAULT);
+        assert!(short.next().unwrap().is_err());
+        assert!(short.next().is_none());
     }
 
     use crate::chunk_array::test_util::hex;

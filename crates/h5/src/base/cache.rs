@@ -58,6 +58,10 @@ impl PageCache {
 
     /// Fill `buf` with the bytes at file offset `off`, through the cache.
     pub(crate) fn read(&self, storage: &dyn Storage, off: u64, buf: &mut [u8]) -> io::Result<()> {
+        if self.read_cached(off, buf) {
+            // within one cached page: copied under the read lock, no page handle taken
+            return Ok(());
+        }
         let mut done = 0usize;
         while done < buf.len() {
             let at = off + done as u64;

@@ -7,10 +7,33 @@ use crate::limits::Limits;
 use crate::storage::Storage;
 use h5_format::superblock::Superblock;
 use h5_format::{ErrorKind, Sizes};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// A global heap collection's bytes and where its objects are (the first of each index).
+#[derive(Debug)]
+pub(crate) struct Collection {
+    addr: u64,
+    bytes: Vec<u8>,
+    first: HashMap<u16, Range<usize>>,
+}
+
+impl Collection {
+    /// Object `index`: what `global_heap::find_object` gives, errors included.
+    pub(crate) fn object(&self, f: &FileInner, index: u32) -> Result<&[u8]> {
+        match u16::try_from(index).ok().and_then(|i| self.first.get(&i)) {
+            Some(r) => Ok(&self.bytes[r.clone()]),
+            None => f.dec(h5_format::global_heap::find_object(
+                &self.bytes,
+                self.addr,
+                f.sizes,
+                index,
+            )),
+        }
+    }
+}
 
 /// An open file's read context (the writer keeps its own state beside it).
 #[derive(Debug)]
@@ -165,6 +188,20 @@ impl FileInner {
         structure: &'static str,
     ) -> Result<()> {
         let off = self.check_range(addr, buf.len() as u64, structure)?;
+        self.storage.read_at(off, buf)?;
+        Ok(())
+    }
+
+    /// [`read_data`](Self::read_data) for the data of a small dataset (at most 4 KiB): served
+    /// from the page cache when its page is already there (data written beside its object
+    /// header, read just before). Data never fills the cache.
+    pub(crate) fn read_small_data(
+        &self,
+        addr: u64,
+        buf: &mut [u8],
+        structure: &'static str,
+    ) -> Result<()> {
+        let off = self.check_range(addr, buf.len() as u64, structure)?;
         if buf.len() <= 4096 && self.storage.cache_metadata() && self.pages.read_cached(off, buf) {
             return Ok(());
         }
@@ -286,12 +323,18 @@ impl FileInner {
         self.decoded.get(kind, addr, self.pages.generation(), load)
     }
 
-    /// A global heap collection through the decoded cache.
-    pub(crate) fn collection(&self, addr: u64) -> Result<Arc<Vec<u8>>> {
+    /// A global heap collection, indexed, through the decoded cache.
+    pub(crate) fn collection(&self, addr: u64) -> Result<Arc<Collection>> {
         self.decoded(Kind::Collection, addr, || {
-            let c = self.global_heap_collection(addr)?;
-            let n = c.len();
-            Ok((c, n))
+            let bytes = self.global_heap_collection(addr)?;
+            let mut first = HashMap::new();
+            // up to the first object that does not fit: a lookup past it searches again
+            let objects = h5_format::global_heap::Objects::new(&bytes, addr, self.sizes);
+            for (id, range) in objects.map_while(|o| o.ok()) {
+                first.entry(id).or_insert(range);
+            }
+            let n = bytes.len() + 32 * first.len();
+            Ok((Collection { addr, bytes, first }, n))
         })
     }
 

@@ -13,6 +13,7 @@ use h5_format::message::shared::Shared;
 use h5_format::message::{MessageType, FLAG_FAIL_IF_UNKNOWN, FLAG_SHARED};
 use h5_format::object_header::{decode_chunk, ChunkKind, Prefix, RawMessage, MAX_PREFIX_LEN};
 use h5_format::Reader;
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// One header message, owned.
@@ -105,6 +106,9 @@ pub(crate) struct Chunk<'a> {
     pub(crate) messages: Vec<RawMessage<'a>>,
 }
 
+/// Bytes read with an object header's prefix: a first chunk that fits is not read again.
+const FIRST_READ: usize = 512;
+
 /// Walk the object header at `addr`: decode its prefix, then each chunk in the order the
 /// continuation messages name them (depth first, in order of appearance), handing each to
 /// `visit` with the prefix. The one header walker: a continuation naming a chunk already
@@ -114,7 +118,8 @@ pub(crate) fn walk(
     addr: u64,
     mut visit: impl FnMut(&Prefix, Chunk<'_>) -> Result<()>,
 ) -> Result<Prefix> {
-    let pbuf = f.read_upto(addr, MAX_PREFIX_LEN as u64, "object header")?;
+    // the prefix and, when it is small (most are), the whole first chunk in one read
+    let pbuf = f.read_upto(addr, FIRST_READ.max(MAX_PREFIX_LEN) as u64, "object header")?;
     let prefix = f.dec(Prefix::decode(&pbuf, addr, f.sizes))?;
     let total = prefix.chunk0_total().ok_or_else(|| {
         Error::from(h5_format::Error::invalid(
@@ -139,7 +144,10 @@ pub(crate) fn walk(
             )
             .into());
         }
-        let buf = f.read_meta(caddr, len, "object header")?;
+        let buf = match pbuf.get(..len as usize) {
+            Some(first) if caddr == addr && len <= FIRST_READ as u64 => Cow::Borrowed(first),
+            _ => Cow::Owned(f.read_meta(caddr, len, "object header")?),
+        };
         let raw = f.dec(decode_chunk(&buf, caddr, f.sizes, &prefix, kind))?;
         let mut conts = Vec::new();
         for m in &raw {

@@ -10,7 +10,7 @@ mod open;
 
 pub(crate) use btree1::{read_btree1_node, read_snod};
 pub(crate) use cache::Kind;
-pub(crate) use context::{fallible_zeros, zeroed_vec, FileInner, Overlay};
+pub(crate) use context::{fallible_zeros, zeroed_vec, Collection, FileInner, Overlay};
 pub use header::ObjectKind;
 pub(crate) use header::{
     decode_dataspace_message, decode_datatype_message, decode_message, message_body,

@@ -486,6 +486,9 @@ impl DatasetInfo {
             // one run of the file: straight into the caller's buffer, positional reads of
             // 16 MiB on every core
             let at = addr + lo * es;
+            if total <= 4096 {
+                return f.read_small_data(at, out, "contiguous data");
+            }
             return chunks::par_fill(out, 16 << 20, |off, part| {
                 f.read_data(at + off as u64, part, "contiguous data")
             });

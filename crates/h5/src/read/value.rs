@@ -4,7 +4,6 @@
 use super::convert::{decode_scalar, Scalar};
 use crate::base::FileInner;
 use crate::error::{Error, Result};
-use h5_format::global_heap;
 use h5_format::message::datatype::{Charset, Datatype, RefKind, StrPad};
 use h5_format::reader::le_uint;
 use std::collections::HashMap;
@@ -92,7 +91,7 @@ pub fn is_complex_compound(dt: &Datatype) -> bool {
 /// Decoding context: caches global heap collections for one batch of elements.
 pub(crate) struct Decoder<'a> {
     f: &'a FileInner,
-    collections: HashMap<u64, std::sync::Arc<Vec<u8>>>,
+    collections: HashMap<u64, std::sync::Arc<crate::base::Collection>>,
     /// Memory the variable-length elements decoded so far take: many elements can name one
     /// large heap object, so the total (not each object) is held to `Limits::max_data_bytes`.
     spent: u64,
@@ -116,9 +115,7 @@ impl<'a> Decoder<'a> {
             }
             self.collections.insert(addr, buf);
         }
-        let buf = &self.collections[&addr];
-        f.dec(global_heap::find_object(buf, addr, f.sizes, index))
-            .map(|s| s.to_vec())
+        self.collections[&addr].object(f, index).map(<[u8]>::to_vec)
     }
 
     /// Decode one element of `dt` from `b` (exactly `dt.size()` bytes).
