@@ -221,17 +221,20 @@ impl Group {
         mut f: impl FnMut(&str, &Link) -> R,
     ) -> Result<Option<B>> {
         let mut seen = HashSet::from([self.addr()]);
-        let mut f = |rel: &str, link: &Link| f(rel, link).flow();
+        let mut f = |rel: &str, link: &Link| Ok((f(rel, link).flow()?, None));
         match self.visit_inner("", &mut f, &mut seen, 0)? {
             ControlFlow::Break(b) => Ok(Some(b)),
             ControlFlow::Continue(()) => Ok(None),
         }
     }
 
+    /// Visit the links below this group (`prefix` is its path from where the visit began).
+    /// `f` may hand back the object a hard link names when it loaded it (`visit_items`
+    /// does), so that it is not loaded again to see whether to go into it.
     fn visit_inner<B>(
         &self,
         prefix: &str,
-        f: &mut impl FnMut(&str, &Link) -> Result<ControlFlow<B>>,
+        f: &mut impl FnMut(&str, &Link) -> Result<(ControlFlow<B>, Option<Object>)>,
         seen: &mut HashSet<u64>,
         depth: usize,
     ) -> Result<ControlFlow<B>> {
@@ -246,12 +249,18 @@ impl Group {
             } else {
                 format!("{prefix}/{}", link.name)
             };
-            if let ControlFlow::Break(b) = f(&rel, &link)? {
+            let (flow, loaded) = f(&rel, &link)?;
+            if let ControlFlow::Break(b) = flow {
                 return Ok(ControlFlow::Break(b));
             }
             if let LinkKind::Hard(addr) = link.kind {
                 if seen.insert(addr) {
-                    let obj = Object::load(&self.obj.file, addr, &join(&self.obj.path, &rel))?;
+                    let obj = match loaded.filter(|o| o.addr() == addr) {
+                        Some(obj) => obj,
+                        None => {
+                            Object::load(&self.obj.file, addr, &join(&self.obj.path, &link.name))?
+                        }
+                    };
                     if obj.kind() == ObjectKind::Group {
                         let g = Group { obj };
                         if let ControlFlow::Break(b) = g.visit_inner(&rel, f, seen, depth + 1)? {
@@ -311,14 +320,20 @@ impl Group {
         let file = self.obj.file.clone();
         let base = self.obj.path.clone();
         let mut once = HashSet::from([self.addr()]);
-        self.visit_links(|rel, link| match link.kind {
+        let mut step = |rel: &str, link: &Link| match link.kind {
             LinkKind::Hard(addr) if once.insert(addr) => {
-                let node =
-                    Object::load(&file, addr, &join(&base, rel)).and_then(Node::from_object)?;
-                f(rel, &node).flow()
+                // loaded once: for the callback's node, and handed back to go into a group
+                let obj = Object::load(&file, addr, &join(&base, rel))?;
+                let node = Node::from_object(obj.clone())?;
+                Ok((f(rel, &node).flow()?, Some(obj)))
             }
-            _ => Ok(ControlFlow::Continue(())),
-        })
+            _ => Ok((ControlFlow::Continue(()), None)),
+        };
+        let mut seen = HashSet::from([self.addr()]);
+        match self.visit_inner("", &mut step, &mut seen, 0)? {
+            ControlFlow::Break(b) => Ok(Some(b)),
+            ControlFlow::Continue(()) => Ok(None),
+        }
     }
 }
 
