@@ -444,3 +444,39 @@ assert r['name'][99999] == b'abcdef'[:99999 % 7], r['name'][99999]",
     assert_eq!(utf8[7].as_str(), "ab");
     assert_eq!(utf8[50000].as_str(), "\u{fffd}t\u{fffd}");
 }
+
+/// A large one-run read of numbers of another stored type is read and converted in parts
+/// on every core: it gives what the `Value` path gives, for numpy's layouts and others
+/// (big-endian), widening and narrowing (clipped as libhdf5 clips), whole and for a slice.
+#[test]
+fn parallel_conversions_equal_the_value_path() {
+    use h5::H5Type;
+    let made = h5py_writes(
+        "parallel_conversions",
+        "earliest",
+        "    n = 300000
+    f.create_dataset('f4', data=(np.arange(n, dtype='f4') - 1000.5) * 7.25)
+    f.create_dataset('be', data=(np.arange(n) % 65536 - 32768).astype('>i2'))
+    f.create_dataset('u8', data=np.arange(n, dtype='u8') * np.uint64(123456789))",
+    );
+    let f = File::open(&made).unwrap();
+    fn check<T: H5Type + PartialEq + std::fmt::Debug>(ds: &h5::Dataset) {
+        let slow: Vec<T> = ds
+            .read_values(..)
+            .unwrap()
+            .0
+            .iter()
+            .map(|v| T::from_value(v).unwrap())
+            .collect();
+        assert_eq!(ds.read_vec::<T>().unwrap(), slow, "{}", ds.name());
+        let part = ds.read_slice::<T>(12345..234567).unwrap();
+        assert_eq!(part.into_raw_vec_and_offset().0, slow[12345..234567]);
+    }
+    for name in ["f4", "be", "u8"] {
+        let ds = f.dataset(name).unwrap();
+        check::<f64>(&ds);
+        check::<i32>(&ds);
+        check::<u8>(&ds);
+        check::<f32>(&ds);
+    }
+}

@@ -6,8 +6,9 @@ use super::handles::{
 use crate::base::FileInner;
 use crate::error::Error;
 use crate::error::Result;
+use crate::read::convert::convert_into;
 use crate::read::dataset::DatasetInfo;
-use crate::read::element::{decode_elements, decode_into};
+use crate::read::element::{decode_elements, decode_into, is_number};
 use crate::read::element::{fixed_for, plain_for, H5Type, Plain};
 use crate::read::grid::{broadcast, broadcast_shape};
 use crate::read::selection::{Resolved, Selection};
@@ -359,6 +360,9 @@ impl Dataset {
             }
         }
         let es = info.dtype.size().max(1);
+        if let Some(v) = self.read_converted_run::<T>(sel)? {
+            return Ok(v);
+        }
         if let Some((fx, plan)) = fixed_for::<T>(&info.dtype) {
             if let Some(res) = info.resolve(sel)? {
                 if let Some(at) = info.contiguous_run(self.f(), &res)? {
@@ -406,6 +410,52 @@ impl Dataset {
             decode_into(self.f(), &info.dtype, &raw[..bytes], &mut out)?;
         }
         Ok((out, shape))
+    }
+
+    /// Numbers of another stored type, when the selection is one run of contiguous storage:
+    /// parts of 256 KiB are read and converted on every core, each straight into its place
+    /// in the result. `None`: not such a read.
+    fn read_converted_run<T: H5Type>(&self, sel: &Selection) -> Result<Option<(Vec<T>, Vec<u64>)>> {
+        let info = &*self.info;
+        let (Some(num), Some(p)) = (T::numeric().filter(|_| is_number(&info.dtype)), T::plain())
+        else {
+            return Ok(None);
+        };
+        let Some(res) = info.resolve(sel)? else {
+            return Ok(None);
+        };
+        let Some(at) = info.contiguous_run(self.f(), &res)? else {
+            return Ok(None);
+        };
+        let n = res.len() as usize;
+        let es = info.dtype.size().max(1) as usize;
+        let bytes = (n as u64).saturating_mul(std::mem::size_of::<T>() as u64);
+        self.f().data_limit(bytes)?;
+        let mut out = (p.zeroed)(n)
+            .ok_or_else(|| Error::Unsupported(format!("a buffer of {bytes} bytes")))?;
+        let f = self.f();
+        let dt = &info.dtype;
+        crate::read::chunks::par_parts(
+            &mut out,
+            ((256 << 10) / es).max(1),
+            |first, part, (raw, tmp): &mut (Vec<u8>, Vec<T>)| {
+                raw.resize(part.len() * es, 0);
+                f.read_data(at + (first * es) as u64, raw, "contiguous data")?;
+                tmp.clear();
+                convert_into(dt, raw, (num.from_scalar, num.from_native), tmp)?;
+                let (to, from) = ((p.bytes_mut)(part), (p.bytes)(tmp));
+                if to.len() != from.len() {
+                    return Err(Error::Conversion(format!(
+                        "{} numbers converted for {} places",
+                        tmp.len(),
+                        part.len()
+                    )));
+                }
+                to.copy_from_slice(from);
+                Ok(())
+            },
+        )?;
+        Ok(Some((out, res.out_shape())))
     }
 
     /// The one element of a scalar dataset (or of a dataset of one element), h5py's

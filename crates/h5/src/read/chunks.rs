@@ -474,6 +474,45 @@ pub(crate) fn par_fill(
     fill(0, out)
 }
 
+/// `fill(first, part, scratch)` over the parts of `per` items of `out` (`first` is the
+/// part's first index), on rayon's pool where it has threads to spare; each worker keeps its
+/// scratch (`S::default()` at first) from part to part.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn par_parts<T: Send, S: Default + Send>(
+    out: &mut [T],
+    per: usize,
+    fill: impl Fn(usize, &mut [T], &mut S) -> crate::Result<()> + Sync + Send,
+) -> crate::Result<()> {
+    use rayon::prelude::*;
+    let per = per.max(1);
+    if out.len() <= per || rayon::current_num_threads() < 2 {
+        let mut scratch = S::default();
+        return out
+            .chunks_mut(per)
+            .enumerate()
+            .try_for_each(|(k, part)| fill(k * per, part, &mut scratch));
+    }
+    out.par_chunks_mut(per)
+        .enumerate()
+        .try_for_each_init(S::default, |scratch, (k, part)| {
+            fill(k * per, part, scratch)
+        })
+}
+
+/// [`par_parts`] for WebAssembly: in turn.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn par_parts<T: Send, S: Default + Send>(
+    out: &mut [T],
+    per: usize,
+    fill: impl Fn(usize, &mut [T], &mut S) -> crate::Result<()>,
+) -> crate::Result<()> {
+    let per = per.max(1);
+    let mut scratch = S::default();
+    out.chunks_mut(per)
+        .enumerate()
+        .try_for_each(|(k, part)| fill(k * per, part, &mut scratch))
+}
+
 /// Encode `items` into `out` (`es` bytes each) by `f`, in parts on rayon's pool where it has
 /// threads to spare.
 pub(crate) fn par_encode<T: Sync>(
