@@ -374,8 +374,9 @@ macro_rules! fixed_string {
         pub struct $name<const N: usize> {
             /// The text's bytes, then zeros.
             bytes: [u8; N],
-            /// The text's length (at most `N`).
-            len: usize,
+            /// The text's length (at most `N`; a `u32`, so a struct of a fixed string and
+            /// numbers packs as tightly as the file's element).
+            len: u32,
         }
 
         impl<const N: usize> $name<N> {
@@ -384,19 +385,19 @@ macro_rules! fixed_string {
             /// # Errors
             /// A longer string, or one with other characters.
             pub fn new(s: &str) -> Result<Self> {
-                if s.len() > N || !$check(s) {
+                if s.len() > N || s.len() > u32::MAX as usize || !$check(s) {
                     return Err(Error::Conversion(format!(
                         concat!("{:?} is not ", $what, " of at most {} bytes"), s, N
                     )));
                 }
                 let mut bytes = [0u8; N];
                 bytes[..s.len()].copy_from_slice(s.as_bytes());
-                Ok(Self { bytes, len: s.len() })
+                Ok(Self { bytes, len: s.len() as u32 })
             }
             /// The text.
             pub fn as_str(&self) -> &str {
                 // `new` took the bytes from a `str`, so they are UTF-8
-                std::str::from_utf8(self.bytes.get(..self.len).unwrap_or_default())
+                std::str::from_utf8(self.bytes.get(..self.len as usize).unwrap_or_default())
                     .unwrap_or_default()
             }
         }
@@ -460,11 +461,11 @@ macro_rules! fixed_string {
                 if let Ok(&stored) = <&[u8; N]>::try_from(b) {
                     // the text is up to the first NUL; the bytes after it become zeros
                     let len = stored.iter().position(|&c| c == 0).unwrap_or(N);
-                    if stored.is_ascii() {
+                    if stored.is_ascii() && len <= u32::MAX as usize {
                         // ASCII is UTF-8 and passes either check (a select per byte, not
                         // a store per byte: the loop stays vector code)
                         let bytes = std::array::from_fn(|i| if i < len { stored[i] } else { 0 });
-                        return Ok(Self { bytes, len });
+                        return Ok(Self { bytes, len: len as u32 });
                     }
                 }
                 let t = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
