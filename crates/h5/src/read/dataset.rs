@@ -518,6 +518,10 @@ impl DatasetInfo {
         else {
             return Ok(None);
         };
+        if res.len() == 0 {
+            // nothing to read (and no span to take)
+            return Ok(None);
+        }
         if self.external.is_some() {
             return Ok(None);
         }
