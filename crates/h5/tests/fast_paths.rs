@@ -38,6 +38,19 @@ fn layouts(f: &File) -> h5::Result<()> {
     Ok(())
 }
 
+/// The files at `a` and `b` hold the same bytes (`what` says which paths made them).
+fn assert_same_bytes(a: &std::path::Path, b: &std::path::Path, what: &str) {
+    assert!(
+        std::fs::read(a).unwrap() == std::fs::read(b).unwrap(),
+        "{what}: the files differ"
+    );
+}
+
+/// Every element of `ds` as `T`, through [`Value`] (the general path).
+fn by_values<T: h5::H5Type>(ds: &h5::Dataset) -> h5::Result<Vec<T>> {
+    ds.read_values(..)?.0.iter().map(T::from_value).collect()
+}
+
 /// What the converting path reads: every element through [`Value`].
 fn by_value(ds: &h5::Dataset, sel: &Selection) -> Vec<f64> {
     ds.read_values(sel)
@@ -169,10 +182,7 @@ fn byte_moving_writes_make_the_same_file_as_converting_writes() {
         write(&later, "2:4", 12, 24);
         f.close().unwrap();
     }
-    assert!(
-        std::fs::read(&fast).unwrap() == std::fs::read(&slow).unwrap(),
-        "the fast path's file differs from the converting path's"
-    );
+    assert_same_bytes(&fast, &slow, "the fast path and the converting path");
     h5py_asserts(
         &fast,
         "a = np.arange(24).reshape(4, 6) * 1.5
@@ -254,21 +264,11 @@ fn field_plans_write_the_value_paths_bytes_and_read_its_values() {
         }
         f.close().unwrap();
     }
-    assert!(
-        std::fs::read(&fast).unwrap() == std::fs::read(&slow).unwrap(),
-        "the field plan's file differs from the Value path's"
-    );
+    assert_same_bytes(&fast, &slow, "the field plan and the Value path");
     let f = File::open(&fast).unwrap();
     let ds = f.dataset("rows").unwrap();
     assert_eq!(ds.read_vec::<Rec>().unwrap(), rows);
-    let by_value: Vec<Rec> = ds
-        .read_values(..)
-        .unwrap()
-        .0
-        .iter()
-        .map(|v| <Rec as h5::H5Type>::from_value(v).unwrap())
-        .collect();
-    assert_eq!(by_value, rows);
+    assert_eq!(by_values::<Rec>(&ds).unwrap(), rows);
     assert_eq!(
         ds.read_slice::<Rec>(3..5)
             .unwrap()
@@ -376,10 +376,7 @@ fn parallel_field_plan_reads_equal_the_value_path_and_fail_cleanly() {
         }
         f.close().unwrap();
     }
-    assert!(
-        std::fs::read(&path).unwrap() == std::fs::read(&slow).unwrap(),
-        "the streamed write's file differs from the Value path's"
-    );
+    assert_same_bytes(&path, &slow, "the streamed write and the Value path");
     h5py_asserts(
         &path,
         "r = f['rows'][()]
@@ -390,14 +387,7 @@ assert r['name'][99999] == b'abcdef'[:99999 % 7], r['name'][99999]",
     let f = File::open(&path).unwrap();
     let ds = f.dataset("rows").unwrap();
     assert_eq!(ds.read_vec::<Rec>().unwrap(), rows);
-    let by_value: Vec<Rec> = ds
-        .read_values(..)
-        .unwrap()
-        .0
-        .iter()
-        .map(|v| Rec::from_value(v).unwrap())
-        .collect();
-    assert_eq!(by_value, rows);
+    assert_eq!(by_values::<Rec>(&ds).unwrap(), rows);
     let part = ds.read_slice::<Rec>(1234..51234).unwrap();
     assert_eq!(part.into_raw_vec_and_offset().0, rows[1234..51234]);
 
@@ -421,13 +411,7 @@ assert r['name'][99999] == b'abcdef'[:99999 % 7], r['name'][99999]",
     assert!(err.contains("5 is not a member of Phase"), "{err}");
     let names = f.dataset("names").unwrap();
     let fast = names.read_vec::<h5::FixedAscii<6>>();
-    let slow: Result<Vec<h5::FixedAscii<6>>, _> = names
-        .read_values(..)
-        .unwrap()
-        .0
-        .iter()
-        .map(h5::FixedAscii::<6>::from_value)
-        .collect();
+    let slow = by_values::<h5::FixedAscii<6>>(&names);
     match (fast, slow) {
         (Ok(fast), Ok(slow)) => {
             assert_eq!(fast, slow);
@@ -461,13 +445,7 @@ fn parallel_conversions_equal_the_value_path() {
     );
     let f = File::open(&made).unwrap();
     fn check<T: H5Type + PartialEq + std::fmt::Debug>(ds: &h5::Dataset) {
-        let slow: Vec<T> = ds
-            .read_values(..)
-            .unwrap()
-            .0
-            .iter()
-            .map(|v| T::from_value(v).unwrap())
-            .collect();
+        let slow = by_values::<T>(ds).unwrap();
         assert_eq!(ds.read_vec::<T>().unwrap(), slow, "{}", ds.name());
         let part = ds.read_slice::<T>(12345..234567).unwrap();
         assert_eq!(part.into_raw_vec_and_offset().0, slow[12345..234567]);

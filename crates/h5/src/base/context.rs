@@ -201,12 +201,13 @@ impl FileInner {
         buf: &mut [u8],
         structure: &'static str,
     ) -> Result<()> {
-        let off = self.check_range(addr, buf.len() as u64, structure)?;
-        if buf.len() <= 4096 && self.storage.cache_metadata() && self.pages.read_cached(off, buf) {
-            return Ok(());
+        if buf.len() <= 4096 && self.storage.cache_metadata() {
+            let off = self.check_range(addr, buf.len() as u64, structure)?;
+            if self.pages.read_cached(off, buf) {
+                return Ok(());
+            }
         }
-        self.storage.read_at(off, buf)?;
-        Ok(())
+        self.read_data(addr, buf, structure)
     }
 
     /// Allocate a data buffer of `len` bytes after checking the limit.

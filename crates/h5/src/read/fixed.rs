@@ -154,49 +154,21 @@ pub(crate) fn decode_all<T: Send>(
     out: &mut Vec<T>,
 ) -> Result<()> {
     let size = size.max(1);
-    const PART: usize = 256 << 10;
-    #[cfg(not(target_arch = "wasm32"))]
-    if data.len() >= 2 * PART && rayon::current_num_threads() > 1 {
-        use rayon::prelude::*;
-        use std::sync::Mutex;
-        // An element that fails is replaced by the first one, decoded again (its bytes
-        // decoded a moment ago), so every slot is filled; the first failure is returned.
-        let first = data.get(..size).unwrap_or_default();
-        (fx.decode)(plan, first)?;
-        let failed = Mutex::new(None);
-        let start = out.len();
-        out.par_extend(
-            data.par_chunks_exact(size)
-                .with_min_len((PART / size).max(1))
-                .map(|b| {
-                    (fx.decode)(plan, b).unwrap_or_else(|e| {
-                        if let Ok(mut f) = failed.lock() {
-                            f.get_or_insert(e);
-                        }
-                        (fx.decode)(plan, first)
-                            .expect("decoding is a function of the plan and the bytes")
-                    })
-                }),
-        );
-        let failed = match failed.into_inner() {
-            Ok(None) => return Ok(()),
-            Ok(Some(e)) => e,
-            Err(_) => Error::Conversion("a decoding thread failed".into()),
-        };
-        out.truncate(start);
-        return Err(failed);
-    }
-    out.reserve(data.len() / size);
-    for b in data.chunks_exact(size) {
-        out.push((fx.decode)(plan, b)?);
-    }
-    Ok(())
+    let read = |first: usize, buf: &mut [u8]| {
+        let part = first
+            .checked_mul(size)
+            .and_then(|at| data.get(at..at.checked_add(buf.len())?))
+            .ok_or_else(|| Error::Conversion("a part past the elements' bytes".into()))?;
+        buf.copy_from_slice(part);
+        Ok(())
+    };
+    decode_from(fx, plan, size, data.len() / size, read, out)
 }
 
 /// Decode `n` elements of `size` bytes that `read(first, buf)` fetches (the stored bytes of
 /// elements `first..` into `buf`), onto `out`: parts of about 256 KiB are read and decoded on
-/// rayon's pool, each straight into its place in `out` — the stored bytes are never held
-/// whole.
+/// rayon's pool, each element straight into its place in `out` — the stored bytes are never
+/// held whole. On an error `out` is as it was.
 pub(crate) fn decode_from<T: Send>(
     fx: Fixed<T>,
     plan: &FieldPlan,
@@ -208,6 +180,7 @@ pub(crate) fn decode_from<T: Send>(
     const PART: usize = 256 << 10;
     let size = size.max(1);
     let per = (PART / size).max(1);
+    let start = out.len();
     #[cfg(not(target_arch = "wasm32"))]
     if n > 2 * per && rayon::current_num_threads() > 1 {
         use rayon::prelude::*;
@@ -224,7 +197,6 @@ pub(crate) fn decode_from<T: Send>(
             // moment ago); the first failure is returned
             (fx.decode)(plan, &first).expect("decoding is a function of the plan and the bytes")
         };
-        let start = out.len();
         // Each split of the range decodes its elements in order from a buffer that holds
         // the stored bytes from its current element to the next part boundary.
         out.par_extend((0..n).into_par_iter().with_min_len(per).map_init(
@@ -251,11 +223,18 @@ pub(crate) fn decode_from<T: Send>(
         out.truncate(start);
         return Err(failed);
     }
-    let mut buf = vec![0u8; per.min(n) * size];
-    for first in (0..n).step_by(per) {
-        let part = &mut buf[..(per.min(n - first)) * size];
-        read(first, part)?;
-        decode_all(fx, plan, size, part, out)?;
+    out.reserve(n);
+    let mut buf = Vec::new();
+    let serial = (0..n).step_by(per).try_for_each(|first| {
+        buf.resize(per.min(n - first) * size, 0);
+        read(first, &mut buf)?;
+        for b in buf.chunks_exact(size) {
+            out.push((fx.decode)(plan, b)?);
+        }
+        Ok(())
+    });
+    if serial.is_err() {
+        out.truncate(start);
     }
-    Ok(())
+    serial
 }
