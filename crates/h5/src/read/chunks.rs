@@ -422,6 +422,31 @@ pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync 
     items.par_iter().map(f).collect()
 }
 
+/// [`par_map`] where each worker keeps a scratch value (`S::default()` at first) from item
+/// to item.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn par_map_init<T: Sync, S: Default + Send, R: Send>(
+    items: &[T],
+    f: impl Fn(&mut S, &T) -> R + Sync + Send,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() < 2 || rayon::current_num_threads() < 2 {
+        let mut scratch = S::default();
+        return items.iter().map(|t| f(&mut scratch, t)).collect();
+    }
+    items.par_iter().map_init(S::default, f).collect()
+}
+
+/// [`par_map_init`] for WebAssembly: in turn.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn par_map_init<T: Sync, S: Default + Send, R: Send>(
+    items: &[T],
+    f: impl Fn(&mut S, &T) -> R + Sync + Send,
+) -> Vec<R> {
+    let mut scratch = S::default();
+    items.iter().map(|t| f(&mut scratch, t)).collect()
+}
+
 /// Fill `out` by `fill(offset, part)` over parts of `part` bytes, on rayon's pool where it
 /// has threads to spare (a large positional read: the system's copies and page faults then
 /// run on every core).

@@ -414,15 +414,35 @@ impl DatasetInfo {
                     }
                     // `out` was split up above: the rest is copied into it below
                 }
-                // Decode a batch of chunks in parallel, then copy their overlaps out.
+                // Decode a batch of chunks in parallel, each into its worker's buffer (used
+                // again for the next), keeping only the runs the selection takes; then copy
+                // those into the output.
+                let chunk_len = usize::try_from(cb)
+                    .map_err(|_| Error::Unsupported(format!("chunks of {cb} bytes")))?;
+                f.data_limit(cb)?;
                 for batch in jobs.chunks(chunks::PARALLEL_BATCH) {
-                    let decoded = chunks::par_map(batch, |(scaled, loc)| {
-                        self.read_chunk(f, c, scaled, loc, cb)
-                    });
-                    for ((scaled, _), data) in batch.iter().zip(decoded) {
+                    let picked = chunks::par_map_init(batch, |buf: &mut Vec<u8>, (scaled, loc)| {
+                        // read_chunk_into fills the whole chunk or fails
+                        buf.resize(chunk_len, 0);
+                        self.read_chunk_into(f, c, scaled, loc, buf)?;
                         let origin: Vec<u64> =
                             scaled.iter().zip(cd).map(|(&s, &c)| s * c).collect();
-                        copy_selection(&data?, &origin, cd, res, es, out);
+                        let (mut runs, mut bytes) = (Vec::new(), Vec::new());
+                        grid::for_each_run(0, &origin, cd, res, es, |block, at, n| {
+                            if let Some(v) = buf.get(block..block + n) {
+                                runs.push((at, n));
+                                bytes.extend_from_slice(v);
+                            }
+                        });
+                        Ok::<_, Error>((runs, bytes))
+                    });
+                    for p in picked {
+                        let (runs, bytes) = p?;
+                        let mut from = 0;
+                        for (at, n) in runs {
+                            out[at..at + n].copy_from_slice(&bytes[from..from + n]);
+                            from += n;
+                        }
                     }
                 }
                 Ok(())
