@@ -51,6 +51,10 @@ fn has_vlen(dt: &Datatype) -> bool {
     }
 }
 
+/// How a dataset's elements encode, inside the write context, for its type.
+pub(crate) type Encode<'a, 'd> =
+    &'a mut dyn FnMut(&mut WriteCtx<'_>, &Datatype) -> Result<std::borrow::Cow<'d, [u8]>>;
+
 impl DatasetBuilder {
     pub(crate) fn new(group: Group, dtype: Datatype) -> Self {
         let dtype = fit_to_file(&dtype, group.obj.file.sizes);
@@ -316,6 +320,18 @@ impl DatasetBuilder {
     /// together or the shape (as h5py refuses them); a fill value the type cannot hold; a read-only
     /// or closed file.
     pub fn create(self, path: &str) -> Result<Dataset> {
+        self.create_holding(path, None).map(|(ds, _)| ds)
+    }
+
+    /// [`create`](Self::create), and when the dataset is contiguous and not empty, its data
+    /// as `data` encodes it (inside the write context, for the dataset's type): written into
+    /// its storage before the header that names it, so the header is written once. Whether
+    /// the data was written (else the caller writes it).
+    pub(crate) fn create_holding<'d>(
+        self,
+        path: &str,
+        data: Option<Encode<'_, 'd>>,
+    ) -> Result<(Dataset, bool)> {
         let shape = self
             .shape
             .clone()
@@ -409,7 +425,7 @@ impl DatasetBuilder {
                 plan.as_ref().and_then(|p| p.max_dims.clone()),
             )
         };
-        let addr = with(f, |cx| {
+        let (addr, held) = with(f, |cx| {
             if taken(cx, parent.addr(), &name)? {
                 return Err(Error::Exists(join(parent.name(), &name)));
             }
@@ -422,9 +438,26 @@ impl DatasetBuilder {
                     .filter(|_| matches!(fill_time, FillTime::Alloc | FillTime::IfSet));
                 cx.f.filled_buffer(fv, es as usize, if self.null { 0 } else { n })
             };
-            let layout = match layout_kind {
-                LayoutKind::Compact => Layout::Compact { data: initial(cx)? },
-                LayoutKind::Chunked => {
+            let mut held = false;
+            let layout = match (layout_kind, data) {
+                (LayoutKind::Contiguous, Some(encode)) if bytes > 0 => {
+                    let data = encode(cx, &self.dtype)?;
+                    if data.len() as u64 != bytes {
+                        return Err(Error::Shape(format!(
+                            "{} bytes of data for a dataset of {bytes}",
+                            data.len()
+                        )));
+                    }
+                    let a = cx.alloc(bytes)?;
+                    cx.write(a, &data)?;
+                    held = true;
+                    Layout::Contiguous {
+                        addr: Some(a),
+                        size: Some(bytes),
+                    }
+                }
+                (LayoutKind::Compact, _) => Layout::Compact { data: initial(cx)? },
+                (LayoutKind::Chunked, _) => {
                     let plan = plan.as_ref().expect("chunked plan");
                     crate::write::chunked::new_layout(plan, &shape, es, libver)
                 }
@@ -462,7 +495,7 @@ impl DatasetBuilder {
                 &name,
                 Target::Object { addr, group: None },
             )?;
-            Ok(addr)
+            Ok((addr, held))
         })?;
         let ds = Dataset::from_object(Object::load(
             &self.group.obj.file,
@@ -473,7 +506,7 @@ impl DatasetBuilder {
             // every chunk now, as libhdf5 allocates them
             ds.allocate_filled(&Selection::All)?;
         }
-        Ok(ds)
+        Ok((ds, held))
     }
 
     /// The new dataset's header messages, in libhdf5's order and the profile's versions.

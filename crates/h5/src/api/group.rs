@@ -606,11 +606,19 @@ impl Group {
     /// # Errors
     /// A name that exists; a read-only or closed file.
     pub fn create_dataset<E: Elements>(&self, name: &str, data: E) -> Result<Dataset> {
-        let ds = self
+        let shape = data.shape();
+        let count = shape.iter().product();
+        // a contiguous dataset's data is written with it, before its header
+        let mut encode = |cx: &mut crate::write::WriteCtx<'_>, dt: &Datatype| {
+            crate::write::elements::encode(cx, dt, &data, count)
+        };
+        let (ds, held) = self
             .new_dataset::<E::Elem>()
-            .shape(&data.shape())
-            .create(name)?;
-        ds.write(data)?;
+            .shape(&shape)
+            .create_holding(name, Some(&mut encode))?;
+        if !held {
+            ds.write(&data)?;
+        }
         Ok(ds)
     }
 }
