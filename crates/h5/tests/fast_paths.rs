@@ -458,3 +458,54 @@ fn parallel_conversions_equal_the_value_path() {
         check::<f32>(&ds);
     }
 }
+
+/// Memory storage whose large writes fail after the first two, as a disk that fills up
+/// part-way through a write does.
+#[derive(Debug, Default)]
+struct FailsLater(h5::storage::VecStorage, std::sync::atomic::AtomicUsize);
+
+impl h5::storage::Storage for FailsLater {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.0.read_at(offset, buf)
+    }
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+    fn write_at(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        use std::sync::atomic::Ordering;
+        if data.len() >= 512 << 10 && self.1.fetch_add(1, Ordering::SeqCst) >= 2 {
+            // slowly: an encoder running ahead is waiting for a buffer by then
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            return Err(std::io::Error::other("no space left (test)"));
+        }
+        self.0.write_at(offset, data)
+    }
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        self.0.set_len(len)
+    }
+    fn writable(&self) -> bool {
+        true
+    }
+}
+
+/// A streamed write whose storage fails part-way returns the storage's error: the encoder
+/// thread, waiting for a buffer or sending a piece, stops, and nothing waits forever.
+#[test]
+fn a_streamed_write_that_fails_returns_the_error() {
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rows = recs(200_000); // 12 MB: streamed in pieces of about 1 MiB
+        let f = File::create_on(FailsLater::default(), Default::default()).unwrap();
+        let ds = f
+            .new_dataset::<Rec>()
+            .shape(&[rows.len() as u64])
+            .create("rows")
+            .unwrap();
+        let _ = done.send(ds.write(&rows).map_err(|e| e.to_string()));
+    });
+    let got = wait
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the failed write did not return within a minute");
+    let err = got.unwrap_err();
+    assert!(err.contains("no space left (test)"), "{err}");
+}

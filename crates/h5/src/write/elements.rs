@@ -267,6 +267,10 @@ pub(crate) fn stream(cx: &mut WriteCtx<'_>, at: u64, parts: Parts<'_>) -> Result
         }
         let fill = &parts.fill;
         return std::thread::scope(|s| {
+            // both ends this side holds are dropped when it returns (an error included),
+            // before the scope waits for the encoder: an encoder waiting for a buffer or
+            // sending a piece then stops
+            let (empty_tx, full_rx) = (empty_tx, full_rx);
             s.spawn(move || {
                 for (off, len) in pieces {
                     let Ok(mut buf) = empty_rx.recv() else { return };
