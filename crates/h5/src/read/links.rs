@@ -189,12 +189,13 @@ pub(crate) fn symbol_table_find(
     name: &str,
 ) -> Result<Option<Link>> {
     // A heap of up to 1 MiB is read whole once and kept (until a write) with the nodes: a
-    // lookup after the first decodes nothing. A larger one is read name by name.
+    // lookup after the first decodes nothing. A larger one, or one whose segment cannot be
+    // read whole (damaged: then the names looked up say why), is read name by name.
     let cached = f.decoded(Kind::LocalHeap, st.heap_addr, || {
         let heap = f.local_heap_header(st.heap_addr)?;
         let data = (heap.data_size <= 1 << 20)
             .then(|| f.read_meta(heap.data_addr, heap.data_size, "local heap data"))
-            .transpose()?;
+            .and_then(Result::ok);
         let n = data.as_ref().map_or(0, Vec::len);
         Ok(((heap, data), n))
     })?;
