@@ -509,3 +509,55 @@ fn a_streamed_write_that_fails_returns_the_error() {
     let err = got.unwrap_err();
     assert!(err.contains("no space left (test)"), "{err}");
 }
+
+/// A type with a field plan whose encoding refuses one value (`u32::MAX`), as a hand-written
+/// `Fixed` may.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Picky(u32);
+
+impl h5::H5Type for Picky {
+    fn datatype() -> h5::Datatype {
+        <u32 as h5::H5Type>::datatype()
+    }
+    fn to_value(&self) -> Value {
+        Value::UInt(u64::from(self.0))
+    }
+    fn from_value(v: &Value) -> h5::Result<Self> {
+        <u32 as h5::H5Type>::from_value(v).map(Picky)
+    }
+    fn fixed() -> Option<h5::Fixed<Self>> {
+        Some(h5::Fixed {
+            plan: h5::when_equal::<Self>,
+            decode: |_, b| Ok(Picky(u32::from_le_bytes(b.try_into().unwrap_or_default()))),
+            encode: |_, x, b| match x.0 {
+                u32::MAX => Err(h5::Error::Conversion("Picky refuses u32::MAX".into())),
+                v => h5::put(&v.to_le_bytes(), b),
+            },
+        })
+    }
+}
+
+/// A large write of such elements that is not one run of a new dataset's storage is encoded
+/// before anything changes: when an element is refused, the dataset keeps no storage and
+/// still reads as its fill value.
+#[test]
+fn a_refused_element_leaves_an_unwritten_dataset_as_it_was() {
+    let f = File::create_in_memory().unwrap();
+    let ds = f
+        .new_dataset::<Picky>()
+        .shape(&[2_000_000])
+        .fill_value(Picky(7))
+        .unwrap()
+        .create("d")
+        .unwrap();
+    let mut v = vec![Picky(1); 1_500_000]; // 6 MB: large enough to stream, were it one run
+    v[1_400_000] = Picky(u32::MAX);
+    let err = ds.write_slice(0..1_500_000, &v).unwrap_err().to_string();
+    assert!(err.contains("Picky refuses"), "{err}");
+    assert_eq!(ds.layout(), h5::LayoutKind::Contiguous);
+    let back = ds.read_vec::<Picky>().unwrap();
+    assert!(
+        back.iter().all(|&p| p == Picky(7)),
+        "the fill value was lost"
+    );
+}

@@ -793,8 +793,10 @@ impl Dataset {
             }
             // streamed only when the data is the selection's shape and lands as one run
             let parts = parts.filter(|_| from == out_shape);
+            // Every layout below encodes the elements (once) before it changes anything, so
+            // elements that fail change nothing; only a stream encodes as it writes.
             let mut encode = Some(encode);
-            let mut all_bytes = |cx: &mut WriteCtx<'_>| -> Result<Cow<'d, [u8]>> {
+            let mut bytes = |cx: &mut WriteCtx<'_>| -> Result<Cow<'d, [u8]>> {
                 let encode = encode
                     .take()
                     .ok_or_else(|| Error::Unsupported("elements encoded twice".into()))?;
@@ -805,16 +807,6 @@ impl Dataset {
                 let mut all = cx.f.data_buffer((n as u64).saturating_mul(es as u64))?;
                 broadcast(&bytes, es, &from, &out_shape, &mut all);
                 Ok(Cow::Owned(all))
-            };
-            // encoded before anything changes (elements that fail change nothing), unless
-            // they may stream
-            let mut early = match parts {
-                None => Some(all_bytes(cx)?),
-                Some(_) => None,
-            };
-            let mut bytes = |cx: &mut WriteCtx<'_>| match early.take() {
-                Some(b) => Ok(b),
-                None => all_bytes(cx),
             };
             let mut h = HeaderEdit::load(cx, addr)?;
             let lm = h
@@ -829,6 +821,16 @@ impl Dataset {
             match layout {
                 Layout::Contiguous { addr: a, .. } => {
                     let fresh = a.is_none();
+                    // one run of the file (whole rows, the whole dataset)?
+                    let run = crate::read::grid::one_run(&dims, &res)
+                        .filter(|_| !fresh || n as u64 * es as u64 == total);
+                    // what does not stream is encoded before the first write allocates
+                    // and names the storage: elements that fail then change nothing
+                    let parts = parts.filter(|_| run.is_some());
+                    let encoded = match parts {
+                        Some(_) => None,
+                        None => Some(bytes(cx)?),
+                    };
                     let a = match a {
                         Some(a) => a,
                         None => {
@@ -846,20 +848,16 @@ impl Dataset {
                             a
                         }
                     };
-                    let run = crate::read::grid::one_run(&dims, &res);
-                    if let Some(lo) = run.filter(|_| !fresh || n as u64 * es as u64 == total) {
-                        // one run of the file (whole rows, the whole dataset): the bytes go
-                        // as they are, in one positional write, or stream as encoded
-                        let at = a + lo * es as u64;
-                        return match parts {
-                            Some(p) => crate::write::elements::stream(cx, at, p),
-                            None => {
-                                let b = bytes(cx)?;
-                                cx.write(at, &b)
-                            }
-                        };
-                    }
-                    let bytes = bytes(cx)?;
+                    let bytes = match (run, parts, encoded) {
+                        // one run: the bytes go as they are, in one positional write, or
+                        // stream as they are encoded
+                        (Some(lo), Some(p), _) => {
+                            return crate::write::elements::stream(cx, a + lo * es as u64, p)
+                        }
+                        (Some(lo), None, Some(b)) => return cx.write(a + lo * es as u64, &b),
+                        (_, _, Some(b)) => b,
+                        (_, _, None) => bytes(cx)?,
+                    };
                     // Otherwise the block is read (a new one: the fill value), the runs
                     // copied in, and the block written back.
                     let mut block = if fresh {
