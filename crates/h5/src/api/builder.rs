@@ -51,6 +51,8 @@ fn has_vlen(dt: &Datatype) -> bool {
     }
 }
 
+use crate::write::elements::Parts;
+
 /// How a dataset's elements encode, inside the write context, for its type.
 pub(crate) type Encode<'a, 'd> =
     &'a mut dyn FnMut(&mut WriteCtx<'_>, &Datatype) -> Result<std::borrow::Cow<'d, [u8]>>;
@@ -330,7 +332,7 @@ impl DatasetBuilder {
     pub(crate) fn create_holding<'d>(
         self,
         path: &str,
-        data: Option<Encode<'_, 'd>>,
+        data: Option<(Encode<'_, 'd>, Option<Parts<'d>>)>,
     ) -> Result<(Dataset, bool)> {
         let shape = self
             .shape
@@ -440,16 +442,28 @@ impl DatasetBuilder {
             };
             let mut held = false;
             let layout = match (layout_kind, data) {
-                (LayoutKind::Contiguous, Some(encode)) if bytes > 0 => {
-                    let data = encode(cx, &self.dtype)?;
-                    if data.len() as u64 != bytes {
-                        return Err(Error::Shape(format!(
-                            "{} bytes of data for a dataset of {bytes}",
-                            data.len()
-                        )));
-                    }
-                    let a = cx.alloc(bytes)?;
-                    cx.write(a, &data)?;
+                (LayoutKind::Contiguous, Some((encode, parts))) if bytes > 0 => {
+                    let a = match parts.filter(|p| p.len as u64 == bytes) {
+                        // streamed as it is encoded (a failure leaves the new space unnamed)
+                        Some(parts) => {
+                            let a = cx.alloc(bytes)?;
+                            crate::write::elements::stream(cx, a, parts)?;
+                            a
+                        }
+                        // encoded before anything changes
+                        None => {
+                            let data = encode(cx, &self.dtype)?;
+                            if data.len() as u64 != bytes {
+                                return Err(Error::Shape(format!(
+                                    "{} bytes of data for a dataset of {bytes}",
+                                    data.len()
+                                )));
+                            }
+                            let a = cx.alloc(bytes)?;
+                            cx.write(a, &data)?;
+                            a
+                        }
+                    };
                     held = true;
                     Layout::Contiguous {
                         addr: Some(a),

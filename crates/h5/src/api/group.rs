@@ -612,10 +612,13 @@ impl Group {
         let mut encode = |cx: &mut crate::write::WriteCtx<'_>, dt: &Datatype| {
             crate::write::elements::encode(cx, dt, &data, count)
         };
+        // a large slice of a derived type streams while it is encoded, as writes do
+        let parts =
+            crate::write::elements::encode_parts(&E::Elem::datatype(), &data, count, 4 << 20);
         let (ds, held) = self
             .new_dataset::<E::Elem>()
             .shape(&shape)
-            .create_holding(name, Some(&mut encode))?;
+            .create_holding(name, Some((&mut encode, parts)))?;
         if !held {
             ds.write(&data)?;
         }
