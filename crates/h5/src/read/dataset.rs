@@ -417,13 +417,14 @@ impl DatasetInfo {
                 // Decode a batch of chunks in parallel, each into its worker's buffer (used
                 // again for the next), keeping only the runs the selection takes; then copy
                 // those into the output.
-                let chunk_len = usize::try_from(cb)
-                    .map_err(|_| Error::Unsupported(format!("chunks of {cb} bytes")))?;
-                f.data_limit(cb)?;
                 for batch in jobs.chunks(chunks::PARALLEL_BATCH) {
                     let picked = chunks::par_map_init(batch, |buf: &mut Vec<u8>, (scaled, loc)| {
-                        // read_chunk_into fills the whole chunk or fails
-                        buf.resize(chunk_len, 0);
+                        // allocated once per worker as data buffers are (the limit checked,
+                        // refused memory an error, pages zeroed lazily); read_chunk_into
+                        // fills the whole chunk or fails
+                        if buf.len() as u64 != cb {
+                            *buf = f.data_buffer(cb)?;
+                        }
                         self.read_chunk_into(f, c, scaled, loc, buf)?;
                         let origin: Vec<u64> =
                             scaled.iter().zip(cd).map(|(&s, &c)| s * c).collect();
