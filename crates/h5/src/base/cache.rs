@@ -28,7 +28,9 @@ struct PageHasher(u64);
 
 impl Hasher for PageHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // the product's high bits are mixed; the table indexes by the low ones, which for
+        // aligned addresses the product alone leaves alike
+        self.0 ^ (self.0 >> 32)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {

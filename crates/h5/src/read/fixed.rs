@@ -189,19 +189,27 @@ pub(crate) fn decode_from<T: Send>(
         read(0, &mut first)?;
         (fx.decode)(plan, &first)?;
         let failed = Mutex::new(None);
+        // set at the first failure: the rest is filled without reading
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        // every slot is filled (after a failure, with the first element decoded again: its
+        // bytes decoded a moment ago); the first failure is returned
+        let filler =
+            || (fx.decode)(plan, &first).expect("decoding is a function of the plan and the bytes");
         let fail = |e: Error| {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
             if let Ok(mut f) = failed.lock() {
                 f.get_or_insert(e);
             }
-            // every slot is filled (the first element, decoded again: its bytes decoded a
-            // moment ago); the first failure is returned
-            (fx.decode)(plan, &first).expect("decoding is a function of the plan and the bytes")
+            filler()
         };
         // Each split of the range decodes its elements in order from a buffer that holds
         // the stored bytes from its current element to the next part boundary.
         out.par_extend((0..n).into_par_iter().with_min_len(per).map_init(
             || (Vec::new(), 0..0),
             |(buf, held): &mut (Vec<u8>, std::ops::Range<usize>), i| {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return filler();
+                }
                 if !held.contains(&i) {
                     let end = ((i / per + 1) * per).min(n);
                     buf.resize((end - i) * size, 0);

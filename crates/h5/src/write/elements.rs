@@ -254,9 +254,21 @@ pub(crate) fn encode_parts<'d, E: Elements + ?Sized>(
 /// written, as libhdf5's conversion buffers do.
 pub(crate) fn stream(cx: &mut WriteCtx<'_>, at: u64, parts: Parts<'_>) -> Result<()> {
     let piece = ((1 << 20) / parts.es).max(1) * parts.es;
-    let pieces = (0..parts.len)
-        .step_by(piece)
-        .map(|off| (off, piece.min(parts.len - off)));
+    let pieces = move || {
+        (0..parts.len)
+            .step_by(piece)
+            .map(move |off| (off, piece.min(parts.len - off)))
+    };
+    // in turn, here: small writes, WebAssembly, or no thread to be had
+    let serially = |cx: &mut WriteCtx<'_>| -> Result<()> {
+        let mut buf = Vec::new();
+        for (off, len) in pieces() {
+            buf.resize(len, 0);
+            (parts.fill)(off, &mut buf)?;
+            cx.write(at + off as u64, &buf)?;
+        }
+        Ok(())
+    };
     #[cfg(not(target_arch = "wasm32"))]
     if parts.len > piece {
         use std::sync::mpsc::sync_channel;
@@ -271,8 +283,8 @@ pub(crate) fn stream(cx: &mut WriteCtx<'_>, at: u64, parts: Parts<'_>) -> Result
             // before the scope waits for the encoder: an encoder waiting for a buffer or
             // sending a piece then stops
             let (empty_tx, full_rx) = (empty_tx, full_rx);
-            s.spawn(move || {
-                for (off, len) in pieces {
+            let encoder = std::thread::Builder::new().spawn_scoped(s, move || {
+                for (off, len) in pieces() {
                     let Ok(mut buf) = empty_rx.recv() else { return };
                     buf.resize(len, 0);
                     let r = fill(off, &mut buf).map(|()| (off, buf));
@@ -282,6 +294,9 @@ pub(crate) fn stream(cx: &mut WriteCtx<'_>, at: u64, parts: Parts<'_>) -> Result
                     }
                 }
             });
+            if encoder.is_err() {
+                return serially(cx);
+            }
             for r in full_rx {
                 let (off, buf) = r?;
                 cx.write(at + off as u64, &buf)?;
@@ -291,13 +306,7 @@ pub(crate) fn stream(cx: &mut WriteCtx<'_>, at: u64, parts: Parts<'_>) -> Result
             Ok(())
         });
     }
-    let mut buf = Vec::new();
-    for (off, len) in pieces {
-        buf.resize(len, 0);
-        (parts.fill)(off, &mut buf)?;
-        cx.write(at + off as u64, &buf)?;
-    }
-    Ok(())
+    serially(cx)
 }
 
 /// Encode the elements of `data` (`count` of them) as elements of `dt`: numbers straight to
