@@ -64,7 +64,8 @@ pub trait H5Type: Sized + Send + Sync + 'static {
     }
     /// One element from its stored bytes under a plan of [`fixed`](Self::fixed), called
     /// directly (compounds and arrays decode their parts through it, so each part's code
-    /// inlines into theirs).
+    /// inlines into theirs). The default calls `fixed()`'s `decode`: a type whose `fixed()`
+    /// names this method must override it.
     #[doc(hidden)]
     #[inline]
     fn decode_fixed(plan: &FieldPlan, b: &[u8]) -> Result<Self> {
@@ -72,7 +73,8 @@ pub trait H5Type: Sized + Send + Sync + 'static {
         (fx.decode)(plan, b)
     }
     /// One element into its stored bytes under a plan of [`fixed`](Self::fixed), called
-    /// directly.
+    /// directly. The default calls `fixed()`'s `encode`: a type whose `fixed()` names this
+    /// method must override it.
     #[doc(hidden)]
     #[inline]
     fn encode_fixed(plan: &FieldPlan, x: &Self, b: &mut [u8]) -> Result<()> {
