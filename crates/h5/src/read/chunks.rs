@@ -413,13 +413,8 @@ pub(crate) const PARALLEL_BATCH: usize = 64;
 /// (`RAYON_NUM_THREADS=1`, or a caller's own one-thread pool) gains nothing and would make
 /// every calling thread queue on it, so then each caller maps on its own thread: reads from
 /// many threads of one `File` scale with the callers.
-#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
-    use rayon::prelude::*;
-    if items.len() < 2 || rayon::current_num_threads() < 2 {
-        return items.iter().map(f).collect();
-    }
-    items.par_iter().map(f).collect()
+    par_map_init(items, |_: &mut (), t| f(t))
 }
 
 /// [`par_map`] where each worker keeps a scratch value (`S::default()` at first) from item
@@ -554,12 +549,6 @@ pub(crate) fn par_encode<T: Sync>(
             .zip(items.get(first..).unwrap_or_default())
             .try_for_each(|(slot, x)| f(x, slot))
     })
-}
-
-/// `f` over `items` (WebAssembly: no threads).
-#[cfg(target_arch = "wasm32")]
-pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
-    items.iter().map(f).collect()
 }
 
 /// Chunk grid indices a dimension's selection touches (chunk length `c`), ascending.
