@@ -348,8 +348,8 @@ impl Dataset {
 
     fn read_typed_inner<T: H5Type>(&self, sel: &Selection) -> Result<(Vec<T>, Vec<u64>)> {
         let info = &*self.info;
-        if let Some(p) = self.plain::<T>() {
-            if let Some(res) = info.resolve(sel)? {
+        if let Some(res) = info.resolve(sel)? {
+            if let Some(p) = self.plain::<T>() {
                 // the bytes go once, from storage (or the decoded chunk) into the result
                 let bytes = info.selection_bytes(&res)?;
                 self.f().data_limit(bytes)?;
@@ -358,32 +358,13 @@ impl Dataset {
                 self.read_plain_into(p, &res, &mut v)?;
                 return Ok((v, res.out_shape()));
             }
-        }
-        let es = info.dtype.size().max(1);
-        if let Some(v) = self.read_converted_run::<T>(sel)? {
-            return Ok(v);
-        }
-        if let Some((fx, plan)) = fixed_for::<T>(&info.dtype) {
-            if let Some(res) = info.resolve(sel)? {
-                if let Some(at) = info.contiguous_run(self.f(), &res)? {
-                    // one run of the file, of a type with a field plan: read in parts on
-                    // every core, each element decoded straight into the result
-                    let n = res.len() as usize;
-                    let mut out: Vec<T> = self.f().limits.vec_for(n, "elements")?;
-                    crate::storage::huge_pages(out.spare_capacity_mut());
-                    let f = self.f();
-                    crate::read::fixed::decode_from(
-                        fx,
-                        &plan,
-                        es as usize,
-                        n,
-                        |first, buf| f.read_data(at + first as u64 * es, buf, "contiguous data"),
-                        &mut out,
-                    )?;
-                    return Ok((out, res.out_shape()));
+            if let Some(at) = info.contiguous_run(self.f(), &res)? {
+                if let Some(v) = self.read_run::<T>(at, res.len() as usize)? {
+                    return Ok((v, res.out_shape()));
                 }
             }
         }
+        let es = info.dtype.size().max(1);
         // converted in pieces of about 4 MiB stored: the read needs its output and one
         // piece, not the whole selection's stored bytes besides
         let pieces = self.batches(sel, ((4 << 20) / es).max(1))?;
@@ -412,50 +393,51 @@ impl Dataset {
         Ok((out, shape))
     }
 
-    /// Numbers of another stored type, when the selection is one run of contiguous storage:
-    /// parts of 256 KiB are read and converted on every core, each straight into its place
-    /// in the result. `None`: not such a read.
-    fn read_converted_run<T: H5Type>(&self, sel: &Selection) -> Result<Option<(Vec<T>, Vec<u64>)>> {
+    /// `n` elements stored from file address `at` on (one run of contiguous storage), when
+    /// `T` reads them without a `Value` per element: parts of 256 KiB are read on every core
+    /// and each element converted (numbers of another stored type) or decoded (types with a
+    /// field plan) straight into its place in the result. `None`: neither applies.
+    fn read_run<T: H5Type>(&self, at: u64, n: usize) -> Result<Option<Vec<T>>> {
         let info = &*self.info;
-        let (Some(num), Some(p)) = (T::numeric().filter(|_| is_number(&info.dtype)), T::plain())
-        else {
+        let (f, dt) = (self.f(), &info.dtype);
+        let es = dt.size().max(1) as usize;
+        let read = |first: usize, buf: &mut [u8]| {
+            f.read_data(at + (first * es) as u64, buf, "contiguous data")
+        };
+        if let (Some(num), Some(p)) = (T::numeric().filter(|_| is_number(dt)), T::plain()) {
+            let bytes = (n as u64).saturating_mul(std::mem::size_of::<T>() as u64);
+            f.data_limit(bytes)?;
+            let mut out = (p.zeroed)(n)
+                .ok_or_else(|| Error::Unsupported(format!("a buffer of {bytes} bytes")))?;
+            crate::read::chunks::par_parts(
+                &mut out,
+                ((256 << 10) / es).max(1),
+                |first, part, (raw, tmp): &mut (Vec<u8>, Vec<T>)| {
+                    raw.resize(part.len() * es, 0);
+                    read(first, raw)?;
+                    tmp.clear();
+                    convert_into(dt, raw, (num.from_scalar, num.from_native), tmp)?;
+                    let (to, from) = ((p.bytes_mut)(part), (p.bytes)(tmp));
+                    if to.len() != from.len() {
+                        return Err(Error::Conversion(format!(
+                            "{} numbers converted for {} places",
+                            tmp.len(),
+                            part.len()
+                        )));
+                    }
+                    to.copy_from_slice(from);
+                    Ok(())
+                },
+            )?;
+            return Ok(Some(out));
+        }
+        let Some((fx, plan)) = fixed_for::<T>(dt) else {
             return Ok(None);
         };
-        let Some(res) = info.resolve(sel)? else {
-            return Ok(None);
-        };
-        let Some(at) = info.contiguous_run(self.f(), &res)? else {
-            return Ok(None);
-        };
-        let n = res.len() as usize;
-        let es = info.dtype.size().max(1) as usize;
-        let bytes = (n as u64).saturating_mul(std::mem::size_of::<T>() as u64);
-        self.f().data_limit(bytes)?;
-        let mut out = (p.zeroed)(n)
-            .ok_or_else(|| Error::Unsupported(format!("a buffer of {bytes} bytes")))?;
-        let f = self.f();
-        let dt = &info.dtype;
-        crate::read::chunks::par_parts(
-            &mut out,
-            ((256 << 10) / es).max(1),
-            |first, part, (raw, tmp): &mut (Vec<u8>, Vec<T>)| {
-                raw.resize(part.len() * es, 0);
-                f.read_data(at + (first * es) as u64, raw, "contiguous data")?;
-                tmp.clear();
-                convert_into(dt, raw, (num.from_scalar, num.from_native), tmp)?;
-                let (to, from) = ((p.bytes_mut)(part), (p.bytes)(tmp));
-                if to.len() != from.len() {
-                    return Err(Error::Conversion(format!(
-                        "{} numbers converted for {} places",
-                        tmp.len(),
-                        part.len()
-                    )));
-                }
-                to.copy_from_slice(from);
-                Ok(())
-            },
-        )?;
-        Ok(Some((out, res.out_shape())))
+        let mut out: Vec<T> = f.limits.vec_for(n, "elements")?;
+        crate::storage::huge_pages(out.spare_capacity_mut());
+        crate::read::fixed::decode_from(fx, &plan, es, n, read, &mut out)?;
+        Ok(Some(out))
     }
 
     /// The one element of a scalar dataset (or of a dataset of one element), h5py's
