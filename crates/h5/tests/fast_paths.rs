@@ -539,10 +539,11 @@ impl h5::H5Type for Picky {
 
 /// A large write of such elements that is not one run of a new dataset's storage is encoded
 /// before anything changes: when an element is refused, the dataset keeps no storage and
-/// still reads as its fill value.
+/// still reads as its fill value, here and in h5py.
 #[test]
 fn a_refused_element_leaves_an_unwritten_dataset_as_it_was() {
-    let f = File::create_in_memory().unwrap();
+    let path = tmp("refused_element.h5");
+    let f = File::create(&path).unwrap();
     let ds = f
         .new_dataset::<Picky>()
         .shape(&[2_000_000])
@@ -559,5 +560,12 @@ fn a_refused_element_leaves_an_unwritten_dataset_as_it_was() {
     assert!(
         back.iter().all(|&p| p == Picky(7)),
         "the fill value was lost"
+    );
+    f.close().unwrap();
+    h5py_asserts(
+        &path,
+        "d = f['d']
+assert d.id.get_storage_size() == 0, d.id.get_storage_size()
+assert d.shape == (2000000,) and (d[()] == 7).all()",
     );
 }
