@@ -20,6 +20,13 @@ x = rng.standard_normal(100000)
 sets.append(('randn_i1', x.astype('i1').tobytes(), 6250))
 sets.append(('randn_i8', x.astype('<i8').tobytes(), 12500 * 8))
 sets.append(('randn_f8', x.astype('<f8').tobytes(), 12500 * 8))
+# highly compressible: where zlib-rs's faster strategies fall behind zlib
+sets.append(('i32_repeat1000', np.tile(np.arange(1000, dtype='<i4'), 500).tobytes(), 50000))
+sets.append(('i16_repeat', np.tile(np.arange(300, dtype='<i2'), 3000).tobytes(), 65536))
+sets.append(('i32_repeat_noise', (np.tile(np.arange(100, dtype='<i4'), 5000) + (rng.random(500000) < 0.01)).astype('<i4').tobytes(), 50000))
+sets.append(('sparse_f8', np.where(rng.random(200000) < 0.02, rng.standard_normal(200000), 0).astype('<f8').tobytes(), 80000))
+sets.append(('u8_image', (np.add.outer(np.arange(1000), np.arange(1000)) // 7 % 256).astype('u1').tobytes(), 100000))
+sets.append(('i32_steps', np.repeat(np.arange(5000, dtype='<i4'), 100).tobytes(), 65536))
 frames = (1000 + 400 * np.sin(np.arange(64 * 64) / 300.0)).astype('<u2')
 movie = np.concatenate([frames + (rng.integers(0, 64, 64 * 64)).astype('<u2') for _ in range(8)])
 b = movie.tobytes()
@@ -98,5 +105,5 @@ fn every_level_stays_within_one_percent_of_zlib() {
         "larger than zlib allows:\n{}",
         over.join("\n")
     );
-    assert_eq!(checked, 7 * 9, "every data set at every level");
+    assert_eq!(checked, 13 * 9, "every data set at every level");
 }
