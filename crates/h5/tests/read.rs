@@ -547,3 +547,36 @@ crate::per_case!(top_level_array_types_read_as_h5py_reads_them:
     earliest => "earliest",
     latest => "latest",
 );
+
+/// A group searched many times is indexed by name (h5's `read::links`): every name h5py
+/// made is found, as the object it names, before and after the index exists, and names
+/// that are not there (prefixes, extensions, neighbours, non-ASCII) are not. (No name here
+/// is non-ASCII: libhdf5 stores a UTF-8 name as a link message, not in a symbol table.)
+#[test]
+fn many_lookups_in_one_group_find_what_h5py_made() {
+    let path = common::h5py_writes(
+        "many_lookups",
+        "earliest",
+        r#"
+    for i in range(300):
+        f[f"n{i:04}"] = [i]
+    f.create_group("g")
+    f["soft"] = h5py.SoftLink("/n0007")
+"#,
+    );
+    let f = File::open(&path).unwrap();
+    let root = f.root().unwrap();
+    for round in 0..3 {
+        for i in 0..300 {
+            let d = f.dataset(&format!("n{i:04}")).unwrap();
+            assert_eq!(d.read_vec::<i64>().unwrap(), [i], "round {round}");
+        }
+        for absent in [
+            "n", "n000", "n00000", "n0300", "n02991", "café2", "n-001", "",
+        ] {
+            assert!(root.link(absent).unwrap().is_none(), "{absent:?}");
+        }
+        assert!(f.group("g").is_ok());
+        assert_eq!(f.dataset("soft").unwrap().read_vec::<i64>().unwrap(), [7]);
+    }
+}

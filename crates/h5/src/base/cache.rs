@@ -201,6 +201,8 @@ pub(crate) enum Kind {
     LocalHeap,
     /// A global heap collection's bytes.
     Collection,
+    /// A symbol-table group's entries by name (keyed by its B-tree's address).
+    NameIndex,
 }
 
 type Entry = (u64, Arc<dyn Any + Send + Sync>);

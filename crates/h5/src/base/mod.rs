@@ -9,7 +9,7 @@ mod header;
 mod open;
 
 pub(crate) use btree1::{read_btree1_node, read_snod};
-pub(crate) use cache::Kind;
+pub(crate) use cache::{Decoded, Kind};
 pub(crate) use context::{fallible_zeros, zeroed_vec, Collection, FileInner, Overlay};
 pub use header::ObjectKind;
 pub(crate) use header::{

@@ -10,7 +10,10 @@ use h5_format::message::misc::SymbolTable;
 use h5_format::message::MessageType;
 use h5_format::superblock::{EntryCache, SymbolTableEntry};
 use h5_format::Reader;
-use std::collections::HashSet;
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Where a link points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,9 +200,17 @@ pub(crate) fn symbol_table_find(
             .then(|| f.read_meta(heap.data_addr, heap.data_size, "local heap data"))
             .and_then(Result::ok);
         let n = data.as_ref().map_or(0, Vec::len);
-        Ok(((heap, data), n))
+        let lookups = AtomicU32::new(0);
+        Ok((
+            CachedHeap {
+                heap,
+                data,
+                lookups,
+            },
+            n,
+        ))
     })?;
-    let (heap, data) = (&cached.0, &cached.1);
+    let (heap, data) = (&cached.heap, &cached.data);
     let name_at = |off: u64| -> Result<std::borrow::Cow<'_, [u8]>> {
         match data {
             Some(d) => f
@@ -209,6 +220,26 @@ pub(crate) fn symbol_table_find(
         }
     };
     let key = name.as_bytes();
+    let found = |e: &SymbolTableEntry| {
+        let name_at = |off| name_at(off).map(|n| n.into_owned());
+        entry_link(f, name_at, heap.data_addr, name.to_string(), e).map(Some)
+    };
+    if let Some(d) = data {
+        if cached.lookups.fetch_add(1, Ordering::Relaxed) >= NameIndex::AFTER {
+            let index = f.decoded(Kind::NameIndex, st.btree_addr, || {
+                // a group that cannot be walked whole keeps its lookups walking the B-tree
+                let index = NameIndex::build(f, st, d, heap.data_addr).ok().flatten();
+                let bytes = index.as_ref().map_or(64, NameIndex::bytes);
+                Ok((index, bytes))
+            })?;
+            if let Some(index) = &*index {
+                return match index.get(key, &name_at) {
+                    Some(e) => found(e),
+                    None => Ok(None),
+                };
+            }
+        }
+    }
     let mut addr = st.btree_addr;
     for _ in 0..=u8::MAX as usize {
         let node = f.decoded(Kind::GroupNode, addr, || {
@@ -242,14 +273,7 @@ pub(crate) fn symbol_table_find(
             let i = first_at_least(entries.len(), key, |i| name_at(entries[i].name_offset))?;
             if let Some(e) = entries.get(i) {
                 if *name_at(e.name_offset)? == *key {
-                    let link = entry_link(
-                        f,
-                        |off| name_at(off).map(|n| n.into_owned()),
-                        heap.data_addr,
-                        name.to_string(),
-                        e,
-                    )?;
-                    return Ok(Some(link));
+                    return found(e);
                 }
             }
             return Ok(None);
@@ -260,6 +284,89 @@ pub(crate) fn symbol_table_find(
         h5_format::Error::invalid("v1 B-tree node", f.offset_of(st.btree_addr), "tree depth")
             .into(),
     )
+}
+
+/// A symbol-table group's local heap as the decoded cache keeps it: the whole data segment
+/// when it is small enough, and how many lookups the group has had.
+struct CachedHeap {
+    heap: local_heap::LocalHeap,
+    data: Option<Vec<u8>>,
+    lookups: AtomicU32,
+}
+
+/// A symbol-table group's entries by name. A group searched many times (a program opening
+/// each of thousands of datasets in it) is walked whole once; each lookup after that is one
+/// hash instead of a search through the B-tree, its nodes and the heap's names. Names are
+/// hashed with std's keyed SipHash (they come from the file), and each hit is checked
+/// against the name in the heap.
+struct NameIndex {
+    by_hash: HashMap<u64, u32>,
+    entries: Vec<SymbolTableEntry>,
+    hasher: RandomState,
+}
+
+impl NameIndex {
+    /// Lookups in one group before it is indexed.
+    const AFTER: u32 = 32;
+    /// Indexes at most this many bytes (about): larger groups keep searching.
+    const MAX_BYTES: usize = crate::base::Decoded::MAX_BYTES / 16;
+    /// A hash two names share.
+    const AMBIGUOUS: u32 = u32::MAX;
+
+    /// The index of the group `st` (heap data segment `data` at `data_addr`); `None` for a
+    /// group too large to index.
+    fn build(
+        f: &FileInner,
+        st: &SymbolTable,
+        data: &[u8],
+        data_addr: u64,
+    ) -> Result<Option<NameIndex>> {
+        let most =
+            (Self::MAX_BYTES - Self::bytes_for(0)) / (Self::bytes_for(1) - Self::bytes_for(0));
+        let Some(entries) = symbol_table_entries(f, st, most)? else {
+            return Ok(None);
+        };
+        let hasher = RandomState::new();
+        let mut by_hash = HashMap::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            let name = f.dec(local_heap::string_at(data, e.name_offset, data_addr))?;
+            let i = u32::try_from(i).unwrap_or(Self::AMBIGUOUS);
+            by_hash
+                .entry(hasher.hash_one(name))
+                .and_modify(|at| *at = Self::AMBIGUOUS)
+                .or_insert(i);
+        }
+        if by_hash.values().any(|&i| i == Self::AMBIGUOUS) {
+            // two names (or a name twice, in a damaged group): the B-tree decides
+            return Ok(None);
+        }
+        Ok(Some(NameIndex {
+            by_hash,
+            entries,
+            hasher,
+        }))
+    }
+
+    fn bytes_for(n: usize) -> usize {
+        64 + n * (std::mem::size_of::<SymbolTableEntry>() + 2 * std::mem::size_of::<(u64, u32)>())
+    }
+
+    fn bytes(&self) -> usize {
+        Self::bytes_for(self.entries.len())
+    }
+
+    /// The entry called `key` (`name_at`: the heap's name at an offset).
+    fn get<'n, F: Fn(u64) -> Result<std::borrow::Cow<'n, [u8]>>>(
+        &self,
+        key: &[u8],
+        name_at: &F,
+    ) -> Option<&SymbolTableEntry> {
+        let &i = self.by_hash.get(&self.hasher.hash_one(key))?;
+        let e = self.entries.get(i as usize)?;
+        name_at(e.name_offset)
+            .is_ok_and(|n| *n == *key)
+            .then_some(e)
+    }
 }
 
 /// The first of `n` ascending names (`name_of(i)`) that is ≥ `key`; `n` when none is.
@@ -283,6 +390,27 @@ fn first_at_least<'n>(
 /// Walk a symbol-table group's v1 B-tree and its symbol table nodes.
 pub(crate) fn symbol_table_links(f: &FileInner, st: &SymbolTable) -> Result<Vec<Link>> {
     let (heap, data) = f.local_heap(st.heap_addr)?;
+    let entries = symbol_table_entries(f, st, usize::MAX)?.unwrap_or_default();
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let name = f.dec(local_heap::string_at(&data, e.name_offset, heap.data_addr))?;
+        let name = String::from_utf8_lossy(name).into_owned();
+        let value_at = |off| {
+            f.dec(local_heap::string_at(&data, off, heap.data_addr))
+                .map(<[u8]>::to_vec)
+        };
+        out.push(entry_link(f, value_at, heap.data_addr, name, &e)?);
+    }
+    Ok(out)
+}
+
+/// A symbol-table group's entries in name order: its v1 B-tree walked left to right.
+/// `None` when there are more than `most`.
+fn symbol_table_entries(
+    f: &FileInner,
+    st: &SymbolTable,
+    most: usize,
+) -> Result<Option<Vec<SymbolTableEntry>>> {
     let mut entries: Vec<SymbolTableEntry> = Vec::new();
     let mut seen = HashSet::new();
     let mut stack = vec![st.btree_addr];
@@ -315,23 +443,16 @@ pub(crate) fn symbol_table_links(f: &FileInner, st: &SymbolTable) -> Result<Vec<
                     .into());
                 }
                 entries.extend(read_snod(f, snod)?);
+                if entries.len() > most {
+                    return Ok(None);
+                }
             }
         } else {
             // Push in reverse so children are visited left to right.
             stack.extend(node.children.iter().rev());
         }
     }
-    let mut out = Vec::with_capacity(entries.len());
-    for e in entries {
-        let name = f.dec(local_heap::string_at(&data, e.name_offset, heap.data_addr))?;
-        let name = String::from_utf8_lossy(name).into_owned();
-        let value_at = |off| {
-            f.dec(local_heap::string_at(&data, off, heap.data_addr))
-                .map(<[u8]>::to_vec)
-        };
-        out.push(entry_link(f, value_at, heap.data_addr, name, &e)?);
-    }
-    Ok(out)
+    Ok(Some(entries))
 }
 
 /// The link a symbol table entry called `name` makes (`string_at`: the string at an offset
