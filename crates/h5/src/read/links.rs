@@ -184,8 +184,10 @@ fn dense_find(f: &FileInner, heap_addr: u64, btree_addr: u64, name: &str) -> Res
     Ok(found)
 }
 
-/// The link `name` of a symbol-table group: one descent of its B-tree (keys are names in the
-/// local heap), then the symbol table node's entries.
+/// The link `name` of a symbol-table group: once the group has been searched
+/// [`NameIndex::AFTER`] times, from its name index; until then (and in a group that cannot be
+/// indexed), one descent of its B-tree (keys are names in the local heap), then the symbol
+/// table node's entries.
 pub(crate) fn symbol_table_find(
     f: &FileInner,
     st: &SymbolTable,
@@ -195,6 +197,8 @@ pub(crate) fn symbol_table_find(
     // lookup after the first decodes nothing. A larger one, or one whose segment cannot be
     // read whole (damaged: then the names looked up say why), is read name by name.
     let cached = f.decoded(Kind::LocalHeap, st.heap_addr, || {
+        // taken before reading: an index built from this heap is never served after a write
+        let generation = f.pages.generation();
         let heap = f.local_heap_header(st.heap_addr)?;
         let data = (heap.data_size <= 1 << 20)
             .then(|| f.read_meta(heap.data_addr, heap.data_size, "local heap data"))
@@ -206,6 +210,7 @@ pub(crate) fn symbol_table_find(
                 heap,
                 data,
                 lookups,
+                generation,
             },
             n,
         ))
@@ -226,13 +231,20 @@ pub(crate) fn symbol_table_find(
     };
     if let Some(d) = data {
         if cached.lookups.fetch_add(1, Ordering::Relaxed) >= NameIndex::AFTER {
-            let index = f.decoded(Kind::NameIndex, st.btree_addr, || {
-                // a group that cannot be walked whole keeps its lookups walking the B-tree
-                let index = NameIndex::build(f, st, d, heap.data_addr).ok().flatten();
-                let bytes = index.as_ref().map_or(64, NameIndex::bytes);
-                Ok((index, bytes))
-            })?;
-            if let Some(index) = &*index {
+            // the index's names come from this heap: it is kept at the heap's generation
+            let index = f
+                .decoded
+                .get(Kind::NameIndex, st.btree_addr, cached.generation, || {
+                    // a group that cannot be walked whole keeps its lookups walking the B-tree
+                    let index = NameIndex::build(f, st, d, heap.data_addr).ok().flatten();
+                    let bytes = index.as_ref().map_or(64, NameIndex::bytes);
+                    Ok((index, bytes))
+                })?;
+            if let Some(index) = index
+                .as_ref()
+                .as_ref()
+                .filter(|i| i.heap_addr == st.heap_addr)
+            {
                 return match index.get(key, &name_at) {
                     Some(e) => found(e),
                     None => Ok(None),
@@ -292,6 +304,8 @@ struct CachedHeap {
     heap: local_heap::LocalHeap,
     data: Option<Vec<u8>>,
     lookups: AtomicU32,
+    /// The write generation before the heap was read.
+    generation: u64,
 }
 
 /// A symbol-table group's entries by name. A group searched many times (a program opening
@@ -300,6 +314,8 @@ struct CachedHeap {
 /// hashed with std's keyed SipHash (they come from the file), and each hit is checked
 /// against the name in the heap.
 struct NameIndex {
+    /// The local heap the names are in (the index is kept by B-tree address).
+    heap_addr: u64,
     by_hash: HashMap<u64, u32>,
     entries: Vec<SymbolTableEntry>,
     hasher: RandomState,
@@ -328,8 +344,15 @@ impl NameIndex {
         };
         let hasher = RandomState::new();
         let mut by_hash = HashMap::with_capacity(entries.len());
+        let mut last: Option<&[u8]> = None;
         for (i, e) in entries.iter().enumerate() {
             let name = f.dec(local_heap::string_at(data, e.name_offset, data_addr))?;
+            if last.is_some_and(|l| l >= name) {
+                // not in ascending order (a damaged group): the B-tree search decides, as
+                // in libhdf5
+                return Ok(None);
+            }
+            last = Some(name);
             let i = u32::try_from(i).unwrap_or(Self::AMBIGUOUS);
             by_hash
                 .entry(hasher.hash_one(name))
@@ -341,6 +364,7 @@ impl NameIndex {
             return Ok(None);
         }
         Ok(Some(NameIndex {
+            heap_addr: st.heap_addr,
             by_hash,
             entries,
             hasher,
