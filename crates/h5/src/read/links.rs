@@ -360,7 +360,7 @@ impl NameIndex {
                 .or_insert(i);
         }
         if by_hash.values().any(|&i| i == Self::AMBIGUOUS) {
-            // two names (or a name twice, in a damaged group): the B-tree decides
+            // two names share a hash: the B-tree decides
             return Ok(None);
         }
         Ok(Some(NameIndex {
