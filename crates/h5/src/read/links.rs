@@ -230,7 +230,12 @@ pub(crate) fn symbol_table_find(
         entry_link(f, name_at, heap.data_addr, name.to_string(), e).map(Some)
     };
     if let Some(d) = data {
-        if cached.lookups.fetch_add(1, Ordering::Relaxed) >= NameIndex::AFTER {
+        // counted until the index is due (then only read: threads looking up in one group
+        // share no written cache line)
+        let lookups = &cached.lookups;
+        if lookups.load(Ordering::Relaxed) >= NameIndex::AFTER
+            || lookups.fetch_add(1, Ordering::Relaxed) >= NameIndex::AFTER
+        {
             // the index's names come from this heap: it is kept at the heap's generation
             let index = f
                 .decoded
@@ -299,7 +304,8 @@ pub(crate) fn symbol_table_find(
 }
 
 /// A symbol-table group's local heap as the decoded cache keeps it: the whole data segment
-/// when it is small enough, and how many lookups the group has had.
+/// when it is small enough, and how many lookups the group has had (counted until its
+/// index is due).
 struct CachedHeap {
     heap: local_heap::LocalHeap,
     data: Option<Vec<u8>>,
