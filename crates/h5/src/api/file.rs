@@ -277,7 +277,16 @@ impl File {
         }
         let storage = FileStorage::open_with(path, &o).map_err(|e| open_error(path, e))?;
         options.locking.lock(storage.file(), true, path)?;
-        storage.set_len(0)?;
+        // a file just made is empty: truncating it anyway costs a flush of everything
+        // written at close (ext4 takes a truncate to zero for a file being replaced)
+        let on_disk = storage
+            .file()
+            .metadata()
+            .map_err(|e| open_error(path, e))?
+            .len();
+        if on_disk != 0 || !storage.is_empty() {
+            storage.set_len(0)?;
+        }
         let inner = crate::write::create_file(
             Box::new(storage),
             options.libver,
