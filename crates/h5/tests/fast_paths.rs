@@ -473,7 +473,7 @@ impl h5::storage::Storage for FailsLater {
     }
     fn write_at(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
         use std::sync::atomic::Ordering;
-        if data.len() >= 512 << 10 && self.1.fetch_add(1, Ordering::SeqCst) >= 2 {
+        if data.len() >= 128 << 10 && self.1.fetch_add(1, Ordering::SeqCst) >= 2 {
             // slowly: an encoder running ahead is waiting for a buffer by then
             std::thread::sleep(std::time::Duration::from_millis(100));
             return Err(std::io::Error::other("no space left (test)"));
@@ -494,7 +494,7 @@ impl h5::storage::Storage for FailsLater {
 fn a_streamed_write_that_fails_returns_the_error() {
     let (done, wait) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rows = recs(200_000); // 12 MB: streamed in pieces of about 1 MiB
+        let rows = recs(200_000); // 12 MB: streamed in pieces of about 256 KiB
         let f = File::create_on(FailsLater::default(), Default::default()).unwrap();
         let ds = f
             .new_dataset::<Rec>()

@@ -231,7 +231,7 @@ pub(crate) fn encode_parts<'d, E: Elements + ?Sized>(
     if plain_for::<E::Elem>(dt).is_some() || *dt != E::Elem::datatype() {
         return None;
     }
-    let (fx, plan) = fixed_for::<E::Elem>(dt)?;
+    let (_, plan) = fixed_for::<E::Elem>(dt)?;
     let s = data.as_slice().filter(|s| s.len() as u64 == count)?;
     let es = (dt.size() as usize).max(1);
     let len = s.len().checked_mul(es).filter(|&l| l >= min)?;
@@ -243,17 +243,19 @@ pub(crate) fn encode_parts<'d, E: Elements + ?Sized>(
             buf.fill(0);
             buf.chunks_exact_mut(es)
                 .zip(s.get(off / es..).unwrap_or_default())
-                .try_for_each(|(slot, x)| (fx.encode)(&plan, x, slot))
+                // called directly (the same function as `fixed()`'s `encode`): it inlines
+                .try_for_each(|(slot, x)| E::Elem::encode_fixed(&plan, x, slot))
         }),
     })
 }
 
-/// Write `parts` from file address `at` while they are encoded: pieces of about 1 MiB are
-/// encoded on a thread of their own and written here in order (three buffers go round), so
-/// encoding and writing overlap. Elements that fail to encode leave the pieces before them
+/// Write `parts` from file address `at` while they are encoded: pieces of about 256 KiB
+/// (they stay in the cache between the encode and the write, and the first write starts
+/// early) are encoded on a thread of their own and written here in order (three buffers go
+/// round), so encoding and writing overlap. Elements that fail to encode leave the pieces before them
 /// written, as libhdf5's conversion buffers do.
 pub(crate) fn stream(cx: &mut WriteCtx<'_>, at: u64, parts: Parts<'_>) -> Result<()> {
-    let piece = ((1 << 20) / parts.es).max(1) * parts.es;
+    let piece = ((256 << 10) / parts.es).max(1) * parts.es;
     let pieces = move || {
         (0..parts.len)
             .step_by(piece)
@@ -337,12 +339,14 @@ pub(crate) fn encode<'d, E: Elements + ?Sized>(
         })?;
         return Ok(Cow::Owned(out));
     }
-    if let Some((fx, plan)) = fixed_for::<E::Elem>(dt).filter(|_| *dt == E::Elem::datatype()) {
+    if let Some((_, plan)) = fixed_for::<E::Elem>(dt).filter(|_| *dt == E::Elem::datatype()) {
         // a field plan made once: each element's parts straight into their bytes
         let es = dt.size() as usize;
         let mut out = cx.f.data_buffer(count.saturating_mul(es as u64))?;
         if let Some(s) = data.as_slice().filter(|s| s.len() as u64 == count) {
-            par_encode(s, &mut out, es, |v, slot| (fx.encode)(&plan, v, slot))?;
+            par_encode(s, &mut out, es, |v, slot| {
+                E::Elem::encode_fixed(&plan, v, slot)
+            })?;
             return Ok(Cow::Owned(out));
         }
         let mut slots = out.chunks_exact_mut(es.max(1));
@@ -350,7 +354,7 @@ pub(crate) fn encode<'d, E: Elements + ?Sized>(
             let slot = slots
                 .next()
                 .ok_or_else(|| Error::Shape("more elements than the data's shape".into()))?;
-            (fx.encode)(&plan, v, slot)
+            E::Elem::encode_fixed(&plan, v, slot)
         })?;
         return Ok(Cow::Owned(out));
     }
