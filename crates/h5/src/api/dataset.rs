@@ -431,12 +431,20 @@ impl Dataset {
             )?;
             return Ok(Some(out));
         }
-        let Some((fx, plan)) = fixed_for::<T>(dt) else {
+        let Some((_, plan)) = fixed_for::<T>(dt) else {
             return Ok(None);
         };
         let mut out: Vec<T> = f.limits.vec_for(n, "elements")?;
         crate::storage::huge_pages(out.spare_capacity_mut());
-        crate::read::fixed::decode_from(fx, &plan, es, n, read, &mut out)?;
+        crate::read::fixed::decode_from(
+            #[inline(always)]
+            |p, b| T::decode_fixed(p, b),
+            &plan,
+            es,
+            n,
+            read,
+            &mut out,
+        )?;
         Ok(Some(out))
     }
 

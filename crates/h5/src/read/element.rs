@@ -367,6 +367,68 @@ impl H5Type for String {
     }
 }
 
+/// Where the first NUL of `b` is (`N` when none is) and whether every byte of `b` is ASCII:
+/// eight bytes at a time, without a branch per byte (a fixed string's decode is this and a
+/// mask).
+#[inline(always)]
+fn nul_and_ascii<const N: usize>(b: &[u8; N]) -> (usize, bool) {
+    const LOW: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let (mut len, mut seen) = (N, 0u64);
+    let words = b.chunks_exact(8);
+    let rest = words.remainder();
+    for (k, w) in words.enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        let v = u64::from_le_bytes(word);
+        seen |= v;
+        // the lowest high bit set marks the first zero byte (a borrow only runs upward
+        // from a zero byte, so no byte below the first zero is marked)
+        let zero = v.wrapping_sub(LOW) & !v & HIGH;
+        if zero != 0 && len == N {
+            len = k * 8 + (zero.trailing_zeros() / 8) as usize;
+        }
+    }
+    for (k, &c) in rest.iter().enumerate() {
+        seen |= u64::from(c);
+        if c == 0 && len == N {
+            len = N - rest.len() + k;
+        }
+    }
+    (len, seen & HIGH == 0)
+}
+
+/// Whether every byte of `b` from `len` on is zero (as NUL padding leaves them): eight
+/// bytes at a time.
+#[inline(always)]
+fn zero_from<const N: usize>(b: &[u8; N], len: usize) -> bool {
+    let mut seen = 0u64;
+    let words = b.chunks_exact(8);
+    let at = N - words.remainder().len();
+    for (i, &c) in words.remainder().iter().enumerate() {
+        if at + i >= len {
+            seen |= u64::from(c);
+        }
+    }
+    for (k, w) in words.enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        // the bytes of this word below `len`: all, none or the low `kept` of them
+        let kept = len.saturating_sub(k * 8).min(8) as u32;
+        let below = u64::MAX.checked_shr(64 - 8 * kept).unwrap_or(0);
+        seen |= u64::from_le_bytes(word) & !below;
+    }
+    seen == 0
+}
+
+/// `b` with its bytes from `len` on zeros (stored bytes after a NUL that are not zeros:
+/// rare, so out of line).
+#[cold]
+#[inline(never)]
+fn zeros_from<const N: usize>(b: &[u8; N], len: usize) -> [u8; N] {
+    std::array::from_fn(|i| if i < len { b[i] } else { 0 })
+}
+
 macro_rules! fixed_string {
     ($($name:ident, $charset:ident, $what:literal, $check:expr);*) => {$(
         #[doc = concat!("A fixed-length ", $what, " string of at most `N` bytes, stored ",
@@ -395,6 +457,17 @@ macro_rules! fixed_string {
                 let mut bytes = [0u8; N];
                 bytes[..s.len()].copy_from_slice(s.as_bytes());
                 Ok(Self { bytes, len: s.len() as u32 })
+            }
+            /// Stored bytes that are not `N` bytes of ASCII, as the general path reads them:
+            /// up to the first NUL, lossy UTF-8 (out of line: the loops stay small).
+            #[cold]
+            #[inline(never)]
+            fn decode_text(b: &[u8]) -> Result<Self> {
+                let t = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
+                match std::str::from_utf8(t) {
+                    Ok(s) => Self::new(s),
+                    Err(_) => Self::new(&String::from_utf8_lossy(t)),
+                }
             }
             /// The text.
             pub fn as_str(&self) -> &str {
@@ -460,21 +533,21 @@ macro_rules! fixed_string {
             /// As the general path reads it: up to the first NUL, lossy UTF-8.
             #[inline]
             fn decode_fixed(_: &FieldPlan, b: &[u8]) -> Result<Self> {
-                if let Ok(&stored) = <&[u8; N]>::try_from(b) {
+                if let Ok(stored) = <&[u8; N]>::try_from(b) {
                     // the text is up to the first NUL; the bytes after it become zeros
-                    let len = stored.iter().position(|&c| c == 0).unwrap_or(N);
-                    if stored.is_ascii() && len <= u32::MAX as usize {
-                        // ASCII is UTF-8 and passes either check (a select per byte, not
-                        // a store per byte: the loop stays vector code)
-                        let bytes = std::array::from_fn(|i| if i < len { stored[i] } else { 0 });
+                    let (len, ascii) = nul_and_ascii(stored);
+                    if ascii && len <= u32::MAX as usize {
+                        // ASCII is UTF-8 and passes either check
+                        // the bytes after the text are zeros, most often already (a copy)
+                        let bytes = if zero_from(stored, len) {
+                            *stored
+                        } else {
+                            zeros_from(stored, len)
+                        };
                         return Ok(Self { bytes, len: len as u32 });
                     }
                 }
-                let t = &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())];
-                match std::str::from_utf8(t) {
-                    Ok(s) => Self::new(s),
-                    Err(_) => Self::new(&String::from_utf8_lossy(t)),
-                }
+                Self::decode_text(b)
             }
             #[inline]
             fn encode_fixed(_: &FieldPlan, x: &Self, b: &mut [u8]) -> Result<()> {
@@ -627,8 +700,15 @@ pub(crate) fn decode_into<T: H5Type>(
     if let Some(n) = T::numeric().filter(|_| is_number(dt)) {
         return convert_into(dt, data, (n.from_scalar, n.from_native), out);
     }
-    if let Some((fx, plan)) = fixed_for::<T>(dt) {
-        return super::fixed::decode_all(fx, &plan, dt.size() as usize, data, out);
+    if let Some((_, plan)) = fixed_for::<T>(dt) {
+        return super::fixed::decode_all(
+            #[inline(always)]
+            |p, b| T::decode_fixed(p, b),
+            &plan,
+            dt.size() as usize,
+            data,
+            out,
+        );
     }
     for v in super::value::decode_all(f, dt, data)? {
         out.push(T::from_value(&v)?);
@@ -683,7 +763,9 @@ macro_rules! compound {
                     encode: Self::encode_fixed,
                 })
             }
-            #[inline]
+            // always inlined: a struct returned from a call is stored field by field and
+            // loaded whole by the caller, a store-forwarding stall per element
+            #[inline(always)]
             fn decode_fixed(p: &$crate::FieldPlan, b: &[u8]) -> $crate::Result<Self> {
                 // each field's own decode, called directly: one function per struct
                 fn dec<T: $crate::H5Type>(
@@ -698,7 +780,7 @@ macro_rules! compound {
                 Ok($ty { $($field: dec(
                     |x: &$ty| &x.$field, p, part.next().unwrap_or_default(), b)?),* })
             }
-            #[inline]
+            #[inline(always)]
             fn encode_fixed(
                 p: &$crate::FieldPlan,
                 x: &Self,
@@ -808,6 +890,56 @@ mod tests {
         assert_eq!(i8::from_value(&Value::Int(1200)).unwrap(), 127);
         assert_eq!(u16::from_value(&Value::Float(-3.5)).unwrap(), 0);
         assert!(i8::from_value(&Value::Str("x".into())).is_err());
+    }
+
+    #[test]
+    fn fixed_strings_end_at_the_first_nul_and_know_ascii() {
+        // every NUL position and a high byte before, at and after it, for lengths that fill
+        // whole words, part of one and more than one
+        fn check<const N: usize>() {
+            for nul in 0..=N {
+                for high in [None, Some(0), Some(nul.saturating_sub(1)), Some(N - 1)] {
+                    let mut b: [u8; N] = std::array::from_fn(|i| b'a' + (i % 26) as u8);
+                    if let Some(h) = high.filter(|&h| h < N) {
+                        b[h] = 0xc3;
+                    }
+                    if nul < N {
+                        b[nul] = 0;
+                        // bytes after the NUL are not part of the text, NUL or not
+                        if nul + 2 < N {
+                            b[nul + 2] = 0;
+                        }
+                    }
+                    let want = (b.iter().position(|&c| c == 0).unwrap_or(N), b.is_ascii());
+                    assert_eq!(
+                        nul_and_ascii(&b),
+                        want,
+                        "N {N}, NUL at {nul}, high {high:?}"
+                    );
+                }
+            }
+        }
+        check::<1>();
+        check::<7>();
+        check::<8>();
+        check::<16>();
+        check::<21>();
+        // the bytes from any length on are zeros, the rest kept
+        let b: [u8; 21] = std::array::from_fn(|i| 1 + i as u8);
+        for len in 0..=21 {
+            let want: [u8; 21] = std::array::from_fn(|i| if i < len { b[i] } else { 0 });
+            assert_eq!(zeros_from(&b, len), want, "length {len}");
+            assert!(!zero_from(&b, len) || len == 21, "length {len}");
+            assert!(zero_from(&want, len), "length {len}");
+        }
+        // the decoded text stops at the first NUL and the bytes after it are zeros
+        let s =
+            FixedAscii::<16>::decode_fixed(&FieldPlan::default(), b"ab\0cd\0\0\0\0\0\0\0\0\0\0x")
+                .unwrap();
+        assert_eq!(s.as_str(), "ab");
+        assert_eq!(s, FixedAscii::<16>::new("ab").unwrap());
+        let u = FixedUtf8::<4>::decode_fixed(&FieldPlan::default(), "é\0z".as_bytes()).unwrap();
+        assert_eq!(u.as_str(), "é");
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub(crate) fn no_fixed<T>() -> Error {
 /// Decode every element of `data` (elements of `size` bytes) under a plan, onto `out`;
 /// large runs on rayon's pool, each element decoded straight into its place in `out`.
 pub(crate) fn decode_all<T: Send>(
-    fx: Fixed<T>,
+    decode: impl Fn(&FieldPlan, &[u8]) -> Result<T> + Sync,
     plan: &FieldPlan,
     size: usize,
     data: &[u8],
@@ -162,15 +162,45 @@ pub(crate) fn decode_all<T: Send>(
         buf.copy_from_slice(part);
         Ok(())
     };
-    decode_from(fx, plan, size, data.len() / size, read, out)
+    decode_from(decode, plan, size, data.len() / size, read, out)
+}
+
+/// `f()`, on a path taken rarely (kept out of the loop that calls it).
+#[cold]
+#[inline(never)]
+fn cold<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// Fill `buf` with the stored bytes of elements `first..end.min(n)` (of `size` bytes), and
+/// `held` with that range (empty when the read fails). Out of line: once a part.
+#[inline(never)]
+fn refill(
+    read: &(impl Fn(usize, &mut [u8]) -> Result<()> + Sync),
+    buf: &mut Vec<u8>,
+    held: &mut Range<usize>,
+    first: usize,
+    end: usize,
+    n: usize,
+    size: usize,
+) -> Result<()> {
+    let end = end.min(n);
+    buf.resize(end.saturating_sub(first) * size, 0);
+    *held = 0..0;
+    read(first, buf)?;
+    *held = first..end;
+    Ok(())
 }
 
 /// Decode `n` elements of `size` bytes that `read(first, buf)` fetches (the stored bytes of
 /// elements `first..` into `buf`), onto `out`: parts of about 256 KiB are read and decoded on
 /// rayon's pool, each element straight into its place in `out` — the stored bytes are never
-/// held whole. On an error `out` is as it was.
+/// held whole. Each element decodes through `decode`: a closure `#[inline(always)]` that
+/// calls the type's `H5Type::decode_fixed` (the same function as its `fixed()`'s `decode`),
+/// so that the decode inlines into the loop (through a pointer, or the function item
+/// itself, it does not). On an error `out` is as it was.
 pub(crate) fn decode_from<T: Send>(
-    fx: Fixed<T>,
+    decode: impl Fn(&FieldPlan, &[u8]) -> Result<T> + Sync,
     plan: &FieldPlan,
     size: usize,
     n: usize,
@@ -187,14 +217,14 @@ pub(crate) fn decode_from<T: Send>(
         use std::sync::Mutex;
         let mut first = vec![0u8; size];
         read(0, &mut first)?;
-        (fx.decode)(plan, &first)?;
+        decode(plan, &first)?;
         let failed = Mutex::new(None);
         // set at the first failure: the rest is filled without reading
         let stop = std::sync::atomic::AtomicBool::new(false);
         // every slot is filled (after a failure, with the first element decoded again: its
         // bytes decoded a moment ago); the first failure is returned
         let filler =
-            || (fx.decode)(plan, &first).expect("decoding is a function of the plan and the bytes");
+            || decode(plan, &first).expect("decoding is a function of the plan and the bytes");
         let fail = |e: Error| {
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
             if let Ok(mut f) = failed.lock() {
@@ -206,21 +236,25 @@ pub(crate) fn decode_from<T: Send>(
         // the stored bytes from its current element to the next part boundary.
         out.par_extend((0..n).into_par_iter().with_min_len(per).map_init(
             || (Vec::new(), 0..0),
-            |(buf, held): &mut (Vec<u8>, std::ops::Range<usize>), i| {
+            // the loop's body is this closure, inlined so that the element's decode is (a
+            // struct returned from a call is stored field by field and loaded whole, a
+            // store-forwarding stall per element); the refill and the failures are out of
+            // line
+            #[inline(always)]
+            |(buf, held): &mut (Vec<u8>, Range<usize>), i| {
                 if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    return filler();
+                    return cold(filler);
                 }
                 if !held.contains(&i) {
-                    let end = ((i / per + 1) * per).min(n);
-                    buf.resize((end - i) * size, 0);
-                    *held = 0..0;
-                    if let Err(e) = read(i, buf) {
-                        return fail(e);
+                    if let Err(e) = refill(&read, buf, held, i, (i / per + 1) * per, n, size) {
+                        return cold(|| fail(e));
                     }
-                    *held = i..end;
                 }
                 let at = (i - held.start) * size;
-                (fx.decode)(plan, &buf[at..at + size]).unwrap_or_else(fail)
+                match decode(plan, &buf[at..at + size]) {
+                    Ok(x) => x,
+                    Err(e) => cold(|| fail(e)),
+                }
             },
         ));
         let failed = match failed.into_inner() {
@@ -237,7 +271,7 @@ pub(crate) fn decode_from<T: Send>(
         buf.resize(per.min(n - first) * size, 0);
         read(first, &mut buf)?;
         for b in buf.chunks_exact(size) {
-            out.push((fx.decode)(plan, b)?);
+            out.push(decode(plan, b)?);
         }
         Ok(())
     });
