@@ -78,18 +78,31 @@ pub(crate) fn whole_run(scaled: &[u64], cd: &[u64], sel: &[Dim]) -> Option<usize
 
 /// The first and last element (row-major index) a selection touches.
 pub(crate) fn span(dims: &[u64], res: &Resolved) -> (u64, u64) {
-    let strides = row_strides(dims);
-    let lin = |p: &[u64]| p.iter().zip(&strides).map(|(&x, s)| x * s).sum::<u64>();
     match res {
         Resolved::Slab { dims: sel, .. } => {
-            let first: Vec<u64> = sel.iter().map(|d| d.coord(0)).collect();
-            let last: Vec<u64> = sel.iter().map(|d| d.coord(d.count() - 1)).collect();
-            (lin(&first), lin(&last))
+            // the first and last selected elements, with the strides of `row_strides` made
+            // on the way in from the last dimension (no allocation: every small read
+            // passes here)
+            let (mut lo, mut hi, mut stride) = (0u64, 0u64, 1u64);
+            for i in (0..dims.len()).rev() {
+                if let Some(d) = sel.get(i) {
+                    lo += d.coord(0) * stride;
+                    hi += d.coord(d.count() - 1) * stride;
+                }
+                if i > 0 {
+                    stride *= dims[i];
+                }
+            }
+            (lo, hi)
         }
-        Resolved::Points(pts) => (
-            pts.iter().map(|p| lin(p)).min().unwrap_or(0),
-            pts.iter().map(|p| lin(p)).max().unwrap_or(0),
-        ),
+        Resolved::Points(pts) => {
+            let strides = row_strides(dims);
+            let lin = |p: &[u64]| p.iter().zip(&strides).map(|(&x, s)| x * s).sum::<u64>();
+            (
+                pts.iter().map(|p| lin(p)).min().unwrap_or(0),
+                pts.iter().map(|p| lin(p)).max().unwrap_or(0),
+            )
+        }
     }
 }
 
@@ -254,7 +267,57 @@ pub(crate) fn broadcast(src: &[u8], es: usize, from: &[u64], to: &[u64], out: &m
 
 #[cfg(test)]
 mod broadcast_tests {
-    use super::{broadcast, broadcast_shape, whole_run, Dim};
+    use super::{broadcast, broadcast_shape, one_run, row_strides, span, whole_run, Dim};
+    use crate::read::selection::Resolved;
+
+    #[test]
+    fn a_span_is_the_first_and_last_selected_elements() {
+        let slab = |dims: Vec<Dim>| Resolved::Slab {
+            keep: vec![true; dims.len()],
+            dims,
+        };
+        let r = |start, step, count| Dim::Range { start, step, count };
+        // (6, 5, 4): element (a, b, c) is at a * 20 + b * 4 + c
+        let dims = [6, 5, 4];
+        let lin = |p: [u64; 3]| p.iter().zip(row_strides(&dims)).map(|(x, s)| x * s).sum();
+        let cases = [
+            (
+                vec![r(0, 1, 6), r(0, 1, 5), r(0, 1, 4)],
+                [0, 0, 0],
+                [5, 4, 3],
+            ),
+            (
+                vec![r(1, 2, 3), r(2, 1, 2), r(1, 2, 2)],
+                [1, 2, 1],
+                [5, 3, 3],
+            ),
+            (
+                vec![r(4, 1, 1), Dim::List(vec![0, 3]), r(3, 1, 1)],
+                [4, 0, 3],
+                [4, 3, 3],
+            ),
+        ];
+        for (sel, first, last) in cases {
+            assert_eq!(span(&dims, &slab(sel)), (lin(first), lin(last)));
+        }
+        // the whole dataset is one run from 0; a column is not a run
+        assert_eq!(
+            one_run(&dims, &slab(vec![r(0, 1, 6), r(0, 1, 5), r(0, 1, 4)])),
+            Some(0)
+        );
+        assert_eq!(
+            one_run(&dims, &slab(vec![r(0, 1, 6), r(0, 1, 5), r(2, 1, 1)])),
+            None
+        );
+        // whole rows 2-3 of a (6, 5) array start at 10
+        assert_eq!(
+            one_run(&[6, 5], &slab(vec![r(2, 1, 2), r(0, 1, 5)])),
+            Some(10)
+        );
+        // points: the least and the greatest
+        let pts = Resolved::Points(vec![vec![3, 1, 0], vec![0, 4, 2], vec![5, 0, 1]]);
+        assert_eq!(span(&dims, &pts), (lin([0, 4, 2]), lin([5, 0, 1])));
+    }
 
     #[test]
     fn numpy_rules_decide_what_broadcasts() {
