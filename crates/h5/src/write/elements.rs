@@ -252,8 +252,8 @@ pub(crate) fn encode_parts<'d, E: Elements + ?Sized>(
 /// Write `parts` from file address `at` while they are encoded: pieces of about 256 KiB
 /// (they stay in the cache between the encode and the write, and the first write starts
 /// early) are encoded on a thread of their own and written here in order (three buffers go
-/// round), so encoding and writing overlap. Elements that fail to encode leave the pieces before them
-/// written, as libhdf5's conversion buffers do.
+/// round), so encoding and writing overlap. Elements that fail to encode leave the pieces
+/// before them written, as libhdf5's conversion buffers do.
 pub(crate) fn stream(cx: &mut WriteCtx<'_>, at: u64, parts: Parts<'_>) -> Result<()> {
     let piece = ((256 << 10) / parts.es).max(1) * parts.es;
     let pieces = move || {
