@@ -395,8 +395,15 @@ crate::per_profile!(edge_chunks_in_one_two_and_three_dimensions);
 
 fn edge_chunks_in_one_two_and_three_dimensions(libver: LibVer) {
     let path = tmp(&format!("{libver:?}_edges.h5"));
-    let shapes: &[(&[u64], &[u64])] =
-        &[(&[10], &[3]), (&[7, 5], &[3, 2]), (&[5, 4, 3], &[2, 3, 2])];
+    // the last two: chunks that are whole runs of what is written (stored straight from
+    // the written bytes when unfiltered), beside an edge chunk that is not
+    let shapes: &[(&[u64], &[u64])] = &[
+        (&[10], &[3]),
+        (&[7, 5], &[3, 2]),
+        (&[5, 4, 3], &[2, 3, 2]),
+        (&[5, 4, 3], &[1, 4, 3]),
+        (&[7, 4], &[2, 4]),
+    ];
     let mut expect = Vec::new();
     {
         let f = create(&path, libver);
@@ -416,6 +423,20 @@ fn edge_chunks_in_one_two_and_three_dimensions(libver: LibVer) {
                 expect.push((name, nested(&data)));
             }
         }
+        // whole chunks at an offset in a slab written later (rows 3..7: chunk 1 in part,
+        // chunks 2 and 3 whole, 3 at the edge), over an earlier write of every row
+        let ds = r
+            .new_dataset::<i64>()
+            .shape(&[7, 4])
+            .chunks(&[2, 4])
+            .create("offset")
+            .unwrap();
+        let mut m = ArrayD::<i64>::zeros(dyn_shape(&[7, 4]));
+        let all: Vec<i64> = (0..28).map(|x| 100 + x).collect();
+        both(&ds, &mut m, &[(0, 7, 1), (0, 4, 1)], &all);
+        let later: Vec<i64> = (0..16).map(|x| x * 3 - 7).collect();
+        both(&ds, &mut m, &[(3, 7, 1), (0, 4, 1)], &later);
+        expect.push(("offset".into(), nested(&m)));
         f.close().unwrap();
     }
     members_read_as(&path, &expect);

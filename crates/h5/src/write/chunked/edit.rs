@@ -5,6 +5,7 @@ use super::index::Index;
 use super::meta::{Loc, Meta};
 use crate::error::{Error, Result};
 use crate::read::chunks::{grid_product, par_map, touched_chunks, PARALLEL_BATCH};
+use crate::read::grid::whole_run;
 use crate::read::selection::Resolved;
 use crate::write::header::HeaderEdit;
 use crate::write::{enc, WriteCtx};
@@ -26,9 +27,10 @@ struct Job {
     old: Option<Loc>,
 }
 
-/// A chunk after its change, ready to store.
-struct Encoded {
-    bytes: Vec<u8>,
+/// A chunk after its change, ready to store: its bytes built and filtered, or (a whole chunk
+/// of an unfiltered dataset that is one run of the written bytes) those bytes themselves.
+struct Encoded<'b> {
+    bytes: std::borrow::Cow<'b, [u8]>,
     mask: u32,
 }
 
@@ -40,7 +42,7 @@ fn store_batch(
     m: &Meta,
     tree: &mut Index,
     jobs: &[Job],
-    encoded: Vec<Encoded>,
+    encoded: Vec<Encoded<'_>>,
     frees: &mut Vec<(u64, u64)>,
 ) -> Result<()> {
     for (j, e) in jobs.iter().zip(encoded) {
@@ -150,7 +152,22 @@ pub(crate) fn write(
         let f = cx.f;
         let m = &m;
         let fill = &fill;
-        let encoded = par_map(batch, |j| -> Result<Encoded> {
+        let encoded = par_map(batch, |j| -> Result<Encoded<'_>> {
+            if let (true, true, Resolved::Slab { dims: sel, .. }) =
+                (j.full, m.filters.is_empty(), res)
+            {
+                // the chunk's bytes follow one another in what is written: stored as they
+                // are, without a copy into a chunk buffer
+                let run = whole_run(&j.scaled, cd, sel)
+                    .and_then(|at| at.checked_mul(es))
+                    .and_then(|at| bytes.get(at..at.checked_add(m.chunk_bytes)?));
+                if let Some(run) = run {
+                    return Ok(Encoded {
+                        bytes: std::borrow::Cow::Borrowed(run),
+                        mask: 0,
+                    });
+                }
+            }
             let mut buf = match (j.full, &j.old) {
                 (true, _) => f.data_buffer(m.chunk_bytes as u64)?,
                 (false, Some(loc)) => m.read_chunk(f, loc)?,
@@ -177,7 +194,10 @@ pub(crate) fn write(
                 }
             }
             let (bytes, mask) = m.encode_chunk(f, buf)?;
-            Ok(Encoded { bytes, mask })
+            Ok(Encoded {
+                bytes: bytes.into(),
+                mask,
+            })
         });
         let encoded = encoded.into_iter().collect::<Result<Vec<_>>>()?;
         store_batch(cx, m, &mut tree, batch, encoded, &mut frees)?;
@@ -300,7 +320,10 @@ pub(crate) fn resize(
                 }
             }
             let (bytes, mask) = m.encode_chunk(f, buf)?;
-            Ok(Encoded { bytes, mask })
+            Ok(Encoded {
+                bytes: bytes.into(),
+                mask,
+            })
         });
         let encoded = encoded.into_iter().collect::<Result<Vec<_>>>()?;
         store_batch(cx, m, &mut tree, batch, encoded, &mut frees)?;
