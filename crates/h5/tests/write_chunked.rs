@@ -456,6 +456,61 @@ print('ok')
     );
 }
 
+crate::per_profile!(kept_chunk_trees_follow_every_change);
+
+/// The chunk B-tree a write keeps for the dataset's next write (v1 B-trees: the earliest
+/// profile's indexes) follows every change: appends that split leaves and the root, two
+/// datasets written in turn, a shrink, a dataset deleted and made again under its name.
+fn kept_chunk_trees_follow_every_change(libver: LibVer) {
+    let path = tmp(&format!("{libver:?}_kept_trees.h5"));
+    let row = |k: i64| [k * 3, k * 3 + 1, -k];
+    let grow = |ds: &mut h5::Dataset, m: &mut Vec<[i64; 3]>, k: i64| {
+        let n = m.len() as u64;
+        ds.resize_axis(0, n + 1).unwrap();
+        common::write_flat(ds, slab(&[(n, n + 1, 1), (0, 3, 1)]), &row(k)).unwrap();
+        m.push(row(k));
+    };
+    let make = |r: &h5::Group, name: &str, chunk_rows: u64| {
+        r.new_dataset::<i64>()
+            .shape(&[0, 3])
+            .maxshape(&[None, Some(3)])
+            .chunks(&[chunk_rows, 3])
+            .create(name)
+            .unwrap()
+    };
+    let (mut ma, mut mb) = (Vec::new(), Vec::new());
+    {
+        let f = create(&path, libver);
+        let r = f.root().unwrap();
+        let (mut a, mut b) = (make(&r, "a", 1), make(&r, "b", 1));
+        // 200 one-row chunks: more than a node's 64 entries, so leaves and the root split
+        for k in 0..200 {
+            grow(&mut a, &mut ma, k);
+            if k % 7 == 0 {
+                grow(&mut b, &mut mb, 1000 + k);
+            }
+        }
+        // shrink, then append again
+        a.resize_axis(0, 150).unwrap();
+        ma.truncate(150);
+        for k in 0..20 {
+            grow(&mut a, &mut ma, 5000 + k);
+        }
+        // b deleted and made again under its name, with another chunk shape
+        drop(b);
+        r.unlink("b").unwrap();
+        let mut b = make(&r, "b", 2);
+        mb.clear();
+        for k in 0..30 {
+            grow(&mut b, &mut mb, 9000 + k);
+            grow(&mut a, &mut ma, 7000 + k);
+        }
+        f.close().unwrap();
+    }
+    let json = |m: &Vec<[i64; 3]>| json!(m.iter().map(|r| r.to_vec()).collect::<Vec<_>>());
+    members_read_as(&path, &[("a", json(&ma)), ("b", json(&mb))]);
+}
+
 crate::per_profile!(partial_chunk_writes_read_modify_write_with_broadcasting);
 
 fn partial_chunk_writes_read_modify_write_with_broadcasting(libver: LibVer) {

@@ -123,6 +123,8 @@ fn drop_rec(
             .filter_map(|b| super::enc::attribute_committed_type(cx.f.sizes, b)),
     );
     cx.st.dead.insert(addr);
+    // a chunk tree kept for the next write may be this object's, whose space is freed now
+    cx.st.chunk_tree = None;
     for c in children {
         drop_rec(cx, c, freed, depth + 1)?;
     }

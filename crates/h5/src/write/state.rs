@@ -79,6 +79,10 @@ pub(crate) struct WriteState {
     /// The local heap of the last symbol-table insert or removal, kept loaded for the next
     /// (checked against its header on disk before use).
     pub(crate) local_heap: Option<KeptHeap>,
+    /// The chunk B-tree of the chunked dataset written last, kept for its next write
+    /// (`write::chunked` keeps and checks it; held as `Any` as that module builds on this
+    /// one).
+    pub(crate) chunk_tree: Option<Box<dyn std::any::Any + Send>>,
     /// The superblock's flags while we write (version 3: libhdf5's "file consistency flags",
     /// bit 0 set while a writer has the file open, cleared at close).
     pub(crate) sb_flags: u32,
@@ -106,6 +110,7 @@ impl WriteState {
             dead: Default::default(),
             dense: Default::default(),
             local_heap: None,
+            chunk_tree: None,
             sb_flags: 0,
         }
     }

@@ -595,11 +595,28 @@ impl Tree {
         Ok(())
     }
 
-    /// Give up the space of nodes taken out of the tree (after the tree is stored).
+    /// Give up the space of nodes taken out of the tree (after the tree is stored), and
+    /// forget them (their space may hold something else next).
     pub(super) fn release(&mut self, cx: &mut WriteCtx<'_>) {
         for a in std::mem::take(&mut self.freed) {
+            self.nodes.remove(&a);
             cx.free(a, self.node_len);
         }
+    }
+
+    /// Whether this tree, as stored by an earlier write, is the index `m` describes now
+    /// (same root and shape of nodes) and has nothing left to store.
+    pub(super) fn fits(&self, cx: &WriteCtx<'_>, m: &Meta) -> bool {
+        let fresh = Tree::new(cx, m);
+        self.root == fresh.root
+            && self.two_k == fresh.two_k
+            && self.rank == fresh.rank
+            && self.cdims == fresh.cdims
+            && self.es == fresh.es
+            && self.node_len == fresh.node_len
+            && self.dirty.is_empty()
+            && self.fresh.is_empty()
+            && self.freed.is_empty()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Writes and resizes: the chunks a selection touches read, changed and stored back, in
 //! parallel batches through the filters, the index updated.
 
+use super::btree1::Tree;
 use super::index::Index;
 use super::meta::{Loc, Meta};
 use crate::error::{Error, Result};
@@ -10,7 +11,7 @@ use crate::read::selection::Resolved;
 use crate::write::header::HeaderEdit;
 use crate::write::{enc, WriteCtx};
 use h5_format::message::dataspace::Dataspace;
-use h5_format::message::layout::Layout;
+use h5_format::message::layout::{ChunkIndex, Layout};
 use h5_format::message::MessageType;
 use std::collections::BTreeMap;
 
@@ -67,22 +68,46 @@ fn store_batch(
 }
 
 /// Store the index and record its new state in the layout message when that changed; then
-/// free what the write retired.
+/// free what the write retired. Returns a v1 B-tree index as stored, to keep for the
+/// dataset's next write.
 fn finish(
     cx: &mut WriteCtx<'_>,
     h: &mut HeaderEdit,
     m: &Meta,
     index: Index,
     frees: Vec<(u64, u64)>,
-) -> Result<()> {
-    if let Some(c) = index.finish(cx, m)? {
+) -> Result<Option<Tree>> {
+    let (layout, tree) = index.finish(cx, m)?;
+    if let Some(c) = layout {
         let body = enc::layout_at(cx.f.sizes, &Layout::Chunked(c), m.layout_version)?;
         h.replace(cx, MessageType::LAYOUT, body)?;
     }
     for (a, s) in frees {
         cx.free(a, s);
     }
-    Ok(())
+    Ok(tree)
+}
+
+/// The chunk B-tree of the chunked dataset written last (its header's address), decoded
+/// nodes and all, kept for its next write: appending a frame at a time otherwise reads and
+/// decodes the root and a leaf again for every frame. Only this writer changes the file;
+/// the tree is taken out for a write and put back only when the write succeeds, dropped by
+/// a resize that shrinks the dataset, and checked against the dataset's layout (and its
+/// header against the deleted ones) before use.
+struct KeptTree {
+    obj: u64,
+    tree: Tree,
+}
+
+/// The kept tree of the dataset at `obj` (described by `m`), when it is that dataset's
+/// index as it stands.
+fn kept_tree(cx: &mut WriteCtx<'_>, obj: u64, m: &Meta) -> Option<Tree> {
+    let k = cx.st.chunk_tree.take()?.downcast::<KeptTree>().ok()?;
+    let fits = k.obj == obj
+        && !cx.st.dead.contains(&obj)
+        && matches!(m.chunk.index, ChunkIndex::BTreeV1)
+        && k.tree.fits(cx, m);
+    fits.then_some(k.tree)
 }
 
 /// Write `bytes` (the selection's elements, row-major, in the file's element encoding) into
@@ -142,7 +167,10 @@ pub(crate) fn write(
             }));
         }
     }
-    let mut tree = Index::open(cx, &m)?;
+    let mut tree = match kept_tree(cx, obj, &m) {
+        Some(t) => Index::BTree1(t),
+        None => Index::open(cx, &m)?,
+    };
     let mut frees = Vec::new();
     let fill = m.filled(cx.f)?;
     for batch in jobs.chunks_mut(PARALLEL_BATCH) {
@@ -203,7 +231,9 @@ pub(crate) fn write(
         store_batch(cx, m, &mut tree, batch, encoded, &mut frees)?;
         tree.checkpoint(cx)?;
     }
-    finish(cx, h, &m, tree, frees)
+    let kept = finish(cx, h, &m, tree, frees)?;
+    cx.st.chunk_tree = kept.map(|tree| Box::new(KeptTree { obj, tree }) as Box<_>);
+    Ok(())
 }
 
 /// The file space of a chunked dataset's chunks and chunk index, as `(address, size)`.
@@ -273,6 +303,8 @@ pub(crate) fn resize(
         return Ok(());
     }
     let cd = m.chunk.dims.clone();
+    // the chunks change here: a tree kept for the next write is read again then
+    cx.st.chunk_tree = None;
     let mut tree = Index::open(cx, &m)?;
     let inside = |off: &[u64]| off.iter().zip(new).all(|(&o, &n)| o < n);
     let dropped = tree.retain(cx.f, &m, &inside)?;
@@ -329,5 +361,5 @@ pub(crate) fn resize(
         store_batch(cx, m, &mut tree, batch, encoded, &mut frees)?;
         tree.checkpoint(cx)?;
     }
-    finish(cx, h, &m, tree, frees)
+    finish(cx, h, &m, tree, frees).map(drop)
 }

@@ -442,16 +442,22 @@ impl Index {
     }
 
     /// Store the index; returns the chunked layout when the layout message must change (a
-    /// new root, a single chunk's new place).
-    pub(super) fn finish(self, cx: &mut WriteCtx<'_>, m: &Meta) -> Result<Option<Chunked>> {
-        match self {
+    /// new root, a single chunk's new place), and a v1 B-tree as stored (to keep for the
+    /// dataset's next write).
+    pub(super) fn finish(
+        self,
+        cx: &mut WriteCtx<'_>,
+        m: &Meta,
+    ) -> Result<(Option<Chunked>, Option<Tree>)> {
+        let layout = match self {
             Index::BTree1(mut t) => {
                 t.store(cx)?;
                 t.release(cx);
-                Ok((t.root != m.chunk.addr).then(|| Chunked {
+                let layout = (t.root != m.chunk.addr).then(|| Chunked {
                     addr: t.root,
                     ..m.chunk.clone()
-                }))
+                });
+                return Ok((layout, Some(t)));
             }
             Index::Single { chunk, filtered } => {
                 let c = Chunked {
@@ -464,23 +470,24 @@ impl Index {
                     },
                     ..m.chunk.clone()
                 };
-                Ok((c != m.chunk).then_some(c))
+                (c != m.chunk).then_some(c)
             }
-            Index::Implicit { .. } => Ok(None),
+            Index::Implicit { .. } => None,
             Index::Fixed { mut array, .. } => {
                 let addr = cx.store_edit(|alloc| array.store(alloc))?;
-                Ok(Self::moved(m, addr))
+                Self::moved(m, addr)
             }
             Index::Extensible { mut array, .. } => {
                 let addr = cx.store_edit(|alloc| array.store(alloc))?;
-                Ok(Self::moved(m, addr))
+                Self::moved(m, addr)
             }
             Index::BTree2 { mut tree, .. } => {
                 let at = m.chunk.addr;
                 let addr = cx.store_edit(|alloc| tree.store(at, alloc))?;
-                Ok(Self::moved(m, addr))
+                Self::moved(m, addr)
             }
-        }
+        };
+        Ok((layout, None))
     }
 
     /// The file space of the index structure itself (not the chunks), to free with the
