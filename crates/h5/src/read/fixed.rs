@@ -172,23 +172,20 @@ fn cold<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Fill `buf` with the stored bytes of elements `first..end.min(n)` (of `size` bytes), and
-/// `held` with that range (empty when the read fails). Out of line: once a part.
+/// Fill `buf` with the stored bytes of elements `want` (of `size` bytes), and `held` with
+/// that range (empty when the read fails). Out of line: once a part.
 #[inline(never)]
 fn refill(
     read: &(impl Fn(usize, &mut [u8]) -> Result<()> + Sync),
     buf: &mut Vec<u8>,
     held: &mut Range<usize>,
-    first: usize,
-    end: usize,
-    n: usize,
+    want: Range<usize>,
     size: usize,
 ) -> Result<()> {
-    let end = end.min(n);
-    buf.resize(end.saturating_sub(first) * size, 0);
+    buf.resize(want.len() * size, 0);
     *held = 0..0;
-    read(first, buf)?;
-    *held = first..end;
+    read(want.start, buf)?;
+    *held = want;
     Ok(())
 }
 
@@ -246,7 +243,8 @@ pub(crate) fn decode_from<T: Send>(
                     return cold(filler);
                 }
                 if !held.contains(&i) {
-                    if let Err(e) = refill(&read, buf, held, i, (i / per + 1) * per, n, size) {
+                    let want = i..((i / per + 1) * per).min(n);
+                    if let Err(e) = refill(&read, buf, held, want, size) {
                         return cold(|| fail(e));
                     }
                 }
