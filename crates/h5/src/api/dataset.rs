@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::read::convert::convert_into;
 use crate::read::dataset::DatasetInfo;
 use crate::read::element::{decode_elements, decode_into, is_number};
-use crate::read::element::{fixed_for, plain_for, H5Type, Plain};
+use crate::read::element::{field_plan_for, plain_for, H5Type, Plain};
 use crate::read::grid::{broadcast, broadcast_shape};
 use crate::read::selection::{Resolved, Selection};
 use crate::read::selection_from::selection;
@@ -431,7 +431,7 @@ impl Dataset {
             )?;
             return Ok(Some(out));
         }
-        let Some((_, plan)) = fixed_for::<T>(dt) else {
+        let Some(plan) = field_plan_for::<T>(dt) else {
             return Ok(None);
         };
         let mut out: Vec<T> = f.limits.vec_for(n, "elements")?;

@@ -89,10 +89,10 @@ pub fn when_equal<T: H5Type>(dt: &Datatype) -> Option<FieldPlan> {
     (*dt == T::datatype()).then(FieldPlan::default)
 }
 
-/// `T`'s [`Fixed`] with the plan for elements stored as `dt`, when it has one.
-pub(crate) fn fixed_for<T: H5Type>(dt: &Datatype) -> Option<(Fixed<T>, FieldPlan)> {
-    let fx = T::fixed()?;
-    Some((fx, (fx.plan)(dt)?))
+/// `T`'s field plan (from its [`Fixed`]) for elements stored as `dt`, when it has one; the
+/// elements then go through `T::decode_fixed` / `encode_fixed`, called directly.
+pub(crate) fn field_plan_for<T: H5Type>(dt: &Datatype) -> Option<FieldPlan> {
+    (T::fixed()?.plan)(dt)
 }
 
 /// A type whose values are their stored bytes on this (little-endian) machine: reads and
@@ -700,7 +700,7 @@ pub(crate) fn decode_into<T: H5Type>(
     if let Some(n) = T::numeric().filter(|_| is_number(dt)) {
         return convert_into(dt, data, (n.from_scalar, n.from_native), out);
     }
-    if let Some((_, plan)) = fixed_for::<T>(dt) {
+    if let Some(plan) = field_plan_for::<T>(dt) {
         return super::fixed::decode_all(
             #[inline(always)]
             |p, b| T::decode_fixed(p, b),

@@ -6,7 +6,7 @@ use super::WriteCtx;
 use crate::error::{Error, Result};
 use crate::read::chunks::par_encode;
 use crate::read::convert::encode_scalar;
-use crate::read::element::{fixed_for, is_number, plain_for, H5Type};
+use crate::read::element::{field_plan_for, is_number, plain_for, H5Type};
 use crate::read::value::Value;
 use h5_format::message::datatype::Datatype;
 use std::borrow::Cow;
@@ -231,7 +231,7 @@ pub(crate) fn encode_parts<'d, E: Elements + ?Sized>(
     if plain_for::<E::Elem>(dt).is_some() || *dt != E::Elem::datatype() {
         return None;
     }
-    let (_, plan) = fixed_for::<E::Elem>(dt)?;
+    let plan = field_plan_for::<E::Elem>(dt)?;
     let s = data.as_slice().filter(|s| s.len() as u64 == count)?;
     let es = (dt.size() as usize).max(1);
     let len = s.len().checked_mul(es).filter(|&l| l >= min)?;
@@ -339,7 +339,7 @@ pub(crate) fn encode<'d, E: Elements + ?Sized>(
         })?;
         return Ok(Cow::Owned(out));
     }
-    if let Some((_, plan)) = fixed_for::<E::Elem>(dt).filter(|_| *dt == E::Elem::datatype()) {
+    if let Some(plan) = field_plan_for::<E::Elem>(dt).filter(|_| *dt == E::Elem::datatype()) {
         // a field plan made once: each element's parts straight into their bytes
         let es = dt.size() as usize;
         let mut out = cx.f.data_buffer(count.saturating_mul(es as u64))?;
